@@ -1,0 +1,180 @@
+/**
+ * Site config (`site.yaml`): zones, conduits, production cycle, maintenance windows, detection.
+ * Parsed once at the edge; nothing after this module sees raw YAML. Errors name the file, the
+ * line, the field and a fix (STYLE.md §3).
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { z } from 'zod';
+import { PipelineError } from './errors.ts';
+import { cidrContains, ipToBig, parseCidr, type Cidr } from './net.ts';
+import { duration } from './units.ts';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "-" or "." (no spaces), e.g. "plc-line3"');
+
+const cidrText = z.string().superRefine((s, ctx) => {
+  try { parseCidr(s); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
+});
+
+export const Zone = z.object({
+  name: name.describe('Zone name, used in conduit ids ("scada->field").'),
+  sl: z.number().int().min(1).max(4).describe('Target security level SL-T, 1 to 4 (IEC 62443-3-2).'),
+  cidrs: z.array(cidrText).default([]).describe('Address blocks in this zone, e.g. "10.1.2.0/24".'),
+  assets: z.array(cidrText).default([]).describe('Single asset addresses in this zone, e.g. "10.1.2.7".'),
+  description: z.string().default('').describe('What lives in this zone.'),
+}).strict();
+export type Zone = z.output<typeof Zone>;
+
+export const Conduit = z.object({
+  from: name.describe('Zone that initiates the traffic (the client side).'),
+  to: name.describe('Zone that answers (the server side).'),
+  description: z.string().default('').describe('What this conduit carries, e.g. "HMI polls PLCs over Modbus/TCP".'),
+}).strict();
+export type Conduit = z.output<typeof Conduit>;
+
+export const MaintenanceWindow = z.object({
+  name: z.string().describe('Window name, shown in reports.'),
+  start: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'write an ISO 8601 time, e.g. "2025-01-04T02:00:00Z"')
+    .describe('First start, ISO 8601 with a zone, e.g. "2025-01-04T02:00:00Z".'),
+  duration: duration.describe('How long the window stays open, e.g. "4h".'),
+  every: duration.optional().describe('Repeat period, e.g. "7d" for weekly; omit for a one-off window.'),
+}).strict();
+export type MaintenanceWindow = z.output<typeof MaintenanceWindow>;
+
+export const Detection = z.object({
+  window: duration.default('60s').describe('Tumbling window length: one score per conduit and edge per window.'),
+  allowedLateness: duration.default('10s').describe('How far behind the newest event time a flow may arrive and still count (watermark lag).'),
+  baseline: duration.optional().describe('Learning time per conduit before alerts are raised; defaults to one production cycle.'),
+  alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
+}).strict();
+export type Detection = z.output<typeof Detection>;
+
+export const Site = z.object({
+  site: name.describe('Site name, e.g. "plant-a".'),
+  productionCycle: duration.describe('Length of one full production cycle (a shift, a batch, a day), e.g. "8h".'),
+  zones: z.array(Zone).min(1).describe('Zones: named sets of assets with a target security level.'),
+  conduits: z.array(Conduit).default([]).describe('Declared conduits. Traffic between zones with no conduit is itself an alert.'),
+  maintenanceWindows: z.array(MaintenanceWindow).default([]).describe('Planned maintenance windows (when blocking rules may be applied).'),
+  detection: Detection.default({}).describe('Windowing and alerting.'),
+}).strict().superRefine((s, ctx) => {
+  const zones = new Set<string>();
+  s.zones.forEach((z, i) => {
+    if (zones.has(z.name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone "${z.name}" is declared twice; give each zone a unique name` });
+    zones.add(z.name);
+    if (z.cidrs.length + z.assets.length === 0) ctx.addIssue({ code: 'custom', path: ['zones', i], message: `zone "${z.name}" has no cidrs and no assets; add at least one address` });
+  });
+  s.conduits.forEach((c, i) => {
+    for (const side of ['from', 'to'] as const) {
+      if (!zones.has(c[side])) ctx.addIssue({ code: 'custom', path: ['conduits', i, side], message: `zone "${c[side]}" is not declared; declared zones: ${[...zones].join(', ')}` });
+    }
+  });
+  if (s.detection.window > s.productionCycle) {
+    ctx.addIssue({ code: 'custom', path: ['detection', 'window'], message: `window (${s.detection.window} ms) is longer than productionCycle (${s.productionCycle} ms); a window of a minute or so works well` });
+  }
+});
+export type Site = z.output<typeof Site>;
+
+const locate = (root: Node | null, path: (string | number)[], lc: LineCounter): number | undefined => {
+  let node: unknown = root;
+  let line: number | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) break;
+      const kn = pair.key as Node;
+      if (kn.range) line = lc.linePos(kn.range[0]).line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+    } else break;
+    const n = node as Node | null;
+    if (n?.range) line = lc.linePos(n.range[0]).line;
+  }
+  return line;
+};
+
+/** Validates a parsed object; `file` and `text` only sharpen the error messages. */
+export const parseSite = (text: string, file = 'site.yaml'): Site => {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
+    throw new PipelineError('config_invalid', `${file}:${line}: YAML syntax error: ${e.message.split('\n')[0]}. Check indentation and quoting on that line.`, { file, line });
+  }
+  const res = Site.safeParse(doc.toJS());
+  if (res.success) return res.data;
+  const lines = res.error.issues.map((iss) => {
+    const line = locate(doc.contents, iss.path, lc);
+    const field = iss.path.length ? iss.path.join('.') : '(top level)';
+    let msg = iss.message;
+    if (iss.code === 'unrecognized_keys') msg = `unknown key(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}: a typo? Allowed keys are documented in docs/config.md`;
+    if (iss.code === 'invalid_type' && iss.received === 'undefined') msg = `required field is missing (expected ${iss.expected})`;
+    return `${file}:${line ?? 1}: ${field}: ${msg}`;
+  });
+  throw new PipelineError('config_invalid', `Invalid site config:\n  ${lines.join('\n  ')}`, { file, issues: res.error.issues });
+};
+
+export const loadSite = (file: string): Site => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PipelineError('config_invalid', `Cannot read site config ${file}: ${(e as NodeJS.ErrnoException).code ?? e}. Pass --site with the path of a site.yaml (examples in examples/).`, { file }, { cause: e });
+  }
+  return parseSite(text, file);
+};
+
+/** Zone that holds no declared address. */
+export const UNKNOWN_ZONE = 'unknown';
+
+/** Resolves addresses to zones and zone pairs to conduits. Longest prefix wins. */
+export class SiteMap {
+  private readonly blocks: { cidr: Cidr; zone: string }[];
+  private readonly declared: Set<string>;
+  private readonly cache = new Map<string, string>();
+
+  constructor(readonly site: Site) {
+    this.blocks = site.zones
+      .flatMap((z) => [...z.cidrs, ...z.assets].map((c) => ({ cidr: parseCidr(c), zone: z.name })))
+      .sort((a, b) => b.cidr.bits - a.cidr.bits);
+    this.declared = new Set(site.conduits.map((c) => conduitId(c.from, c.to)));
+  }
+
+  zoneOf(ip: string): string {
+    let z = this.cache.get(ip);
+    if (z === undefined) {
+      const v = ipToBig(ip);
+      z = (v && this.blocks.find((b) => cidrContains(b.cidr, v))?.zone) || UNKNOWN_ZONE;
+      this.cache.set(ip, z);
+    }
+    return z;
+  }
+
+  conduitOf(srcIp: string, dstIp: string): string {
+    return conduitId(this.zoneOf(srcIp), this.zoneOf(dstIp));
+  }
+
+  /** Declared conduits, and traffic inside one zone, are expected; anything else is undeclared. */
+  isDeclared(conduit: string): boolean {
+    const [from, to] = conduit.split('->');
+    return this.declared.has(conduit) || (from === to && from !== UNKNOWN_ZONE);
+  }
+
+  /** True when `ts` falls inside a maintenance window. */
+  inMaintenance(ts: number): string | undefined {
+    for (const w of this.site.maintenanceWindows) {
+      const start = Date.parse(w.start);
+      if (ts < start) continue;
+      const offset = w.every ? (ts - start) % w.every : ts - start;
+      if (offset < w.duration) return w.name;
+    }
+    return undefined;
+  }
+
+  get baselineMs(): number {
+    return this.site.detection.baseline ?? this.site.productionCycle;
+  }
+}
+
+export const conduitId = (from: string, to: string): string => `${from}->${to}`;

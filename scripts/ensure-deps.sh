@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what conduitwatch needs on a fresh machine: npm packages (from package-lock.json)
+# and, with --system and when root, the Debian tools the tests compare against.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "conduitwatch: installing npm packages (npm ci)…" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+if [ "${1:-}" = "--system" ]; then
+  missing=()
+  command -v tshark >/dev/null || missing+=(tshark)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    else
+      echo "conduitwatch: the tests need: ${missing[*]}. Run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+fi
