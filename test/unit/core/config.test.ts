@@ -79,3 +79,12 @@ test('a YAML syntax error names its line', () => {
   const msg = errorOf('site: a\nzones:\n  - name: [x\n');
   assert.match(msg, /site\.yaml:\d+: YAML syntax error/);
 });
+
+test('docs/config.md is generated from the current schema and every field is described', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { configDoc } = await import('../../../cli/config-doc.ts');
+  const { undescribed } = await import('../../../core/schema-docs.ts');
+  const { Site } = await import('../../../core/config.ts');
+  assert.deepEqual(undescribed(Site), []);
+  assert.equal(readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8'), configDoc(), 'docs/config.md is stale: run npm run docs');
+});

@@ -1,0 +1,17 @@
+/** The text of docs/config.md, generated from the schemas that parse the config. */
+import { Site } from '../core/config.ts';
+import { schemaTable } from '../core/schema-docs.ts';
+
+export const configDoc = (): string => `# Configuration reference
+
+Generated from the zod schemas by \`npm run docs\`; do not edit by hand (a test checks it is current).
+Durations are strings with a unit: \`250ms\`, \`60s\`, \`15m\`, \`8h\`, \`7d\`.
+
+## site.yaml
+
+${schemaTable(Site)}
+Traffic inside one zone is expected; traffic between two zones with no declared conduit is itself an
+alert (score 1, detector \`novelty\`). Addresses in no zone belong to the zone \`unknown\`.
+Examples: \`examples/sim/site.yaml\`, \`examples/lemay/site.yaml\`, \`examples/but-iec104/site.yaml\`,
+\`examples/but-mms/site.yaml\`.
+`;

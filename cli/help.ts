@@ -1,0 +1,112 @@
+/** `--help` texts: each teaches by example. Kept beside the commands they describe. */
+export const HELP: Record<string, string> = {
+  main: `conduitwatch — learn normal OT traffic per conduit, alert on deviation, and only then block.
+
+Usage: conduitwatch <command> [options]
+
+Commands:
+  demo       simulate a small plant with injected anomalies, replay it, print the report
+  replay     replay captures or flow files through the detectors into ClickHouse, print findings
+  flows      print the flow records of captures or flow files, one JSON per line
+  simulate   write a pcap of a simulated plant (Modbus/TCP) and its ground-truth labels
+  sql        run a SQL query on the embedded ClickHouse store
+
+Examples:
+  conduitwatch demo
+  conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
+  conduitwatch flows plant.pcap | head
+  conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL"
+
+Run 'conduitwatch <command> --help' for a command's options. Logs go to stderr (CONDUITWATCH_LOG=info for more).`,
+
+  replay: `conduitwatch replay — the main job: inputs → flows → windows and detectors → ClickHouse → report
+
+Usage: conduitwatch replay <inputs…> --site site.yaml [--data DIR] [--json] [--top N] [--no-store]
+
+Inputs are pcap/pcapng captures or the per-message CSVs of the BUT IEC 104 / MMS data sets, read in the
+order given as one event-time stream. Each conduit learns for its baseline (detection.baseline in
+site.yaml, default one productionCycle), then windows that deviate raise alerts.
+
+Options:
+  --site FILE     site config: zones, conduits, production cycle (required; see examples/*/site.yaml)
+  --data DIR      embedded ClickHouse (chDB) data directory            [default: ./conduitwatch-data]
+  --no-store      do not write to ClickHouse (just report)
+  --json          print one JSON report on stdout (alerts with conduit, src, dst, proto, dstPort,
+                  tsStart, tsEnd, score, detector, explanation)
+  --top N         findings listed in the text report                    [default: 10]
+  --quiet         no progress on stderr
+
+Examples:
+  conduitwatch replay plant.pcap --site examples/sim/site.yaml
+  conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap \\
+      --site examples/lemay/site.yaml --json | jq '.alerts[0]'
+  conduitwatch replay ../shared/data/but-iec104/mega104-14-12-18.csv --site examples/but-iec104/site.yaml
+
+Exit status: 0 done (alerts or not), 2 bad config or unreadable input, 1 other failure.`,
+
+  flows: `conduitwatch flows — print flow records (the FlowRecord contract), one JSON object per line
+
+Usage: conduitwatch flows <inputs…> [--format jsonl] [--slice 60s]
+
+Each record is one direction-normalised flow slice (initiator = client) with packets/bytes both ways,
+and, where the input has payload, l7 (e.g. modbus) and l7Ops (operation → count) / l7OpsRev (responses).
+
+Options:
+  --format jsonl   output format (only jsonl for now)                   [default: jsonl]
+  --slice DUR      cut flows at event-time multiples of DUR              [default: 60s]
+
+Examples:
+  conduitwatch flows ../shared/data/pcaps/ModbusTCP/Modbus/modbus_test.pcap
+  conduitwatch flows plant.pcap | jq -c 'select(.l7Ops.write_single_coil)'`,
+
+  simulate: `conduitwatch simulate — write a real pcap of a small plant and a labels file
+
+Usage: conduitwatch simulate --out plant.pcap [--duration 2h] [--cycle 30m] [--seed N] [--inject KINDS]
+
+HMI and SCADA server poll PLCs over Modbus/TCP at set cadences with jitter, a historian reads every
+10 s, the SCADA server writes setpoints in the batch phase of each production cycle. Injected anomalies
+come after two full cycles; their exact intervals go to <out>.labels.json. Same options, same bytes.
+
+Options:
+  --out FILE        pcap to write (required)
+  --duration DUR    event time to simulate                              [default: 2h]
+  --cycle DUR       production cycle length                             [default: 30m]
+  --seed N          PRNG seed                                           [default: 1]
+  --start ISO       first packet time                                   [default: 2025-03-03T06:00:00Z]
+  --inject KINDS    comma list or 'all': new_talker, unusual_write, cadence_change, polling_stop,
+                    scan, program_download                              [default: none]
+
+Examples:
+  conduitwatch simulate --out plant.pcap --inject all
+  conduitwatch simulate --out day.pcap --duration 24h --seed 7
+  conduitwatch replay plant.pcap --site examples/sim/site.yaml`,
+
+  demo: `conduitwatch demo — the first thing to run: simulate, replay, report, check against the labels
+
+Usage: conduitwatch demo [--dir DIR] [--duration 2h] [--seed N] [--json]
+
+Writes DIR/plant.pcap with every anomaly kind injected, replays it with examples/sim/site.yaml into
+DIR/data (chDB), prints the report, then says which injected anomalies were alerted inside their
+labelled interval.
+
+Options:
+  --dir DIR         where the capture and the store go                  [default: ./conduitwatch-demo]
+  --duration DUR    simulated event time                                [default: 2h]
+  --seed N          PRNG seed                                           [default: 1]
+  --json            print the JSON report instead of text`,
+
+  sql: `conduitwatch sql — query the embedded ClickHouse store (chDB) that replay wrote
+
+Usage: conduitwatch sql [--data DIR] [--format FMT] "SQL"
+
+Options:
+  --data DIR      chDB data directory                                   [default: ./conduitwatch-data]
+  --format FMT    ClickHouse output format                              [default: PrettyCompactMonoBlock]
+
+Tables: flows, windows, alerts, assets (see store/README.md for the columns).
+
+Examples:
+  conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 3 DESC"
+  conduitwatch sql "SELECT ts_start, src_ip, dst_ip, explanation FROM alerts ORDER BY score DESC LIMIT 5"
+  conduitwatch sql --format JSONEachRow "SELECT * FROM assets"`,
+};

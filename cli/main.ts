@@ -1,0 +1,75 @@
+/** The `conduitwatch` command: parses arguments, runs one command, maps errors to exit codes. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { systemClock } from '../core/clock.ts';
+import { errorMessage, hasCode } from '../core/errors.ts';
+import { usageError } from './args.ts';
+import { HELP } from './help.ts';
+import { runDemo } from './demo.ts';
+import { runFlowsCommand } from './flows.ts';
+import { runReplayCommand } from './replay-command.ts';
+import { runSimulateCommand } from './simulate.ts';
+import { runSqlCommand } from './sql.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMANDS: Record<string, { options: Options; run: (values: Record<string, unknown>, positionals: string[]) => Promise<number> }> = {
+  replay: {
+    options: {
+      site: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
+      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' },
+    },
+    run: (v, p) => runReplayCommand(v, p, systemClock),
+  },
+  flows: { options: { format: { type: 'string' }, slice: { type: 'string' } }, run: runFlowsCommand },
+  simulate: {
+    options: {
+      out: { type: 'string' }, duration: { type: 'string' }, cycle: { type: 'string' }, seed: { type: 'string' },
+      start: { type: 'string' }, inject: { type: 'string' }, quiet: { type: 'boolean' },
+    },
+    run: runSimulateCommand,
+  },
+  demo: {
+    options: { dir: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+    run: (v) => runDemo(v, systemClock),
+  },
+  sql: { options: { data: { type: 'string' }, format: { type: 'string' } }, run: runSqlCommand },
+};
+
+export const main = async (argv: string[]): Promise<number> => {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    process.stdout.write(`${HELP[topic && HELP[topic] ? topic : 'main']}\n`);
+    return 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write('conduitwatch 0.1.0\n');
+    return 0;
+  }
+  const cmd = COMMANDS[command];
+  if (!cmd) {
+    process.stderr.write(`conduitwatch: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')}.\nRun 'conduitwatch --help' for examples.\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${HELP[command]}\n`);
+    return 0;
+  }
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw usageError(command, errorMessage(e));
+    }
+    return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals);
+  } catch (e) {
+    if (hasCode(e, 'config_invalid') || hasCode(e, 'input_invalid')) {
+      process.stderr.write(`conduitwatch ${command}: ${errorMessage(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(`conduitwatch ${command}: failed: ${errorMessage(e)}\n`);
+    if (process.env.CONDUITWATCH_LOG === 'debug' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+};
