@@ -1,0 +1,401 @@
+/**
+ * Flow assembly: decoded packets → bidirectional, direction-normalised {@link FlowRecord} slices.
+ *
+ * Key: (proto, the two (address, port) endpoints, unordered). ICMP flows are keyed on addresses and
+ * protocol only (echo request and reply share a flow); their `dstPort` is the first packet's
+ * type * 256 + code.
+ *
+ * Initiator (the record's `src`, the client):
+ *   1. TCP: the sender of a SYN without ACK; the receiver of a SYN+ACK when the SYN was missed.
+ *   2. Otherwise the port rule: a side whose port is a service port (< 1024, or a registered
+ *      OT/industrial port in {@link SERVICE_PORTS}) while the other side's is not is the server;
+ *      when both or neither are, the lower port is the server; equal ports: the first packet's sender
+ *      is the client.
+ *   3. ICMP: the first packet's sender.
+ *
+ * Records end at:
+ *   - slice boundaries: every `sliceMs` of event time, aligned to the 1970 epoch. When a packet's time
+ *     first reaches a new slice, every flow with packets in the previous slice is emitted before that
+ *     packet is counted, so a record never spans a boundary and downstream event-time windows can close
+ *     as soon as they see a newer record. A packet a little late (its time before the current slice)
+ *     is counted in the current slice at the slice start time (note `late_packet`).
+ *   - idle timeout: no packet for `idleTimeoutMs`; the flow is forgotten.
+ *   - active timeout: the record has lasted `activeTimeoutMs`; the flow goes on in a new record.
+ *   - TCP close: RST, or FIN from both sides. The flow lingers {@link CLOSE_LINGER_MS} to absorb the
+ *     last ACK and retransmissions, then is emitted; a new SYN on the same 5-tuple emits it at once.
+ *   - end of input ({@link FlowAssembler.finish}).
+ *
+ * Emission order is deterministic: within one emission step records are sorted by tsStart, then by
+ * flow creation order (itself the order of first packets in the file).
+ *
+ * TCP payload is passed in sequence order to the flow's L7 session (see `l7.ts`): retransmitted bytes
+ * are trimmed, and a jump forward in sequence is reported as a gap.
+ */
+import type { FlowRecord } from '../../core/records.ts';
+import type { DecodedPacket } from './decode.ts';
+import type { L7Analyzer, L7Session } from './l7.ts';
+
+/** Flow-assembly options; all durations in ms of event time. */
+export interface FlowOptions {
+  /** Records are cut at epoch multiples of this (default 60 000). */
+  sliceMs: number;
+  /** A flow with no packet for this long is over (default 60 000). */
+  idleTimeoutMs: number;
+  /** A record is cut after lasting this long (default 1 800 000, as NetFlow exporters do). */
+  activeTimeoutMs: number;
+}
+
+export const DEFAULT_FLOW_OPTIONS: FlowOptions = { sliceMs: 60_000, idleTimeoutMs: 60_000, activeTimeoutMs: 1_800_000 };
+
+/** How long a closed TCP flow stays to absorb trailing packets before it is emitted. */
+export const CLOSE_LINGER_MS = 1_000;
+
+/**
+ * Ports of services, besides the well-known range: OT/industrial protocols and common server ports.
+ * Used by the initiator rule when no SYN was seen.
+ */
+export const SERVICE_PORTS: ReadonlySet<number> = new Set([
+  502, 102, 2404, 20000, 44818, 2222, 4840, 47808, 1911, 789, 9600, 18245, 5007, 1962, 2455, 34962, 34963,
+  34964, 1883, 8883, 5094, 5450, 1433, 1521, 3306, 5432, 3389, 5900, 8080, 8443, 6379, 9092,
+]);
+
+const isServicePort = (p: number): boolean => p < 1024 || SERVICE_PORTS.has(p);
+
+/** True when the packet's destination side is the server by the port rule (see the file comment). */
+export const dstIsServer = (srcPort: number, dstPort: number): boolean => {
+  const s = isServicePort(srcPort);
+  const d = isServicePort(dstPort);
+  if (d !== s) return d;
+  if (srcPort === dstPort) return true;
+  return dstPort < srcPort;
+};
+
+/** Folds a 16-byte IPv6 address into 32 bits for hashing. */
+const fold16 = (buf: Buffer, off: number): number =>
+  (buf.readUInt32BE(off) ^ Math.imul(buf.readUInt32BE(off + 4), 31) ^ Math.imul(buf.readUInt32BE(off + 8), 961) ^
+    Math.imul(buf.readUInt32BE(off + 12), 29791)) >>> 0;
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+interface Flow {
+  id: number;
+  /** Hash-table key and identity: endpoints A < B (IPv4 as numbers; IPv6 folded, with full text). */
+  hash: number;
+  a: number;
+  b: number;
+  /** A's port * 65536 + B's port. */
+  ports: number;
+  /** IPv6 addresses as 16-char latin1 strings (A, B), '' for IPv4. */
+  a6: string;
+  b6: string;
+  /** Next flow in the same hash bucket. */
+  chain: Flow | undefined;
+  /** Whether the initiator is the key's first endpoint. */
+  initIsA: boolean;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  proto: number;
+  tsStart: number;
+  tsEnd: number;
+  packets: number;
+  bytes: number;
+  packetsRev: number;
+  bytesRev: number;
+  tcpFlags: number;
+  lastTs: number;
+  finInit: boolean;
+  finResp: boolean;
+  /** Event time the flow closed (RST / both FINs), or -1. */
+  closedAt: number;
+  l7: L7Session | undefined;
+  /** Next expected TCP sequence number per direction (initiator, responder), -1 = unknown. */
+  nextSeqInit: number;
+  nextSeqResp: number;
+}
+
+/** Counters flow assembly writes to (shared with the reader's stats). */
+export interface FlowCounters {
+  notes: Record<string, number>;
+  violations: Record<string, number>;
+}
+
+/** Flow table plus emission queue; feed packets in file order with {@link add}, take records with {@link drain}. */
+export class FlowAssembler {
+  /** Hash buckets; collisions chained through `Flow.chain`. */
+  private readonly table = new Map<number, Flow>();
+  private size = 0;
+  private out: FlowRecord[] = [];
+  private nextId = 0;
+  private slice = Number.NaN;
+  private sliceStart = 0;
+  private nextSweep = Number.NEGATIVE_INFINITY;
+  private readonly sweepEvery: number;
+  /** Records emitted so far. */
+  emitted = 0;
+
+  constructor(
+    private readonly exporter: string,
+    private readonly opts: FlowOptions = DEFAULT_FLOW_OPTIONS,
+    private readonly analyzers: readonly L7Analyzer[] = [],
+    private readonly counters: FlowCounters = { notes: {}, violations: {} },
+  ) {
+    if (!(opts.sliceMs > 0) || !(opts.idleTimeoutMs > 0) || !(opts.activeTimeoutMs > 0)) {
+      throw new RangeError(`flow options must be positive durations, got ${JSON.stringify(opts)}`);
+    }
+    this.sweepEvery = Math.min(1_000, opts.idleTimeoutMs / 2);
+  }
+
+  /** Counts one decoded IP packet. */
+  add(pkt: DecodedPacket): void {
+    let ts = pkt.ts;
+    const slice = Math.floor(ts / this.opts.sliceMs);
+    if (slice !== this.slice) {
+      if (Number.isNaN(this.slice) || slice > this.slice) {
+        if (!Number.isNaN(this.slice)) this.flushSlice();
+        this.slice = slice;
+        this.sliceStart = slice * this.opts.sliceMs;
+      } else {
+        this.counters.notes.late_packet = (this.counters.notes.late_packet ?? 0) + 1;
+        ts = this.sliceStart;
+      }
+    }
+    if (ts >= this.nextSweep) {
+      this.sweep(ts);
+      this.nextSweep = ts + this.sweepEvery;
+    }
+    this.count(pkt, ts);
+  }
+
+  /** Emits every open flow (end of input). */
+  finish(): void {
+    const all = this.all();
+    this.table.clear();
+    this.size = 0;
+    for (const f of all) f.chain = undefined;
+    this.emitSorted(all, true);
+  }
+
+  /** Takes the records emitted since the last call, in emission order. */
+  drain(): FlowRecord[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  /** Open flows (for tests and metrics). */
+  get openFlows(): number {
+    return this.size;
+  }
+
+  private count(pkt: DecodedPacket, ts: number): void {
+    const proto = pkt.proto;
+    const icmp = proto === 1 || proto === 58;
+    const sp = icmp ? 0 : pkt.srcPort;
+    const dp = icmp ? 0 : pkt.dstPort;
+    const buf = pkt.buf;
+    let s: number;
+    let d: number;
+    let s6 = '';
+    let d6 = '';
+    if (pkt.ipVersion === 4) {
+      s = buf.readUInt32BE(pkt.srcOff);
+      d = buf.readUInt32BE(pkt.dstOff);
+    } else {
+      s6 = buf.toString('latin1', pkt.srcOff, pkt.srcOff + 16);
+      d6 = buf.toString('latin1', pkt.dstOff, pkt.dstOff + 16);
+      s = fold16(buf, pkt.srcOff);
+      d = fold16(buf, pkt.dstOff);
+    }
+    const srcIsA = s < d || (s === d && (s6 < d6 || (s6 === d6 && sp <= dp)));
+    const a = srcIsA ? s : d;
+    const b = srcIsA ? d : s;
+    const ports = srcIsA ? sp * 65536 + dp : dp * 65536 + sp;
+    const a6 = srcIsA ? s6 : d6;
+    const b6 = srcIsA ? d6 : s6;
+    const hash = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ 0x5bd1e995, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ proto) >>> 0;
+    let f = this.table.get(hash);
+    while (f && !(f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.a6 === a6 && f.b6 === b6)) f = f.chain;
+    const flags = pkt.tcpFlags;
+    if (f && f.closedAt >= 0 && proto === 6 && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      // Port reuse: a new connection on the 5-tuple of one that closed.
+      this.remove(f);
+      if (f.packets + f.packetsRev > 0) this.emitSorted([f], true);
+      f = undefined;
+    }
+    if (!f) {
+      f = this.create(pkt, srcIsA, ts);
+      f.hash = hash; f.a = a; f.b = b; f.ports = ports; f.a6 = a6; f.b6 = b6;
+      f.chain = this.table.get(hash);
+      this.table.set(hash, f);
+      this.size++;
+    } else if (ts - f.tsStart >= this.opts.activeTimeoutMs && f.packets + f.packetsRev > 0) {
+      this.emitSorted([f], false);
+    }
+    const fromInit = srcIsA === f.initIsA;
+    if (f.packets + f.packetsRev === 0) {
+      f.tsStart = ts;
+      f.tsEnd = ts;
+    } else {
+      if (ts < f.tsStart) f.tsStart = ts;
+      if (ts > f.tsEnd) f.tsEnd = ts;
+    }
+    if (ts > f.lastTs) f.lastTs = ts;
+    if (fromInit) { f.packets++; f.bytes += pkt.ipLen; } else { f.packetsRev++; f.bytesRev += pkt.ipLen; }
+    if (proto === 6) {
+      f.tcpFlags |= flags;
+      if (flags & TCP_FIN) { if (fromInit) f.finInit = true; else f.finResp = true; }
+      if (f.closedAt < 0 && ((flags & TCP_RST) || (f.finInit && f.finResp))) f.closedAt = ts;
+      if (f.l7) this.tcpPayload(f, pkt, fromInit, ts);
+    } else if (f.l7 && pkt.payloadLen > 0 && pkt.fragment === 0) {
+      f.l7.onPayload(fromInit, buf, pkt.payloadOff, pkt.payloadLen, ts);
+    }
+  }
+
+  /** Delivers new in-order bytes of a TCP segment to the flow's L7 session. */
+  private tcpPayload(f: Flow, pkt: DecodedPacket, fromInit: boolean, ts: number): void {
+    const l7 = f.l7!;
+    let next = fromInit ? f.nextSeqInit : f.nextSeqResp;
+    const seq = pkt.seq;
+    let off = pkt.payloadOff;
+    let len = pkt.payloadLen;
+    if (pkt.tcpFlags & TCP_SYN) next = (seq + 1) >>> 0;
+    else if (len > 0 && pkt.fragment === 0) {
+      if (next >= 0) {
+        const d = (seq - next) | 0; // signed distance modulo 2^32
+        if (d < 0) {
+          // Retransmission or overlap: keep only bytes not yet delivered.
+          if (-d >= len) len = 0;
+          else { off -= d; len += d; }
+        } else if (d > 0) l7.onGap(fromInit);
+      }
+      if (len > 0) {
+        l7.onPayload(fromInit, pkt.buf, off, len, ts);
+        next = (seq + pkt.payloadLen) >>> 0;
+      }
+    }
+    if (fromInit) f.nextSeqInit = next; else f.nextSeqResp = next;
+  }
+
+  private remove(f: Flow): void {
+    const head = this.table.get(f.hash);
+    if (head === f) {
+      if (f.chain) this.table.set(f.hash, f.chain); else this.table.delete(f.hash);
+    } else {
+      let p = head;
+      while (p && p.chain !== f) p = p.chain;
+      if (p) p.chain = f.chain;
+    }
+    f.chain = undefined;
+    this.size--;
+  }
+
+  /** Every open flow, in no particular order (callers sort). */
+  private all(): Flow[] {
+    const list: Flow[] = [];
+    for (const head of this.table.values()) for (let f: Flow | undefined = head; f; f = f.chain) list.push(f);
+    return list;
+  }
+
+  private create(pkt: DecodedPacket, srcIsA: boolean, ts: number): Flow {
+    const proto = pkt.proto;
+    const icmp = proto === 1 || proto === 58;
+    let senderIsClient: boolean;
+    if (icmp) senderIsClient = true;
+    else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
+    else senderIsClient = dstIsServer(pkt.srcPort, pkt.dstPort);
+    const a = pkt.srcIp;
+    const b = pkt.dstIp;
+    const f: Flow = {
+      id: this.nextId++,
+      hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined,
+      initIsA: senderIsClient === srcIsA,
+      srcIp: senderIsClient ? a : b,
+      dstIp: senderIsClient ? b : a,
+      srcPort: senderIsClient ? pkt.srcPort : pkt.dstPort,
+      dstPort: senderIsClient ? pkt.dstPort : pkt.srcPort,
+      proto,
+      tsStart: ts,
+      tsEnd: ts,
+      packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, tcpFlags: 0,
+      lastTs: ts,
+      finInit: false, finResp: false, closedAt: -1,
+      l7: undefined,
+      nextSeqInit: -1, nextSeqResp: -1,
+    };
+    if (icmp) { f.srcPort = 0; f.dstPort = pkt.dstPort; }
+    for (const an of this.analyzers) {
+      if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = an.create(); break; }
+    }
+    return f;
+  }
+
+  /** Emits every flow with packets in the slice that just ended. */
+  private flushSlice(): void {
+    const live: Flow[] = [];
+    for (const head of this.table.values()) {
+      for (let f: Flow | undefined = head; f; f = f.chain) if (f.packets + f.packetsRev > 0) live.push(f);
+    }
+    this.emitSorted(live, false);
+  }
+
+  /** Emits and forgets idle flows and closed flows past their linger. */
+  private sweep(now: number): void {
+    const done: Flow[] = [];
+    for (const head of this.table.values()) {
+      for (let f: Flow | undefined = head; f; f = f.chain) {
+        if (now - f.lastTs >= this.opts.idleTimeoutMs || (f.closedAt >= 0 && now - f.closedAt >= CLOSE_LINGER_MS)) done.push(f);
+      }
+    }
+    for (const f of done) this.remove(f);
+    this.emitSorted(done, true);
+  }
+
+  private emitSorted(list: Flow[], final: boolean): void {
+    if (list.length > 1) list.sort((x, y) => x.tsStart - y.tsStart || x.id - y.id);
+    for (const f of list) {
+      if (f.packets + f.packetsRev === 0) {
+        // Nothing since the last record; only the L7 session's end-of-flow checks remain.
+        if (final && f.l7) this.l7Violations(f, final);
+        continue;
+      }
+      this.out.push(this.record(f, final));
+    }
+  }
+
+  /** Runs an L7 flush whose record has no packets: only violations are kept (counted in stats). */
+  private l7Violations(f: Flow, final: boolean): void {
+    const rec = this.blank(f);
+    f.l7!.flush(rec, final);
+    this.countL7(rec);
+  }
+
+  private blank(f: Flow): FlowRecord {
+    return {
+      tsStart: f.tsStart, tsEnd: f.tsEnd,
+      srcIp: f.srcIp, srcPort: f.srcPort, dstIp: f.dstIp, dstPort: f.dstPort, proto: f.proto,
+      packets: f.packets, bytes: f.bytes, packetsRev: f.packetsRev, bytesRev: f.bytesRev,
+      tcpFlags: f.tcpFlags, exporter: this.exporter, observationDomain: 0, source: 'pcap',
+    };
+  }
+
+  private countL7(rec: FlowRecord): void {
+    if (!rec.l7Violations) return;
+    for (const [k, v] of Object.entries(rec.l7Violations)) this.counters.violations[k] = (this.counters.violations[k] ?? 0) + v;
+  }
+
+  private record(f: Flow, final: boolean): FlowRecord {
+    const rec = this.blank(f);
+    if (f.l7) {
+      f.l7.flush(rec, final);
+      this.countL7(rec);
+    }
+    this.emitted++;
+    f.packets = 0; f.bytes = 0; f.packetsRev = 0; f.bytesRev = 0; f.tcpFlags = 0;
+    return rec;
+  }
+}

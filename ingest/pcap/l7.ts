@@ -1,0 +1,31 @@
+/**
+ * The contract between flow assembly and an application-protocol dissector (Modbus/TCP, S7comm, DNP3 …).
+ * Flow assembly owns TCP sequence tracking: a session receives each direction's payload in order, with
+ * retransmitted bytes removed, and is told when bytes are missing.
+ */
+import type { FlowRecord } from '../../core/records.ts';
+
+/** Per-flow state of one dissector. */
+export interface L7Session {
+  /**
+   * New in-order payload bytes `buf[off, off + len)` from one side, seen at `ts` (epoch ms). The bytes
+   * are a view into the reader's buffer: copy what must outlive the call.
+   */
+  onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void;
+  /** Bytes of one direction were never seen (capture loss, out-of-order): drop partial messages. */
+  onGap(fromInitiator: boolean): void;
+  /**
+   * Writes this slice's L7 fields (`l7`, `l7Ops` …) into `rec` and starts a new slice. `final` is true
+   * when the flow ends: a message still incomplete then is a violation.
+   */
+  flush(rec: FlowRecord, final: boolean): void;
+}
+
+/** A dissector as flow assembly sees it. */
+export interface L7Analyzer {
+  /** The `l7` name it reports, e.g. 'modbus'. */
+  readonly name: string;
+  /** Whether a flow (initiator → responder ports) may carry this protocol; usually a port check. */
+  matches(proto: number, srcPort: number, dstPort: number): boolean;
+  create(): L7Session;
+}

@@ -1,0 +1,400 @@
+/**
+ * Streaming reader of classic pcap and pcapng capture files.
+ *
+ * The file is read in large chunks (4 MiB) into one reused buffer; each packet is handed to a sink as a
+ * view (buffer + offset + length) into that buffer, with no copy and no per-packet allocation. The sink
+ * must finish with the bytes before it returns: the next chunk overwrites them.
+ *
+ * Classic pcap (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/):
+ *
+ *   file header (24 bytes)
+ *   off len field          notes
+ *   0   4   magic          a1b2c3d4 µs, a1b23c4d ns; read byte-swapped = the other byte order
+ *   4   2   version major  2
+ *   6   2   version minor  4
+ *   8   8   thiszone, sigfigs (unused, 0)
+ *   16  4   snaplen        largest incl_len the writer meant to produce
+ *   20  4   network        link type (low 16 bits; upper bits carry FCS info)
+ *
+ *   record header (16 bytes) then incl_len bytes of frame
+ *   0   4   ts_sec
+ *   4   4   ts_usec        nanoseconds with the ns magic
+ *   8   4   incl_len       bytes captured
+ *   12  4   orig_len       bytes on the wire
+ *
+ * pcapng (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcapng/): a sequence of blocks
+ *
+ *   0   4   block type     0x0A0D0D0A SHB, 1 IDB, 6 EPB, 3 SPB, 2 obsolete PB; others are skipped
+ *   4   4   total length   multiple of 4, ≥ 12; repeated in the last 4 bytes of the block
+ *   8   …   body
+ *
+ *   SHB body: byte-order magic 1A2B3C4D (sets the byte order of the whole section), version, section
+ *             length, options. A new SHB starts a new section and forgets its interfaces.
+ *   IDB body: link type u16, reserved u16, snaplen u32, options (if_tsresol = 9, if_tsoffset = 14).
+ *   EPB body: interface id u32, ts high u32, ts low u32, captured len u32, original len u32, data, pad.
+ *   SPB body: original len u32, data (captured = min(original, block room, interface 0 snaplen)); no
+ *             timestamp, so the previous packet's time is used.
+ *
+ * Bad input (shared/BAD-INPUT.md) is counted, never thrown: `incl_len > snaplen` and `incl_len >
+ * orig_len` are counted and the packet is kept; an `incl_len` above {@link MAX_PACKET} (an allocation
+ * bomb such as 2^31) stops the file, since a classic pcap cannot resynchronise; a record cut by the end
+ * of the file is counted as `truncated`. Only an unreadable file or a bad magic throws
+ * `PipelineError('input_invalid')`.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { PipelineError } from '../../core/errors.ts';
+
+/** Largest frame we accept (libpcap's MAXIMUM_SNAPLEN). Larger records are rejected, never allocated. */
+export const MAX_PACKET = 262_144;
+/** Read size; also the buffer size, which is never grown (it always holds a whole packet record). */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** IDB/SHB blocks larger than this are skipped as unreadable. */
+const MAX_META_BLOCK = 1024 * 1024;
+
+/** One captured frame: a view into the reader's buffer, valid only during the sink call. */
+export interface RawPacket {
+  linkType: number;
+  /** Interface index (pcapng) or 0. */
+  iface: number;
+  /** Event time, epoch ms (fractional). */
+  tsMs: number;
+  buf: Buffer;
+  off: number;
+  /** Bytes captured (present in `buf`). */
+  caplen: number;
+  /** Bytes on the wire. */
+  origLen: number;
+}
+
+export type PacketSink = (p: RawPacket) => void;
+
+/** Codes the reader counts (snake_case, closed set). */
+export type ReaderViolation =
+  | 'truncated' // the file ended inside a record or block
+  | 'pcap_incl_len_over_snaplen'
+  | 'pcap_incl_len_over_orig_len'
+  | 'pcap_record_too_large' // incl_len > MAX_PACKET: the rest of the file is not read
+  | 'pcapng_block_length_invalid' // < 12, not a multiple of 4: the rest of the file is not read
+  | 'pcapng_block_length_mismatch' // leading and trailing lengths differ: block skipped
+  | 'pcapng_block_too_short' // body shorter than the block type needs: block skipped
+  | 'pcapng_packet_too_large' // captured length > MAX_PACKET: packet skipped
+  | 'pcapng_unknown_interface'; // EPB names an interface no IDB declared: packet skipped
+
+/** Where the reader counts things; shared with the decoder and flow assembly. */
+export interface ReaderCounters {
+  violations: Record<string, number>;
+  /** Set when the rest of the file could not be read (truncated record or an unrecoverable header). */
+  truncated: boolean;
+}
+
+const count = (c: ReaderCounters, code: ReaderViolation): void => {
+  c.violations[code] = (c.violations[code] ?? 0) + 1;
+};
+
+interface Iface {
+  linkType: number;
+  snaplen: number;
+  /** Divide a raw timestamp by this to get ms. */
+  ticksPerMs: number;
+  offsetMs: number;
+}
+
+const MAGIC_US = 0xa1b2c3d4;
+const MAGIC_NS = 0xa1b23c4d;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+const TWO32 = 4294967296;
+
+/**
+ * Push parser: feed it bytes with {@link CaptureParser.parse}; it calls the sink per packet and tells the
+ * caller how far it got. Holds the format state (byte order, interfaces) between calls.
+ */
+export class CaptureParser {
+  private format: 'pcap' | 'pcapng' | undefined;
+  private le = true;
+  private headerDone = false;
+  private snaplen = 0;
+  private linkType = 0;
+  private tsDivisor = 1000; // µs → ms
+  private ifaces: Iface[] = [];
+  private lastTs = 0;
+  /** Set when parsing cannot continue (unrecoverable); the caller stops reading. */
+  stopped = false;
+  /** Packets handed to the sink. */
+  packets = 0;
+  private readonly pkt: RawPacket = { linkType: 0, iface: 0, tsMs: 0, buf: Buffer.alloc(0), off: 0, caplen: 0, origLen: 0 };
+
+  constructor(
+    private readonly file: string,
+    private readonly sink: PacketSink,
+    private readonly counters: ReaderCounters,
+  ) {}
+
+  /**
+   * Parses whole records in `buf[start, end)` and returns the position after the last one consumed. A
+   * position beyond `end` means "skip that many bytes of the file" (a skipped block larger than what is
+   * buffered). Throws `input_invalid` only when the first bytes are not a capture file.
+   */
+  parse(buf: Buffer, start: number, end: number): number {
+    let p = start;
+    if (!this.format) {
+      if (end - p < 4) return p;
+      this.detect(buf, p, end);
+    }
+    if (this.format === 'pcap') {
+      if (!this.headerDone) {
+        if (end - p < 24) return p;
+        p = this.pcapHeader(buf, p);
+      }
+      return this.pcapRecords(buf, p, end);
+    }
+    return this.pcapngBlocks(buf, p, end);
+  }
+
+  private detect(buf: Buffer, p: number, end: number): void {
+    const m = buf.readUInt32LE(p);
+    const mb = buf.readUInt32BE(p);
+    if (mb === PCAPNG_SHB) { this.format = 'pcapng'; return; }
+    if (m === MAGIC_US || m === MAGIC_NS) this.le = true;
+    else if (mb === MAGIC_US || mb === MAGIC_NS) this.le = false;
+    else {
+      const head = buf.subarray(p, Math.min(end, p + 4)).toString('hex');
+      throw new PipelineError('input_invalid',
+        `${this.file} is not a pcap or pcapng capture (first bytes ${head}, expected a1b2c3d4, a1b23c4d, their byte-swapped forms or 0a0d0d0a). ` +
+        'Export it from Wireshark as pcap or pcapng, or convert it with `editcap -F pcap in out.pcap`.',
+        { file: this.file, magic: head });
+    }
+    this.format = 'pcap';
+    this.tsDivisor = (this.le ? m : mb) === MAGIC_NS ? 1_000_000 : 1000;
+  }
+
+  private u32(buf: Buffer, o: number): number {
+    return this.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+  }
+
+  private u16(buf: Buffer, o: number): number {
+    return this.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+  }
+
+  private pcapHeader(buf: Buffer, p: number): number {
+    this.snaplen = this.u32(buf, p + 16);
+    this.linkType = this.u32(buf, p + 20) & 0xffff;
+    this.headerDone = true;
+    return p + 24;
+  }
+
+  private pcapRecords(buf: Buffer, start: number, end: number): number {
+    let p = start;
+    const pkt = this.pkt;
+    pkt.buf = buf;
+    pkt.linkType = this.linkType;
+    pkt.iface = 0;
+    const le = this.le;
+    while (end - p >= 16) {
+      const sec = le ? buf.readUInt32LE(p) : buf.readUInt32BE(p);
+      const frac = le ? buf.readUInt32LE(p + 4) : buf.readUInt32BE(p + 4);
+      const incl = le ? buf.readUInt32LE(p + 8) : buf.readUInt32BE(p + 8);
+      const orig = le ? buf.readUInt32LE(p + 12) : buf.readUInt32BE(p + 12);
+      if (incl > MAX_PACKET) {
+        count(this.counters, 'pcap_record_too_large');
+        this.counters.truncated = true;
+        this.stopped = true;
+        return p;
+      }
+      if (end - p < 16 + incl) return p;
+      if (incl > this.snaplen && this.snaplen > 0) count(this.counters, 'pcap_incl_len_over_snaplen');
+      if (incl > orig) count(this.counters, 'pcap_incl_len_over_orig_len');
+      pkt.tsMs = sec * 1000 + frac / this.tsDivisor;
+      pkt.off = p + 16;
+      pkt.caplen = incl;
+      pkt.origLen = orig < incl ? incl : orig;
+      this.packets++;
+      this.sink(pkt);
+      p += 16 + incl;
+    }
+    return p;
+  }
+
+  private pcapngBlocks(buf: Buffer, start: number, end: number): number {
+    let p = start;
+    while (end - p >= 12) {
+      const typeBE = buf.readUInt32BE(p);
+      if (typeBE === PCAPNG_SHB) {
+        const bom = buf.readUInt32LE(p + 8);
+        if (bom === PCAPNG_BOM) this.le = true;
+        else if (buf.readUInt32BE(p + 8) === PCAPNG_BOM) this.le = false;
+        else {
+          throw new PipelineError('input_invalid',
+            `${this.file}: pcapng section header at byte offset ${p} has no valid byte-order magic; the file is damaged. ` +
+            'Try `pcapfix` or re-export it from Wireshark.', { file: this.file, offset: p });
+        }
+        this.ifaces = [];
+      }
+      const type = this.u32(buf, p);
+      const len = this.u32(buf, p + 4);
+      if (len < 12 || len % 4 !== 0) {
+        count(this.counters, 'pcapng_block_length_invalid');
+        this.counters.truncated = true;
+        this.stopped = true;
+        return p;
+      }
+      const isPacket = type === 6 || type === 3 || type === 2;
+      const limit = isPacket ? MAX_PACKET + 64 : type === 1 || type === PCAPNG_SHB ? MAX_META_BLOCK : 0;
+      if (len > limit) {
+        // Skipped without reading it: an unknown block, or one too big to hold.
+        if (isPacket) count(this.counters, 'pcapng_packet_too_large');
+        p += len;
+        if (p > end) return p;
+        continue;
+      }
+      if (end - p < len) return p;
+      if (this.u32(buf, p + len - 4) !== len) {
+        count(this.counters, 'pcapng_block_length_mismatch');
+      } else if (type === PCAPNG_SHB) {
+        // Section header: the byte order was set above.
+      } else if (type === 1) {
+        this.idb(buf, p, len);
+      } else if (isPacket) {
+        this.packetBlock(buf, p, len, type);
+      }
+      p += len;
+    }
+    return p;
+  }
+
+  private idb(buf: Buffer, p: number, len: number): void {
+    if (len < 20) { count(this.counters, 'pcapng_block_too_short'); return; }
+    const iface: Iface = { linkType: this.u16(buf, p + 8), snaplen: this.u32(buf, p + 12), ticksPerMs: 1000, offsetMs: 0 };
+    // Options: code u16, length u16, value padded to 4; code 0 ends them.
+    let o = p + 16;
+    const optEnd = p + len - 4;
+    while (optEnd - o >= 4) {
+      const code = this.u16(buf, o);
+      const olen = this.u16(buf, o + 2);
+      if (code === 0 || o + 4 + olen > optEnd) break;
+      if (code === 9 && olen >= 1) {
+        const v = buf[o + 4]!;
+        const ticksPerSec = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+        iface.ticksPerMs = ticksPerSec / 1000;
+      } else if (code === 14 && olen >= 8) {
+        // Signed 64-bit seconds in the section's byte order.
+        const first = this.u32(buf, o + 4);
+        const second = this.u32(buf, o + 8);
+        const hiWord = this.le ? second : first;
+        const loWord = this.le ? first : second;
+        iface.offsetMs = ((hiWord | 0) * TWO32 + loWord) * 1000;
+      }
+      o += 4 + ((olen + 3) & ~3);
+    }
+    this.ifaces.push(iface);
+  }
+
+  private packetBlock(buf: Buffer, p: number, len: number, type: number): void {
+    const pkt = this.pkt;
+    let iface: Iface | undefined;
+    let dataOff: number;
+    let caplen: number;
+    let orig: number;
+    if (type === 3) {
+      // Simple Packet Block: interface 0, no timestamp.
+      if (len < 16) { count(this.counters, 'pcapng_block_too_short'); return; }
+      iface = this.ifaces[0];
+      orig = this.u32(buf, p + 8);
+      dataOff = p + 12;
+      caplen = Math.min(orig, len - 16, iface && iface.snaplen > 0 ? iface.snaplen : MAX_PACKET);
+      pkt.iface = 0;
+      pkt.tsMs = this.lastTs;
+    } else {
+      if (len < 32) { count(this.counters, 'pcapng_block_too_short'); return; }
+      // EPB: interface u32; obsolete PB: interface u16 + drops u16.
+      const ifIndex = type === 6 ? this.u32(buf, p + 8) : this.u16(buf, p + 8);
+      iface = this.ifaces[ifIndex];
+      const hi = this.u32(buf, p + 12);
+      const lo = this.u32(buf, p + 16);
+      caplen = this.u32(buf, p + 20);
+      orig = this.u32(buf, p + 24);
+      dataOff = p + 28;
+      if (caplen > len - 32) { count(this.counters, 'pcapng_block_too_short'); return; }
+      pkt.iface = ifIndex;
+      if (iface) pkt.tsMs = (hi * TWO32 + lo) / iface.ticksPerMs + iface.offsetMs;
+    }
+    if (!iface) { count(this.counters, 'pcapng_unknown_interface'); return; }
+    this.lastTs = pkt.tsMs;
+    pkt.buf = buf;
+    pkt.linkType = iface.linkType;
+    pkt.off = dataOff;
+    pkt.caplen = caplen;
+    pkt.origLen = orig < caplen ? caplen : orig;
+    this.packets++;
+    this.sink(pkt);
+  }
+}
+
+/** How far a streaming read has got, for a progress bar. */
+export interface ReadProgress {
+  bytesRead: number;
+  fileSize: number;
+}
+
+/**
+ * Reads `path` chunk by chunk, calling `sink` for every packet; yields after each chunk so the caller can
+ * hand on what the packets produced. Throws `input_invalid` for a missing, unreadable, empty or
+ * non-capture file.
+ */
+export async function* readCaptureChunks(
+  path: string,
+  sink: PacketSink,
+  counters: ReaderCounters,
+  progress: ReadProgress = { bytesRead: 0, fileSize: 0 },
+): AsyncGenerator<void> {
+  const name = basename(path);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new PipelineError('input_invalid',
+      `cannot open capture ${path}: ${(e as Error).message}. Check the path and that the file is readable.`,
+      { file: path }, { cause: e });
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new PipelineError('input_invalid', `${path} is not a regular file; give the path of a .pcap or .pcapng file.`, { file: path });
+    }
+    progress.fileSize = st.size;
+    if (st.size < 4) {
+      throw new PipelineError('input_invalid',
+        `${path} is ${st.size} bytes long, too short to be a capture; record it again or pick another file.`, { file: path });
+    }
+    const parser = new CaptureParser(name, sink, counters);
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let end = 0;
+    let filePos = 0;
+    while (true) {
+      const { bytesRead } = await fh.read(buf, end, CHUNK_BYTES - end, filePos);
+      filePos += bytesRead;
+      end += bytesRead;
+      progress.bytesRead = Math.min(filePos, st.size);
+      const pos = parser.parse(buf, 0, end);
+      if (pos >= end) {
+        filePos += pos - end;
+        end = 0;
+      } else if (pos > 0) {
+        buf.copy(buf, 0, pos, end);
+        end -= pos;
+      }
+      yield;
+      if (parser.stopped) return;
+      if (bytesRead === 0) {
+        if (end > 0 || filePos > st.size) {
+          counters.violations.truncated = (counters.violations.truncated ?? 0) + 1;
+          counters.truncated = true;
+        }
+        return;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
