@@ -1,0 +1,65 @@
+/**
+ * The shape every window detector has: a pure-ish `scoreWindow(window, state, ctx)` over one closed
+ * window of one conduit, returning findings and the updated per-conduit state. The engine
+ * (detectors/engine.ts) turns findings into `WindowScore`s and, past the baseline, `Alert`s.
+ */
+import type { ConduitFeatures } from './features.ts';
+
+/** What the engine knows about the window being scored. */
+export interface WindowContext {
+  conduit: string;
+  windowStart: number;
+  windowEnd: number;
+  /** The conduit is still inside its baseline: scores are emitted but not alerted. */
+  learning: boolean;
+  /** `SiteMap.isDeclared(conduit)`. */
+  declared: boolean;
+  /** Name of the maintenance window the window falls in, if any. */
+  maintenance: string | undefined;
+}
+
+/** One detector's verdict on one edge (or the conduit, edge '') in one window. */
+export interface Finding {
+  edge: string;
+  /** Deviation in [0, 1]. */
+  score: number;
+  explanation: string;
+  features: Record<string, number>;
+  /** Raise an alert even while the conduit learns (undeclared conduit). */
+  alertWhileLearning?: boolean;
+  /** Raise an alert even inside a maintenance window (security-relevant novelty). */
+  alertInMaintenance?: boolean;
+}
+
+export interface ScoreResult<S> {
+  findings: Finding[];
+  /** The state after this window. It may be the given state object, updated: treat the input as consumed. */
+  state: S;
+}
+
+/**
+ * A window detector. State is per conduit. `save` / `load` turn it into plain JSON data and back;
+ * `load(JSON.parse(JSON.stringify(save(s))))` must behave exactly like `s`.
+ */
+export interface WindowDetector<S> {
+  name: string;
+  init(): S;
+  scoreWindow(window: ConduitFeatures, state: S, ctx: WindowContext): ScoreResult<S>;
+  save(state: S): unknown;
+  load(json: unknown): S;
+}
+
+/** Compares strings by code unit, for a sort order that never depends on locale. */
+export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Shortens a list for an explanation: 'a, b, c (+4 more)'. */
+export const listText = (items: readonly (string | number)[], max = 6): string =>
+  items.length === 0 ? 'nothing' : items.slice(0, max).join(', ') + (items.length > max ? ` (+${items.length - max} more)` : '');
+
+/** Rounds for text: 1234.567 → '1235', 12.34 → '12.3', 0.1234 → '0.12'. */
+export const num = (x: number): string => {
+  const a = Math.abs(x);
+  if (a >= 100) return String(Math.round(x));
+  if (a >= 10) return x.toFixed(1).replace(/\.0$/, '');
+  return x.toFixed(2).replace(/\.?0+$/, '') || '0';
+};

@@ -1,0 +1,16 @@
+/** Config of the rate detector (see README.md). */
+import { z } from 'zod';
+
+export const RateConfig = z.object({
+  minWindows: z.number().int().min(1).default(5)
+    .describe('Windows an edge must have been learned for before its rate is scored (score 0 until then).'),
+  relativeFloor: z.number().min(0).default(0.1)
+    .describe('Smallest standard deviation used, as a fraction of the learned mean (0.1 = ±10%): a perfectly steady poll does not make every extra request an outlier.'),
+  absoluteFloor: z.number().positive().default(1)
+    .describe('Smallest standard deviation used, in requests (or flows) per window.'),
+  pollingFraction: z.number().min(0).max(1).default(0.8)
+    .describe('An edge counts as polled (so that silence is polling_stop, summed over consecutive silent windows) when it had traffic in at least this fraction of its learned windows.'),
+  learnBelow: z.number().min(0).max(1).default(0.5)
+    .describe('After the baseline, a window keeps updating the model only while its score is below this, so an anomaly is not learned as normal.'),
+}).strict();
+export type RateConfig = z.output<typeof RateConfig>;

@@ -1,0 +1,14 @@
+/** Builds closed-window features from flows for detector unit tests. */
+import type { FlowRecord } from '../../../core/records.ts';
+import type { WindowContext } from '../../../detectors/detector.ts';
+import { addFlow, finalizeConduit, newConduitFeatures, type ConduitFeatures } from '../../../detectors/features.ts';
+
+export const conduitWindow = (windowStart: number, flows: FlowRecord[], windowMs = 60_000, conduit = 'scada->field'): ConduitFeatures => {
+  const cw = newConduitFeatures(conduit, windowStart, windowStart + windowMs);
+  for (const f of flows) addFlow(cw, f);
+  return finalizeConduit(cw);
+};
+
+export const ctxFor = (cw: ConduitFeatures, over: Partial<WindowContext> = {}): WindowContext => ({
+  conduit: cw.conduit, windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning: false, declared: true, maintenance: undefined, ...over,
+});
