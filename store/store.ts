@@ -1,0 +1,34 @@
+/**
+ * The store interface every backend implements: chDB embedded (`chdb.ts`) today, a ClickHouse
+ * server client later. Callers see rows as plain objects and errors as `PipelineError`s.
+ */
+import type { Receipt } from '../core/unit.ts';
+
+export type { Receipt };
+
+export interface Store {
+  /** Where the data lives: the chDB data directory, or the server URL for a server client. */
+  readonly dir: string;
+  /**
+   * Runs a read query and returns its rows as the engine prints them in JSONEachRow:
+   * DateTime64 as 'YYYY-MM-DD hh:mm:ss.sss' (UTC), maps as objects, arrays as arrays.
+   * Engine errors reject with `unrecoverable` (a bad query stays bad); a closed store with
+   * `not_connected`.
+   */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * Runs a query and returns the engine's output in any ClickHouse output format
+   * (e.g. 'PrettyCompactMonoBlock', 'CSVWithNames'), for `conduitwatch sql`.
+   */
+  text(sql: string, format: string): Promise<string>;
+  /** Runs one statement that returns no rows (DDL, ALTER, OPTIMIZE, INSERT … SELECT). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Inserts rows (objects keyed by column name) as one block and resolves only once the
+   * engine has written it. Unknown columns are rejected, never skipped. A refused batch
+   * rejects with `write_rejected` naming the table and quoting the engine.
+   */
+  insertRows(table: string, rows: readonly object[]): Promise<Receipt>;
+  /** Releases the engine. Calling it twice is harmless; later calls reject `not_connected`. */
+  close(): Promise<void>;
+}
