@@ -11,6 +11,9 @@
  */
 import type { Alert, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
 
+/** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
+const chMs = (t: number): number => Math.floor(t);
+
 /** Table name and camelCase key → snake_case column name. */
 export interface TableDef<C extends Record<string, string>> {
   readonly name: string;
@@ -135,12 +138,12 @@ export const flowRow = (rec: FlowRecord, extra: FlowExtra): FlowRow => {
   const has = iv !== undefined && iv.count > 0;
   return {
     [F.runId]: extra.runId,
-    [F.observedAt]: extra.observedAt,
+    [F.observedAt]: chMs(extra.observedAt),
     [F.conduit]: extra.conduit,
     [F.srcZone]: extra.srcZone,
     [F.dstZone]: extra.dstZone,
-    [F.tsStart]: rec.tsStart,
-    [F.tsEnd]: rec.tsEnd,
+    [F.tsStart]: chMs(rec.tsStart),
+    [F.tsEnd]: chMs(rec.tsEnd),
     [F.srcIp]: rec.srcIp,
     [F.srcPort]: rec.srcPort,
     [F.dstIp]: rec.dstIp,
@@ -176,8 +179,8 @@ export const windowRow = (s: WindowScore, runId: string): WindowRow => ({
   [W.runId]: runId,
   [W.conduit]: s.conduit,
   [W.edge]: s.edge,
-  [W.windowStart]: s.windowStart,
-  [W.windowEnd]: s.windowEnd,
+  [W.windowStart]: chMs(s.windowStart),
+  [W.windowEnd]: chMs(s.windowEnd),
   [W.detector]: s.detector,
   [W.score]: f64(s.score),
   [W.learning]: s.learning ? 1 : 0,
@@ -197,8 +200,8 @@ export const alertRow = (a: Alert, runId: string): AlertRow => ({
   [A.proto]: a.proto,
   [A.dstPort]: a.dstPort,
   [A.l7]: a.l7,
-  [A.tsStart]: a.tsStart,
-  [A.tsEnd]: a.tsEnd,
+  [A.tsStart]: chMs(a.tsStart),
+  [A.tsEnd]: chMs(a.tsEnd),
   [A.score]: f64(a.score),
   [A.detector]: a.detector,
   [A.explanation]: a.explanation,
@@ -225,12 +228,12 @@ export const assetRow = (a: AssetSummary, runId: string, observedAt: number): As
   [S.zone]: a.zone,
   [S.ip]: a.ip,
   [S.runId]: runId,
-  [S.firstSeen]: a.firstSeen,
-  [S.lastSeen]: a.lastSeen,
+  [S.firstSeen]: chMs(a.firstSeen),
+  [S.lastSeen]: chMs(a.lastSeen),
   [S.flows]: a.flows,
   [S.bytes]: a.bytes,
   [S.l7]: [...new Set(a.l7)].sort(),
-  [S.observedAt]: observedAt,
+  [S.observedAt]: chMs(observedAt),
 });
 
 /** The full current state of one conduit, as the detector stage holds it. */
@@ -258,13 +261,13 @@ export const conduitRow = (c: ConduitState, runId: string): ConduitRow => ({
   [C.fromZone]: c.fromZone,
   [C.toZone]: c.toZone,
   [C.declared]: c.declared ? 1 : 0,
-  [C.firstSeen]: c.firstSeen,
-  [C.lastSeen]: c.lastSeen,
+  [C.firstSeen]: chMs(c.firstSeen),
+  [C.lastSeen]: chMs(c.lastSeen),
   [C.flows]: c.flows,
   [C.bytes]: c.bytes,
   [C.status]: c.status,
   [C.baselineUntil]: c.baselineUntil,
-  [C.updatedAt]: c.updatedAt,
+  [C.updatedAt]: chMs(c.updatedAt),
 });
 
 /** Epoch ms of a DateTime64(3, 'UTC') as JSONEachRow prints it ('2025-01-01 00:00:00.123'). */
