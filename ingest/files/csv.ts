@@ -1,0 +1,227 @@
+/**
+ * Shared plumbing of the message-record CSV readers: streaming lines, splitting fields, strict
+ * number parsing, per-file statistics with sampled bad rows, and the time-of-day clock that turns
+ * `TimeStamp` + `Relative Time` into epoch milliseconds.
+ */
+import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PipelineError } from '../../core/errors.ts';
+import type { Logger, UnitEvents } from '../../core/telemetry.ts';
+
+/** What one file read gave: rows seen, rows skipped by reason, records emitted, progress. */
+export interface FileStats {
+  /** File base name (also the records' `exporter`). */
+  file: string;
+  /** Data rows read (header excluded, blank lines excluded), good or bad. */
+  rows: number;
+  /** Rows skipped, by reason (snake_case, closed set per reader). */
+  badRows: Record<string, number>;
+  /** Up to `MAX_SAMPLES` skipped rows as `line N: reason: text`, for the warning. */
+  badSamples: string[];
+  /** FlowRecords emitted. */
+  records: number;
+  /** Bytes of the file consumed so far. */
+  bytesRead: number;
+  /** File size at open. */
+  fileSize: number;
+  /** Times the clock was re-anchored because `Relative Time` and `TimeStamp` disagreed by > 1 s. */
+  reanchors: number;
+}
+
+const MAX_SAMPLES = 5;
+
+export const newFileStats = (file: string): FileStats => ({
+  file, rows: 0, badRows: {}, badSamples: [], records: 0, bytesRead: 0, fileSize: 0, reanchors: 0,
+});
+
+/** Options every message-record reader takes. */
+export interface ReaderOptions {
+  /** Slice length in ms; records never span a multiple of it (epoch-aligned). Default 60000. */
+  sliceMs?: number;
+  /** Capture date `YYYY-MM-DD` for the time-of-day column; see `resolveDate`. */
+  date?: string;
+  /** Gets one `violation` per skipped row (the events rate-limit their own log lines). */
+  events?: UnitEvents;
+  /** Gets one warning at the end of the file when rows were skipped, with samples. */
+  log?: Logger;
+}
+
+export const DEFAULT_SLICE_MS = 60_000;
+
+/** Counts a skipped row in `stats` (and `events`), keeping a few samples. */
+export const countBadRow = (stats: FileStats, reason: string, lineNo: number, text: string, events?: UnitEvents): void => {
+  stats.badRows[reason] = (stats.badRows[reason] ?? 0) + 1;
+  if (stats.badSamples.length < MAX_SAMPLES) stats.badSamples.push(`line ${lineNo}: ${reason}: ${text.slice(0, 200)}`);
+  events?.violation({ code: reason, where: `${stats.file}:${lineNo}` });
+};
+
+/** Logs one warning naming the skipped rows, if any. */
+export const warnBadRows = (stats: FileStats, log?: Logger): void => {
+  const skipped = Object.values(stats.badRows).reduce((a, b) => a + b, 0);
+  if (!log || skipped === 0) return;
+  log.warn({ file: stats.file, rows: stats.rows, skipped, badRows: stats.badRows, samples: stats.badSamples },
+    'Bad rows skipped.');
+};
+
+/** Lines of a text file, without `\r\n`/`\n`; updates `stats.bytesRead`/`fileSize` as it goes. */
+export async function* readLines(path: string, stats: FileStats): AsyncGenerator<string> {
+  try {
+    stats.fileSize = statSync(path).size;
+  } catch (e) {
+    throw new PipelineError('input_invalid', `Cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}.`, { file: path }, { cause: e });
+  }
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    stats.bytesRead = stream.bytesRead;
+    const text = rest + chunk;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+/** The first line of a file (BOM and `\r` stripped), or undefined when unreadable or empty. */
+export const firstLine = (path: string): string | undefined => {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8');
+    const line = text.split('\n', 1)[0] ?? '';
+    return cleanHeader(line) || undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
+
+/** Header text as compared with known layouts: no BOM, no trailing `\r` or spaces. */
+export const cleanHeader = (line: string): string => line.replace(/^\uFEFF/, '').trimEnd();
+
+/** Throws `input_invalid` naming the file, the header found and the layouts expected. */
+export const unknownHeader = (path: string, found: string, expected: readonly string[]): PipelineError =>
+  new PipelineError('input_invalid',
+    `${basename(path)}: unknown CSV header "${found.slice(0, 300)}"; expected one of: ${expected.map((h) => `"${h}"`).join(' or ')}.`,
+    { file: path, header: found, expected });
+
+/**
+ * Splits one CSV line. Fields may be double-quoted (a doubled quote is a literal quote); the
+ * BUT message records never quote, the attack-interval file does.
+ */
+export const splitCsv = (line: string, sep: string): string[] => {
+  if (!line.includes('"')) return line.split(sep);
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) { out.push(cur); cur = ''; } else cur += c;
+  }
+  out.push(cur);
+  return out;
+};
+
+const UINT = /^\d+$/;
+const HEX = /^0x[0-9a-fA-F]+$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/** Non-negative decimal integer, or undefined (empty and anything else). */
+export const parseUint = (s: string | undefined): number | undefined =>
+  s !== undefined && UINT.test(s) ? Number(s) : undefined;
+
+/** `0x…` hexadecimal integer, or undefined. */
+export const parseHex = (s: string | undefined): number | undefined =>
+  s !== undefined && HEX.test(s) ? parseInt(s.slice(2), 16) : undefined;
+
+/** Non-negative decimal number (`12.5`), or undefined. */
+export const parseDecimal = (s: string | undefined): number | undefined =>
+  s !== undefined && DECIMAL.test(s) ? Number(s) : undefined;
+
+/** A TCP/UDP port 0–65535, or undefined. */
+export const parsePort = (s: string | undefined): number | undefined => {
+  const n = parseUint(s);
+  return n !== undefined && n <= 65_535 ? n : undefined;
+};
+
+const TOD = /^(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?$/;
+
+/** `HH:MM:SS[.fraction]` → ms since midnight (fraction of any length), or undefined. */
+export const parseTimeOfDay = (s: string | undefined): number | undefined => {
+  const m = s === undefined ? null : TOD.exec(s);
+  if (!m) return undefined;
+  const h = Number(m[1]), min = Number(m[2]), sec = Number(m[3]);
+  if (h > 23 || min > 59 || sec > 59) return undefined;
+  const frac = m[4] ? Number(`0.${m[4]}`) * 1000 : 0;
+  return h * 3_600_000 + min * 60_000 + sec * 1000 + frac;
+};
+
+export const DAY_MS = 86_400_000;
+const HALF_DAY_MS = DAY_MS / 2;
+
+/** Date used when neither the option nor the file name gives one. */
+export const DEFAULT_DATE = '1970-01-01';
+
+/** `YYYY-MM-DD` → epoch ms of its UTC midnight; throws `config_invalid` on anything else. */
+export const dateToEpoch = (date: string): number => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  if (!m || Number.isNaN(ms) || new Date(ms).getUTCDate() !== Number(m[3])) {
+    throw new PipelineError('config_invalid', `date "${date}" is not a calendar date; write YYYY-MM-DD, e.g. 2018-12-14.`, { date });
+  }
+  return ms;
+};
+
+/** A `DD-MM-YY` date in a file name (`mega104-14-12-18.csv` → `2018-12-14`), or undefined. */
+export const dateFromFileName = (path: string): string | undefined => {
+  const m = /(?:^|\D)(\d{2})-(\d{2})-(\d{2})(?:\D|$)/.exec(basename(path));
+  if (!m) return undefined;
+  const [d, mo] = [Number(m[1]), Number(m[2])];
+  if (d < 1 || d > 31 || mo < 1 || mo > 12) return undefined;
+  return `20${m[3]}-${m[2]}-${m[1]}`;
+};
+
+/** The capture date: the option, else a date in the file name, else `DEFAULT_DATE`. */
+export const resolveDate = (path: string, date?: string): string => date ?? dateFromFileName(path) ?? DEFAULT_DATE;
+
+/**
+ * Event time of message records that carry a time of day (no date) and seconds since capture start.
+ *
+ * `Relative Time` is the clock: it has µs–ns resolution and is monotonic in every shared file,
+ * while `TimeStamp` is truncated to 10 ms in the IEC 104 files. The first row anchors it:
+ * `epoch = date + TimeStamp₀ − Relative₀ + Relative`. `TimeStamp` then cross-checks every row,
+ * with a day added whenever it steps back by more than 12 h (midnight); when the two disagree by
+ * more than 1 s (relative time reset, spliced captures) the clock re-anchors on `TimeStamp`.
+ * Without a `Relative Time` the (rolled-over) `TimeStamp` alone is used.
+ */
+export class CaptureClock {
+  private dayOffset = 0;
+  private lastTod: number | undefined;
+  private anchor: number | undefined;
+
+  constructor(private readonly midnight: number, private readonly stats: FileStats) {}
+
+  /** Epoch ms for one row; `tod` ms since midnight, `rel` seconds (or undefined). */
+  at(tod: number, rel: number | undefined): number {
+    if (this.lastTod !== undefined && tod < this.lastTod - HALF_DAY_MS) this.dayOffset += DAY_MS;
+    this.lastTod = tod;
+    const wall = this.midnight + this.dayOffset + tod;
+    if (rel === undefined) return wall;
+    const relMs = rel * 1000;
+    if (this.anchor === undefined) this.anchor = wall - relMs;
+    else if (Math.abs(this.anchor + relMs - wall) > 1000) {
+      this.anchor = wall - relMs;
+      this.stats.reanchors += 1;
+    }
+    return this.anchor + relMs;
+  }
+}
