@@ -93,7 +93,15 @@ Options:
   --dir DIR         where the capture and the store go                  [default: ./conduitwatch-demo]
   --duration DUR    simulated event time                                [default: 2h]
   --seed N          PRNG seed                                           [default: 1]
-  --json            print the JSON report instead of text`,
+  --json            print the JSON report instead of text
+  --quiet           no progress on stderr
+
+Examples:
+  conduitwatch demo
+  conduitwatch demo --duration 4h --seed 7 --dir /tmp/plant-demo
+  conduitwatch sql --data conduitwatch-demo/data "SELECT detector, count() FROM alerts GROUP BY ALL"
+
+Exit status: 0 when every injected anomaly was alerted inside its interval, 1 otherwise.`,
 
   sql: `conduitwatch sql — query the embedded ClickHouse store (chDB) that replay wrote
 
