@@ -109,3 +109,32 @@ test('packets per TCP conversation equal tshark’s on a lemay capture', async (
   assert.ok(Object.keys(theirs).length > 100);
   assert.deepEqual(ours, theirs);
 });
+
+test('`conduitwatch flows` prints the same per-capture function-code counts as tshark', async (t) => {
+  if (!sharedData(t, 'lemay') || !(await requireTool(t, 'tshark', 'apt-get install tshark'))) return;
+  const { projectRoot } = await import('../support/data.ts');
+  const { basename } = await import('node:path');
+  const files = modbusCaptures();
+  const out = execFileSync(process.execPath, [join(projectRoot, 'bin', 'conduitwatch.mjs'), 'flows', '--format', 'jsonl', ...files], {
+    encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, CONDUITWATCH_LOG: 'silent' },
+  });
+  const byFile = new Map<string, Counts>();
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as { exporter: string; l7Ops?: Record<string, number>; l7OpsRev?: Record<string, number> };
+    const counts = byFile.get(r.exporter) ?? {};
+    byFile.set(r.exporter, counts);
+    for (const ops of [r.l7Ops, r.l7OpsRev]) {
+      for (const [name, n] of Object.entries(ops ?? {})) {
+        const code = functionCode(name)!;
+        counts[code] = (counts[code] ?? 0) + n;
+      }
+    }
+  }
+  for (const file of files) {
+    const rel = relative(sharedDataDir, file);
+    const expected = tsharkCounts(file);
+    for (const [code, d] of Object.entries(KNOWN_DIFFERENCES[rel] ?? {})) expected[Number(code)] = (expected[Number(code)] ?? 0) + d;
+    assert.deepEqual(byFile.get(basename(file)) ?? {}, expected, rel);
+  }
+});
