@@ -1,6 +1,6 @@
 /** The replay summary a person reads: assets, conduits, baseline status, top findings. */
 import { formatDuration } from '../core/units.ts';
-import { protoName } from '../core/records.ts';
+import { hostPort, protoName } from '../core/records.ts';
 import type { ReplayReport } from './replay.ts';
 import { fmtInt } from './progress.ts';
 
@@ -29,7 +29,7 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
   out.push('', r.undeclared.length ? `Undeclared conduits (traffic between zones with no conduit in site.yaml): ${r.undeclared.join(', ')}` : 'Undeclared conduits: none');
   out.push('', r.alerts.length ? `Top findings (${Math.min(top, r.alerts.length)} of ${r.alerts.length}, from ${fmtInt(r.rawAlerts)} alert windows; ${fmtInt(r.windowsScored)} windows scored):` : `No alerts (${fmtInt(r.windowsScored)} windows scored).`);
   r.alerts.slice(0, top).forEach((a, i) => {
-    out.push(`  ${String(i + 1).padStart(2)}. ${a.score.toFixed(2)} ${a.detector.padEnd(8)} ${a.conduit}  ${a.src} → ${a.dst}:${a.dstPort} ${a.l7 || protoName(a.proto)}  ${hms(a.tsStart)}–${hms(a.tsEnd)}${a.windows > 1 ? ` (${a.windows} windows)` : ''}`);
+    out.push(`  ${String(i + 1).padStart(2)}. ${a.score.toFixed(2)} ${a.detector.padEnd(8)} ${a.conduit}  ${a.src} → ${hostPort(a.dst, a.dstPort)} ${a.l7 || protoName(a.proto)}  ${hms(a.tsStart)}–${hms(a.tsEnd)}${a.windows > 1 ? ` (${a.windows} windows)` : ''}`);
     out.push(`      ${a.explanation}`);
   });
   if (r.lateRecords) out.push('', `Late records (arrived behind a closed window, counted, not scored): ${fmtInt(r.lateRecords)}`);

@@ -110,6 +110,9 @@ export const parseEdgeId = (id: string): EdgeKey => {
   return { src: m[1]!, dst: m[2]!, proto: Number(m[3]), dstPort: Number(m[4]), l7: m[5] === '-' ? '' : m[5]! };
 };
 
+/** 'ip:port', with IPv6 addresses in brackets so the port cannot be read as part of the address. */
+export const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
 export const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
 export const protoName = (p: number): string => PROTO_NAMES[p] ?? String(p);
 

@@ -5,7 +5,7 @@
  * security-relevant operations). Every novel item is learned right after it is scored, so it
  * alerts once (on first sight) and is normal from then on.
  */
-import { protoName, type EdgeKey } from '../../core/records.ts';
+import { hostPort, protoName, type EdgeKey } from '../../core/records.ts';
 import { byString, listText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import { sortedKeys, type ConduitFeatures, type EdgeFeatures } from '../features.ts';
 import { NoveltyConfig } from './config.ts';
@@ -33,7 +33,7 @@ interface NoveltyJSON {
 }
 
 /** '192.168.1.101 → 192.168.1.102:502 modbus' */
-export const edgeText = (k: EdgeKey): string => `${k.src} → ${k.dst}:${k.dstPort} ${k.l7 || protoName(k.proto)}`;
+export const edgeText = (k: EdgeKey): string => `${k.src} → ${hostPort(k.dst, k.dstPort)} ${k.l7 || protoName(k.proto)}`;
 
 const serviceOf = (k: EdgeKey): string => `${protoName(k.proto)}/${k.dstPort}${k.l7 ? ` ${k.l7}` : ''}`;
 

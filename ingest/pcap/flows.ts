@@ -70,6 +70,16 @@ export const dstIsServer = (srcPort: number, dstPort: number): boolean => {
   return dstPort < srcPort;
 };
 
+/**
+ * Multicast and broadcast addresses only ever receive: a packet sent to one makes its sender the
+ * initiator, whatever the ports say (DHCPv6 546 → ff02::1:2:547, NetBIOS 137 → x.x.x.255:137).
+ */
+export const isGroupAddress = (ip: string): boolean => {
+  if (ip.includes(':')) return ip.toLowerCase().startsWith('ff');
+  const first = Number(ip.slice(0, ip.indexOf('.')));
+  return (first >= 224 && first <= 239) || ip === '255.255.255.255' || ip.endsWith('.255');
+};
+
 /** Folds a 16-byte IPv6 address into 32 bits for hashing. */
 const fold16 = (buf: Buffer, off: number): number =>
   (buf.readUInt32BE(off) ^ Math.imul(buf.readUInt32BE(off + 4), 31) ^ Math.imul(buf.readUInt32BE(off + 8), 961) ^
@@ -305,11 +315,11 @@ export class FlowAssembler {
     const proto = pkt.proto;
     const icmp = proto === 1 || proto === 58;
     let senderIsClient: boolean;
-    if (icmp) senderIsClient = true;
-    else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
-    else senderIsClient = dstIsServer(pkt.srcPort, pkt.dstPort);
     const a = pkt.srcIp;
     const b = pkt.dstIp;
+    if (icmp) senderIsClient = true;
+    else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
+    else senderIsClient = isGroupAddress(b) || (!isGroupAddress(a) && dstIsServer(pkt.srcPort, pkt.dstPort));
     const f: Flow = {
       id: this.nextId++,
       hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../../core/records.ts';
-import { dstIsServer } from '../../../../ingest/pcap/flows.ts';
+import { dstIsServer, isGroupAddress } from '../../../../ingest/pcap/flows.ts';
 import { newPcapStats, readPcapFlows, type FlowOptions, type PcapStats } from '../../../../ingest/pcap/index.ts';
 import { ipv4, pcapFile, TCP, tcpSegment, tempFile, udpDatagram, type PcapRecord } from './frames.ts';
 
@@ -50,6 +50,14 @@ test('without a SYN the service-port side is the server (port rule)', async () =
   assert.deepEqual([b!.srcIp, b!.dstPort], [S, 47808], 'BACnet 47808 is a service port');
   assert.deepEqual([c!.srcIp, c!.srcPort, c!.dstPort], [S, 4000, 3000], 'neither a service port: the lower port is the server');
   assert.equal(dstIsServer(1234, 1234), true);
+});
+
+test('a datagram to a broadcast or multicast address makes its sender the initiator, whatever the ports', async () => {
+  const { out } = await flows([udp(T0, C, '10.0.0.255', 138, 137), udp(T0 + 1, S, '239.1.2.3', 547, 546)]);
+  assert.deepEqual(out.map((f) => [f.srcIp, f.srcPort, f.dstIp, f.dstPort]), [[C, 138, '10.0.0.255', 137], [S, 547, '239.1.2.3', 546]]);
+  assert.equal(isGroupAddress('ff02::1:2'), true);
+  assert.equal(isGroupAddress('fe80::1'), false);
+  assert.equal(isGroupAddress('10.0.0.20'), false);
 });
 
 test('both FINs close a TCP flow, which is emitted after the linger, before later flows', async () => {
