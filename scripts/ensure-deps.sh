@@ -10,8 +10,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 if [ "${1:-}" = "--system" ]; then
+  # Real peers and services the tests use: tshark (peer decoder), softflowd (NetFlow/IPFIX exporter),
+  # nfdump/nfcapd (peer collector), redis-server (BullMQ), Java 17 + Maven (Kafka broker jars).
   missing=()
   command -v tshark >/dev/null || missing+=(tshark)
+  command -v softflowd >/dev/null || missing+=(softflowd)
+  command -v nfcapd >/dev/null || missing+=(nfdump)
+  command -v redis-server >/dev/null || missing+=(redis-server)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2
