@@ -10,7 +10,7 @@ import { DetectionEngine } from '../detectors/engine.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, flowRow, TABLES, windowRow } from '../store/schema.ts';
+import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import { openInput, type InputProgress } from './inputs.ts';
 import type { Progress } from './progress.ts';
@@ -24,16 +24,6 @@ export interface ReplayOptions {
   progress?: Progress;
   /** How many incidents the report lists (JSON lists all). */
   top?: number;
-}
-
-export interface AssetSummary {
-  ip: string;
-  zone: string;
-  firstSeen: number;
-  lastSeen: number;
-  flows: number;
-  bytes: number;
-  l7: string[];
 }
 
 /** Alerts of the same edge and detector in consecutive windows, merged into one finding. */
