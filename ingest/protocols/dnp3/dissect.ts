@@ -1,0 +1,249 @@
+/**
+ * DNP3 over TCP/UDP port 20000 (IEEE 1815-2012): data-link frames (§9.2) carrying transport segments
+ * (§8.2) that carry application fragments (§4.2.2).
+ *
+ * Data-link frame:
+ *   off len field        notes
+ *   0   2   start        0x05 0x64, else violation 'dnp3_start'; parsing resumes at the next 0x05 0x64
+ *   2   1   length       octets of control + addresses + user data: 5 … 255, else 'dnp3_length'
+ *   3   1   control      DIR 0x80 (from master), PRM 0x40 (primary), FCB/FCV or DFC, function (4 bits)
+ *   4   2   destination  little-endian
+ *   6   2   source       little-endian
+ *   8   2   header CRC   CRC-16/DNP over octets 0–7, else 'dnp3_header_crc' (frame not decoded further)
+ *   10  …   user data    length − 5 octets in blocks of 16 (the last shorter), each followed by its CRC;
+ *                        a bad block CRC is 'dnp3_data_crc' (one per block)
+ *
+ * A frame without user data (link reset, link status, ack …) counts as `link_<function>`. A primary
+ * user-data frame (function 3 or 4) carries one transport segment:
+ *
+ *   0   1   transport    FIN 0x80, FIR 0x40, sequence (6 bits)
+ *   then, in the segment that starts a fragment (FIR):
+ *   1   1   app control  FIR, FIN, CON, UNS, sequence (4 bits)
+ *   2   1   function     application function code → op name (`read`, `direct_operate` …)
+ *   3   2   IIN          responses only (129, 130, 131): IIN1, IIN2; error bits → `l7Errors`
+ *
+ * One op is counted per application fragment, at its first segment. Segments that continue a fragment
+ * are checked for the next transport sequence number ('dnp3_transport_sequence' when one is missing or
+ * arrives without a first segment); their bytes are not reassembled. A user-data frame too short for
+ * its headers is 'dnp3_short_fragment'.
+ *
+ * Stream handling (TCP): frames may share or span segments; each direction keeps at most one frame
+ * (292 octets). Over UDP each datagram holds whole frames; a partial frame at its end is
+ * 'dnp3_truncated', as is a TCP frame still incomplete when the flow ends.
+ *
+ * Units: the outstation's link address — the destination of frames from the master (DIR = 1) and the
+ * source of frames from the outstation (DIR = 0).
+ */
+import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
+import { dnp3Crc, functionName, iinErrors, isResponse, linkFunctionName } from './codes.ts';
+import { Framer } from '../framer.ts';
+
+/** The registered DNP3 port (IEEE 1815-2012 Annex E). */
+export const DNP3_PORT = 20000;
+/** Header (10) + 250 octets of user data in 16 blocks, each with a 2-octet CRC. */
+export const MAX_FRAME = 292;
+
+/** Violation codes (snake_case, closed set). */
+export type Dnp3Violation =
+  | 'dnp3_start'
+  | 'dnp3_length'
+  | 'dnp3_header_crc'
+  | 'dnp3_data_crc'
+  | 'dnp3_short_fragment'
+  | 'dnp3_transport_sequence'
+  | 'dnp3_stream_gap'
+  | 'dnp3_truncated';
+
+/** Frame length on the wire for a length octet `len` (≥ 5). */
+export const frameSize = (len: number): number => {
+  const user = len - 5;
+  return 10 + user + 2 * Math.ceil(user / 16);
+};
+
+/** Total frame length from its first three octets, or a violation. */
+export const linkSize = (buf: Buffer, off: number): number | Dnp3Violation => {
+  if (buf[off] !== 0x05 || buf[off + 1] !== 0x64) return 'dnp3_start';
+  const len = buf[off + 2]!;
+  if (len < 5) return 'dnp3_length';
+  return frameSize(len);
+};
+
+const START = Buffer.from([0x05, 0x64]);
+
+/** The next 0x05 0x64 in `buf[from, end)`, or -1. */
+export const nextStart = (buf: Buffer, from: number, end: number): number => {
+  const i = buf.indexOf(START, from);
+  if (i >= 0 && i + 1 < end) return i;
+  // A lone 0x05 at the very end may begin a start split across segments.
+  return end > from && buf[end - 1] === 0x05 ? end - 1 : -1;
+};
+
+/** What one frame holds, as {@link parseFrame} returns it. */
+export interface LinkFrame {
+  control: number;
+  destination: number;
+  source: number;
+  /** The user data with block CRCs removed (empty for link-only frames). */
+  user: Buffer;
+  /** Data blocks whose CRC did not match. */
+  badBlocks: number;
+}
+
+/**
+ * Parses one complete frame `buf[off, off + total)` (start and length already checked). Undefined when
+ * the header CRC is wrong: then nothing in the frame can be trusted.
+ */
+export const parseFrame = (buf: Buffer, off: number, total: number): LinkFrame | undefined => {
+  if (dnp3Crc(buf, off, 8) !== buf.readUInt16LE(off + 8)) return undefined;
+  const userLen = buf[off + 2]! - 5;
+  const user = Buffer.alloc(userLen);
+  let badBlocks = 0;
+  let p = off + 10;
+  let u = 0;
+  while (u < userLen && p < off + total) {
+    const n = Math.min(16, userLen - u);
+    buf.copy(user, u, p, p + n);
+    if (dnp3Crc(buf, p, n) !== buf.readUInt16LE(p + n)) badBlocks++;
+    u += n;
+    p += n + 2;
+  }
+  return { control: buf[off + 3]!, destination: buf.readUInt16LE(off + 4), source: buf.readUInt16LE(off + 6), user, badBlocks };
+};
+
+interface Side {
+  framer: Framer;
+  /** Transport sequence expected next inside a fragment, or -1 when no fragment is open. */
+  nextSeq: number;
+}
+
+/** Per-flow DNP3 state: a framer and transport tracking per direction, counters of the current slice. */
+export class Dnp3Session implements L7Session {
+  private readonly init: Side;
+  private readonly resp: Side;
+  private ops: Record<string, number> = {};
+  private opsRev: Record<string, number> = {};
+  private errors: Record<string, number> = {};
+  private violations: Record<string, number> = {};
+  private units = new Set<number>();
+  private gaps: IntervalSummary = intervals.empty();
+  private lastRequestTs = -1;
+  private everValid = false;
+  private side!: Side;
+  private fromInit = true;
+  private ts = 0;
+  private readonly onFrame = (buf: Buffer, off: number, _kept: number, total: number): void => this.frame(buf, off, total);
+  private readonly onViolation = (code: string): void => { bump(this.violations, code); };
+
+  /** `datagrams`: each payload is one UDP datagram (no frame spans two). */
+  constructor(private readonly datagrams = false) {
+    this.init = { framer: new Framer(MAX_FRAME, 3, linkSize, nextStart), nextSeq: -1 };
+    this.resp = { framer: new Framer(MAX_FRAME, 3, linkSize, nextStart), nextSeq: -1 };
+  }
+
+  onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
+    this.fromInit = fromInitiator;
+    this.ts = ts;
+    this.side = fromInitiator ? this.init : this.resp;
+    this.side.framer.push(buf, off, len, this.onFrame, this.onViolation);
+    if (this.datagrams && this.side.framer.pending > 0) {
+      bump(this.violations, 'dnp3_truncated');
+      this.side.framer.reset();
+    }
+  }
+
+  private frame(buf: Buffer, off: number, total: number): void {
+    const f = parseFrame(buf, off, total);
+    if (!f) { bump(this.violations, 'dnp3_header_crc'); return; }
+    this.everValid = true;
+    if (f.badBlocks > 0) bump(this.violations, 'dnp3_data_crc', f.badBlocks);
+    this.units.add(f.control & 0x80 ? f.destination : f.source);
+    const primary = (f.control & 0x40) !== 0;
+    const fc = f.control & 0x0f;
+    if (!(primary && (fc === 3 || fc === 4))) {
+      this.op(linkFunctionName(primary, fc), false);
+      return;
+    }
+    this.segment(f.user);
+  }
+
+  /** One transport segment (user data of a frame). */
+  private segment(user: Buffer): void {
+    if (user.length < 1) { bump(this.violations, 'dnp3_short_fragment'); return; }
+    const th = user[0]!;
+    const fin = (th & 0x80) !== 0;
+    const fir = (th & 0x40) !== 0;
+    const seq = th & 0x3f;
+    const side = this.side;
+    if (fir) {
+      if (side.nextSeq >= 0) bump(this.violations, 'dnp3_transport_sequence');
+      if (user.length < 3) { bump(this.violations, 'dnp3_short_fragment'); side.nextSeq = -1; return; }
+      const func = user[2]!;
+      this.op(functionName(func), func !== 0);
+      if (isResponse(func)) {
+        if (user.length < 5) bump(this.violations, 'dnp3_short_fragment');
+        else for (const e of iinErrors(user.readUInt16BE(3))) bump(this.errors, e);
+      }
+    } else if (side.nextSeq !== seq) {
+      bump(this.violations, 'dnp3_transport_sequence');
+    }
+    side.nextSeq = fin ? -1 : (seq + 1) & 0x3f;
+  }
+
+  /** Counts an op in the current direction; `cadence`: an initiator request that paces the flow. */
+  private op(name: string, cadence: boolean): void {
+    if (!this.fromInit) { bump(this.opsRev, name); return; }
+    bump(this.ops, name);
+    if (!cadence) return;
+    if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, this.ts - this.lastRequestTs));
+    this.lastRequestTs = this.ts;
+  }
+
+  onGap(fromInitiator: boolean): void {
+    const side = fromInitiator ? this.init : this.resp;
+    if (side.framer.pending > 0) bump(this.violations, 'dnp3_stream_gap');
+    side.framer.reset();
+    side.nextSeq = -1;
+  }
+
+  flush(rec: FlowRecord, final: boolean): void {
+    if (final) {
+      for (const side of [this.init, this.resp]) {
+        if (side.framer.pending > 0) bump(this.violations, 'dnp3_truncated');
+        side.framer.reset();
+      }
+    }
+    if (this.everValid) {
+      rec.l7 = 'dnp3';
+      rec.l7Ops = this.ops;
+      rec.l7OpsRev = this.opsRev;
+      rec.l7Units = [...this.units].sort((a, b) => a - b);
+      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
+      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
+    }
+    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
+    this.ops = {};
+    this.opsRev = {};
+    this.errors = {};
+    this.violations = {};
+    this.units = new Set();
+    this.gaps = intervals.empty();
+    this.lastRequestTs = -1;
+  }
+}
+
+const onPort = (srcPort: number, dstPort: number): boolean => srcPort === DNP3_PORT || dstPort === DNP3_PORT;
+
+/** DNP3 over TCP port 20000 (either side); labelled 'dnp3' once a frame with a valid header CRC is seen. */
+export const dnp3Analyzer: L7Analyzer = {
+  name: 'dnp3',
+  matches: (proto, srcPort, dstPort) => proto === 6 && onPort(srcPort, dstPort),
+  create: () => new Dnp3Session(false),
+};
+
+/** DNP3 over UDP port 20000: the same dissector, one datagram = whole frames. */
+export const dnp3UdpAnalyzer: L7Analyzer = {
+  name: 'dnp3',
+  matches: (proto, srcPort, dstPort) => proto === 17 && onPort(srcPort, dstPort),
+  create: () => new Dnp3Session(true),
+};

@@ -1,0 +1,300 @@
+/**
+ * S7comm and S7comm-plus over ISO-on-TCP, port 102: TPKT (RFC 1006) → COTP (ISO 8073 class 0) → S7.
+ *
+ * TPKT:
+ *   off len field        notes
+ *   0   1   version      3, else violation 's7comm_tpkt' (the rest of the segment is dropped)
+ *   1   1   reserved
+ *   2   2   length       whole TPKT incl. this header, ≥ 7, else 's7comm_tpkt'
+ * COTP (from off 4):
+ *   4   1   li           header length after this octet; must fit the TPKT, else 's7comm_cotp'
+ *   5   1   type         high nibble: 0xE CR, 0xD CC, 0x8 DR, 0xC DC, 0x7 ER → ops `cotp_cr` … ;
+ *                        0xF DT (data) → below; anything else is not counted
+ *   6   1   DT: EOT/nr   0x80 = last TPDU of the TSDU; DT data follows the COTP header
+ *
+ * DT data is gathered per direction until EOT into one TSDU (only its first 64 octets are kept, the rest
+ * is counted). A complete TSDU is:
+ *
+ * S7comm (first octet 0x32):
+ *   0   1   protocol id  0x32
+ *   1   1   ROSCTR       1 job, 2 ack, 3 ack_data, 7 userdata
+ *   2   2   redundancy id
+ *   4   2   PDU reference
+ *   6   2   parameter length
+ *   8   2   data length  header + parameter + data ≠ TSDU length: 's7comm_length_mismatch'
+ *   10  1   error class  ack / ack_data only; non-zero class or code → `l7Errors`
+ *   11  1   error code
+ *   then the parameter: job / ack_data: function (1 octet) → op `read_var` …;
+ *   userdata: head (3) | length (1) | method (1) | type + group (1) | subfunction (1) | sequence (1)
+ *             [| data unit ref (1) | last unit (1) | error code (2), responses] → op `cpu_read_szl` …;
+ *   ack: op `ack`. Too short for its header or parameter: 's7comm_short_pdu'.
+ *
+ * S7comm-plus (first octet 0x72):
+ *   0   1   protocol id  0x72
+ *   1   1   version      1, 2, 3 (3 = integrity-protected)
+ *   2   2   data length  octets after this header, before the 4-octet trailer of the last fragment
+ *   4   1   opcode       0x31 request, 0x32 response, 0x02 response (seen answering set_variable),
+ *                        0x33 notification → op `notification`, others `opcode_0x<hh>`
+ *   5   2   reserved
+ *   7   2   function     requests and responses → op `create_object`, `get_multi_variables` …
+ *   A TSDU of exactly 4 + data length octets has no trailer: the PDU goes on in the next TSDU, whose
+ *   first octets are then not an opcode (not counted).
+ *
+ * Co-existence with IEC 61850 MMS on the same port: the flow is undecided until its first non-empty
+ * TSDU. 0x32 makes it `s7comm`, 0x72 `s7comm-plus`; anything else (MMS starts with an ISO session SPDU)
+ * makes the session give up for the rest of the flow, emitting no ops and no violations, including the
+ * COTP connection ops and TPKT violations held while undecided. Once decided, a TSDU of the other kind
+ * is still counted; an unknown protocol id is 's7comm_protocol_id'.
+ */
+import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
+import {
+  COTP_TPDUS, S7P_OPCODES, functionName, headerErrorName, paramErrorName, plusFunctionName, userdataName,
+} from './codes.ts';
+import { Framer } from '../framer.ts';
+
+/** ISO-on-TCP (RFC 1006). */
+export const ISO_TSAP_PORT = 102;
+/** TPKT octets kept per frame: TPKT 4 + COTP li 1 + header ≤ 255 + 64 of data. */
+const TPKT_CAP = 4 + 1 + 255 + 64;
+/** TSDU octets kept: enough for every header and parameter this dissector reads. */
+const TSDU_CAP = 64;
+
+/** Violation codes (snake_case, closed set). */
+export type S7Violation =
+  | 's7comm_tpkt'
+  | 's7comm_cotp'
+  | 's7comm_protocol_id'
+  | 's7comm_short_pdu'
+  | 's7comm_length_mismatch'
+  | 's7comm_stream_gap'
+  | 's7comm_truncated';
+
+/** Total TPKT length from its 4-octet header, or a violation. */
+export const tpktSize = (buf: Buffer, off: number): number | S7Violation => {
+  if (buf[off] !== 3) return 's7comm_tpkt';
+  const len = buf.readUInt16BE(off + 2);
+  return len < 7 ? 's7comm_tpkt' : len;
+};
+
+/** The result of one S7 TSDU: the op name, errors, and a violation if malformed. */
+export interface S7Pdu {
+  protocol: 's7comm' | 's7comm-plus';
+  /** Undefined for a continuation of a fragmented S7comm-plus PDU. */
+  op?: string;
+  errors: string[];
+  violation?: S7Violation;
+  /** S7comm-plus: the PDU continues in the next TSDU. */
+  continues?: boolean;
+}
+
+/** Parses an S7comm TSDU whose first `kept` octets are at `buf[off…]` and whose length is `total`. */
+export const parseS7 = (buf: Buffer, off: number, kept: number, total: number): S7Pdu => {
+  const pdu: S7Pdu = { protocol: 's7comm', errors: [] };
+  if (kept < 10) return { ...pdu, violation: 's7comm_short_pdu' };
+  const rosctr = buf[off + 1]!;
+  const acked = rosctr === 2 || rosctr === 3;
+  const hdr = acked ? 12 : 10;
+  if (kept < hdr) return { ...pdu, violation: 's7comm_short_pdu' };
+  const parlg = buf.readUInt16BE(off + 6);
+  const datlg = buf.readUInt16BE(off + 8);
+  if (hdr + parlg + datlg !== total) pdu.violation = 's7comm_length_mismatch';
+  if (acked && (buf[off + 10] !== 0 || buf[off + 11] !== 0)) pdu.errors.push(headerErrorName(buf[off + 10]!, buf[off + 11]!));
+  const par = off + hdr;
+  const parKept = Math.min(parlg, kept - hdr);
+  if (rosctr === 2) {
+    pdu.op = 'ack';
+  } else if (rosctr === 1 || rosctr === 3) {
+    if (parKept < 1) return { ...pdu, violation: 's7comm_short_pdu' };
+    pdu.op = functionName(buf[par]!);
+  } else if (rosctr === 7) {
+    if (parKept < 8) return { ...pdu, violation: 's7comm_short_pdu' };
+    pdu.op = userdataName(buf[par + 5]! & 0x0f, buf[par + 6]!);
+    if (buf[par + 3]! >= 8 && parKept >= 12) {
+      const code = buf.readUInt16BE(par + 10);
+      if (code !== 0) pdu.errors.push(paramErrorName(code));
+    }
+  } else {
+    pdu.op = `rosctr_${rosctr}`;
+  }
+  return pdu;
+};
+
+/** Parses an S7comm-plus TSDU; `continuation`: the previous TSDU of this direction had no trailer. */
+export const parseS7Plus = (buf: Buffer, off: number, kept: number, total: number, continuation: boolean): S7Pdu => {
+  const pdu: S7Pdu = { protocol: 's7comm-plus', errors: [] };
+  if (kept < 4) return { ...pdu, violation: 's7comm_short_pdu' };
+  const dlen = buf.readUInt16BE(off + 2);
+  if (total === 4 + dlen) pdu.continues = true;
+  else if (total !== 8 + dlen) pdu.violation = 's7comm_length_mismatch';
+  if (continuation) return pdu;
+  if (kept < 5) return { ...pdu, violation: 's7comm_short_pdu' };
+  const opcode = buf[off + 4]!;
+  if (opcode === 0x31 || opcode === 0x32 || opcode === 0x02) {
+    if (kept < 9) return { ...pdu, violation: 's7comm_short_pdu' };
+    pdu.op = plusFunctionName(buf.readUInt16BE(off + 7));
+  } else {
+    pdu.op = S7P_OPCODES[opcode] ?? `opcode_0x${opcode.toString(16).padStart(2, '0')}`;
+  }
+  return pdu;
+};
+
+interface Side {
+  framer: Framer;
+  tsdu: Buffer;
+  tsduKept: number;
+  tsduLen: number;
+  /** S7comm-plus: the last PDU of this direction continues in the next TSDU. */
+  plusContinues: boolean;
+}
+
+const newSide = (): Side => ({
+  framer: new Framer(TPKT_CAP, 4, tpktSize),
+  tsdu: Buffer.alloc(TSDU_CAP),
+  tsduKept: 0,
+  tsduLen: 0,
+  plusContinues: false,
+});
+
+/** Per-flow state on port 102: TPKT framing and COTP TSDU gathering per direction, counters of the slice. */
+export class S7Session implements L7Session {
+  private readonly init = newSide();
+  private readonly resp = newSide();
+  /** Undecided until the first TSDU; 'foreign' = not S7 (e.g. MMS): ignored from then on. */
+  private kind: 'undecided' | 's7comm' | 's7comm-plus' | 'foreign' = 'undecided';
+  private ops: Record<string, number> = {};
+  private opsRev: Record<string, number> = {};
+  private errors: Record<string, number> = {};
+  private violations: Record<string, number> = {};
+  private gaps: IntervalSummary = intervals.empty();
+  private lastRequestTs = -1;
+  private side: Side = this.init;
+  private fromInit = true;
+  private ts = 0;
+  private readonly onFrame = (buf: Buffer, off: number, kept: number, total: number): void => this.tpkt(buf, off, kept, total);
+  private readonly onViolation = (code: string): void => { bump(this.violations, code); };
+
+  /** What the flow carries so far: S7comm, S7comm-plus, not S7 ('foreign'), or not known yet. */
+  get verdict(): 'undecided' | 's7comm' | 's7comm-plus' | 'foreign' {
+    return this.kind;
+  }
+
+  onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
+    if (this.kind === 'foreign') return;
+    this.fromInit = fromInitiator;
+    this.ts = ts;
+    this.side = fromInitiator ? this.init : this.resp;
+    this.side.framer.push(buf, off, len, this.onFrame, this.onViolation);
+  }
+
+  /** One TPKT: `kept` of its `total` octets at `buf[off…]`. */
+  private tpkt(buf: Buffer, off: number, kept: number, total: number): void {
+    if (this.kind === 'foreign') return;
+    const li = buf[off + 4]!;
+    if (li < 1 || 5 + li > total || 5 + li > kept) { bump(this.violations, 's7comm_cotp'); return; }
+    const type = buf[off + 5]! & 0xf0;
+    if (type !== 0xf0) {
+      const name = COTP_TPDUS[type];
+      if (name) this.op(name, false);
+      return;
+    }
+    if (li < 2) { bump(this.violations, 's7comm_cotp'); return; }
+    const eot = (buf[off + 6]! & 0x80) !== 0;
+    const side = this.side;
+    const dataOff = off + 5 + li;
+    const dataKept = Math.max(0, kept - 5 - li);
+    const room = TSDU_CAP - side.tsduKept;
+    if (room > 0 && dataKept > 0) {
+      const n = Math.min(room, dataKept);
+      buf.copy(side.tsdu, side.tsduKept, dataOff, dataOff + n);
+      side.tsduKept += n;
+    }
+    side.tsduLen += total - 5 - li;
+    if (!eot) return;
+    const keptT = side.tsduKept;
+    const lenT = side.tsduLen;
+    side.tsduKept = 0;
+    side.tsduLen = 0;
+    if (lenT > 0) this.tsdu(side, keptT, lenT);
+  }
+
+  /** One complete TSDU in `side.tsdu`. */
+  private tsdu(side: Side, kept: number, total: number): void {
+    const id = side.tsdu[0];
+    if (id !== 0x32 && id !== 0x72) {
+      if (this.kind === 'undecided') {
+        this.kind = 'foreign';
+        this.clear();
+      } else {
+        bump(this.violations, 's7comm_protocol_id');
+      }
+      return;
+    }
+    let pdu: S7Pdu;
+    if (id === 0x32) {
+      pdu = parseS7(side.tsdu, 0, kept, total);
+    } else {
+      pdu = parseS7Plus(side.tsdu, 0, kept, total, side.plusContinues);
+      side.plusContinues = pdu.continues === true;
+    }
+    if (this.kind === 'undecided') this.kind = pdu.protocol;
+    if (pdu.violation) bump(this.violations, pdu.violation);
+    for (const e of pdu.errors) bump(this.errors, e);
+    if (pdu.op) this.op(pdu.op, true);
+  }
+
+  private op(name: string, cadence: boolean): void {
+    if (!this.fromInit) { bump(this.opsRev, name); return; }
+    bump(this.ops, name);
+    if (!cadence) return;
+    if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, this.ts - this.lastRequestTs));
+    this.lastRequestTs = this.ts;
+  }
+
+  private clear(): void {
+    this.ops = {};
+    this.opsRev = {};
+    this.errors = {};
+    this.violations = {};
+    this.gaps = intervals.empty();
+    this.lastRequestTs = -1;
+  }
+
+  onGap(fromInitiator: boolean): void {
+    const side = fromInitiator ? this.init : this.resp;
+    if (this.kind !== 'foreign' && (side.framer.pending > 0 || side.tsduLen > 0)) bump(this.violations, 's7comm_stream_gap');
+    side.framer.reset();
+    side.tsduKept = 0;
+    side.tsduLen = 0;
+    side.plusContinues = false;
+  }
+
+  flush(rec: FlowRecord, final: boolean): void {
+    if (final && this.kind !== 'foreign') {
+      for (const side of [this.init, this.resp]) {
+        if (side.framer.pending > 0 || side.tsduLen > 0) bump(this.violations, 's7comm_truncated');
+        side.framer.reset();
+        side.tsduKept = 0;
+        side.tsduLen = 0;
+      }
+    }
+    // Undecided: hold the counters (COTP connection ops, TPKT violations) until the payload tells.
+    if (this.kind === 'undecided' && !final) return;
+    if (this.kind === 's7comm' || this.kind === 's7comm-plus') {
+      rec.l7 = this.kind;
+      rec.l7Ops = this.ops;
+      rec.l7OpsRev = this.opsRev;
+      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
+      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
+      if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
+    }
+    this.clear();
+  }
+}
+
+/** S7comm / S7comm-plus on TCP port 102 (either side); gives up quietly on any other payload. */
+export const s7commAnalyzer: L7Analyzer = {
+  name: 's7comm',
+  matches: (proto, srcPort, dstPort) => proto === 6 && (srcPort === ISO_TSAP_PORT || dstPort === ISO_TSAP_PORT),
+  create: () => new S7Session(),
+};
