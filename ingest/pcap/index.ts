@@ -5,7 +5,10 @@
  */
 import { basename } from 'node:path';
 import type { FlowRecord } from '../../core/records.ts';
+import { dnp3Analyzer, dnp3UdpAnalyzer } from '../protocols/dnp3/dissect.ts';
+import { iec104Analyzer } from '../protocols/iec104/dissect.ts';
 import { modbusAnalyzer } from '../protocols/modbus/dissect.ts';
+import { s7commAnalyzer } from '../protocols/s7comm/dissect.ts';
 import { DecodedPacket, decodeFrame, isDecodeViolation } from './decode.ts';
 import { DEFAULT_FLOW_OPTIONS, FlowAssembler, type FlowOptions } from './flows.ts';
 import type { L7Analyzer } from './l7.ts';
@@ -44,7 +47,7 @@ export const newPcapStats = (file: string): PcapStats => ({
 });
 
 /** Dissectors tried on every new flow, first match wins. */
-export const PCAP_ANALYZERS: readonly L7Analyzer[] = [modbusAnalyzer];
+export const PCAP_ANALYZERS: readonly L7Analyzer[] = [modbusAnalyzer, iec104Analyzer, dnp3Analyzer, dnp3UdpAnalyzer, s7commAnalyzer];
 
 /**
  * Reads a pcap or pcapng file and yields its flow records in emission order, one batch per read chunk
