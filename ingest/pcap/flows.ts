@@ -88,6 +88,7 @@ const fold16 = (buf: Buffer, off: number): number =>
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
+const TCP_PSH = 0x08;
 const TCP_ACK = 0x10;
 
 interface Flow {
@@ -274,7 +275,11 @@ export class FlowAssembler {
     let off = pkt.payloadOff;
     let len = pkt.payloadLen;
     if (pkt.tcpFlags & TCP_SYN) next = (seq + 1) >>> 0;
-    else if (len > 0 && pkt.fragment === 0) {
+    else if (next < 0 && len === 1 && !(pkt.tcpFlags & TCP_PSH)) {
+      // A TCP keep-alive (one old byte, no PSH) seen before any data of a flow whose SYN was not
+      // captured: it carries no new payload, so do not hand it to the dissector.
+      next = (seq + 1) >>> 0;
+    } else if (len > 0 && pkt.fragment === 0) {
       if (next >= 0) {
         const d = (seq - next) | 0; // signed distance modulo 2^32
         if (d < 0) {

@@ -9,9 +9,13 @@ import { dnp3Analyzer, dnp3UdpAnalyzer } from '../protocols/dnp3/dissect.ts';
 import { iec104Analyzer } from '../protocols/iec104/dissect.ts';
 import { modbusAnalyzer } from '../protocols/modbus/dissect.ts';
 import { s7commAnalyzer } from '../protocols/s7comm/dissect.ts';
+import { mmsAnalyzer } from '../protocols/mms/dissect.ts';
+import { enipAnalyzer, enipUdpAnalyzer } from '../protocols/enip/dissect.ts';
+import { bacnetAnalyzer } from '../protocols/bacnet/dissect.ts';
+import { opcuaAnalyzer } from '../protocols/opcua/dissect.ts';
 import { DecodedPacket, decodeFrame, isDecodeViolation } from './decode.ts';
 import { DEFAULT_FLOW_OPTIONS, FlowAssembler, type FlowOptions } from './flows.ts';
-import type { L7Analyzer } from './l7.ts';
+import { sharedPort, type L7Analyzer } from './l7.ts';
 import { readCaptureChunks, type RawPacket } from './reader.ts';
 
 export type { FlowOptions } from './flows.ts';
@@ -47,7 +51,15 @@ export const newPcapStats = (file: string): PcapStats => ({
 });
 
 /** Dissectors tried on every new flow, first match wins. */
-export const PCAP_ANALYZERS: readonly L7Analyzer[] = [modbusAnalyzer, iec104Analyzer, dnp3Analyzer, dnp3UdpAnalyzer, s7commAnalyzer];
+/**
+ * The dissectors flow assembly tries, first match wins. S7comm and MMS share port 102 and decide on
+ * the payload; OPC UA matches any TCP flow that starts like OPC UA, so it comes last.
+ */
+export const PCAP_ANALYZERS: readonly L7Analyzer[] = [
+  modbusAnalyzer, iec104Analyzer, dnp3Analyzer, dnp3UdpAnalyzer,
+  sharedPort('iso-tsap', [s7commAnalyzer, mmsAnalyzer]),
+  enipAnalyzer, enipUdpAnalyzer, bacnetAnalyzer, opcuaAnalyzer,
+];
 
 /**
  * Reads a pcap or pcapng file and yields its flow records in emission order, one batch per read chunk

@@ -29,3 +29,21 @@ export interface L7Analyzer {
   matches(proto: number, srcPort: number, dstPort: number): boolean;
   create(): L7Session;
 }
+
+/**
+ * Several dissectors that share a port (S7comm and IEC 61850 MMS on ISO-on-TCP 102): every session
+ * sees the flow, and each stays silent (no ops, no violations) on a flow that is not its protocol,
+ * so at most one of them writes the record's L7 fields.
+ */
+export const sharedPort = (name: string, analyzers: readonly L7Analyzer[]): L7Analyzer => ({
+  name,
+  matches: (proto, srcPort, dstPort) => analyzers.some((a) => a.matches(proto, srcPort, dstPort)),
+  create(): L7Session {
+    const sessions = analyzers.map((a) => a.create());
+    return {
+      onPayload: (fromInitiator, buf, off, len, ts) => { for (const s of sessions) s.onPayload(fromInitiator, buf, off, len, ts); },
+      onGap: (fromInitiator) => { for (const s of sessions) s.onGap(fromInitiator); },
+      flush: (rec, final) => { for (const s of sessions) s.flush(rec, final); },
+    };
+  },
+});

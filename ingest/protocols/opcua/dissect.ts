@@ -1,0 +1,296 @@
+/**
+ * OPC UA binary over TCP: UA TCP and UA Secure Conversation (OPC 10000-6 §7.1 and §6.7), service
+ * encoding ids from OPC 10000-6 §5.2.2.9 (the body's leading NodeId) and NodeIds.csv.
+ *
+ * Every chunk starts with an 8-byte header (little-endian):
+ *
+ *   off len field          notes
+ *   0   3   message type   HEL ACK ERR RHE (UA TCP), OPN MSG CLO (Secure Conversation); else
+ *                          'opcua_bad_message_type' (rest of the segment dropped)
+ *   3   1   chunk type     F final, C intermediate, A abort; else 'opcua_bad_chunk_type'
+ *   4   4   message size   whole chunk incl. header; < 8 or > 64 MiB is 'opcua_bad_length'
+ *
+ * HEL  protocol version, buffer sizes, max message size, max chunk count (5 × 4), endpoint URL (String)
+ * ACK  protocol version, buffer sizes, max message size, max chunk count (5 × 4)
+ * ERR  error (StatusCode, 4) → l7Errors, reason (String)
+ * OPN  secure channel id (4), asymmetric security header: SecurityPolicyUri (String), sender certificate
+ *      (ByteString), receiver thumbprint (ByteString); sequence number (4), request id (4); body
+ * MSG, CLO  secure channel id (4), token id (4), sequence number (4), request id (4); body
+ *
+ * Body (first chunk of a message only): the type's encoding NodeId (0x01 four-byte: namespace (1) +
+ * id (2); 0x00 two-byte: id (1); 0x02 numeric: namespace (2) + id (4)) → the service name; a request
+ * then has its RequestHeader, a response its ResponseHeader: timestamp (8), request handle (4),
+ * ServiceResult (StatusCode, 4) — a Bad result (ServiceFault's always) → l7Errors. An
+ * OpenSecureChannel request is read on to its MessageSecurityMode: None (1) counts as
+ * `open_secure_channel_none`.
+ *
+ * Secured channels: the SecurityPolicyUri of the client's OPN decides. With a policy other than
+ * `…#None`, OPN is counted as `open_secure_channel`, CLO as `close_secure_channel`, and each MSG
+ * message as `secured_chunk`; their bodies are not read. A channel whose OPN was not seen is read when
+ * its first body starts with a known service id, else treated as secured.
+ *
+ * Chunks: an intermediate chunk (C) opens a multi-chunk message for its request id; later chunks of the
+ * same request id carry no NodeId and are not counted; F closes it, A aborts it (abort error code →
+ * l7Errors).
+ *
+ * Detection: any TCP port. The first payload byte run of the flow (either side) must start with a
+ * valid chunk header; otherwise the session stays silent for the whole flow (no ops, no violations).
+ * Each direction keeps at most {@link KEEP} bytes of a chunk; the rest is skipped (bounded memory).
+ */
+import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
+import { PduStream, type Framing } from '../enip/stream.ts';
+import {
+  CHUNK_TYPES, MESSAGE_TYPES, OPEN_SECURE_CHANNEL_NONE, SECURED_CHUNK, SERVICE_REQUESTS, SERVICE_RESPONSES, serviceName,
+  statusName,
+} from './codes.ts';
+
+/** The registered OPC UA binary port (detection does not depend on it). */
+export const OPCUA_PORT = 4840;
+/** Bytes of each chunk kept for parsing: headers, certificates and the start of the body. */
+export const KEEP = 8192;
+/** Largest chunk size accepted as plausible. */
+export const MAX_CHUNK = 64 * 1024 * 1024;
+
+/** Violation codes (snake_case, closed set). */
+export type OpcuaViolation =
+  | 'opcua_bad_message_type' // header's message type is none of HEL ACK ERR RHE OPN MSG CLO
+  | 'opcua_bad_chunk_type' // chunk type not F, C or A
+  | 'opcua_bad_length' // message size < 8 or > 64 MiB
+  | 'opcua_short_message' // a message shorter than its fixed fields, or a String/ByteString overruns it
+  | 'opcua_bad_node_id' // a plaintext body whose type NodeId cannot be read
+  | 'opcua_truncated' // a chunk still incomplete when the flow ended
+  | 'opcua_stream_gap'; // TCP bytes missing while a chunk was partial; it was dropped
+
+const typeOf = (buf: Buffer, off: number): string => buf.toString('latin1', off, off + 3);
+
+/**
+ * Whether `buf[off, off + len)` starts like a chunk header (used to detect OPC UA on any port). A first
+ * segment shorter than the 8-byte header is judged on the bytes it has.
+ */
+export const looksLikeOpcua = (buf: Buffer, off: number, len: number): boolean => {
+  const head = buf.toString('latin1', off, off + Math.min(3, len));
+  if (!Object.keys(MESSAGE_TYPES).some((t) => t.startsWith(head))) return false;
+  if (len >= 4 && !CHUNK_TYPES.has(String.fromCharCode(buf[off + 3]!))) return false;
+  if (len < 8) return len > 0;
+  const size = buf.readUInt32LE(off + 4);
+  return size >= 8 && size <= MAX_CHUNK;
+};
+
+const framing: Framing<OpcuaViolation> = {
+  headerLen: 8,
+  keep: KEEP,
+  length(buf, off) {
+    if (MESSAGE_TYPES[typeOf(buf, off)] === undefined) return 'opcua_bad_message_type';
+    if (!CHUNK_TYPES.has(String.fromCharCode(buf[off + 3]!))) return 'opcua_bad_chunk_type';
+    const size = buf.readUInt32LE(off + 4);
+    return size < 8 || size > MAX_CHUNK ? 'opcua_bad_length' : size;
+  },
+};
+
+/** Offset just past a String / ByteString at `p` (Int32 length, -1 = null), or -1 when it overruns `end`. */
+export const skipString = (buf: Buffer, p: number, end: number): number => {
+  if (p + 4 > end) return -1;
+  const n = buf.readInt32LE(p);
+  if (n < 0) return p + 4;
+  return p + 4 + n > end ? -1 : p + 4 + n;
+};
+
+/** A NodeId at `p`: its numeric id (ns 0 only; else -1) and where it ends, or undefined when unreadable. */
+export const readNodeId = (buf: Buffer, p: number, end: number): { id: number; next: number } | undefined => {
+  if (p >= end) return undefined;
+  const enc = buf[p]! & 0x3f;
+  if (enc === 0x00) return p + 2 <= end ? { id: buf[p + 1]!, next: p + 2 } : undefined;
+  if (enc === 0x01) return p + 4 <= end ? { id: buf[p + 1] === 0 ? buf.readUInt16LE(p + 2) : -1, next: p + 4 } : undefined;
+  if (enc === 0x02) return p + 7 <= end ? { id: buf.readUInt16LE(p + 1) === 0 ? buf.readUInt32LE(p + 3) : -1, next: p + 7 } : undefined;
+  if (enc === 0x03 || enc === 0x05) {
+    const next = skipString(buf, p + 3, end);
+    return next < 0 ? undefined : { id: -1, next };
+  }
+  if (enc === 0x04) return p + 19 <= end ? { id: -1, next: p + 19 } : undefined;
+  return undefined;
+};
+
+/** Channel security as learnt from the client's OPN: unknown until then. */
+type Security = 'unknown' | 'none' | 'secured';
+
+/** Per-flow OPC UA state. */
+export class OpcuaSession implements L7Session {
+  private readonly stream: PduStream<OpcuaViolation>;
+  /** undefined: not decided yet; false: not OPC UA (silent); true: OPC UA. */
+  private isOpcua: boolean | undefined;
+  private security: Security = 'unknown';
+  /** Request ids of multi-chunk messages in progress, per direction. */
+  private readonly openInit = new Set<number>();
+  private readonly openResp = new Set<number>();
+  private ops: Record<string, number> = {};
+  private opsRev: Record<string, number> = {};
+  private errors: Record<string, number> = {};
+  private violations: Record<string, number> = {};
+  private gaps: IntervalSummary = intervals.empty();
+  private lastRequestTs = -1;
+
+  constructor() {
+    this.stream = new PduStream(framing, (req, buf, off, kept, total, ts) => this.chunk(req, buf, off, kept, ts), (v) => this.violation(v));
+  }
+
+  onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
+    if (this.isOpcua === undefined) this.isOpcua = looksLikeOpcua(buf, off, len);
+    if (this.isOpcua) this.stream.push(fromInitiator, buf, off, len, ts);
+  }
+
+  /** One chunk; its first `n` bytes are at `buf[p, p + n)`. */
+  private chunk(req: boolean, buf: Buffer, p: number, n: number, ts: number): void {
+    const type = typeOf(buf, p);
+    const chunkType = String.fromCharCode(buf[p + 3]!);
+    const into = req ? this.ops : this.opsRev;
+    const end = p + n;
+    if (req && chunkType === 'F') {
+      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
+      this.lastRequestTs = ts;
+    }
+    switch (type) {
+      case 'HEL':
+        if (n < 32) this.violation('opcua_short_message');
+        bump(into, MESSAGE_TYPES.HEL!);
+        return;
+      case 'ACK':
+      case 'RHE':
+        if (n < 28 && type === 'ACK') this.violation('opcua_short_message');
+        bump(into, MESSAGE_TYPES[type]!);
+        return;
+      case 'ERR':
+        bump(into, MESSAGE_TYPES.ERR!);
+        if (n < 16) { this.violation('opcua_short_message'); return; }
+        bump(this.errors, statusName(buf.readUInt32LE(p + 8)));
+        return;
+      case 'OPN':
+        this.opn(req, into, buf, p, end, chunkType);
+        return;
+      default: // MSG, CLO
+        if (n < 24) { this.violation('opcua_short_message'); return; }
+        this.secureConversation(req, into, type, buf, p + 16, p + 24, end, chunkType);
+    }
+  }
+
+  /** OPN: reads the policy URI (the client's sets the channel's security), then the body when plaintext. */
+  private opn(req: boolean, into: Record<string, number>, buf: Buffer, p: number, end: number, chunkType: string): void {
+    const uriAt = p + 12;
+    const afterUri = skipString(buf, uriAt, end);
+    if (afterUri < 0) { this.violation('opcua_short_message'); bump(into, MESSAGE_TYPES.OPN!); return; }
+    const uriLen = buf.readInt32LE(uriAt);
+    const uri = uriLen > 0 ? buf.toString('latin1', uriAt + 4, afterUri) : '';
+    const plain = uri.endsWith('#None');
+    if (req) this.security = plain ? 'none' : 'secured';
+    const afterCert = skipString(buf, afterUri, end);
+    const afterThumb = afterCert < 0 ? -1 : skipString(buf, afterCert, end);
+    if (!plain || afterThumb < 0 || afterThumb + 8 > end) {
+      if (plain) this.violation('opcua_short_message');
+      bump(into, MESSAGE_TYPES.OPN!);
+      return;
+    }
+    this.secureConversation(req, into, 'OPN', buf, afterThumb, afterThumb + 8, end, chunkType);
+  }
+
+  /**
+   * The sequence header at `seqAt` (sequence number, request id) and the body at `body` of an OPN, MSG
+   * or CLO chunk.
+   */
+  private secureConversation(
+    req: boolean, into: Record<string, number>, type: string, buf: Buffer, seqAt: number, body: number, end: number, chunkType: string,
+  ): void {
+    const requestId = buf.readUInt32LE(seqAt + 4);
+    const open = req ? this.openInit : this.openResp;
+    if (chunkType === 'A') {
+      open.delete(requestId);
+      if (this.security !== 'secured' && body + 4 <= end) bump(this.errors, statusName(buf.readUInt32LE(body)));
+      return;
+    }
+    const continued = open.has(requestId);
+    if (chunkType === 'C') open.add(requestId);
+    else open.delete(requestId);
+    if (continued) return;
+    if (type === 'MSG' && this.security === 'secured') { bump(into, SECURED_CHUNK); return; }
+    if (type !== 'MSG' && this.security === 'secured') { bump(into, MESSAGE_TYPES[type]!); return; }
+    const node = readNodeId(buf, body, end);
+    const table = req ? SERVICE_REQUESTS : SERVICE_RESPONSES;
+    if (!node || node.id < 0) {
+      if (this.security === 'none') this.violation('opcua_bad_node_id');
+      bump(into, type === 'MSG' ? SECURED_CHUNK : MESSAGE_TYPES[type]!);
+      return;
+    }
+    if (this.security === 'unknown' && table[node.id] === undefined) { bump(into, SECURED_CHUNK); return; }
+    const name = serviceName(node.id, req);
+    if (req) {
+      bump(into, node.id === 446 && this.securityModeNone(buf, node.next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
+      return;
+    }
+    bump(into, name);
+    // ResponseHeader: timestamp (8), request handle (4), ServiceResult (4).
+    if (node.next + 16 <= end) {
+      const result = buf.readUInt32LE(node.next + 12);
+      if (result & 0x80000000) bump(this.errors, statusName(result));
+    } else if (node.id === 397) this.violation('opcua_short_message');
+  }
+
+  /**
+   * Whether an OpenSecureChannelRequest body (after its NodeId, at `p`) asks for MessageSecurityMode
+   * None. RequestHeader: authentication token (NodeId), timestamp (8), request handle (4), return
+   * diagnostics (4), audit entry id (String), timeout hint (4), additional header (ExtensionObject:
+   * NodeId, encoding byte, [Int32 length + body]); then client protocol version (4), request type (4),
+   * security mode (4).
+   */
+  private securityModeNone(buf: Buffer, p: number, end: number): boolean {
+    const token = readNodeId(buf, p, end);
+    if (!token) return false;
+    let q = skipString(buf, token.next + 16, end);
+    if (q < 0) return false;
+    const ext = readNodeId(buf, q + 4, end);
+    if (!ext || ext.next >= end) return false;
+    q = ext.next + 1;
+    if (buf[ext.next]! & 0x03) {
+      q = skipString(buf, q, end);
+      if (q < 0) return false;
+    }
+    return q + 12 <= end && buf.readUInt32LE(q + 8) === 1;
+  }
+
+  private violation(code: OpcuaViolation): void {
+    bump(this.violations, code);
+  }
+
+  onGap(fromInitiator: boolean): void {
+    if (this.isOpcua && this.stream.gap(fromInitiator)) this.violation('opcua_stream_gap');
+  }
+
+  flush(rec: FlowRecord, final: boolean): void {
+    if (!this.isOpcua) return;
+    if (final) {
+      if (this.stream.partial(true)) this.violation('opcua_truncated');
+      if (this.stream.partial(false)) this.violation('opcua_truncated');
+      this.stream.reset();
+    }
+    rec.l7 = 'opcua';
+    rec.l7Ops = this.ops;
+    rec.l7OpsRev = this.opsRev;
+    if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
+    if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
+    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
+    this.ops = {};
+    this.opsRev = {};
+    this.errors = {};
+    this.violations = {};
+    this.gaps = intervals.empty();
+    this.lastRequestTs = -1;
+  }
+}
+
+/**
+ * OPC UA binary on any TCP port, decided on the flow's first payload. It matches every TCP flow, so
+ * it must come last in the analyzer list (flow assembly gives a flow to the first match).
+ */
+export const opcuaAnalyzer: L7Analyzer = {
+  name: 'opcua',
+  matches: (proto) => proto === 6,
+  create: () => new OpcuaSession(),
+};
