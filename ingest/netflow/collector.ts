@@ -1,0 +1,289 @@
+/**
+ * The NetFlow/IPFIX collector: one UDP socket (IPv4 or IPv6), every datagram decoded by its version
+ * (5, 9 or 10; anything else counted `unknown_version`) and the records handed on in batches through
+ * an async iterator or a callback. Decoding never throws; bad input is counted by reason.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import { PipelineError, errorMessage } from '../../core/errors.ts';
+import { cidrContains, ipToBig, parseCidr, type Cidr } from '../../core/net.ts';
+import type { FlowRecord } from '../../core/records.ts';
+import { createEvents, Metrics, silentLogger, type Logger, type UnitEvents } from '../../core/telemetry.ts';
+import { defineUnit } from '../../core/unit.ts';
+import { duration } from '../../core/units.ts';
+import { DEFAULT_DECODER_OPTIONS, countError, emptyResult, type DecodeResult } from './common.ts';
+import { IpfixDecoder } from './ipfix.ts';
+import { DEFAULT_TEMPLATE_STORE_OPTIONS } from './templates.ts';
+import { V5Decoder } from './v5.ts';
+import { V9Decoder } from './v9.ts';
+
+export const CollectorConfig = z.object({
+  listen: z.string().default('udp://0.0.0.0:2055')
+    .describe('Where to listen: udp://host:port; IPv6 as udp://[::]:2055. Port 0 picks a free port.'),
+  allowedExporters: z.array(z.string()).default([])
+    .describe('Exporter addresses or CIDR blocks allowed to send; others are dropped and counted. Empty = any (not recommended: UDP has no authentication).'),
+  recvBufferSize: z.number().int().positive().default(8 * 1024 * 1024)
+    .describe('Socket receive buffer in bytes (SO_RCVBUF); large enough to ride out bursts while the event loop is busy.'),
+  templateLifetime: duration.default('1800s')
+    .describe('Templates not refreshed within this time expire (RFC 6728 default 1800 s).'),
+  clockSkew: duration.default('5m')
+    .describe('Export time further than this from the receive time is flagged clock_skew (values are not changed).'),
+  maxTemplatesPerDomain: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxPerDomain)
+    .describe('Template cache cap per (exporter, observation domain); least recently used evicted.'),
+  maxTemplatesPerExporter: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxPerSession)
+    .describe('Template cache cap per exporter transport session (ip:port).'),
+  maxTemplates: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxTotal)
+    .describe('Template cache cap over all exporters.'),
+  maxRecordsPerDatagram: z.number().int().positive().default(DEFAULT_DECODER_OPTIONS.maxRecordsPerDatagram)
+    .describe('Records decoded from one datagram at most; the rest is counted iteration_cap.'),
+  maxBatch: z.number().int().positive().default(1000)
+    .describe('Records per emitted batch at most.'),
+  maxQueued: z.number().int().positive().default(100_000)
+    .describe('Records waiting for the consumer at most; beyond it datagrams are dropped and counted queue_full.'),
+}).strict();
+export type CollectorConfig = z.output<typeof CollectorConfig>;
+
+/** What the collector reports to; `testContext()` from core/testing.ts fits. */
+export interface CollectorDeps {
+  id: string;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  events: UnitEvents;
+}
+
+/** Running totals, readable at any time. */
+export interface CollectorStats {
+  datagrams: number;
+  records: number;
+  errors: Record<string, number>;
+  fidelity: Record<string, number>;
+  /** Lost units per exporter IP, as the sequence numbers say. */
+  sequenceGaps: Record<string, number>;
+}
+
+const MAX_EXPORTER_LABELS = 64;
+
+/** Parses udp://host:port (IPv6 in brackets). */
+export const parseListen = (listen: string): { host: string; port: number; family: 4 | 6 } => {
+  let u: URL;
+  try {
+    u = new URL(listen);
+  } catch {
+    throw new PipelineError('config_invalid', `listen "${listen}" is not a URL; write udp://0.0.0.0:2055 or udp://[::]:2055`);
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port);
+  if (u.protocol !== 'udp:' || !host || u.port === '' || !Number.isInteger(port) || port > 65535) {
+    throw new PipelineError('config_invalid', `listen "${listen}" must be udp://host:port, e.g. udp://0.0.0.0:2055`);
+  }
+  return { host, port, family: isIPv6(host) ? 6 : 4 };
+};
+
+export class Collector {
+  readonly stats: CollectorStats = { datagrams: 0, records: 0, errors: {}, fidelity: {}, sequenceGaps: {} };
+  private readonly v5: V5Decoder;
+  private readonly v9: V9Decoder;
+  private readonly ipfix: IpfixDecoder;
+  private readonly allowed: Cidr[];
+  private readonly deps: CollectorDeps;
+  private readonly labels: Record<string, string>;
+  private readonly exporterLabels = new Set<string>();
+  private readonly listen: { host: string; port: number; family: 4 | 6 };
+  private socket: Socket | undefined;
+  private closed = false;
+  private queue: FlowRecord[][] = [];
+  private queued = 0;
+  private wake: (() => void) | undefined;
+
+  /**
+   * @param config parsed {@link CollectorConfig}: `CollectorConfig.parse({ listen: 'udp://127.0.0.1:0' })`
+   * @param onBatch when given, every datagram's records go here instead of the iterator
+   */
+  constructor(
+    readonly config: CollectorConfig,
+    deps: Partial<CollectorDeps> = {},
+    private readonly onBatch?: (records: FlowRecord[]) => void,
+  ) {
+    const c = config;
+    this.listen = parseListen(c.listen);
+    const metrics = deps.metrics ?? new Metrics();
+    const log = deps.log ?? silentLogger();
+    const id = deps.id ?? 'netflow';
+    const labels = { component_kind: 'source' as const, component_type: 'netflow', component_id: id };
+    this.deps = { id, metrics, log, clock: deps.clock ?? systemClock, events: deps.events ?? createEvents(log, metrics, labels) };
+    this.labels = labels;
+    this.allowed = c.allowedExporters.map((s) => {
+      try { return parseCidr(s); } catch (e) { throw new PipelineError('config_invalid', `allowedExporters: ${errorMessage(e)}`); }
+    });
+    const templates = {
+      lifetimeMs: c.templateLifetime, maxPerDomain: c.maxTemplatesPerDomain,
+      maxPerSession: c.maxTemplatesPerExporter, maxTotal: c.maxTemplates,
+    };
+    const opts = { clockSkewMs: c.clockSkew, maxRecordsPerDatagram: c.maxRecordsPerDatagram, templates };
+    this.v5 = new V5Decoder(opts);
+    this.v9 = new V9Decoder(this.deps.clock, opts);
+    this.ipfix = new IpfixDecoder(this.deps.clock, opts);
+    metrics.describe('conduitwatch_netflow_datagrams_total', 'counter', 'Datagrams received, by export version.');
+    metrics.describe('conduitwatch_netflow_records_total', 'counter', 'Flow records decoded.');
+    metrics.describe('conduitwatch_netflow_errors_total', 'counter', 'Malformed or unusable input, by reason.');
+    metrics.describe('conduitwatch_netflow_fidelity_total', 'counter', 'Records or datagrams flagged (values unchanged), by reason.');
+    metrics.describe('conduitwatch_netflow_sequence_gaps_total', 'counter', 'Units lost per the sequence numbers (v5 flows, v9 packets, IPFIX records).');
+    metrics.describe('conduitwatch_netflow_templates', 'gauge', 'Templates held (v9 + IPFIX).');
+  }
+
+  /** Binds the socket. Throws `not_connected` when the address cannot be bound. Idempotent. */
+  async open(): Promise<void> {
+    if (this.socket || this.closed) return;
+    const { host, port, family } = this.listen;
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: this.config.recvBufferSize });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (e) => reject(new PipelineError('not_connected', `cannot listen on ${this.config.listen}: ${errorMessage(e)}`, {}, { cause: e })));
+      socket.bind(port, host, () => resolve());
+    });
+    socket.on('error', (e) => this.deps.events.error({ errorCode: 'socket_error', stage: 'receiving', message: errorMessage(e) }));
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    this.socket = socket;
+    const a = socket.address();
+    this.deps.log.info({ address: a.address, port: a.port }, 'NetFlow/IPFIX collector listening.');
+  }
+
+  /** The bound address (after `open`). */
+  address(): { address: string; port: number } {
+    if (!this.socket) throw new PipelineError('not_connected', 'collector is not open');
+    const a = this.socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  /** Unbinds and ends the iterator after what is queued. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    this.deps.metrics.set('conduitwatch_netflow_templates', this.labels, this.v9.templates.size + this.ipfix.templates.size);
+    this.wake?.();
+  }
+
+  /** Record batches until `close()` and the queue is drained. */
+  async *records(): AsyncGenerator<FlowRecord[]> {
+    while (true) {
+      if (this.queue.length > 0) {
+        const out: FlowRecord[] = [];
+        while (this.queue.length > 0 && out.length + this.queue[0]!.length <= this.config.maxBatch) out.push(...this.queue.shift()!);
+        if (out.length === 0) out.push(...this.queue.shift()!);
+        this.queued -= out.length;
+        this.deps.events.sent({ records: out.length });
+        yield out;
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+      this.wake = undefined;
+    }
+  }
+
+  /** Drops templates past their lifetime; the collector's owner may call it on a timer. */
+  sweep(): number {
+    return this.v9.templates.sweep() + this.ipfix.templates.sweep();
+  }
+
+  /** Handles one datagram as if it came from `rinfo` (the socket calls this; tests and benches may too). */
+  receive(msg: Uint8Array, rinfo: Pick<RemoteInfo, 'address' | 'port'>): DecodeResult {
+    const exporter = rinfo.address;
+    const label = this.exporterLabel(exporter);
+    let r: DecodeResult;
+    let version = 'unknown';
+    if (!this.isAllowed(exporter)) {
+      r = emptyResult();
+      countError(r, 'exporter_denied');
+    } else {
+      const session = `${exporter}|${rinfo.port}`;
+      const now = this.deps.clock.now();
+      const v = msg.length >= 2 ? (msg[0]! << 8) | msg[1]! : -1;
+      version = String(v);
+      if (v === 5) r = this.v5.decode(msg, exporter, now, session);
+      else if (v === 9) r = this.v9.decode(msg, exporter, now, session);
+      else if (v === 10) r = this.ipfix.decode(msg, exporter, now, session);
+      else { r = emptyResult(); countError(r, 'unknown_version'); version = 'unknown'; }
+    }
+    this.account(r, version, label, msg.length);
+    if (r.records.length > 0) this.emit(r.records);
+    return r;
+  }
+
+  private account(r: DecodeResult, version: string, exporter: string, bytes: number): void {
+    const { metrics, events } = this.deps;
+    this.stats.datagrams++;
+    this.stats.records += r.records.length;
+    metrics.add('conduitwatch_netflow_datagrams_total', { ...this.labels, version }, 1);
+    if (r.records.length > 0) {
+      metrics.add('conduitwatch_netflow_records_total', { ...this.labels, exporter }, r.records.length);
+      events.received({ records: r.records.length, bytes });
+    }
+    for (const [reason, n] of Object.entries(r.errors)) {
+      this.stats.errors[reason] = (this.stats.errors[reason] ?? 0) + n;
+      metrics.add('conduitwatch_netflow_errors_total', { ...this.labels, exporter, reason }, n);
+      events.violation({ code: reason, where: 'netflow', details: { exporter, version } });
+    }
+    for (const [reason, n] of Object.entries(r.fidelity)) {
+      this.stats.fidelity[reason] = (this.stats.fidelity[reason] ?? 0) + n;
+      metrics.add('conduitwatch_netflow_fidelity_total', { ...this.labels, reason }, n);
+    }
+    if (r.sequenceGap > 0) {
+      this.stats.sequenceGaps[exporter] = (this.stats.sequenceGaps[exporter] ?? 0) + r.sequenceGap;
+      metrics.add('conduitwatch_netflow_sequence_gaps_total', { ...this.labels, exporter }, r.sequenceGap);
+    }
+    if (r.templates > 0) {
+      metrics.set('conduitwatch_netflow_templates', this.labels, this.v9.templates.size + this.ipfix.templates.size);
+    }
+  }
+
+  private emit(records: FlowRecord[]): void {
+    if (this.onBatch) { this.onBatch(records); return; }
+    if (this.queued + records.length > this.config.maxQueued) {
+      this.deps.events.dropped({ records: records.length, reason: 'queue_full', intentional: false });
+      return;
+    }
+    this.queue.push(records);
+    this.queued += records.length;
+    this.wake?.();
+  }
+
+  private isAllowed(ip: string): boolean {
+    if (this.allowed.length === 0) return true;
+    const v = ipToBig(ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
+    return v !== undefined && this.allowed.some((c) => cidrContains(c, v));
+  }
+
+  /** Exporter as a metric label, bounded: denied senders and exporters past the cap share one label. */
+  private exporterLabel(ip: string): string {
+    if (!this.isAllowed(ip)) return 'denied';
+    if (this.exporterLabels.has(ip)) return ip;
+    if (this.exporterLabels.size >= MAX_EXPORTER_LABELS) return 'other';
+    this.exporterLabels.add(ip);
+    return ip;
+  }
+}
+
+/** The collector as a pipeline source unit (`type: netflow`); the CLI registers it. */
+export const netflowSource = defineUnit({
+  kind: 'source',
+  type: 'netflow',
+  summary: 'NetFlow v5/v9 and IPFIX collector on a UDP socket.',
+  config: CollectorConfig,
+  create: (config, ctx) => {
+    const c = new Collector(config, ctx);
+    return {
+      open: () => c.open(),
+      close: () => c.close(),
+      run: () => {
+        ctx.signal.addEventListener('abort', () => { void c.close(); }, { once: true });
+        return c.records();
+      },
+    };
+  },
+});

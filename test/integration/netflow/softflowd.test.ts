@@ -1,0 +1,145 @@
+/**
+ * The real exporter and the peer decoder: softflowd reads a recorded plant capture and exports
+ * NetFlow v5, v9 and IPFIX to our Collector and, in a second run, to nfcapd. nfdump then prints
+ * what nfcapd stored, and the two are compared flow by flow (same 5-tuples, packets, bytes, TCP
+ * flags and times). Traffic goes only to 127.0.0.1.
+ *
+ * Documented differences (see ingest/netflow/README.md):
+ * - softflowd's IPFIX sequence numbers count the records *including* the current message (RFC 7011
+ *   says "before it") and skip its options record, so both we and nfcapd see sequence errors.
+ * - nfdump 1.7.1 prints IPFIX flowStart/EndSysUpTime swapped (first after last); we compare the
+ *   pair as a set for IPFIX.
+ */
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import type { FlowRecord } from '../../../core/records.ts';
+import { testContext } from '../../../core/testing.ts';
+import { Collector, CollectorConfig } from '../../../ingest/netflow/collector.ts';
+import { requireTool, sharedData } from '../../support/data.ts';
+
+const run = promisify(execFile);
+const CAPTURE = 'lemay/CnC_uploading_exe_modbus_6RTU_with_operate.pcap';
+
+const freeUdpPort = async (): Promise<number> => {
+  const s = createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
+  const { port } = s.address();
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
+};
+
+const waitFor = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const exited = (p: ChildProcess, ms: number): Promise<void> => new Promise((res, rej) => {
+  if (p.exitCode !== null || p.signalCode !== null) { res(); return; }
+  const timer = setTimeout(() => { p.kill('SIGKILL'); rej(new Error(`${String(p.spawnfile)} did not exit within ${ms} ms`)); }, ms);
+  p.once('exit', () => { clearTimeout(timer); res(); });
+});
+
+/** Runs softflowd over the capture to 127.0.0.1:port; returns how many records it says it exported. */
+const softflowd = async (pcap: string, port: number, version: number, dir: string): Promise<number> => {
+  // -c none: softflowd 1.1.0 blocks on accept() of its control socket in -r mode otherwise.
+  // -a: flow times from the capture, not from the wall clock (else uptimes wrap).
+  const { stdout } = await run('softflowd', ['-r', pcap, '-n', `127.0.0.1:${port}`, '-v', String(version), '-a', '-d',
+    '-c', 'none', '-p', join(dir, `softflowd-${port}.pid`)], { timeout: 30_000 });
+  const m = /Flows exported: \d+ \((\d+) records\)/.exec(stdout);
+  assert.ok(m, `softflowd summary not found in: ${stdout}`);
+  return Number(m[1]);
+};
+
+interface NfdumpFlow { first: string; last: string; in_packets: number; in_bytes: number; proto: number; tcp_flags: string;
+  src_port: number; dst_port: number; src4_addr: string; dst4_addr: string }
+
+const FLAG_LETTERS = 'CEUAPRSF';
+const flagsOf = (s: string): number => [...s.padStart(8, '.')].reduce((acc, ch, i) => (ch === FLAG_LETTERS[i] ? acc | (1 << (7 - i)) : acc), 0);
+
+/** nfcapd on a free port until stopped; then nfdump's view of what it stored. */
+const nfcapd = async (t: TestContext, dir: string): Promise<{ port: number; stop: () => Promise<NfdumpFlow[]> }> => {
+  const port = await freeUdpPort();
+  const store = join(dir, `nfcapd-${port}`);
+  await run('mkdir', ['-p', store]);
+  const p = spawn('nfcapd', ['-w', store, '-p', String(port), '-b', '127.0.0.1', '-t', '3600'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (p.exitCode === null) p.kill('SIGKILL'); });
+  let log = '';
+  p.stdout?.on('data', (b: Buffer) => { log += b.toString(); });
+  p.stderr?.on('data', (b: Buffer) => { log += b.toString(); });
+  await waitFor('nfcapd startup', () => log.includes('Startup') || p.exitCode !== null);
+  assert.equal(p.exitCode, null, `nfcapd exited: ${log}`);
+  return {
+    port,
+    stop: async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      p.kill('SIGTERM');
+      await exited(p, 10_000);
+      const file = readdirSync(store).find((f) => /^nfcapd\.\d+$/.test(f));
+      assert.ok(file, `nfcapd wrote no file: ${readdirSync(store).join(', ')} ${log}`);
+      const { stdout } = await run('nfdump', ['-r', join(store, file), '-o', 'json'], { env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 << 20 });
+      return JSON.parse(stdout) as NfdumpFlow[];
+    },
+  };
+};
+
+const key = (src: string, sp: number, dst: string, dp: number, proto: number): string => `${src}:${sp}>${dst}:${dp}/${proto}`;
+const ms = (s: string): number => Date.parse(`${s}Z`);
+
+for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']] as const) {
+  test(`agrees with nfdump on softflowd's NetFlow v${version === 10 ? '10 (IPFIX)' : version} export of a plant capture`, async (t) => {
+    if (!(await requireTool(t, 'softflowd', 'apt-get install softflowd'))) return;
+    if (!(await requireTool(t, 'nfcapd', 'apt-get install nfdump'))) return;
+    if (!(await requireTool(t, 'nfdump', 'apt-get install nfdump'))) return;
+    const pcap = sharedData(t, CAPTURE);
+    if (!pcap) return;
+    const dir = mkdtempSync(join(tmpdir(), 'cw-netflow-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const ours: FlowRecord[] = [];
+    const c = new Collector(CollectorConfig.parse({ listen: 'udp://127.0.0.1:0' }), testContext('softflowd'), (b) => ours.push(...b));
+    await c.open();
+    t.after(() => c.close());
+    const peer = await nfcapd(t, dir);
+
+    const exported = await softflowd(pcap, c.address().port, version, dir);
+    await softflowd(pcap, peer.port, version, dir);
+    await waitFor(`${exported} records at our collector`, () => ours.length >= exported);
+    const theirs = await peer.stop();
+    await c.close();
+
+    assert.ok(exported > 200, `softflowd exported ${exported} records`);
+    assert.equal(ours.length, exported);
+    assert.equal(theirs.length, exported);
+    assert.deepEqual(Object.keys(c.stats.errors), []);
+    assert.ok(ours.every((r) => r.source === source && r.exporter === '127.0.0.1' && r.packetsRev === 0 && r.bytesRev === 0));
+
+    const byKey = new Map<string, NfdumpFlow[]>();
+    for (const f of theirs) {
+      const k = key(f.src4_addr, f.src_port, f.dst4_addr, f.dst_port, f.proto);
+      byKey.set(k, [...(byKey.get(k) ?? []), f]);
+    }
+    let compared = 0;
+    for (const r of ours) {
+      const k = key(r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto);
+      const cands = byKey.get(k) ?? [];
+      const i = cands.findIndex((f) => f.in_packets === r.packets && f.in_bytes === r.bytes);
+      assert.ok(i >= 0, `nfdump has no flow ${k} with ${r.packets} packets / ${r.bytes} bytes`);
+      const f = cands.splice(i, 1)[0]!;
+      if (r.proto === 6) assert.equal(r.tcpFlags, flagsOf(f.tcp_flags), `${k} tcp flags`);
+      const theirTimes = [ms(f.first), ms(f.last)];
+      if (version === 10) theirTimes.sort((a, b) => a - b);
+      assert.deepEqual([r.tsStart, r.tsEnd], theirTimes, `${k} first/last`);
+      compared++;
+    }
+    assert.equal(compared, exported);
+  });
+}
