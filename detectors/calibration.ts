@@ -26,6 +26,60 @@ export const zToScore = (z: number): number => {
   return round(s);
 };
 
+/**
+ * ln of the two-sided Gaussian tail P(|Z| > z) = erfc(z / √2), accurate to ~1e-7 relative
+ * (Chebyshev fit of erfc, Numerical Recipes §6.2), and finite far into the tail.
+ */
+const lnTwoSidedTail = (z: number): number => {
+  const x = z / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
+    + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) - x * x + poly;
+};
+
+/**
+ * The z of a Gaussian whose two-sided tail is `p`: what a tail probability is "worth" in standard
+ * deviations. `lnP` is ln p, so products of many small probabilities stay exact. p ≥ 1 → 0.
+ */
+export const tailToZ = (lnP: number): number => {
+  if (!(lnP < 0)) return 0;
+  let lo = 0;
+  let hi = 64;
+  for (let i = 0; i < 60; i += 1) {
+    const mid = (lo + hi) / 2;
+    if (lnTwoSidedTail(mid) > lnP) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+};
+
+/** Score of an event whose tail probability under the baseline is exp(lnP): `zToScore(tailToZ(lnP))`. */
+export const tailToScore = (lnP: number): number => zToScore(tailToZ(lnP));
+
+/** Scores at or above this count as agreeing in `ensembleScore`. */
+export const AGREE_AT = 0.5;
+/** Share of the remaining distance to 1 that each agreeing detector beyond the first adds. */
+export const AGREE_BOOST = 0.1;
+
+/**
+ * One score per edge and window from every detector's: the largest, raised by `AGREE_BOOST` of
+ * the gap to 1 for each further detector that also scored ≥ `AGREE_AT`. Two detectors at 0.7 give
+ * 0.73, three give 0.757: agreement moves the ensemble a little, never across the board, and one
+ * detector alone is never diluted.
+ */
+export const ensembleScore = (scores: readonly number[]): number => {
+  let max = 0;
+  let agree = 0;
+  for (const s of scores) {
+    if (s > max) max = s;
+    if (s >= AGREE_AT) agree += 1;
+  }
+  let e = max;
+  for (let i = 1; i < agree; i += 1) e += AGREE_BOOST * (1 - e);
+  return round(e);
+};
+
 /** Scores and features are rounded so their JSON is stable and short. */
 export const round = (x: number, digits = 4): number => {
   const f = 10 ** digits;

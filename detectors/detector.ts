@@ -16,7 +16,18 @@ export interface WindowContext {
   declared: boolean;
   /** Name of the maintenance window the window falls in, if any. */
   maintenance: string | undefined;
+  /** `site.productionCycle`, ms. */
+  cycleMs: number;
+  /** Where the window start falls in the production cycle, [0, 1): (windowStart mod cycleMs) / cycleMs. */
+  cyclePhase: number;
+  /** The engine runs the scan detector, which reports a scanning source as one finding. */
+  aggregateScans: boolean;
+  /** Services (e.g. 'tcp/502 modbus') `src` has initiated to `dst` on any conduit so far, if any. */
+  knownServices?: (src: string, dst: string) => ReadonlySet<string> | undefined;
 }
+
+/** Phase bucket (0 … buckets − 1) of a cycle phase in [0, 1). */
+export const phaseBucket = (phase: number, buckets: number): number => Math.min(buckets - 1, Math.max(0, Math.floor(phase * buckets)));
 
 /** One detector's verdict on one edge (or the conduit, edge '') in one window. */
 export interface Finding {
@@ -29,6 +40,8 @@ export interface Finding {
   alertWhileLearning?: boolean;
   /** Raise an alert even inside a maintenance window (security-relevant novelty). */
   alertInMaintenance?: boolean;
+  /** Scored but never alerted by itself: another finding reports it (a scan's many new edges). */
+  grouped?: boolean;
 }
 
 export interface ScoreResult<S> {

@@ -18,6 +18,13 @@ export interface EdgeFeatures {
   /** Packets and bytes in both directions. */
   packets: number;
   bytes: number;
+  /** Packets and bytes the responder sent (dst → src); the initiator's are `packets − packetsRev`. */
+  packetsRev: number;
+  bytesRev: number;
+  /** Sum of `l7OpsRev` (responses the responder sent); 0 when the source reports none. */
+  responses: number;
+  /** Flows that carried `l7Ops` and, so, could carry `l7OpsRev` (payload-aware sources). */
+  l7Flows: number;
   /** Sum of `l7Ops` (requests the initiator sent). */
   requests: number;
   /** Request name → count. */
@@ -32,6 +39,11 @@ export interface EdgeFeatures {
   synStarts: number;
   /** tsStart of each connection start, ascending once the window is finalised. */
   flowStarts: number[];
+  /**
+   * Connection starts split by what the connection asked for (its sorted `l7Ops` names, '' when
+   * none): a poller that opens one connection per function code gets one cadence per code.
+   */
+  startsByOps: Map<string, number[]>;
   /** Request cadence inside the flows, merged over the window. */
   requestIntervals: IntervalSummary;
   /** First tsStart and last tsEnd of the edge's flows in this window. */
@@ -70,8 +82,8 @@ export const edgeKeyOf = (f: FlowRecord): EdgeKey => ({ src: f.srcIp, dst: f.dst
 export const isConnectionStart = (f: FlowRecord): boolean => f.proto !== 6 || f.tcpFlags === 0 || (f.tcpFlags & TCP_SYN) !== 0;
 
 export const newEdgeFeatures = (key: EdgeKey): EdgeFeatures => ({
-  edge: edgeId(key), key, flows: 0, packets: 0, bytes: 0, requests: 0, ops: new Map(), errors: new Map(), units: new Set(),
-  starts: 0, synStarts: 0, flowStarts: [], requestIntervals: intervals.empty(), firstTs: Infinity, lastTs: -Infinity,
+  edge: edgeId(key), key, flows: 0, packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, responses: 0, l7Flows: 0, requests: 0, ops: new Map(), errors: new Map(), units: new Set(),
+  starts: 0, synStarts: 0, flowStarts: [], startsByOps: new Map(), requestIntervals: intervals.empty(), firstTs: Infinity, lastTs: -Infinity,
 });
 
 export const newConduitFeatures = (conduit: string, windowStart: number, windowEnd: number): ConduitFeatures => ({
@@ -98,13 +110,23 @@ export const addFlow = (cw: ConduitFeatures, f: FlowRecord): void => {
   e.flows += 1;
   e.packets += f.packets + f.packetsRev;
   e.bytes += f.bytes + f.bytesRev;
+  e.packetsRev += f.packetsRev;
+  e.bytesRev += f.bytesRev;
   e.requests += addCounts(e.ops, f.l7Ops);
+  if (f.l7Ops) e.l7Flows += 1;
+  if (f.l7OpsRev) for (const v of Object.values(f.l7OpsRev)) if (Number.isFinite(v) && v > 0) e.responses += v;
   addCounts(e.errors, f.l7Errors);
   for (const u of f.l7Units ?? []) e.units.add(u);
   if (isConnectionStart(f)) {
     e.starts += 1;
     if (f.proto === 6 && (f.tcpFlags & TCP_SYN) !== 0) e.synStarts += 1;
     e.flowStarts.push(f.tsStart);
+    // Only real connections (SYN) are split by what they asked for; slices of a long flow from a
+    // flag-less source would scatter one cadence over the changing op mix of each slice.
+    const sig = f.l7Ops && f.proto === 6 && (f.tcpFlags & TCP_SYN) !== 0 ? Object.keys(f.l7Ops).sort().join('+') : '';
+    const list = e.startsByOps.get(sig);
+    if (list) list.push(f.tsStart);
+    else e.startsByOps.set(sig, [f.tsStart]);
   }
   if (f.requestIntervalsMs && f.requestIntervalsMs.count > 0) intervals.merge(e.requestIntervals, { ...f.requestIntervalsMs });
   e.firstTs = Math.min(e.firstTs, f.tsStart);
@@ -120,7 +142,10 @@ export const addFlow = (cw: ConduitFeatures, f: FlowRecord): void => {
 
 /** Sorts what arrival order could have shuffled, so detectors see the same thing for the same input. */
 export const finalizeConduit = (cw: ConduitFeatures): ConduitFeatures => {
-  for (const e of cw.edges.values()) e.flowStarts.sort((a, b) => a - b);
+  for (const e of cw.edges.values()) {
+    e.flowStarts.sort((a, b) => a - b);
+    for (const list of e.startsByOps.values()) list.sort((a, b) => a - b);
+  }
   return cw;
 };
 
@@ -133,8 +158,9 @@ export const sortedKeys = <K extends string | number>(m: Map<K, unknown> | Set<K
   [...m.keys()].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
 
 /** Plain-data form of `EdgeFeatures` (for snapshots). */
-export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 'units' | 'requestIntervals' | 'firstTs' | 'lastTs'> {
+export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 'units' | 'requestIntervals' | 'firstTs' | 'lastTs' | 'startsByOps'> {
   ops: [string, number][];
+  startsByOps: [string, number[]][];
   errors: [string, number][];
   units: number[];
   requestIntervals: IntervalSummary | null;
@@ -145,13 +171,13 @@ export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 export const edgeFeaturesToJSON = (e: EdgeFeatures): EdgeFeaturesJSON => ({
-  ...e, ops: [...e.ops], errors: [...e.errors], units: [...e.units],
+  ...e, ops: [...e.ops], errors: [...e.errors], units: [...e.units], startsByOps: [...e.startsByOps].map(([k, v]) => [k, [...v]]),
   requestIntervals: e.requestIntervals.count > 0 ? { ...e.requestIntervals } : null,
   firstTs: finiteOrNull(e.firstTs), lastTs: finiteOrNull(e.lastTs),
 });
 
 export const edgeFeaturesFromJSON = (j: EdgeFeaturesJSON): EdgeFeatures => ({
-  ...j, flowStarts: [...j.flowStarts], ops: new Map(j.ops), errors: new Map(j.errors), units: new Set(j.units),
+  ...j, flowStarts: [...j.flowStarts], startsByOps: new Map((j.startsByOps ?? []).map(([k, v]) => [k, [...v]])), ops: new Map(j.ops), errors: new Map(j.errors), units: new Set(j.units),
   requestIntervals: j.requestIntervals ? { ...j.requestIntervals } : intervals.empty(),
   firstTs: j.firstTs ?? Infinity, lastTs: j.lastTs ?? -Infinity,
 });

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TZ=UTC
 bash scripts/ensure-deps.sh --system
+# Kafka broker jars from Maven Central into .cache/ (skipped when cached), so no test waits on a download.
+node --import tsx infra/services/prefetch.ts
 
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json

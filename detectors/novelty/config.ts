@@ -1,5 +1,6 @@
 /** Config of the novelty detector (see README.md). */
 import { z } from 'zod';
+import { DEFAULT_SECURITY_PATTERNS } from '../security.ts';
 
 export const NoveltyConfig = z.object({
   newOperationScore: z.number().min(0).max(1).default(0.85)
@@ -8,9 +9,11 @@ export const NoveltyConfig = z.object({
     .describe('Score of a unit id / station address never addressed on a known edge.'),
   newServiceScore: z.number().min(0).max(1).default(0.95)
     .describe('Score of a new dst port / l7 between two hosts that already talked on this conduit.'),
-  securityOps: z.array(z.string().min(1)).default([
-    'write', 'download', 'upload', 'program', 'firmware', 'delete', 'reset', 'restart', 'reboot', 'plc_stop', 'plc_start',
-    'force', 'operate', 'command', 'setpoint',
-  ]).describe('Case-insensitive substrings that make an operation name security-relevant (writes, program download, PLC stop …). A never-seen security-relevant operation scores 1.0 and alerts even in a maintenance window.'),
+  newDirectionScore: z.number().min(0).max(1).default(1)
+    .describe('Score of a new edge whose reverse (the same two hosts and service, the other way round) is known: a server that starts initiating.'),
+  securityOps: z.array(z.string().min(1)).default([...DEFAULT_SECURITY_PATTERNS])
+    .describe('Case-insensitive substrings that make an operation name security-relevant (writes, program download, PLC stop …), on top of the protocol sets of ingest/protocols/*/codes.ts. A never-seen security-relevant operation scores 1.0 and alerts even in a maintenance window.'),
+  scanMinNewEdges: z.number().int().min(2).default(8)
+    .describe('A source with at least this many new edges in one window is scanning: when the scan detector runs, those edges are scored but reported by its one aggregated finding instead of one alert each.'),
 }).strict();
 export type NoveltyConfig = z.output<typeof NoveltyConfig>;

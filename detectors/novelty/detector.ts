@@ -1,13 +1,25 @@
 /**
  * Novelty: things never seen before on a conduit — a new edge (talker), a new service on a known
- * host pair, a new operation (function code) or unit id on a known edge, and any new edge of an
- * undeclared conduit. Never-seen scores 1.0 (operations and units: configurable, higher for
- * security-relevant operations). Every novel item is learned right after it is scored, so it
- * alerts once (on first sight) and is normal from then on.
+ * host pair, a known pair talking the other way round (direction), a new operation (function
+ * code) or unit id on a known edge, and any new edge of an undeclared conduit. Never-seen scores
+ * 1.0 (operations and units: configurable, higher for security-relevant operations). Every novel
+ * item is learned right after it is scored, so it alerts once (on first sight) and is normal from
+ * then on.
+ *
+ * Operating states: what first appears inside a maintenance window is learned apart, as
+ * maintenance-only. It is normal in later maintenance windows, but still novel in production
+ * ("seen before only in a maintenance window"). A security-relevant operation (detectors/security.ts)
+ * that production never saw stays novel inside every maintenance window: a program download is
+ * alerted even where maintenance is planned.
+ *
+ * Scans: a source with `scanMinNewEdges` or more new edges in one window is scanning; when the
+ * scan detector runs (`ctx.aggregateScans`), those edges are scored but marked `grouped`, and the
+ * scan detector raises one finding for the source.
  */
 import { hostPort, protoName, type EdgeKey } from '../../core/records.ts';
 import { byString, listText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import { sortedKeys, type ConduitFeatures, type EdgeFeatures } from '../features.ts';
+import { securityMatcher } from '../security.ts';
 import { NoveltyConfig } from './config.ts';
 
 export const NAME = 'novelty';
@@ -17,7 +29,8 @@ interface EdgeModel {
   units: Set<number>;
 }
 
-export interface NoveltyState {
+/** What one operating state (production, or maintenance) has seen. */
+interface Known {
   /** Known edges by edge id. */
   edges: Map<string, EdgeModel>;
   /** Known services per host pair: 'src>dst' → 'proto/port/l7'. */
@@ -26,79 +39,117 @@ export interface NoveltyState {
   sources: Set<string>;
 }
 
-interface NoveltyJSON {
+export interface NoveltyState extends Known {
+  /** Seen only inside maintenance windows. */
+  maint: Known;
+}
+
+interface KnownJSON {
   edges: [string, string[], number[]][];
   services: [string, string[]][];
   sources: string[];
 }
+type NoveltyJSON = KnownJSON & { maint?: KnownJSON };
 
 /** '192.168.1.101 → 192.168.1.102:502 modbus' */
 export const edgeText = (k: EdgeKey): string => `${k.src} → ${hostPort(k.dst, k.dstPort)} ${k.l7 || protoName(k.proto)}`;
 
 const serviceOf = (k: EdgeKey): string => `${protoName(k.proto)}/${k.dstPort}${k.l7 ? ` ${k.l7}` : ''}`;
 
-/** Builds the matcher for security-relevant operation names. */
-export const securityMatcher = (patterns: readonly string[]): ((op: string) => boolean) => {
-  const lower = patterns.map((p) => p.toLowerCase());
-  return (op) => {
-    const o = op.toLowerCase();
-    return lower.some((p) => o.includes(p));
-  };
-};
-
 const opsText = (e: EdgeFeatures): string => listText(sortedKeys(e.ops).map((op) => `${op} x${e.ops.get(op)}`));
+
+const emptyKnown = (): Known => ({ edges: new Map(), services: new Map(), sources: new Set() });
+
+const knownToJSON = (s: Known): KnownJSON => ({
+  edges: [...s.edges].map(([id, m]) => [id, [...m.ops], [...m.units]]),
+  services: [...s.services].map(([pair, set]) => [pair, [...set]]),
+  sources: [...s.sources],
+});
+
+const knownFromJSON = (j: KnownJSON | undefined): Known => (j ? {
+  edges: new Map(j.edges.map(([id, ops, units]) => [id, { ops: new Set(ops), units: new Set(units) }])),
+  services: new Map(j.services.map(([pair, svc]) => [pair, new Set(svc)])),
+  sources: new Set(j.sources),
+} : emptyKnown());
+
+const learnInto = (e: EdgeFeatures, st: Known, skip?: Known): void => {
+  let m = st.edges.get(e.edge);
+  if (!m) st.edges.set(e.edge, (m = { ops: new Set(), units: new Set() }));
+  const sm = skip?.edges.get(e.edge);
+  for (const op of e.ops.keys()) if (!sm?.ops.has(op)) m.ops.add(op);
+  for (const u of e.units) if (!sm?.units.has(u)) m.units.add(u);
+  const pair = `${e.key.src}>${e.key.dst}`;
+  let svc = st.services.get(pair);
+  if (!svc) st.services.set(pair, (svc = new Set()));
+  svc.add(serviceOf(e.key));
+  st.sources.add(e.key.src);
+};
 
 export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState> => {
   const cfg = NoveltyConfig.parse(input);
   const isSecurity = securityMatcher(cfg.securityOps);
 
-  const scoreNewEdge = (e: EdgeFeatures, st: NoveltyState, ctx: WindowContext, cw: ConduitFeatures): Finding => {
+  const scoreNewEdge = (e: EdgeFeatures, st: NoveltyState, ctx: WindowContext, cw: ConduitFeatures, inMaint: boolean): Finding => {
     const k = e.key;
-    const secOps = sortedKeys(e.ops).filter(isSecurity);
+    const secOps = sortedKeys(e.ops).filter((op) => isSecurity(k.l7, op));
     const pairServices = st.services.get(`${k.src}>${k.dst}`);
+    const reverse = st.services.get(`${k.dst}>${k.src}`) ?? ctx.knownServices?.(k.dst, k.src);
+    const maintOnly = !inMaint && st.maint.edges.has(e.edge);
     const fan = cw.fanout.get(k.src);
     const features: Record<string, number> = {
       new_edge: 1, new_service: pairServices ? 1 : 0, undeclared: ctx.declared ? 0 : 1, security_ops: secOps.length,
-      new_talker: st.sources.has(k.src) ? 0 : 1, src_dst_ports: fan?.dstPorts.size ?? 0, src_dst_hosts: fan?.dstHosts.size ?? 0,
+      new_talker: st.sources.has(k.src) ? 0 : 1, reverse_direction: !pairServices && reverse ? 1 : 0, maintenance_only: maintOnly ? 1 : 0,
+      src_dst_ports: fan?.dstPorts.size ?? 0, src_dst_hosts: fan?.dstHosts.size ?? 0,
     };
     const ops = e.ops.size > 0 ? `; ops: ${opsText(e)}` : '';
     const fanText = (fan?.dstPorts.size ?? 0) > 5 ? `; ${k.src} reached ${fan!.dstPorts.size} ports on ${fan!.dstHosts.size} hosts this window` : '';
+    const revText = !pairServices && reverse ? `; reverse direction: only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known` : '';
+    const maintText = maintOnly ? ' (seen before only in a maintenance window)' : '';
     if (!ctx.declared) {
       const [from, to] = ctx.conduit.split('->');
       return {
         edge: e.edge, score: 1, features, alertWhileLearning: true, alertInMaintenance: true,
-        explanation: `undeclared conduit ${ctx.conduit}: ${edgeText(k)} (no conduit is declared from zone ${from} to zone ${to})${ops}${fanText}`,
+        explanation: `undeclared conduit ${ctx.conduit}: ${edgeText(k)} (no conduit is declared from zone ${from} to zone ${to})${revText}${ops}${fanText}`,
       };
     }
     const security = secOps.length > 0;
     if (pairServices) {
       return {
         edge: e.edge, score: security ? 1 : cfg.newServiceScore, features, alertInMaintenance: security,
-        explanation: `new service ${serviceOf(k)} on ${k.src} → ${k.dst}, never seen in baseline (baseline saw: ${listText([...pairServices].sort(byString))})${ops}${fanText}`,
+        explanation: `new service ${serviceOf(k)} on ${k.src} → ${k.dst}, never seen in baseline${maintText} (baseline saw: ${listText([...pairServices].sort(byString))})${ops}${fanText}`,
+      };
+    }
+    if (reverse) {
+      return {
+        edge: e.edge, score: security ? 1 : cfg.newDirectionScore, features, alertInMaintenance: security,
+        explanation: `reverse direction: ${edgeText(k)} never seen in baseline${maintText}, only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known${ops}${fanText}`,
       };
     }
     const talker = st.sources.has(k.src) ? '' : ` (new talker ${k.src})`;
     return {
       edge: e.edge, score: 1, features, alertInMaintenance: security,
-      explanation: `new edge ${edgeText(k)} never seen in baseline${talker}${ops}${fanText}`,
+      explanation: `new edge ${edgeText(k)} never seen in baseline${maintText}${talker}${ops}${fanText}`,
     };
   };
 
-  const scoreKnownEdge = (e: EdgeFeatures, m: EdgeModel): Finding => {
+  const scoreKnownEdge = (e: EdgeFeatures, m: EdgeModel, mm: EdgeModel | undefined, inMaint: boolean): Finding => {
     const k = e.key;
-    const newOps = sortedKeys(e.ops).filter((op) => !m.ops.has(op));
-    const newUnits = sortedKeys(e.units).filter((u) => !m.units.has(u));
-    const secOps = newOps.filter(isSecurity);
+    // In maintenance, maintenance-only items are normal except security-relevant operations.
+    const newOps = sortedKeys(e.ops).filter((op) => !m.ops.has(op) && !(inMaint && mm?.ops.has(op) && !isSecurity(k.l7, op)));
+    const newUnits = sortedKeys(e.units).filter((u) => !m.units.has(u) && !(inMaint && mm?.units.has(u)));
+    const secOps = newOps.filter((op) => isSecurity(k.l7, op));
     const what = k.l7 === 'modbus' ? 'function code' : 'operation';
+    const maintText = (items: readonly (string | number)[], set: Set<string> | Set<number> | undefined): string =>
+      !inMaint && set && items.some((i) => (set as Set<string | number>).has(i)) ? ' (seen before only in a maintenance window)' : '';
     const parts: string[] = [];
     let score = 0;
     if (newOps.length > 0) {
       const seen = listText([...m.ops].sort(byString));
-      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${edgeText(k)} in baseline (baseline saw: ${seen})`);
+      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${edgeText(k)} in baseline${maintText(newOps, mm?.ops)} (baseline saw: ${seen})`);
       score = Math.max(score, secOps.length > 0 ? 1 : cfg.newOperationScore);
     }
     if (newUnits.length > 0) {
-      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${edgeText(k)} in baseline (baseline saw: ${listText([...m.units].sort((a, b) => a - b))})`);
+      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${edgeText(k)} in baseline${maintText(newUnits, mm?.units)} (baseline saw: ${listText([...m.units].sort((a, b) => a - b))})`);
       score = Math.max(score, cfg.newUnitScore);
     }
     return {
@@ -108,45 +159,44 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
     };
   };
 
-  const learn = (e: EdgeFeatures, st: NoveltyState): void => {
-    let m = st.edges.get(e.edge);
-    if (!m) st.edges.set(e.edge, (m = { ops: new Set(), units: new Set() }));
-    for (const op of e.ops.keys()) m.ops.add(op);
-    for (const u of e.units) m.units.add(u);
-    const pair = `${e.key.src}>${e.key.dst}`;
-    let svc = st.services.get(pair);
-    if (!svc) st.services.set(pair, (svc = new Set()));
-    svc.add(serviceOf(e.key));
-    st.sources.add(e.key.src);
-  };
-
   return {
     name: NAME,
-    init: () => ({ edges: new Map(), services: new Map(), sources: new Set() }),
+    init: () => ({ ...emptyKnown(), maint: emptyKnown() }),
     scoreWindow(cw, state, ctx) {
       const edges = [...cw.edges.values()].sort((a, b) => byString(a.edge, b.edge));
+      const inMaint = ctx.maintenance !== undefined;
       const findings: Finding[] = [];
+      const newBySource = new Map<string, number>();
       // Score every edge against the model as it stood before this window, then learn them all:
       // two new edges from one new talker in the same window both say "new talker".
       for (const e of edges) {
         const m = state.edges.get(e.edge);
-        findings.push(m ? scoreKnownEdge(e, m) : scoreNewEdge(e, state, ctx, cw));
+        const mm = state.maint.edges.get(e.edge);
+        if (!m && inMaint && mm) findings.push(scoreKnownEdge(e, { ops: new Set(), units: new Set() }, mm, true));
+        else findings.push(m ? scoreKnownEdge(e, m, mm, inMaint) : scoreNewEdge(e, state, ctx, cw, inMaint));
+        if (!m && !(inMaint && mm)) newBySource.set(e.key.src, (newBySource.get(e.key.src) ?? 0) + 1);
       }
-      for (const e of edges) learn(e, state);
+      if (ctx.aggregateScans) {
+        for (const f of findings) {
+          const src = edges.find((e) => e.edge === f.edge)!.key.src;
+          const n = newBySource.get(src) ?? 0;
+          if (f.features.new_edge !== 1 || n < cfg.scanMinNewEdges) continue;
+          f.grouped = true;
+          f.features.scan_new_edges = n;
+          f.explanation += `; one of ${n} new edges from ${src} this window: reported once as a scan`;
+        }
+      }
+      for (const e of edges) {
+        if (inMaint && !state.edges.has(e.edge)) learnInto(e, state.maint);
+        else if (inMaint) learnInto(e, state.maint, state);
+        else learnInto(e, state);
+      }
       return { findings, state };
     },
-    save: (s): NoveltyJSON => ({
-      edges: [...s.edges].map(([id, m]) => [id, [...m.ops], [...m.units]]),
-      services: [...s.services].map(([pair, set]) => [pair, [...set]]),
-      sources: [...s.sources],
-    }),
+    save: (s): NoveltyJSON => ({ ...knownToJSON(s), maint: knownToJSON(s.maint) }),
     load: (json) => {
       const j = json as NoveltyJSON;
-      return {
-        edges: new Map(j.edges.map(([id, ops, units]) => [id, { ops: new Set(ops), units: new Set(units) }])),
-        services: new Map(j.services.map(([pair, svc]) => [pair, new Set(svc)])),
-        sources: new Set(j.sources),
-      };
+      return { ...knownFromJSON(j), maint: knownFromJSON(j.maint) };
     },
   };
 };

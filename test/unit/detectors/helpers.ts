@@ -10,5 +10,5 @@ export const conduitWindow = (windowStart: number, flows: FlowRecord[], windowMs
 };
 
 export const ctxFor = (cw: ConduitFeatures, over: Partial<WindowContext> = {}): WindowContext => ({
-  conduit: cw.conduit, windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning: false, declared: true, maintenance: undefined, ...over,
+  conduit: cw.conduit, windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning: false, declared: true, maintenance: undefined, cycleMs: 8 * 3_600_000, cyclePhase: (cw.windowStart % (8 * 3_600_000)) / (8 * 3_600_000), aggregateScans: true, ...over,
 });

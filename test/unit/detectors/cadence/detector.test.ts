@@ -53,7 +53,7 @@ test('cadence measures connection-per-poll gaps across windows shorter than the 
 test('cadence flags connection-per-poll that goes from 10 s to 1 s', () => {
   const out = run([...perPoll(10_000, 2_000, 30 * 10_000), ...perPoll(1_000, 30 * 10_000, 31 * 10_000)], 31, 30, 10_000);
   assert.ok(out[30]!.score > 0.99, `${out[30]!.score} ${out[30]!.explanation}`);
-  assert.match(out[30]!.explanation, /connection period 10000 ms ± \S+ expected, \d+ ms ± \d+ seen over 10 intervals/);
+  assert.match(out[30]!.explanation, /connection period \(read_holding_registers\) 10000 ms ± \S+ expected, \d+ ms ± \d+ seen over 10 intervals/);
 });
 
 test('cadence state survives save → JSON → load', () => {
