@@ -10,6 +10,7 @@ Commands:
   flows      print the flow records of captures or flow files, one JSON per line
   simulate   write a pcap of a simulated plant (Modbus/TCP) and its ground-truth labels
   sql        run a SQL query on the embedded ClickHouse store
+  collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
 
 Examples:
   conduitwatch demo
@@ -102,6 +103,24 @@ Examples:
   conduitwatch sql --data conduitwatch-demo/data "SELECT detector, count() FROM alerts GROUP BY ALL"
 
 Exit status: 0 when every injected anomaly was alerted inside its interval, 1 otherwise.`,
+
+  collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
+
+Usage: conduitwatch collect --listen udp://HOST:PORT [--format jsonl] [--allow IP,IP…]
+
+Writes one FlowRecord per line on stdout until SIGINT/SIGTERM, then flushes and exits 0; a summary
+(datagrams, records, skipped datagrams by reason, sequence gaps) goes to stderr. Templates are kept
+per (exporter ip:port, observation domain) and expire after 30 minutes without a refresh.
+
+Options:
+  --listen URL     udp://0.0.0.0:2055, udp://[::]:4739, udp://127.0.0.1:0 (0 = a free port) (required)
+  --format jsonl   output format                                        [default: jsonl]
+  --allow IPS      only accept exports from these exporter addresses (comma list)
+
+Examples:
+  conduitwatch collect --listen udp://0.0.0.0:2055 > flows.jsonl
+  softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none & conduitwatch collect --listen udp://127.0.0.1:2055
+  conduitwatch collect --listen udp://[::]:4739 --allow 10.0.0.1,10.0.0.2 | jq -c 'select(.dstPort == 502)'`,
 
   sql: `conduitwatch sql — query the embedded ClickHouse store (chDB) that replay wrote
 

@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock.ts';
 import { errorMessage, hasCode } from '../core/errors.ts';
 import { usageError } from './args.ts';
 import { HELP } from './help.ts';
+import { runCollectCommand } from './collect.ts';
 import { runDemo } from './demo.ts';
 import { runFlowsCommand } from './flows.ts';
 import { runReplayCommand } from './replay-command.ts';
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
     run: (v) => runDemo(v, systemClock),
   },
   sql: { options: { data: { type: 'string' }, format: { type: 'string' } }, run: runSqlCommand },
+  collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } }, run: runCollectCommand },
 };
 
 export const main = async (argv: string[]): Promise<number> => {
