@@ -10,6 +10,7 @@ Commands:
   flows      print the flow records of captures or flow files, one JSON per line
   simulate   write a pcap of a simulated plant (Modbus/TCP) and its ground-truth labels
   sql        run a SQL query on the embedded ClickHouse store
+  eval       score detectors on labelled recordings: hits, misses, precision/recall, false alerts/day
   collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
 
 Examples:
@@ -103,6 +104,29 @@ Examples:
   conduitwatch sql --data conduitwatch-demo/data "SELECT detector, count() FROM alerts GROUP BY ALL"
 
 Exit status: 0 when every injected anomaly was alerted inside its interval, 1 otherwise.`,
+
+  eval: `conduitwatch eval — judge the detectors on labelled recordings, and compare two runs
+
+Usage: conduitwatch eval SPEC.yaml [--json] [--out FILE] [--compare OLD.json] [--fail-on-regression] [--data-root DIR]
+
+A spec names the site, baseline inputs (learned, never scored), test inputs, labels (time intervals,
+Lemay per-packet or conversation labels, BUT MMS attack intervals, simulator labels), the window and
+detector settings. The result: each labelled attack hit or missed with its detection delay and detector,
+window-level precision/recall/F1, false alerts per conduit per day on normal traffic, alerts per detector.
+Specs and committed results for the shared data sets are in evals/ (see evals/README.md).
+
+Options:
+  --json                 print the result JSON instead of tables
+  --out FILE             also write the result JSON to FILE (diffs cleanly: no processing times)
+  --compare OLD.json     show what changed against an earlier result: attacks newly detected/missed,
+                         Δ precision/recall/F1, Δ false alerts per conduit per day, per-detector counts
+  --fail-on-regression   with --compare: exit 3 when an attack is newly missed or false alerts rise
+  --data-root DIR        where the spec's input and label paths are resolved  [default: the spec's dataRoot]
+
+Examples:
+  conduitwatch eval evals/lemay.yaml
+  conduitwatch eval evals/but-mms.yaml --out /tmp/mms.json --compare evals/results/but-mms.json
+  conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'`,
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 

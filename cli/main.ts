@@ -6,6 +6,7 @@ import { usageError } from './args.ts';
 import { HELP } from './help.ts';
 import { runCollectCommand } from './collect.ts';
 import { runDemo } from './demo.ts';
+import { EVAL_OPTIONS, runEvalCommand } from './eval/command.ts';
 import { runFlowsCommand } from './flows.ts';
 import { runReplayCommand } from './replay-command.ts';
 import { runSimulateCommand } from './simulate.ts';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
     run: (v) => runDemo(v, systemClock),
   },
   sql: { options: { data: { type: 'string' }, format: { type: 'string' } }, run: runSqlCommand },
+  eval: { options: EVAL_OPTIONS, run: runEvalCommand },
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } }, run: runCollectCommand },
 };
 
