@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "conduitwatch: installing npm packages (npm ci)…" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm ci` refuses this lock file: chdb's optional macOS/arm builds are not on every registry
+  # mirror, so they are absent from the lock. `npm install --no-save` installs exactly the locked
+  # versions for this platform and leaves package-lock.json alone.
+  echo "conduitwatch: installing npm packages (locked versions)…" >&2
+  npm install --no-save --no-audit --no-fund --loglevel=error >&2
 fi
 
 if [ "${1:-}" = "--system" ]; then
