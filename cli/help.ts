@@ -25,8 +25,11 @@ Run 'conduitwatch <command> --help' for a command's options. Logs go to stderr (
 
 Usage: conduitwatch replay <inputs…> --site site.yaml [--data DIR] [--json] [--top N] [--no-store]
 
-Inputs are pcap/pcapng captures or the per-message CSVs of the BUT IEC 104 / MMS data sets, read in the
-order given as one event-time stream. Each conduit learns for its baseline (detection.baseline in
+Inputs, read in the order given as one event-time stream, are recognised by their content:
+pcap/pcapng captures (Modbus/TCP, IEC 104, DNP3, S7comm, MMS, EtherNet/IP-CIP, OPC UA and BACnet
+dissected), Zeek conn.log folders or files (TSV or JSON, .gz too, joined with modbus/dnp3/s7comm/…
+protocol logs), nfdump CSV (nfdump -o csv), IPFIX files (RFC 5655), the BUT IEC 104 / MMS message CSVs,
+and any CSV with a --mapping file. Each conduit learns for its baseline (detection.baseline in
 site.yaml, default one productionCycle), then windows that deviate raise alerts.
 
 Options:
@@ -36,6 +39,7 @@ Options:
   --json          print one JSON report on stdout (alerts with conduit, src, dst, proto, dstPort,
                   tsStart, tsEnd, score, detector, explanation)
   --top N         findings listed in the text report                    [default: 10]
+  --mapping FILE  read the inputs as generic CSV with this column mapping (ingest/files/README.md)
   --quiet         no progress on stderr
 
 Examples:
@@ -48,7 +52,9 @@ Exit status: 0 done (alerts or not), 2 bad config or unreadable input, 1 other f
 
   flows: `conduitwatch flows — print flow records (the FlowRecord contract), one JSON object per line
 
-Usage: conduitwatch flows <inputs…> [--format jsonl] [--slice 60s]
+Usage: conduitwatch flows <inputs…> [--format jsonl] [--slice 60s] [--mapping FILE]
+
+Inputs as for replay: pcap/pcapng, Zeek log folders, nfdump CSV, IPFIX files, BUT CSVs, mapped CSV.
 
 Each record is one direction-normalised flow slice (initiator = client) with packets/bytes both ways,
 and, where the input has payload, l7 (e.g. modbus) and l7Ops (operation → count) / l7OpsRev (responses).
@@ -56,10 +62,13 @@ and, where the input has payload, l7 (e.g. modbus) and l7Ops (operation → coun
 Options:
   --format jsonl   output format (only jsonl for now)                   [default: jsonl]
   --slice DUR      cut flows at event-time multiples of DUR              [default: 60s]
+  --mapping FILE   read the inputs as generic CSV with this column mapping
 
 Examples:
   conduitwatch flows ../shared/data/pcaps/ModbusTCP/Modbus/modbus_test.pcap
-  conduitwatch flows plant.pcap | jq -c 'select(.l7Ops.write_single_coil)'`,
+  conduitwatch flows plant.pcap | jq -c 'select(.l7Ops.write_single_coil)'
+  conduitwatch flows /var/log/zeek/current | head
+  nfdump -r nfcapd.202501010000 -o csv > flows.csv && conduitwatch flows flows.csv`,
 
   simulate: `conduitwatch simulate — write a real pcap of a small plant and a labels file
 

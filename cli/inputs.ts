@@ -7,9 +7,14 @@ import { basename } from 'node:path';
 import type { FlowRecord } from '../core/records.ts';
 import { PipelineError } from '../core/errors.ts';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
-import { newFileStats, readButIec104, readButMms, sniffCsvKind } from '../ingest/files/index.ts';
+import {
+  loadCsvMapping, newFileStats, readButIec104, readButMms, readGenericCsv, readIpfixFile, readNfdumpCsv, readZeek,
+  sniffFlowFile, unknownFlowFile, type FileStats, type FlowFileKind,
+} from '../ingest/files/index.ts';
 
-export type InputKind = 'pcap' | 'pcapng' | 'but-iec104' | 'but-mms';
+/** What sniffing can tell from a file's content. */
+export type SniffedKind = 'pcap' | 'pcapng' | FlowFileKind;
+export type InputKind = SniffedKind | 'generic-csv';
 
 /** What every input reports while it is read, for progress and the summary. */
 export interface InputProgress {
@@ -18,7 +23,7 @@ export interface InputProgress {
   /** Bytes of the file consumed so far and its size, for a progress bar. */
   bytesRead(): number;
   fileSize: number;
-  /** Packets (pcap) or rows (CSV) read so far. */
+  /** Packets (pcap) or rows (flow files) read so far. */
   units(): number;
   /** Records produced so far. */
   records(): number;
@@ -32,39 +37,68 @@ export interface OpenedInput {
   flows: AsyncIterable<FlowRecord[]>;
 }
 
+export interface InputOptions {
+  /** Event-time slice length: flow records never span a multiple of it (the detection window). */
+  sliceMs: number;
+  /** A generic CSV mapping file (see ingest/files/README.md); every input is then read with it. */
+  mapping?: string;
+}
+
 const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]);
 const PCAPNG_MAGIC = 0x0a0d0d0a;
 
-/** Names the kind of `file` from its first bytes, or throws input_invalid saying what it saw. */
-export const sniffInput = (file: string): InputKind => {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new PipelineError('input_invalid', `Cannot open input ${file}: ${code === 'ENOENT' ? 'no such file' : code}. Check the path.`, { file }, { cause: e });
-  }
-  const head = Buffer.alloc(4);
-  let n: number;
-  try {
-    n = readSync(fd, head, 0, 4, 0);
-  } catch (e) {
-    throw new PipelineError('input_invalid', `Cannot read input ${file}: ${(e as NodeJS.ErrnoException).code}. Is it a directory?`, { file }, { cause: e });
-  } finally {
-    closeSync(fd);
-  }
-  if (n === 4 && PCAP_MAGICS.has(head.readUInt32BE(0))) return 'pcap';
-  if (n === 4 && head.readUInt32BE(0) === PCAPNG_MAGIC) return 'pcapng';
-  const csv = sniffCsvKind(file);
-  if (csv) return csv;
-  throw new PipelineError('input_invalid',
-    `${file} is not a capture or flow file conduitwatch can read (first bytes ${head.subarray(0, n).toString('hex') || 'none: empty file'}). ` +
-    'It reads pcap and pcapng captures, and the per-message CSVs of the BUT IEC 104 and MMS data sets.', { file });
+const fail = (file: string, what: string, e: unknown): never => {
+  const code = (e as NodeJS.ErrnoException).code;
+  throw new PipelineError('input_invalid', `Cannot ${what} input ${file}: ${code === 'ENOENT' ? 'no such file' : code}. Check the path.`, { file }, { cause: e });
 };
 
-export const openInput = (file: string, sliceMs: number): OpenedInput => {
+/** Names the kind of `file` (a file or a Zeek log folder) from its first bytes, or throws input_invalid. */
+export const sniffInput = (file: string): SniffedKind => {
+  let isDir = false;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch (e) {
+    fail(file, 'open', e);
+  }
+  if (!isDir) {
+    const head = Buffer.alloc(4);
+    let n = 0;
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      n = readSync(fd, head, 0, 4, 0);
+    } catch (e) {
+      fail(file, 'read', e);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    if (n === 4 && PCAP_MAGICS.has(head.readUInt32BE(0))) return 'pcap';
+    if (n === 4 && head.readUInt32BE(0) === PCAPNG_MAGIC) return 'pcapng';
+  }
+  const kind = sniffFlowFile(file);
+  if (kind) return kind;
+  throw unknownFlowFile(file);
+};
+
+const fileProgress = (file: string, kind: InputKind, stats: FileStats, fileSize: number): InputProgress => ({
+  file, kind, fileSize,
+  bytesRead: () => stats.bytesRead,
+  units: () => stats.rows,
+  records: () => stats.records,
+  problems: () => ({ ...stats.badRows, ...(stats.late ? { late_records: stats.late } : {}) }),
+  truncated: () => false,
+});
+
+export const openInput = (file: string, opts: InputOptions): OpenedInput => {
+  const { sliceMs } = opts;
+  if (opts.mapping) {
+    const mapping = loadCsvMapping(opts.mapping);
+    const stats = newFileStats(file);
+    return { flows: readGenericCsv(file, mapping, {}, stats), progress: fileProgress(file, 'generic-csv', stats, statSync(file).size) };
+  }
   const kind = sniffInput(file);
-  const fileSize = statSync(file).size;
+  const st = statSync(file);
+  const fileSize = st.isDirectory() ? 0 : st.size;
   if (kind === 'pcap' || kind === 'pcapng') {
     const stats = newPcapStats(file);
     return {
@@ -80,18 +114,14 @@ export const openInput = (file: string, sliceMs: number): OpenedInput => {
     };
   }
   const stats = newFileStats(file);
-  const read = kind === 'but-iec104' ? readButIec104 : readButMms;
-  return {
-    flows: read(file, { sliceMs }, stats),
-    progress: {
-      file, kind, fileSize,
-      bytesRead: () => stats.bytesRead,
-      units: () => stats.rows,
-      records: () => stats.records,
-      problems: () => stats.badRows,
-      truncated: () => false,
-    },
+  const readers: Record<FlowFileKind, () => AsyncIterable<FlowRecord[]>> = {
+    'but-iec104': () => readButIec104(file, { sliceMs }, stats),
+    'but-mms': () => readButMms(file, { sliceMs }, stats),
+    zeek: () => readZeek(file, {}, stats),
+    'nfdump-csv': () => readNfdumpCsv(file, {}, stats),
+    ipfix: () => readIpfixFile(file, {}, stats),
   };
+  return { flows: readers[kind](), progress: fileProgress(file, kind, stats, fileSize) };
 };
 
 export const displayName = (file: string): string => basename(file);

@@ -18,11 +18,11 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   replay: {
     options: {
       site: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
-      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' },
+      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' }, mapping: { type: 'string' },
     },
     run: (v, p) => runReplayCommand(v, p, systemClock),
   },
-  flows: { options: { format: { type: 'string' }, slice: { type: 'string' } }, run: runFlowsCommand },
+  flows: { options: { format: { type: 'string' }, slice: { type: 'string' }, mapping: { type: 'string' } }, run: runFlowsCommand },
   simulate: {
     options: {
       out: { type: 'string' }, duration: { type: 'string' }, cycle: { type: 'string' }, seed: { type: 'string' },

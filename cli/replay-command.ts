@@ -18,6 +18,7 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
   const site = loadSite(v.site);
   const report = await runReplay({
     inputs, site, clock,
+    ...(typeof v.mapping === 'string' ? { mapping: v.mapping } : {}),
     ...(v['no-store'] ? {} : { dataDir: typeof v.data === 'string' ? v.data : DEFAULT_DATA_DIR }),
     progress: createProgress('replay', process.stderr, v.quiet === true),
   });

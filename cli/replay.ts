@@ -24,6 +24,8 @@ export interface ReplayOptions {
   progress?: Progress;
   /** How many incidents the report lists (JSON lists all). */
   top?: number;
+  /** Read every input as a generic CSV with this mapping file. */
+  mapping?: string;
 }
 
 /** Alerts of the same edge and detector in consecutive windows, merged into one finding. */
@@ -107,7 +109,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const siteMap = new SiteMap(opts.site);
   const windowMs = opts.site.detection.window;
   const runId = `run-${new Date(opts.clock.now()).toISOString()}-${createHash('sha256').update(opts.inputs.join('\0')).digest('hex').slice(0, 8)}`;
-  const opened = opts.inputs.map((f) => openInput(f, windowMs));
+  const opened = opts.inputs.map((f) => openInput(f, { sliceMs: windowMs, ...(opts.mapping ? { mapping: opts.mapping } : {}) }));
   const engine = new DetectionEngine(siteMap, { runId });
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
   const assets = new Map<string, AssetSummary>();

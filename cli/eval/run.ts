@@ -41,7 +41,7 @@ const floorTo = (t: number, w: number): number => Math.floor(t / w) * w;
 /** Reads every record of a file. */
 export const readAll = async (path: string, windowMs: number): Promise<FlowRecord[]> => {
   const out: FlowRecord[] = [];
-  for await (const batch of openInput(path, windowMs).flows) for (const f of batch) out.push(f);
+  for await (const batch of openInput(path, { sliceMs: windowMs }).flows) for (const f of batch) out.push(f);
   return out;
 };
 

@@ -47,7 +47,7 @@ test('replay without --site, with a missing input or with a non-capture file fai
     writeFileSync(junk, 'hello, not a capture\n');
     const bad = run(['replay', junk, '--site', 'examples/sim/site.yaml', '--no-store']);
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /junk\.bin is not a capture or flow file/);
+    assert.match(bad.err, /junk\.bin is no flow file conduitwatch can read/);
     const badSite = join(dir, 'site.yaml');
     writeFileSync(badSite, 'site: x\nproductionCycle: 8 hours\nzones: []\n');
     const cfg = run(['replay', junk, '--site', badSite]);
