@@ -1,0 +1,285 @@
+/**
+ * bench/ingest: the pcap ingest path beside its peers, in one run, on the same ≥ 1 GB simulated plant
+ * capture (generated once into .cache/bench/ and reused):
+ *
+ *   (a) conduitwatch readPcapFlows: pcap → flow records with L7 operations (every dissector wired in)
+ *   (b) softflowd -r FILE -v 9 -c none, exporting to a loopback sink that only counts datagrams
+ *   (c) tshark -Y modbus -T fields -e modbus.func_code on a prefix of the capture (--tshark-mb, 200 MB):
+ *       tshark runs at about 20k packets/s, so the whole file would take an hour
+ *   (d) a bare Node loop that walks pcap records, Ethernet/IPv4/TCP headers and Modbus MBAP headers:
+ *       the ceiling any JavaScript parser of this file can reach
+ *
+ *   node --import tsx bench/ingest.ts [--mb 1000] [--file plant.pcap] [--tshark-mb 200] [--skip softflowd,tshark] [--profile]
+ *
+ * (a) and (d) run in child processes (so their peak RSS is their own); softflowd and tshark run under
+ * /usr/bin/time -v for theirs. With --profile, (a) runs again under `node --cpu-prof` and the self time
+ * per function and per file is printed. Figures are for this machine; nothing is asserted.
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
+import { SimOptions, simulatePlant } from '../ingest/simulate/index.ts';
+
+const DIR = join('.cache', 'bench');
+const SELF = fileURLToPath(import.meta.url);
+
+/** One row of the result table. */
+interface Row {
+  name: string;
+  seconds: number;
+  packets: number;
+  mb: number;
+  peakRssMb: number;
+  note: string;
+}
+
+/** The simulated capture of at least `mb` MB (the plant simulator writes about 14 MB per hour of event time). */
+const ensureCapture = async (mb: number): Promise<string> => {
+  mkdirSync(DIR, { recursive: true });
+  const probe = join(DIR, 'probe.pcap');
+  if (!existsSync(probe)) await simulatePlant(SimOptions.parse({ out: probe, duration: '2h', seed: 1 }));
+  const mbPerHour = statSync(probe).size / 2 / 1e6;
+  const hours = Math.ceil(mb / mbPerHour);
+  const file = join(DIR, `plant-${hours}h.pcap`);
+  if (!existsSync(file)) {
+    process.stderr.write(`bench: simulating ${hours}h of plant traffic (≈${(hours * mbPerHour).toFixed(0)} MB) into ${file}…\n`);
+    await simulatePlant(SimOptions.parse({ out: file, duration: `${hours}h`, seed: 1 }));
+  }
+  return file;
+};
+
+/** Copies the pcap header and whole records of `file` until `mb` MB into a prefix file; returns it and its packet count. */
+const prefixOf = (file: string, mb: number): { path: string; packets: number } => {
+  const path = join(DIR, `${basename(file, '.pcap')}-${mb}mb.pcap`);
+  const limit = mb * 1e6;
+  const fd = openSync(file, 'r');
+  const out = existsSync(path) ? -1 : openSync(path, 'w');
+  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+  let packets = 0;
+  try {
+    let filePos = 0;
+    let end = readSync(fd, buf, 0, buf.length, 0);
+    let p = 24;
+    let written = 24;
+    if (out >= 0) writeSync(out, buf, 0, 24);
+    while (true) {
+      if (end - p < 16 || end - p < 16 + buf.readUInt32LE(p + 8)) {
+        buf.copy(buf, 0, p, end);
+        filePos += p;
+        end -= p;
+        p = 0;
+        const n = readSync(fd, buf, end, buf.length - end, filePos + end);
+        if (n === 0) break;
+        end += n;
+        continue;
+      }
+      const rec = 16 + buf.readUInt32LE(p + 8);
+      if (written + rec > limit) break;
+      if (out >= 0) writeSync(out, buf, p, rec);
+      written += rec;
+      packets++;
+      p += rec;
+    }
+  } finally {
+    closeSync(fd);
+    if (out >= 0) closeSync(out);
+  }
+  return { path, packets };
+};
+
+/** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS and its stdout line count. */
+const timed = (cmd: string, args: string[]): Promise<{ seconds: number; peakRssMb: number; lines: number; code: number | null }> =>
+  new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = 0;
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => { for (const c of b) if (c === 10) lines++; });
+    p.stderr.on('data', (b: Buffer) => { err += b.toString(); if (err.length > 1e6) err = err.slice(-100_000); });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const kb = Number(err.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0);
+      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakRssMb: kb / 1024, lines, code });
+    });
+  });
+
+/** Runs one part of this bench in a child node process and parses its JSON answer. */
+const child = (part: string, file: string, nodeFlags: string[] = []): Promise<Row & { extra?: unknown }> =>
+  new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', SELF, '--part', part, '--file', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    p.stdout.on('data', (b: Buffer) => { s += b.toString(); });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) { reject(new Error(`bench part ${part} exited with ${code}`)); return; }
+      resolve(JSON.parse(s.trim().split('\n').at(-1)!) as Row);
+    });
+  });
+
+const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+
+/** (a) readPcapFlows over the whole file. */
+const partOurs = async (file: string): Promise<Row> => {
+  const stats = newPcapStats(file);
+  let records = 0;
+  let ops = 0;
+  let withL7 = 0;
+  const t0 = process.hrtime.bigint();
+  for await (const batch of readPcapFlows(file, {}, stats)) {
+    records += batch.length;
+    for (const f of batch) {
+      if (f.l7) withL7++;
+      if (f.l7Ops) for (const k in f.l7Ops) ops += f.l7Ops[k]!;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return {
+    name: 'conduitwatch readPcapFlows (a)', seconds, packets: stats.packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
+    note: `${records.toLocaleString('en-US')} records (${withL7.toLocaleString('en-US')} with l7), ${ops.toLocaleString('en-US')} L7 requests`,
+  };
+};
+
+/**
+ * (d) The ceiling: pcap records → Ethernet (+802.1Q) → IPv4 → TCP → MBAP function code, counted, with
+ * no flow table, no records and no checks beyond what keeps the loop in bounds.
+ */
+const partBare = (file: string): Row => {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+  const fc = new Float64Array(256);
+  let packets = 0;
+  const t0 = process.hrtime.bigint();
+  let filePos = 0;
+  let end = readSync(fd, buf, 0, buf.length, 0);
+  let p = 24;
+  while (true) {
+    if (end - p < 16 || end - p < 16 + buf.readUInt32LE(p + 8)) {
+      buf.copy(buf, 0, p, end);
+      filePos += p;
+      end -= p;
+      p = 0;
+      const n = readSync(fd, buf, end, buf.length - end, filePos + end);
+      if (n === 0) break;
+      end += n;
+      continue;
+    }
+    const incl = buf.readUInt32LE(p + 8);
+    const f = p + 16;
+    p = f + incl;
+    packets++;
+    let e = f + 12;
+    let type = (buf[e]! << 8) | buf[e + 1]!;
+    if (type === 0x8100) { e += 4; type = (buf[e]! << 8) | buf[e + 1]!; }
+    if (type !== 0x0800) continue;
+    const ip = e + 2;
+    if (buf[ip + 9] !== 6) continue;
+    const tcp = ip + (buf[ip]! & 0x0f) * 4;
+    const sport = (buf[tcp]! << 8) | buf[tcp + 1]!;
+    const dport = (buf[tcp + 2]! << 8) | buf[tcp + 3]!;
+    if (sport !== 502 && dport !== 502) continue;
+    const data = tcp + (buf[tcp + 12]! >> 4) * 4;
+    if (data + 8 <= p) fc[buf[data + 7]!]!++;
+  }
+  closeSync(fd);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let mbap = 0;
+  for (const v of fc) mbap += v;
+  return {
+    name: 'bare Node frame + MBAP loop (d)', seconds, packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
+    note: `${mbap.toLocaleString('en-US')} MBAP headers (ceiling reference)`,
+  };
+};
+
+/** (b) softflowd reading the file and exporting NetFlow v9 to a loopback socket that only counts. */
+const softflowd = async (file: string, packets: number): Promise<Row> => {
+  const sink = createSocket({ type: 'udp4', recvBufferSize: 32 * 1024 * 1024 });
+  let datagrams = 0;
+  sink.on('message', () => { datagrams++; });
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  const port = sink.address().port;
+  try {
+    const r = await timed('softflowd', ['-r', file, '-n', `127.0.0.1:${port}`, '-v', '9', '-d', '-c', 'none', '-p', `/tmp/softflowd-bench-${process.pid}.pid`]);
+    await new Promise((res) => setTimeout(res, 300));
+    return {
+      name: 'softflowd -r -v 9 -c none (b)', seconds: r.seconds, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
+      note: `${datagrams.toLocaleString('en-US')} v9 datagrams received by the sink (exit ${r.code})`,
+    };
+  } finally {
+    sink.close();
+  }
+};
+
+/** (c) tshark with Modbus dissection on the prefix. */
+const tshark = async (prefix: { path: string; packets: number }): Promise<Row> => {
+  const r = await timed('tshark', ['-n', '-r', prefix.path, '-Y', 'modbus', '-T', 'fields', '-e', 'modbus.func_code']);
+  return {
+    name: `tshark -Y modbus, ${basename(prefix.path)} (c)`, seconds: r.seconds, packets: prefix.packets, mb: statSync(prefix.path).size / 1e6,
+    peakRssMb: r.peakRssMb, note: `${r.lines.toLocaleString('en-US')} Modbus PDUs (exit ${r.code})`,
+  };
+};
+
+/** Self time per function and per source file of the newest .cpuprofile in `dir`. */
+const profileSummary = (dir: string): string => {
+  const newest = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) return 'no profile written';
+  interface Node { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }
+  const prof = JSON.parse(readFileSync(newest, 'utf8')) as { nodes: Node[]; samples: number[] };
+  const total = prof.samples.length;
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (hits === 0) continue;
+    const url = n.callFrame.url.replace(/^.*\/work\/main\//, '').replace(/^file:\/\//, '') || '(native)';
+    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + hits);
+    const fileKey = url.startsWith('node:') ? 'node internals' : url;
+    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + hits);
+  }
+  const top = (m: Map<string, number>, n: number): string => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`).join('\n');
+  return `${newest} (${total} samples)\nself time by file:\n${top(byFile, 10)}\nself time by function:\n${top(byFn, 15)}`;
+};
+
+const row = (r: Row): string =>
+  `${r.name.padEnd(46)} ${r.seconds.toFixed(2).padStart(8)} s ${Math.round(r.packets / r.seconds).toLocaleString('en-US').padStart(11)} pkt/s ` +
+  `${(r.mb / r.seconds).toFixed(1).padStart(7)} MB/s ${(r.peakRssMb.toFixed(0) + ' MB').padStart(8)}  ${r.note}`;
+
+const main = async (): Promise<void> => {
+  const { values } = parseArgs({
+    options: {
+      mb: { type: 'string', default: '1000' }, file: { type: 'string' }, 'tshark-mb': { type: 'string', default: '200' },
+      skip: { type: 'string', default: '' }, profile: { type: 'boolean', default: false }, part: { type: 'string' },
+    },
+  });
+  if (values.part) {
+    const file = values.file!;
+    const r = values.part === 'ours' ? await partOurs(file) : partBare(file);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const skip = new Set(values.skip!.split(',').filter(Boolean));
+  const file = values.file ?? await ensureCapture(Number(values.mb));
+  const size = statSync(file).size / 1e6;
+  process.stdout.write(`capture: ${file} (${size.toFixed(1)} MB)\n`);
+  const rows: Row[] = [];
+  const show = (r: Row): void => { rows.push(r); process.stdout.write(`${row(r)}\n`); };
+  const ours = await child('ours', file);
+  show(ours);
+  show(await child('bare', file));
+  if (!skip.has('softflowd')) show(await softflowd(file, ours.packets));
+  if (!skip.has('tshark')) show(await tshark(prefixOf(file, Number(values['tshark-mb']))));
+  if (values.profile) {
+    const dir = join(DIR, 'prof');
+    mkdirSync(dir, { recursive: true });
+    const prof = await child('ours', file, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    process.stdout.write(`\nprofiled run: ${row(prof)}\n${profileSummary(dir)}\n`);
+  }
+};
+
+await main();
