@@ -22,11 +22,15 @@ import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
 import { parseEdgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
 import { createCadence } from './cadence/detector.ts';
-import { round } from './calibration.ts';
-import { byString, type WindowContext, type WindowDetector } from './detector.ts';
+import { ensembleScore, round } from './calibration.ts';
+import { byString, phaseBucket, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
 import { newConduitFeatures, type ConduitFeatures } from './features.ts';
 import { createNovelty } from './novelty/detector.ts';
 import { createRate } from './rate/detector.ts';
+import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
+import { createScan } from './scan/detector.ts';
+import { createSilence } from './silence/detector.ts';
+import { createSize } from './size/detector.ts';
 import { FlowWindows, type ClosedWindow, type FlowWindowsJSON } from './windows.ts';
 
 /** The detectors the engine knows, by name. */
@@ -34,6 +38,9 @@ export const DETECTORS = {
   cadence: createCadence,
   novelty: createNovelty,
   rate: createRate,
+  scan: createScan,
+  silence: createSilence,
+  size: createSize,
 } as const satisfies Record<string, (config?: unknown) => WindowDetector<unknown>>;
 
 export type DetectorName = keyof typeof DETECTORS;
@@ -69,6 +76,20 @@ export interface ConduitStatus {
   flows: number;
   windowsScored: number;
   alerts: number;
+  /** 'learning, 45% coverage', 'ready', or 'new (no baseline: alerts from its first window)'. */
+  state: string;
+  /** Production cycles covered by the conduit's closed windows (`site.productionCycle`). */
+  cyclesCovered: number;
+  /** Calendar cells of the cycle (it split in `phaseBuckets`) that held at least one window of the conduit. */
+  phaseBucketsSeen: number;
+  phaseBuckets: number;
+  /** Novel items (novelty findings > 0) in the conduit's first and in its latest cycle: learning is done when the latter is small. */
+  novelFirstCycle: number;
+  novelLastCycle: number;
+  /** Cycle length found in the conduit's requests per window by autocorrelation, ms; null when none. */
+  detectedCycleMs: number | null;
+  /** Says when the detected cycle disagrees with site.yaml's productionCycle by more than 20 %. */
+  cycleNote: string;
 }
 
 export interface EngineStats {
@@ -93,7 +114,20 @@ interface ConduitTrack {
   flows: number;
   windowsScored: number;
   alerts: number;
+  /** Requests (or flows) per closed window, newest last, at most `seriesCap` long. */
+  series: number[];
+  /** Phase buckets (of PHASE_BUCKETS) that held a window. */
+  phases: number[];
+  /** Novel items per cycle since firstSeen (index = cycle number, capped). */
+  novelByCycle: number[];
 }
+
+/** Most cycles of per-window activity kept per conduit for cycle detection. */
+const SERIES_CYCLES = 4;
+const SERIES_MAX = 10_080;
+const NOVEL_CYCLES_MAX = 1_000;
+/** Edge-windows whose best detector score is below this get no `ensemble` row (they are as learned). */
+export const ENSEMBLE_MIN = 0.1;
 
 /** Plain JSON state of an engine. */
 export interface EngineState {
@@ -106,7 +140,11 @@ export interface EngineState {
   models: Record<string, [string, unknown][]>;
   counters: { scores: number; alerts: number };
   siteFirstSeen: number | null;
+  /** Services each host pair has initiated, site-wide ('src>dst' → services). */
+  pairs?: [string, string[]][];
 }
+
+const formatMs = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
 
 /** Stable alert id: same conduit, edge, detector and window → same id. */
 export const alertId = (conduit: string, edge: string, detector: string, windowStart: number): string =>
@@ -136,6 +174,11 @@ export class DetectionEngine {
   private readonly runId: string;
   private readonly names: string[];
   private readonly config: Partial<Record<DetectorName, unknown>>;
+  private readonly aggregateScans: boolean;
+  /** Services per initiating host pair, site-wide, for novelty's direction check. */
+  private pairs = new Map<string, Set<string>>();
+  private readonly knownServices = (src: string, dst: string): ReadonlySet<string> | undefined => this.pairs.get(`${src}>${dst}`);
+  private cycleMemo = new Map<string, { at: number; lag: number | null }>();
 
   constructor(private readonly siteMap: SiteMap, opts: EngineOptions = {}) {
     const names = opts.detectors ?? DETECTOR_NAMES;
@@ -154,6 +197,7 @@ export class DetectionEngine {
       }
     });
     for (const n of this.names) this.models.set(n, new Map());
+    this.aggregateScans = this.names.includes('scan') && this.names.includes('novelty');
     const d = siteMap.site.detection;
     this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, (s, t) => siteMap.conduitOf(s, t));
   }
@@ -184,27 +228,41 @@ export class DetectionEngine {
     if (this.siteFirstSeen === null && w.conduits.length > 0) this.siteFirstSeen = Math.min(...w.conduits.map((c) => c.firstTs));
     for (const c of w.conduits) {
       if (!this.conduits.has(c.conduit)) {
-        this.conduits.set(c.conduit, { firstSeen: c.firstTs, lastSeen: c.lastTs, lastWindowStart: w.windowStart, edges: new Set(), flows: 0, windowsScored: 0, alerts: 0 });
+        this.conduits.set(c.conduit, {
+          firstSeen: c.firstTs, lastSeen: c.lastTs, lastWindowStart: w.windowStart, edges: new Set(), flows: 0, windowsScored: 0, alerts: 0,
+          series: [], phases: [], novelByCycle: [],
+        });
       }
     }
     const names = [...this.conduits.keys()].sort(byString);
     const maintenance = this.siteMap.inMaintenance(w.windowStart) ?? this.siteMap.inMaintenance(w.windowEnd - 1);
     const threshold = this.siteMap.site.detection.alertThreshold;
+    const cycleMs = this.siteMap.site.productionCycle;
+    const cyclePhase = (((w.windowStart % cycleMs) + cycleMs) % cycleMs) / cycleMs;
+    const ensemble = this.detectors.length > 1;
     for (const conduit of names) {
       const track = this.conduits.get(conduit)!;
       const cw: ConduitFeatures = withData.get(conduit) ?? newConduitFeatures(conduit, w.windowStart, w.windowEnd);
-      this.track(track, cw);
+      this.track(track, cw, cyclePhase);
       const ctx: WindowContext = {
         conduit, windowStart: w.windowStart, windowEnd: w.windowEnd, maintenance,
         learning: w.windowStart < this.baselineEnd(track),
-        declared: this.siteMap.isDeclared(conduit),
+        declared: this.siteMap.isDeclared(conduit), cycleMs, cyclePhase, aggregateScans: this.aggregateScans,
+        knownServices: this.knownServices,
       };
+      const byEdge = ensemble ? new Map<string, [string, Finding][]>() : undefined;
       for (const det of this.detectors) {
         const models = this.models.get(det.name)!;
         const { findings, state } = det.scoreWindow(cw, models.has(conduit) ? models.get(conduit) : det.init(), ctx);
         models.set(conduit, state);
         for (const f of findings) {
-          const raise = f.score >= threshold && (!ctx.learning || f.alertWhileLearning === true);
+          if (det.name === 'novelty' && f.score > 0) this.countNovel(track, w.windowStart);
+          if (byEdge && f.score >= ENSEMBLE_MIN) {
+            const list = byEdge.get(f.edge);
+            if (list) list.push([det.name, f]);
+            else byEdge.set(f.edge, [[det.name, f]]);
+          }
+          const raise = f.score >= threshold && (!ctx.learning || f.alertWhileLearning === true) && f.grouped !== true;
           const muted = raise && maintenance !== undefined && f.alertInMaintenance !== true;
           const features = sortRecord(maintenance !== undefined ? { ...f.features, maintenance: 1 } : f.features);
           const explanation = muted ? `${f.explanation} (in maintenance window ${maintenance}: not alerted)` : f.explanation;
@@ -218,7 +276,42 @@ export class DetectionEngine {
           });
         }
       }
+      if (byEdge) this.ensembleScores(byEdge, conduit, w, ctx.learning, scores);
     }
+    for (const c of w.conduits) {
+      for (const e of c.edges.values()) {
+        const pair = `${e.key.src}>${e.key.dst}`;
+        let set = this.pairs.get(pair);
+        if (!set) this.pairs.set(pair, (set = new Set()));
+        if (set.size < 64) set.add(`${e.key.proto === 6 ? 'tcp' : e.key.proto === 17 ? 'udp' : e.key.proto}/${e.key.dstPort}${e.key.l7 ? ` ${e.key.l7}` : ''}`);
+      }
+    }
+  }
+
+  /**
+   * One `ensemble` score per edge that some detector scored ≥ ENSEMBLE_MIN in the window (see
+   * `ensembleScore`): a summary for ranking and dashboards, never alerted by itself — every alert
+   * comes from one detector.
+   */
+  private ensembleScores(byEdge: Map<string, [string, Finding][]>, conduit: string, w: ClosedWindow, learning: boolean, scores: WindowScore[]): void {
+    for (const edge of [...byEdge.keys()].sort(byString)) {
+      const list = byEdge.get(edge)!.sort((a, b) => b[1].score - a[1].score || byString(a[0], b[0]));
+      const score = ensembleScore(list.map(([, f]) => f.score));
+      const agree = list.filter(([, f]) => f.score >= 0.5).length;
+      const features: Record<string, number> = { agreeing: agree };
+      for (const [name, f] of list) features[name] = f.score;
+      scores.push({
+        conduit, edge, windowStart: w.windowStart, windowEnd: w.windowEnd, detector: 'ensemble', score, learning,
+        explanation: `${list.map(([n, f]) => `${n} ${f.score}`).join(', ')}: ${list[0]![1].explanation}`, features: sortRecord(features),
+      });
+    }
+  }
+
+  private countNovel(t: ConduitTrack, windowStart: number): void {
+    const i = Math.max(0, Math.floor((windowStart - t.firstSeen) / this.siteMap.site.productionCycle));
+    if (i >= NOVEL_CYCLES_MAX) return;
+    while (t.novelByCycle.length <= i) t.novelByCycle.push(0);
+    t.novelByCycle[i]! += 1;
   }
 
   /**
@@ -232,28 +325,60 @@ export class DetectionEngine {
     return t.firstSeen + base;
   }
 
-  private track(t: ConduitTrack, cw: ConduitFeatures): void {
+  private track(t: ConduitTrack, cw: ConduitFeatures, phase: number): void {
     t.lastWindowStart = cw.windowStart;
     t.windowsScored += 1;
+    let activity = 0;
+    for (const e of cw.edges.values()) activity += e.requests > 0 ? e.requests : e.flows;
+    t.series.push(activity);
+    const cap = Math.min(SERIES_MAX, Math.max(240, SERIES_CYCLES * Math.ceil(this.siteMap.site.productionCycle / this.siteMap.site.detection.window)));
+    if (t.series.length > cap) t.series.splice(0, t.series.length - cap);
     if (cw.flows === 0) return;
+    const b = phaseBucket(phase, PHASE_BUCKETS);
+    if (!t.phases.includes(b)) t.phases.push(b);
     t.firstSeen = Math.min(t.firstSeen, cw.firstTs);
     t.lastSeen = Math.max(t.lastSeen, cw.lastTs);
     t.flows += cw.flows;
     for (const id of cw.edges.keys()) t.edges.add(id);
   }
 
-  /** Per conduit: declared, first/last seen, baseline progress, counts. Sorted by conduit. */
+  /** Per conduit: declared, first/last seen, baseline progress, readiness, detected cycle, counts. Sorted by conduit. */
   status(): ConduitStatus[] {
     const base = this.siteMap.baselineMs;
+    const cycleMs = this.siteMap.site.productionCycle;
+    const windowMs = this.siteMap.site.detection.window;
     return [...this.conduits].sort(([a], [b]) => byString(a, b)).map(([conduit, t]) => {
-      const coveredMs = t.lastWindowStart + this.siteMap.site.detection.window - t.firstSeen;
+      const coveredMs = t.lastWindowStart + windowMs - t.firstSeen;
+      const coverage = base > 0 ? round(Math.min(1, Math.max(0, coveredMs / base))) : 1;
+      const learning = t.lastWindowStart < this.baselineEnd(t);
+      const state = learning ? `learning, ${Math.round(coverage * 100)}% coverage` : this.baselineEnd(t) === -Infinity ? 'new (no baseline: alerts from its first window)' : 'ready';
+      const detected = this.detectedCycle(conduit, t);
+      const detectedCycleMs = detected === null ? null : detected * windowMs;
+      const cyclesCovered = round(Math.max(0, coveredMs) / cycleMs, 2);
+      let cycleNote = '';
+      if (detectedCycleMs !== null && Math.abs(detectedCycleMs - cycleMs) > 0.2 * cycleMs) {
+        cycleNote = `detected cycle ${formatMs(detectedCycleMs)} differs from productionCycle ${formatMs(cycleMs)} by more than 20%; check site.yaml`;
+      } else if (detectedCycleMs === null && cyclesCovered >= 2) {
+        cycleNote = `no cycle found in requests per window over ${cyclesCovered} cycles; productionCycle ${formatMs(cycleMs)} is not confirmed by the data`;
+      }
       return {
         conduit, declared: this.siteMap.isDeclared(conduit), firstSeen: t.firstSeen, lastSeen: t.lastSeen,
-        learning: t.lastWindowStart < this.baselineEnd(t),
-        coverage: base > 0 ? round(Math.min(1, Math.max(0, coveredMs / base))) : 1,
-        edges: t.edges.size, flows: t.flows, windowsScored: t.windowsScored, alerts: t.alerts,
+        learning, coverage, edges: t.edges.size, flows: t.flows, windowsScored: t.windowsScored, alerts: t.alerts,
+        state, cyclesCovered, phaseBucketsSeen: t.phases.length, phaseBuckets: PHASE_BUCKETS,
+        novelFirstCycle: t.novelByCycle[0] ?? 0,
+        novelLastCycle: t.novelByCycle[Math.max(0, Math.floor((t.lastWindowStart - t.firstSeen) / cycleMs))] ?? 0, detectedCycleMs, cycleNote,
       };
     });
+  }
+
+  /** Detected cycle in windows (memoised per conduit until a new window closes). */
+  private detectedCycle(conduit: string, t: ConduitTrack): number | null {
+    const memo = this.cycleMemo.get(conduit);
+    if (memo && memo.at === t.windowsScored) return memo.lag;
+    const found = detectCycle(t.series);
+    const lag = found ? found.lag : null;
+    this.cycleMemo.set(conduit, { at: t.windowsScored, lag });
+    return lag;
   }
 
   stats(): EngineStats {
@@ -276,6 +401,7 @@ export class DetectionEngine {
       windows: this.windows.toJSON(),
       conduits: [...this.conduits].map(([c, t]) => [c, { ...t, edges: [...t.edges].sort(byString) }]),
       models, counters: { ...this.counters }, siteFirstSeen: this.siteFirstSeen,
+      pairs: [...this.pairs].map(([p, set]) => [p, [...set]]),
     };
   }
 
@@ -284,7 +410,10 @@ export class DetectionEngine {
     if (state?.version !== 1) throw new PipelineError('input_invalid', `engine state version ${String(state?.version)} is not supported; expected 1`);
     const e = new DetectionEngine(siteMap, { detectors: state.detectors, runId: state.runId, config: state.config });
     e.windows = FlowWindows.fromJSON(state.windows, (s, t) => siteMap.conduitOf(s, t));
-    e.conduits = new Map(state.conduits.map(([c, t]) => [c, { ...t, edges: new Set(t.edges) }]));
+    e.conduits = new Map(state.conduits.map(([c, t]) => [c, {
+      ...t, edges: new Set(t.edges), series: [...(t.series ?? [])], phases: [...(t.phases ?? [])], novelByCycle: [...(t.novelByCycle ?? [])],
+    }]));
+    e.pairs = new Map((state.pairs ?? []).map(([p, set]) => [p, new Set(set)]));
     for (const det of e.detectors) {
       e.models.set(det.name, new Map((state.models[det.name] ?? []).map(([conduit, s]) => [conduit, det.load(s)])));
     }

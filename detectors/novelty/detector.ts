@@ -177,8 +177,9 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
         if (!m && !(inMaint && mm)) newBySource.set(e.key.src, (newBySource.get(e.key.src) ?? 0) + 1);
       }
       if (ctx.aggregateScans) {
-        for (const f of findings) {
-          const src = edges.find((e) => e.edge === f.edge)!.key.src;
+        for (let i = 0; i < findings.length; i += 1) {
+          const f = findings[i]!;
+          const src = edges[i]!.key.src;
           const n = newBySource.get(src) ?? 0;
           if (f.features.new_edge !== 1 || n < cfg.scanMinNewEdges) continue;
           f.grouped = true;

@@ -8,6 +8,8 @@ export const RateConfig = z.object({
     .describe('Smallest standard deviation used, as a fraction of the learned mean (0.1 = ±10%): a perfectly steady poll does not make every extra request an outlier.'),
   absoluteFloor: z.number().positive().default(1)
     .describe('Smallest standard deviation used, in requests (or flows) per window.'),
+  minPolledWindows: z.number().int().min(1).default(10)
+    .describe('Windows an edge must have been learned for before its silence can be polling_stop: a talker seen for three windows (an intruder that left) is not a poller that stopped.'),
   pollingFraction: z.number().min(0).max(1).default(0.8)
     .describe('An edge counts as polled (so that silence is polling_stop, summed over consecutive silent windows) when it had traffic in at least this fraction of its learned windows.'),
   phaseBuckets: z.number().int().min(1).max(96).default(12)

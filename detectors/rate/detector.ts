@@ -147,7 +147,7 @@ export const createRate = (input: unknown = {}): WindowDetector<RateState> => {
       const mu = m.mean;
       const sd = momentStd(m);
       const eff = sdEff(m);
-      const silent = x === 0 && mu > 0 && global.active >= cfg.pollingFraction * global.n;
+      const silent = x === 0 && mu > 0 && global.n >= cfg.minPolledWindows && global.active >= cfg.pollingFraction * global.n;
       const quiet = silent ? model.quiet + 1 : 0;
       const z = silent ? (mu * Math.sqrt(quiet)) / eff : Math.abs(x - mu) / eff;
       const sec = securityCount(e);

@@ -35,3 +35,18 @@ test('flags the RTU-to-RTU write of the fake-command capture by name, and nothin
   assert.deepEqual(alerts.filter((a) => a.conduit === 'mtu->rtu'), [], 'the MTU polls stay quiet after a 4 min baseline');
   assert.equal(engine.stats().lateRecords, 0);
 });
+
+test('two replays of the same capture give byte-identical scores (JSON of every WindowScore)', async (t) => {
+  const file = sharedData(t, 'lemay/characterization_modbus_6RTU_with_operate.pcap');
+  if (!file) return;
+  const replay = async (): Promise<string> => {
+    const engine = new DetectionEngine(site);
+    const scores = [];
+    for await (const batch of readPcapFlows(file, { sliceMs: 10_000 })) scores.push(...engine.ingest(batch).scores);
+    scores.push(...engine.flush().scores);
+    return JSON.stringify(scores);
+  };
+  const one = await replay();
+  assert.ok(one.length > 100_000, `only ${one.length} bytes of scores`);
+  assert.equal(await replay(), one);
+});

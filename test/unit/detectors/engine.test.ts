@@ -94,6 +94,7 @@ test('status reports per conduit: declared, baseline coverage, learning, edges, 
   // firstSeen is the first poll, 3 ms after T0 (seeded jitter).
   assert.deepEqual({ ...scada!, firstSeen: scada!.firstSeen! - T0 }, {
     conduit: 'scada->field', declared: true, firstSeen: 3, lastSeen: scada!.lastSeen, learning: true, coverage: 0.5, edges: 2, flows: 10, windowsScored: 5, alerts: 0,
+    state: 'learning, 50% coverage', cyclesCovered: 0.01, phaseBucketsSeen: 1, phaseBuckets: 12, novelFirstCycle: 2, novelLastCycle: 2, detectedCycleMs: null, cycleNote: '',
   });
   assert.equal(corp!.conduit, 'corp->field');
   assert.equal(corp!.declared, false);
@@ -112,7 +113,7 @@ test('runs only the detectors asked for and refuses an unknown one with the list
   const { scores } = finish(new DetectionEngine(siteMap, { detectors: ['rate'] }), traffic());
   assert.deepEqual([...new Set(scores.map((s) => s.detector))], ['rate']);
   assert.throws(() => new DetectionEngine(siteMap, { detectors: ['rate', 'magic'] }),
-    (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate/.test(e.message));
+    (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate, scan, silence, size/.test(e.message));
 });
 
 test('a conduit first seen after the site baseline has no baseline of its own: its new edge alerts at once', () => {

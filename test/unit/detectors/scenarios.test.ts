@@ -30,6 +30,7 @@ const Scenario = z.object({
   window: duration.default('60s'),
   lateness: duration.default('10s'),
   baseline: duration,
+  cycle: z.string().default('8h'),
   maintenance: z.array(z.object({ name: z.string(), start: duration, duration: z.string() }).strict()).default([]),
   traffic: z.array(z.object({
     src: z.string(), dst: z.string(), port: z.number().int().default(502), proto: z.number().int().default(6), l7: z.string().default('modbus'),
@@ -45,7 +46,7 @@ type Scenario = z.output<typeof Scenario>;
 
 const siteYaml = (s: Scenario): string => `
 site: scenarios
-productionCycle: 8h
+productionCycle: ${s.cycle}
 zones:
   - { name: scada, sl: 2, cidrs: [10.0.1.0/24], assets: [192.168.1.100] }
   - { name: field, sl: 3, cidrs: [10.0.2.0/24, 192.168.1.0/24] }

@@ -27,10 +27,10 @@ const steady = [60, 61, 59, 60, 60, 61, 59, 60, 60, 60];
 
 const cases: { name: string; baseline: number[]; probe: (number | null)[]; min: number; max: number; explains?: RegExp }[] = [
   { name: 'scores a window like the baseline near 0', baseline: steady, probe: [60], min: 0, max: 0.01 },
-  { name: 'scores four times the learned requests near 1', baseline: steady, probe: [240], min: 0.99, max: 1, explains: /^240 requests on 10\.0\.1\.1 → 10\.0\.2\.1:502 modbus, expected 60 ± 0\.67 per window \(above, z 30\)$/ },
+  { name: 'scores four times the learned requests near 1', baseline: steady, probe: [240], min: 0.99, max: 1, explains: /^240 requests on 10\.0\.1\.1 → 10\.0\.2\.1:502 modbus, expected 60 ± 0\.67 per window in cycle phase 1\/12 \(above, z 30\)$/ },
   { name: 'keeps a ±10% wobble of a steady poll under the alert line (floor on the deviation)', baseline: steady, probe: [66], min: 0.05, max: 0.1 },
   { name: 'scores a silent polled edge as polling_stop', baseline: steady, probe: [null], min: 0.99, max: 1, explains: /^polling_stop: no requests on .* for 1 window, expected 60/ },
-  { name: 'adds up consecutive silent windows of a slow poller', baseline: [3, 3, 3, 3, 3, 3], probe: [null, null, null], min: 0.8, max: 0.85, explains: /for 3 windows/ },
+  { name: 'adds up consecutive silent windows of a slow poller', baseline: [3, 3, 3, 3, 3, 3, 3, 3, 3, 3], probe: [null, null, null], min: 0.8, max: 0.85, explains: /for 3 windows/ },
   { name: 'does not score before minWindows windows were learned', baseline: [60, 60], probe: [500], min: 0, max: 0, explains: /learning the rate .*: 2 of 5 windows/ },
 ];
 
