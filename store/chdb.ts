@@ -16,7 +16,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
-import type { Receipt, Store } from './store.ts';
+import type { InsertOptions, Receipt, Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
 const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
@@ -99,14 +99,15 @@ class ChdbStore implements Store {
     await this.text(sql, 'JSONEachRow');
   }
 
-  async insertRows(table: string, rows: readonly object[]): Promise<Receipt> {
+  async insertRows(table: string, rows: readonly object[], opts: InsertOptions = {}): Promise<Receipt> {
     const s = this.live();
     if (rows.length === 0) return { records: 0, bytes: 0 };
     let payload = '';
     for (const r of rows) payload += `${JSON.stringify(r)}\n`;
     const values = Buffer.from(payload, 'utf8');
     try {
-      await s.insert({ table, values, format: 'JSONEachRow', settings: INSERT_SETTINGS });
+      const settings = opts.dedupToken === undefined ? INSERT_SETTINGS : { ...INSERT_SETTINGS, insert_deduplicate: 1, insert_deduplication_token: opts.dedupToken };
+      await s.insert({ table, values, format: 'JSONEachRow', settings });
     } catch (e) {
       throw new PipelineError('write_rejected',
         `Insert into ${table} rejected (${rows.length} rows): ${engineMessage(e)}`,

@@ -6,6 +6,17 @@ import type { Receipt } from '../core/unit.ts';
 
 export type { Receipt };
 
+/** Per-insert options. */
+export interface InsertOptions {
+  /**
+   * ClickHouse `insert_deduplication_token`: a second insert with the same token into a table with
+   * a deduplication window (`non_replicated_deduplication_window` here) is skipped and still
+   * succeeds, whatever its rows. Derive it from the input's identity (e.g. Kafka
+   * `topic:partition:first-last` offsets) so a retried or replayed batch never duplicates rows.
+   */
+  dedupToken?: string;
+}
+
 export interface Store {
   /** Where the data lives: the chDB data directory, or the server URL for a server client. */
   readonly dir: string;
@@ -28,7 +39,7 @@ export interface Store {
    * engine has written it. Unknown columns are rejected, never skipped. A refused batch
    * rejects with `write_rejected` naming the table and quoting the engine.
    */
-  insertRows(table: string, rows: readonly object[]): Promise<Receipt>;
+  insertRows(table: string, rows: readonly object[], opts?: InsertOptions): Promise<Receipt>;
   /** Releases the engine. Calling it twice is harmless; later calls reject `not_connected`. */
   close(): Promise<void>;
 }

@@ -1,0 +1,288 @@
+/**
+ * The Kafka bus: the only file that imports kafkajs (STYLE.md §2; kafkajs is in maintenance mode,
+ * tulios/kafkajs#1753, so it stays behind `Bus`).
+ *
+ * - Topics come from infra/kafka/topics.yaml and are created on connect. Replication factor and
+ *   `min.insync.replicas` are clamped to the broker count, with a warning (a single-node broker
+ *   cannot hold RF 3).
+ * - Producer: idempotent (KIP-98; kafkajs marks it experimental), `acks=-1` (all in-sync replicas),
+ *   `maxInFlightRequests: 1` (kafkajs#598: out-of-order sequence errors with more in flight),
+ *   retries that outlast a broker restart, one `sendBatch` per publish, gzip compression. gzip is
+ *   the only codec kafkajs has built in; snappy, lz4 and zstd need a codec package registered in
+ *   `CompressionCodecs`, which we do not ship. Idempotence dedups the producer's own retries only:
+ *   a publish that rejects and is published again by the caller may be written twice (B1.1), so
+ *   consumers must be idempotent (the sink's insert dedup token, ReplacingMergeTree).
+ * - Consumer: `eachBatch` with `eachBatchAutoResolve: false` and `autoCommit: false`. The batch's
+ *   offsets are resolved and committed only after the handler resolves (B1.3); a handler that
+ *   throws commits nothing and kafkajs fetches the batch again (or, when stopping, the next owner). `heartbeat()` is exposed for long
+ *   handlers (the sink retrying a store that is down). Transactions are never used (B1.6).
+ * - Partitioning: the bus computes the partition itself with `partitionFor` (Kafka's murmur2), the
+ *   same function the in-process bus uses.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  CompressionTypes, Kafka, logLevel, type Admin, type Consumer, type IHeaders, type LogEntry, type Producer,
+} from 'kafkajs';
+import { errorMessage, PipelineError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/telemetry.ts';
+import {
+  nextOffset, partitionFor, TOPICS, type BatchHandler, type Bus, type InBatch, type InMessage, type OutMessage,
+  type SubscribeOptions, type Subscription, type TopicName,
+} from './bus.ts';
+import { loadTopicSpecs, type TopicSpec } from './topics.ts';
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, HOST:PORT. */
+  brokers: string[];
+  clientId?: string;
+  /** Prepended to every topic name (tests use a unique one each). */
+  prefix?: string;
+  /** Partition count overrides (flows and state must stay equal). */
+  partitions?: Partial<Record<TopicName, number>>;
+  /** gzip (default) or none. */
+  compression?: 'gzip' | 'none';
+  log?: Logger;
+  /** Consumer session timeout, ms (default 6000, the broker's minimum): how fast a dead worker's partitions move. */
+  sessionTimeoutMs?: number;
+  /** Longest a fetch waits for data, ms (default 100): bounds the added latency when traffic is light. */
+  maxWaitMs?: number;
+}
+
+const headersOf = (h: IHeaders | undefined): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return out;
+};
+
+const logCreator = (log: Logger) => () => (e: LogEntry) => {
+  const { message, ...rest } = e.log;
+  const fields = { kafkajs: e.namespace, ...rest };
+  // kafkajs logs ERROR for every retried request while a broker restarts; retries are ours to judge.
+  if (e.level <= logLevel.WARN) log.warn(fields, message);
+  else log.debug(fields, message);
+};
+
+export class KafkaBus implements Bus {
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly specs: Map<TopicName, TopicSpec>,
+    private readonly opts: KafkaBusOptions & { log: Logger },
+  ) {}
+
+  /** Connects, creates missing topics from the specs, connects the producer. Throws `not_connected`. */
+  static async connect(opts: KafkaBusOptions): Promise<KafkaBus> {
+    const log = opts.log ?? silentLogger();
+    const kafka = new Kafka({
+      clientId: opts.clientId ?? 'conduitwatch',
+      brokers: opts.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: logCreator(log),
+      connectionTimeout: 3000,
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
+    });
+    const admin = kafka.admin();
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
+    });
+    try {
+      await admin.connect();
+      const specs = loadTopicSpecs(undefined, opts.partitions);
+      const bus = new KafkaBus(kafka, admin, producer, specs, { ...opts, log });
+      await bus.createTopics();
+      await producer.connect();
+      return bus;
+    } catch (e) {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      if (e instanceof PipelineError) throw e;
+      throw new PipelineError('not_connected', `Cannot connect to Kafka at ${opts.brokers.join(',')}: ${errorMessage(e)}`, { brokers: opts.brokers }, { cause: e });
+    }
+  }
+
+  /** Physical topic name. */
+  name(topic: TopicName): string {
+    return `${this.opts.prefix ?? ''}${topic}`;
+  }
+
+  private logical(physical: string): TopicName {
+    return physical.slice((this.opts.prefix ?? '').length) as TopicName;
+  }
+
+  private async createTopics(): Promise<void> {
+    const brokers = (await this.admin.describeCluster()).brokers.length;
+    const topics = [...this.specs.values()].map((s) => {
+      const rf = Math.min(s.replicationFactor, brokers);
+      const config = { ...s.config };
+      const isr = Number(config['min.insync.replicas'] ?? 1);
+      if (isr > rf) config['min.insync.replicas'] = String(rf);
+      if (rf < s.replicationFactor || isr > rf) {
+        this.opts.log.warn({ topic: s.name, replicationFactor: s.replicationFactor, brokers, minInsyncReplicas: isr },
+          'Replication factor and min.insync.replicas clamped to the broker count; a broker loss can lose data.');
+      }
+      return {
+        topic: this.name(s.name), numPartitions: s.partitions, replicationFactor: rf,
+        configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+      };
+    });
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length) await this.admin.createTopics({ topics: missing, waitForLeaders: true });
+    const meta = await this.admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+    for (const t of meta.topics) {
+      const want = this.specs.get(this.logical(t.name))!.partitions;
+      if (t.partitions.length !== want) {
+        throw new PipelineError('config_invalid', `Topic ${t.name} has ${t.partitions.length} partitions but the specs say ${want}; keys would map to other partitions. Recreate it or change the specs.`, { topic: t.name });
+      }
+    }
+  }
+
+  partitions(topic: TopicName): number {
+    return this.specs.get(topic)!.partitions;
+  }
+
+  async publish(topic: TopicName, messages: OutMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const n = this.partitions(topic);
+    try {
+      await this.producer.send({
+        topic: this.name(topic),
+        acks: -1,
+        compression: this.opts.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
+        messages: messages.map((m) => ({
+          key: m.key, value: m.value, headers: m.headers ?? {},
+          partition: m.partition ?? partitionFor(m.key, n),
+          timestamp: String(m.timestamp ?? Date.now()),
+        })),
+      });
+    } catch (e) {
+      throw new PipelineError('not_connected', `Publish of ${messages.length} message(s) to ${this.name(topic)} failed: ${errorMessage(e)}`, { topic }, { cause: e });
+    }
+  }
+
+  async subscribe(opts: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: this.opts.sessionTimeoutMs ?? 6000,
+      rebalanceTimeout: 20000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: this.opts.maxWaitMs ?? 100,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
+    });
+    this.consumers.add(consumer);
+    let ready = false;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      ready = true;
+      const a = e.payload.memberAssignment;
+      void Promise.resolve(opts.onAssign?.(opts.topics.map((t) => ({ topic: t, partitions: [...(a[this.name(t)] ?? [])].sort((x, y) => x - y) }))))
+        .catch((err: unknown) => this.opts.log.error({ err: errorMessage(err) }, 'onAssign failed.'));
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics.map((t) => this.name(t)), fromBeginning: opts.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.concurrency ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+        if (batch.messages.length === 0) return;
+        const topic = this.logical(batch.topic);
+        const b: InBatch = {
+          topic, partition: batch.partition, highWatermark: batch.highWatermark,
+          messages: batch.messages.map((m): InMessage => ({
+            topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? '',
+            value: m.value ?? Buffer.alloc(0), headers: headersOf(m.headers), timestamp: Number(m.timestamp),
+          })),
+        };
+        await handler(b, { heartbeat, isRunning: () => isRunning() && !isStale() });
+        // A finished handler commits even while the consumer stops; only a partition sought
+        // elsewhere meanwhile (stale) is not committed by us.
+        if (isStale()) return;
+        const last = batch.lastOffset();
+        resolveOffset(last);
+        // Through the payload, not consumer.commitOffsets: the latter silently skips the commit
+        // once stop() has begun, which would redeliver a batch the handler finished.
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] }] });
+      },
+    });
+    return {
+      get ready() { return ready; },
+      stop: async () => {
+        if (!this.consumers.delete(consumer)) return;
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async readLatest(topic: TopicName, partitions: number[]): Promise<Map<string, InMessage>> {
+    const out = new Map<string, InMessage>();
+    const name = this.name(topic);
+    const offsets = await this.admin.fetchTopicOffsets(name);
+    const pending = new Map<number, bigint>();
+    for (const o of offsets) {
+      if (partitions.includes(o.partition) && BigInt(o.high) > BigInt(o.low)) pending.set(o.partition, BigInt(o.high) - 1n);
+    }
+    if (pending.size === 0) return out;
+    const groupId = `${this.opts.clientId ?? 'conduitwatch'}-restore-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 6000, heartbeatInterval: 1000 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [name], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new PipelineError('not_connected', `Reading ${name} partitions ${partitions.join(',')} did not finish in 60 s.`, { topic })), 60_000);
+        consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const p = batch.partition;
+            for (const m of batch.messages) {
+              if (!pending.has(p) && !partitions.includes(p)) break;
+              if (!partitions.includes(p)) continue;
+              out.set(m.key?.toString('utf8') ?? '', {
+                topic, partition: p, offset: m.offset, key: m.key?.toString('utf8') ?? '', value: m.value ?? Buffer.alloc(0),
+                headers: headersOf(m.headers), timestamp: Number(m.timestamp),
+              });
+              const end = pending.get(p);
+              if (end !== undefined && BigInt(m.offset) >= end) pending.delete(p);
+            }
+            if (pending.size === 0) { clearTimeout(timer); resolve(); }
+          },
+        }).catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+      await this.admin.deleteGroups([groupId]).catch(() => {});
+    }
+    return out;
+  }
+
+  async committed(groupId: string, topic: TopicName): Promise<Map<number, string | undefined>> {
+    const res = await this.admin.fetchOffsets({ groupId, topics: [this.name(topic)] });
+    const out = new Map<number, string | undefined>();
+    for (const p of res[0]?.partitions ?? []) out.set(p.partition, p.offset === '-1' ? undefined : p.offset);
+    return out;
+  }
+
+  async endOffsets(topic: TopicName): Promise<Map<number, string>> {
+    const res = await this.admin.fetchTopicOffsets(this.name(topic));
+    return new Map(res.map((o) => [o.partition, o.high]));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.consumers]) await c.disconnect().catch(() => {});
+    this.consumers.clear();
+    await this.producer.disconnect().catch(() => {});
+    await this.admin.disconnect().catch(() => {});
+  }
+}
+
+/** All topic names, logical. */
+export const ALL_TOPICS = Object.values(TOPICS);

@@ -1,0 +1,156 @@
+/**
+ * Sink role: consumer group on flows, scores and alerts → ClickHouse tables (flows, windows,
+ * alerts). Exactly-once into ClickHouse on at-least-once delivery:
+ *
+ * 1. a batch of offsets [first, last] of one partition is recorded in the intent log
+ *    (store/sink-log.ts), then inserted as one block with the dedup token
+ *    `group:topic:partition:first-last` (ClickHouse `insert_deduplication_token`);
+ * 2. only after the insert resolves does the batch return, and the bus commits `last + 1`.
+ *
+ * A redelivered batch (crash before the commit) starts at the same `first`; the sink re-cuts it at
+ * the logged `last`, so the retry carries the same token and ClickHouse skips it if it landed.
+ * Scores re-published by a restarted detector have new offsets: `windows` and `alerts` are
+ * ReplacingMergeTree on their natural keys, so read them with FINAL.
+ *
+ * While the store refuses inserts the sink retries with backoff (100 ms doubling to 5 s),
+ * heartbeating so it keeps its partitions; the bus fetches nothing more for a partition whose
+ * batch is in flight, so memory stays bounded by one fetch per partition.
+ */
+import type { Clock } from '../../core/clock.ts';
+import type { SiteMap } from '../../core/config.ts';
+import { errorMessage } from '../../core/errors.ts';
+import type { Logger, Metrics } from '../../core/telemetry.ts';
+import { TOPICS, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
+import { decodeAlert, decodeFlows, decodeScore } from '../../bus/codec.ts';
+import { deadLetter } from '../../bus/deadletter.ts';
+import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
+import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
+import type { Store } from '../../store/store.ts';
+
+export const SINK_GROUP = 'conduitwatch-sink';
+
+export interface SinkOptions {
+  bus: Bus;
+  store: Store;
+  siteMap: SiteMap;
+  runId: string;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  groupId?: string;
+  /** Longest wait between insert retries, ms (default 5000). */
+  maxBackoffMs?: number;
+}
+
+const TABLE_OF: Partial<Record<TopicName, string>> = { [TOPICS.flows]: TABLES.flows, [TOPICS.scores]: TABLES.windows, [TOPICS.alerts]: TABLES.alerts };
+
+export class SinkRole {
+  private sub: Subscription | undefined;
+  /** Last logged range per topic/partition, loaded once per assignment. */
+  private readonly ranges = new Map<string, SinkRange | null>();
+  private stopping = false;
+
+  constructor(private readonly o: SinkOptions) {}
+
+  get groupId(): string {
+    return this.o.groupId ?? SINK_GROUP;
+  }
+
+  async start(): Promise<void> {
+    await ensureSinkLog(this.o.store);
+    this.sub = await this.o.bus.subscribe({
+      groupId: this.groupId,
+      topics: [TOPICS.flows, TOPICS.scores, TOPICS.alerts],
+      concurrency: 3,
+      onAssign: () => this.ranges.clear(),
+    }, (b, ctl) => this.handle(b, ctl));
+  }
+
+  get ready(): boolean {
+    return this.sub?.ready ?? false;
+  }
+
+  private rows(b: InMessage[]): { rows: object[]; bad: { message: InMessage; reason: string }[] } {
+    const rows: object[] = [];
+    const bad: { message: InMessage; reason: string }[] = [];
+    for (const m of b) {
+      if (m.topic === TOPICS.flows) {
+        const d = decodeFlows(m.value);
+        // The detector dead-letters undecodable flows; the sink only counts them.
+        if (!d.ok) { this.o.metrics.add('conduitwatch_sink_skipped_total', { topic: m.topic }, 1); continue; }
+        for (const f of d.value) {
+          const srcZone = this.o.siteMap.zoneOf(f.srcIp);
+          const dstZone = this.o.siteMap.zoneOf(f.dstIp);
+          rows.push(flowRow(f, { conduit: `${srcZone}->${dstZone}`, srcZone, dstZone, runId: this.o.runId, observedAt: m.timestamp }));
+        }
+      } else if (m.topic === TOPICS.scores) {
+        const d = decodeScore(m.value);
+        if (d.ok) rows.push(windowRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
+      } else {
+        const d = decodeAlert(m.value);
+        if (d.ok) rows.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
+      }
+    }
+    return { rows, bad };
+  }
+
+  private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
+    const key = `${b.topic}#${b.partition}`;
+    if (!this.ranges.has(key)) {
+      const r = await this.retry(() => lastSinkRange(this.o.store, this.groupId, b.topic, b.partition), ctl);
+      this.ranges.set(key, r ?? null);
+    }
+    let msgs = b.messages;
+    const logged = this.ranges.get(key);
+    if (logged && BigInt(msgs[0]!.offset) <= logged.last) {
+      // Redelivery of a batch that may have landed: replay exactly the logged range first.
+      const inRange = msgs.filter((m) => BigInt(m.offset) <= logged.last && BigInt(m.offset) >= logged.first);
+      const lastHere = BigInt(msgs.at(-1)!.offset);
+      if (lastHere < logged.last) throw new Error(`redelivered batch ends at ${lastHere}, before the logged range end ${logged.last}; waiting for a longer fetch`);
+      if (BigInt(msgs[0]!.offset) === logged.first) await this.write(b, inRange, logged, ctl, false);
+      msgs = msgs.filter((m) => BigInt(m.offset) > logged.last);
+      if (msgs.length === 0) return;
+    }
+    const range = { first: BigInt(msgs[0]!.offset), last: BigInt(msgs.at(-1)!.offset) };
+    await this.write(b, msgs, range, ctl, true);
+  }
+
+  private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
+    const table = TABLE_OF[b.topic]!;
+    const { rows, bad } = this.rows(msgs);
+    const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
+    const t0 = performance.now();
+    if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl);
+    this.ranges.set(`${b.topic}#${b.partition}`, range);
+    if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl);
+    await deadLetter(this.o.bus, bad);
+    const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
+    this.o.metrics.add('conduitwatch_component_sent_records_total', l, rows.length);
+    this.o.metrics.add('conduitwatch_store_write_seconds_total', { table }, (performance.now() - t0) / 1000);
+    const now = this.o.clock.now();
+    if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - msgs[0]!.timestamp);
+    this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'sink', topic: b.topic, partition: String(b.partition) }, Number(BigInt(b.highWatermark) - range.last - 1n));
+  }
+
+  /** Retries a store call with backoff until it succeeds or the consumer stops (then throws: no commit). */
+  private async retry<T>(fn: () => Promise<T>, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<T> {
+    let wait = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        this.o.metrics.add('conduitwatch_component_errors_total', { component_kind: 'sink', component_type: 'clickhouse', component_id: 'sink', error_code: 'write_rejected', stage: 'sending' }, 1);
+        if (attempt === 1 || attempt % 20 === 0) this.o.log.warn({ attempt, err: errorMessage(e) }, 'Store write failed; retrying.');
+        if (this.stopping || !ctl.isRunning()) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, this.o.maxBackoffMs ?? 5000);
+        await ctl.heartbeat().catch(() => {});
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.sub?.stop();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The sink's intent log: before a consumer inserts the rows of Kafka offsets [first, last] with the
+ * dedup token `group:topic:partition:first-last`, it records that range here. After a crash the
+ * next owner of the partition reads the last range, re-cuts its first batch at exactly that range
+ * and inserts it with the same token, so ClickHouse skips it if the first attempt landed
+ * (RELIABILITY.md B2.1, B1.3). Without it a redelivered batch could end at another offset and get
+ * another token. Additive to the store; the table is created on first use (a migration can adopt it).
+ */
+import type { Store } from './store.ts';
+
+export const SINK_LOG_TABLE = 'sink_batches';
+
+export interface SinkRange {
+  first: bigint;
+  last: bigint;
+}
+
+export const ensureSinkLog = async (store: Store): Promise<void> => {
+  await store.exec(`CREATE TABLE IF NOT EXISTS ${SINK_LOG_TABLE} (
+    consumer_group String, topic String, partition UInt32, first UInt64, last UInt64, written_at DateTime64(3, 'UTC')
+  ) ENGINE = MergeTree ORDER BY (consumer_group, topic, partition, first)
+  SETTINGS non_replicated_deduplication_window = 1000`);
+};
+
+const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** The newest range recorded for a partition, or undefined. */
+export const lastSinkRange = async (store: Store, group: string, topic: string, partition: number): Promise<SinkRange | undefined> => {
+  const rows = await store.query<{ first: string | number; last: string | number }>(
+    `SELECT toString(first) AS first, toString(last) AS last FROM ${SINK_LOG_TABLE} WHERE consumer_group = ${quote(group)} AND topic = ${quote(topic)} AND partition = ${partition} ORDER BY first DESC LIMIT 1`);
+  const r = rows[0];
+  return r ? { first: BigInt(r.first), last: BigInt(r.last) } : undefined;
+};
+
+export const recordSinkRange = async (store: Store, group: string, topic: string, partition: number, r: SinkRange, at: number): Promise<void> => {
+  await store.insertRows(SINK_LOG_TABLE, [{ consumer_group: group, topic, partition, first: r.first.toString(), last: r.last.toString(), written_at: Math.floor(at) }],
+    { dedupToken: `${group}:${topic}:${partition}:${r.first}-${r.last}:intent` });
+};
