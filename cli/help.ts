@@ -11,6 +11,7 @@ Commands:
   simulate   write a pcap of a simulated plant (Modbus/TCP) and its ground-truth labels
   sql        run a SQL query on the embedded ClickHouse store
   eval       score detectors on labelled recordings: hits, misses, precision/recall, false alerts/day
+  serve      run as a service: collector, detector and sink roles over Kafka (or all in one process)
   collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
 
 Examples:
@@ -136,6 +137,35 @@ Examples:
   conduitwatch eval evals/lemay.yaml
   conduitwatch eval evals/but-mms.yaml --out /tmp/mms.json --compare evals/results/but-mms.json
   conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'`,
+
+  serve: `conduitwatch serve — the distributed mode: roles that talk only through Kafka
+
+Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL] [--data DIR]
+                          [--http HOST:PORT|off] [--run-id ID] [--prefix P] [files…]
+
+Roles: collector (NetFlow/IPFIX on --listen, or the files given, → conduitwatch.flows.v1 as Arrow batches),
+detector (a consumer group on flows: one detection engine per partition, state checkpointed to the
+compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out), sink
+(flows, scores, alerts → ClickHouse; offsets committed only after the insert, each insert with a
+deduplication token from topic/partition/offset range, so a retried batch never duplicates rows).
+Without --kafka only --role all runs, on the in-process bus.
+
+Options:
+  --role R        collector | detector | sink | all; repeatable              [default: all]
+  --kafka H:P     Kafka bootstrap broker(s), comma-separated
+  --site FILE     site.yaml (required)
+  --listen URL    collector: udp://HOST:PORT for NetFlow v5/v9 and IPFIX     [default: udp://0.0.0.0:2055]
+  --data DIR      sink: chDB data directory                                 [default: ./conduitwatch-data]
+  --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
+  --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
+  --prefix P      topic name prefix (several deployments on one cluster)
+
+Examples:
+  conduitwatch serve --site site.yaml --role all                                  # one process, in-process bus
+  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role collector --listen udp://0.0.0.0:2055
+  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role detector       # start several: one group
+  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role sink --data /var/lib/conduitwatch
+  curl -s 127.0.0.1:9464/metrics | grep conduitwatch_`,
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 

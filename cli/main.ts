@@ -10,6 +10,7 @@ import { EVAL_OPTIONS, runEvalCommand } from './eval/command.ts';
 import { runFlowsCommand } from './flows.ts';
 import { runReplayCommand } from './replay-command.ts';
 import { runSimulateCommand } from './simulate.ts';
+import { runServeCommand, SERVE_OPTIONS } from './serve/index.ts';
 import { runSqlCommand } from './sql.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   },
   sql: { options: { data: { type: 'string' }, format: { type: 'string' } }, run: runSqlCommand },
   eval: { options: EVAL_OPTIONS, run: runEvalCommand },
+  serve: { options: SERVE_OPTIONS, run: runServeCommand },
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } }, run: runCollectCommand },
 };
 

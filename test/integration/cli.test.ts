@@ -13,7 +13,7 @@ const run = (args: string[], cwd = projectRoot) => {
 };
 
 test('every command has --help with examples', () => {
-  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'eval', 'collect']) {
+  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'eval', 'collect', 'serve']) {
     const r = run([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.out, new RegExp(`conduitwatch ${cmd}`));
