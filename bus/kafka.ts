@@ -46,6 +46,8 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** Longest a fetch waits for data, ms (default 100): bounds the added latency when traffic is light. */
   maxWaitMs?: number;
+  /** Most bytes a fetch takes from one partition (default kafkajs's 1 MiB); the broker still returns at least one record batch. */
+  maxBytesPerPartition?: number;
 }
 
 const headersOf = (h: IHeaders | undefined): Record<string, string> => {
@@ -174,6 +176,7 @@ export class KafkaBus implements Bus {
       rebalanceTimeout: 20000,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: this.opts.maxWaitMs ?? 100,
+      ...(this.opts.maxBytesPerPartition ? { maxBytesPerPartition: this.opts.maxBytesPerPartition } : {}),
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
     });
@@ -224,7 +227,7 @@ export class KafkaBus implements Bus {
   async readLatest(topic: TopicName, partitions: number[]): Promise<Map<string, InMessage>> {
     const out = new Map<string, InMessage>();
     const name = this.name(topic);
-    const offsets = await this.admin.fetchTopicOffsets(name);
+    const offsets = await this.topicOffsets(name);
     const pending = new Map<number, bigint>();
     for (const o of offsets) {
       if (partitions.includes(o.partition) && BigInt(o.high) > BigInt(o.low)) pending.set(o.partition, BigInt(o.high) - 1n);
@@ -269,8 +272,23 @@ export class KafkaBus implements Bus {
     return out;
   }
 
+  /**
+   * Partition offsets of a topic. Right after a topic is created (or a broker restarts) leadership may
+   * not have reached the metadata yet and the broker answers a retriable NOT_LEADER; ask again, bounded.
+   */
+  private async topicOffsets(name: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(name);
+      } catch (e) {
+        if (attempt >= 20 || (e as { retriable?: unknown }).retriable !== true) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
   async endOffsets(topic: TopicName): Promise<Map<number, string>> {
-    const res = await this.admin.fetchTopicOffsets(this.name(topic));
+    const res = await this.topicOffsets(this.name(topic));
     return new Map(res.map((o) => [o.partition, o.high]));
   }
 
