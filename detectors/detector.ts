@@ -22,6 +22,12 @@ export interface WindowContext {
   cyclePhase: number;
   /** The engine runs the scan detector, which reports a scanning source as one finding. */
   aggregateScans: boolean;
+  /**
+   * How far the input had reached when the window closed, ≤ windowEnd: windowEnd while more input
+   * follows, the last flow start seen when the input ended inside the window (`flush`). Silence at
+   * the end of a capture that simply stops is not evidence of anything. Default windowEnd.
+   */
+  horizon?: number;
   /** Services (e.g. 'tcp/502 modbus') `src` has initiated to `dst` on any conduit so far, if any. */
   knownServices?: (src: string, dst: string) => ReadonlySet<string> | undefined;
 }
@@ -68,6 +74,14 @@ export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 
 /** Shortens a list for an explanation: 'a, b, c (+4 more)'. */
 export const listText = (items: readonly (string | number)[], max = 6): string =>
   items.length === 0 ? 'nothing' : items.slice(0, max).join(', ') + (items.length > max ? ` (+${items.length - max} more)` : '');
+
+/** A duration for text: 850 ms, 21 s, 110 s, 4.5 min, 3.2 h. */
+export const durationText = (ms: number): string => {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 180_000) return `${num(ms / 1000)} s`;
+  if (ms < 3 * 3_600_000) return `${num(ms / 60_000)} min`;
+  return `${num(ms / 3_600_000)} h`;
+};
 
 /** Rounds for text: 1234.567 → '1235', 12.34 → '12.3', 0.1234 → '0.12'. */
 export const num = (x: number): string => {

@@ -209,13 +209,36 @@ export class DetectionEngine {
 
   /** End of input: closes and scores every open window. */
   flush(): ScoredBatch {
-    return this.scoreClosed(this.windows.flush());
+    const reached = this.windows.maxEventTime;
+    return this.scoreClosed(this.windows.flush(), reached ?? Infinity);
   }
 
-  private scoreClosed(closed: ClosedWindow[]): ScoredBatch {
+  /**
+   * Moves event time to `eventTimeMs` without flows (a watermark from the collector, for an engine
+   * that sees only some conduits, e.g. one bus partition): closes and scores the windows that
+   * `ingest` would close if a flow starting at `eventTimeMs` arrived, without adding that flow
+   * anywhere. With `endOfInput`, the input ended and its last flow started at `eventTimeMs`:
+   * closes every window up to the one holding it, scored as `flush` would score them. Going back
+   * in time is a no-op. `ingest(a ++ b)` = `ingest(a)`, `advance(max start of a ∪ other conduits)`,
+   * `ingest(b)` for this engine's conduits.
+   */
+  advance(eventTimeMs: number, endOfInput = false): ScoredBatch {
+    const { windowMs, allowedLatenessMs } = this.windows.spec;
+    if (!Number.isFinite(eventTimeMs)) return { scores: [], alerts: [] };
+    // FlowWindows has no public watermark setter: its JSON state, as snapshots use, carries it.
+    const limit = endOfInput ? Math.floor(eventTimeMs / windowMs) * windowMs + windowMs : eventTimeMs - allowedLatenessMs;
+    const current = this.windows.maxEventTime;
+    if (current !== null && limit + allowedLatenessMs <= current) return { scores: [], alerts: [] };
+    const state = this.windows.toJSON();
+    this.windows = FlowWindows.fromJSON({ ...state, maxEventTime: limit + allowedLatenessMs }, (s, t) => this.siteMap.conduitOf(s, t));
+    return this.scoreClosed(this.windows.add([]), endOfInput ? eventTimeMs : Infinity);
+  }
+
+  /** `reached`: how far the input got (flush: the last flow start); windows are never scored past it. */
+  private scoreClosed(closed: ClosedWindow[], reached = Infinity): ScoredBatch {
     const scores: WindowScore[] = [];
     const alerts: Alert[] = [];
-    for (const w of closed) this.scoreWindow(w, scores, alerts);
+    for (const w of closed) this.scoreWindow(w, scores, alerts, reached);
     scores.sort(scoreOrder);
     alerts.sort(alertOrder);
     this.counters.scores += scores.length;
@@ -223,7 +246,7 @@ export class DetectionEngine {
     return { scores, alerts };
   }
 
-  private scoreWindow(w: ClosedWindow, scores: WindowScore[], alerts: Alert[]): void {
+  private scoreWindow(w: ClosedWindow, scores: WindowScore[], alerts: Alert[], reached: number): void {
     const withData = new Map(w.conduits.map((c) => [c.conduit, c]));
     if (this.siteFirstSeen === null && w.conduits.length > 0) this.siteFirstSeen = Math.min(...w.conduits.map((c) => c.firstTs));
     for (const c of w.conduits) {
@@ -248,6 +271,7 @@ export class DetectionEngine {
         conduit, windowStart: w.windowStart, windowEnd: w.windowEnd, maintenance,
         learning: w.windowStart < this.baselineEnd(track),
         declared: this.siteMap.isDeclared(conduit), cycleMs, cyclePhase, aggregateScans: this.aggregateScans,
+        horizon: Math.max(w.windowStart, Math.min(w.windowEnd, reached)),
         knownServices: this.knownServices,
       };
       const byEdge = ensemble ? new Map<string, [string, Finding][]>() : undefined;

@@ -49,6 +49,8 @@ export interface EdgeFeatures {
   /** First tsStart and last tsEnd of the edge's flows in this window. */
   firstTs: number;
   lastTs: number;
+  /** [tsStart, tsEnd] of each flow, sorted by start once the window is finalised (for activity gaps). */
+  spans: [number, number][];
 }
 
 /** Distinct destinations one source reached in one window and conduit (scan features). */
@@ -84,6 +86,7 @@ export const isConnectionStart = (f: FlowRecord): boolean => f.proto !== 6 || f.
 export const newEdgeFeatures = (key: EdgeKey): EdgeFeatures => ({
   edge: edgeId(key), key, flows: 0, packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, responses: 0, l7Flows: 0, requests: 0, ops: new Map(), errors: new Map(), units: new Set(),
   starts: 0, synStarts: 0, flowStarts: [], startsByOps: new Map(), requestIntervals: intervals.empty(), firstTs: Infinity, lastTs: -Infinity,
+  spans: [],
 });
 
 export const newConduitFeatures = (conduit: string, windowStart: number, windowEnd: number): ConduitFeatures => ({
@@ -131,6 +134,7 @@ export const addFlow = (cw: ConduitFeatures, f: FlowRecord): void => {
   if (f.requestIntervalsMs && f.requestIntervalsMs.count > 0) intervals.merge(e.requestIntervals, { ...f.requestIntervalsMs });
   e.firstTs = Math.min(e.firstTs, f.tsStart);
   e.lastTs = Math.max(e.lastTs, f.tsEnd);
+  e.spans.push([f.tsStart, Number.isFinite(f.tsEnd) && f.tsEnd >= f.tsStart ? f.tsEnd : f.tsStart]);
   let fan = cw.fanout.get(f.srcIp);
   if (!fan) cw.fanout.set(f.srcIp, (fan = { dstPorts: new Set(), dstHosts: new Set() }));
   fan.dstPorts.add(f.dstPort);
@@ -144,9 +148,25 @@ export const addFlow = (cw: ConduitFeatures, f: FlowRecord): void => {
 export const finalizeConduit = (cw: ConduitFeatures): ConduitFeatures => {
   for (const e of cw.edges.values()) {
     e.flowStarts.sort((a, b) => a - b);
+    e.spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     for (const list of e.startsByOps.values()) list.sort((a, b) => a - b);
   }
   return cw;
+};
+
+/**
+ * Longest silence inside one window of an edge: between its flows (overlapping flows merged) and
+ * between requests inside a flow (`requestIntervals.max`). 0 when the window shows none. Expects
+ * a finalised window (spans sorted).
+ */
+export const insideGapMs = (e: EdgeFeatures): number => {
+  let gap = e.requestIntervals.count > 0 && Number.isFinite(e.requestIntervals.max) ? e.requestIntervals.max : 0;
+  let reach = -Infinity;
+  for (const [start, end] of e.spans) {
+    if (reach > -Infinity && start - reach > gap) gap = start - reach;
+    if (end > reach) reach = end;
+  }
+  return Math.max(0, gap);
 };
 
 /** Sorted `[key, value]` pairs of a count map, as a plain record. */
@@ -158,7 +178,9 @@ export const sortedKeys = <K extends string | number>(m: Map<K, unknown> | Set<K
   [...m.keys()].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
 
 /** Plain-data form of `EdgeFeatures` (for snapshots). */
-export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 'units' | 'requestIntervals' | 'firstTs' | 'lastTs' | 'startsByOps'> {
+export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 'units' | 'requestIntervals' | 'firstTs' | 'lastTs' | 'startsByOps' | 'spans'> {
+  /** Absent in snapshots written before activity gaps were tracked. */
+  spans?: [number, number][];
   ops: [string, number][];
   startsByOps: [string, number[]][];
   errors: [string, number][];
@@ -171,13 +193,13 @@ export interface EdgeFeaturesJSON extends Omit<EdgeFeatures, 'ops' | 'errors' | 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 export const edgeFeaturesToJSON = (e: EdgeFeatures): EdgeFeaturesJSON => ({
-  ...e, ops: [...e.ops], errors: [...e.errors], units: [...e.units], startsByOps: [...e.startsByOps].map(([k, v]) => [k, [...v]]),
+  ...e, ops: [...e.ops], errors: [...e.errors], units: [...e.units], spans: e.spans.map(([a, b]) => [a, b]), startsByOps: [...e.startsByOps].map(([k, v]) => [k, [...v]]),
   requestIntervals: e.requestIntervals.count > 0 ? { ...e.requestIntervals } : null,
   firstTs: finiteOrNull(e.firstTs), lastTs: finiteOrNull(e.lastTs),
 });
 
 export const edgeFeaturesFromJSON = (j: EdgeFeaturesJSON): EdgeFeatures => ({
-  ...j, flowStarts: [...j.flowStarts], startsByOps: new Map((j.startsByOps ?? []).map(([k, v]) => [k, [...v]])), ops: new Map(j.ops), errors: new Map(j.errors), units: new Set(j.units),
+  ...j, flowStarts: [...j.flowStarts], spans: (j.spans ?? []).map(([a, b]) => [a, b]), startsByOps: new Map((j.startsByOps ?? []).map(([k, v]) => [k, [...v]])), ops: new Map(j.ops), errors: new Map(j.errors), units: new Set(j.units),
   requestIntervals: j.requestIntervals ? { ...j.requestIntervals } : intervals.empty(),
   firstTs: j.firstTs ?? Infinity, lastTs: j.lastTs ?? -Infinity,
 });

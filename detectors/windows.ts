@@ -178,6 +178,12 @@ export class FlowWindows {
     return out;
   }
 
+  /** Largest flow start seen so far (epoch ms), null before the first record: how far the input has reached. */
+  get maxEventTime(): number | null {
+    const m = this.watermark.maxEventTime;
+    return Number.isFinite(m) ? m : null;
+  }
+
   stats(): WindowStats {
     const wm = this.watermark.value;
     return { ...this.st, lateByConduit: { ...this.st.lateByConduit }, watermark: Number.isFinite(wm) ? wm : null };

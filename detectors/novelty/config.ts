@@ -1,5 +1,6 @@
 /** Config of the novelty detector (see README.md). */
 import { z } from 'zod';
+import { duration } from '../../core/units.ts';
 import { DEFAULT_SECURITY_PATTERNS } from '../security.ts';
 
 export const NoveltyConfig = z.object({
@@ -13,6 +14,10 @@ export const NoveltyConfig = z.object({
     .describe('Score of a new edge whose reverse (the same two hosts and service, the other way round) is known: a server that starts initiating.'),
   securityOps: z.array(z.string().min(1)).default([...DEFAULT_SECURITY_PATTERNS])
     .describe('Case-insensitive substrings that make an operation name security-relevant (writes, program download, PLC stop …), on top of the protocol sets of ingest/protocols/*/codes.ts. A never-seen security-relevant operation scores 1.0 and alerts even in a maintenance window.'),
+  unbaselinedScore: z.number().min(0).max(1).default(0.8)
+    .describe('Score of each window in which an unbaselined edge (first seen after the baseline) opens new connections (TCP SYN) or comes back after a quiet window: lower than a new edge, at the default alert line.'),
+  unbaselinedFor: duration.optional()
+    .describe('How long an edge first seen after the baseline stays unbaselined (its new connections keep scoring), from its first flow; default one production cycle (site productionCycle). "0s" turns the rule off.'),
   scanMinNewEdges: z.number().int().min(2).default(8)
     .describe('A source with at least this many new edges in one window is scanning: when the scan detector runs, those edges are scored but reported by its one aggregated finding instead of one alert each.'),
 }).strict();

@@ -12,12 +12,22 @@
  * that production never saw stays novel inside every maintenance window: a program download is
  * alerted even where maintenance is planned.
  *
+ * Unbaselined edges: an edge first seen after the conduit's baseline (or on a conduit that has
+ * none) alerts once as new, but one alert does not make it normal. It stays unbaselined for
+ * `unbaselinedFor` (default one production cycle) from its first flow — until it has been seen
+ * over a whole cycle (accepting it by hand is the operator's way out; not built yet). Every later
+ * window in which it opens new connections (TCP SYN), or comes back after a quiet window (UDP,
+ * flag-less flows), scores `unbaselinedScore` (0.8, the default alert line): "unbaselined edge …
+ * first seen 2 s ago, after the baseline, not in it: 3 new connection attempts (SYN) this window (4th
+ * so far)" — a retransmitted SYN is its own flow, so it counts as an attempt. Lemay's
+ * exploit reconnects .101 → .105:4444 on new source ports after the first conversation alerted.
+ *
  * Scans: a source with `scanMinNewEdges` or more new edges in one window is scanning; when the
  * scan detector runs (`ctx.aggregateScans`), those edges are scored but marked `grouped`, and the
  * scan detector raises one finding for the source.
  */
 import { hostPort, protoName, type EdgeKey } from '../../core/records.ts';
-import { byString, listText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
+import { byString, durationText, listText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import { sortedKeys, type ConduitFeatures, type EdgeFeatures } from '../features.ts';
 import { securityMatcher } from '../security.ts';
 import { NoveltyConfig } from './config.ts';
@@ -39,9 +49,21 @@ interface Known {
   sources: Set<string>;
 }
 
+/** An edge first seen after the baseline, while it is unbaselined. */
+export interface FreshEdge {
+  /** Its first flow start, epoch ms. */
+  firstSeen: number;
+  /** New connections (SYN) or returns after a quiet window so far, the first window's included. */
+  connections: number;
+  /** End of the last window it had traffic in. */
+  lastWindowEnd: number;
+}
+
 export interface NoveltyState extends Known {
   /** Seen only inside maintenance windows. */
   maint: Known;
+  /** Unbaselined edges by edge id. */
+  fresh: Map<string, FreshEdge>;
 }
 
 interface KnownJSON {
@@ -49,7 +71,13 @@ interface KnownJSON {
   services: [string, string[]][];
   sources: string[];
 }
-type NoveltyJSON = KnownJSON & { maint?: KnownJSON };
+type NoveltyJSON = KnownJSON & { maint?: KnownJSON; fresh?: [string, FreshEdge][] };
+
+const ordinal = (n: number): string => {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : n % 10 === 1 ? 'st' : n % 10 === 2 ? 'nd' : n % 10 === 3 ? 'rd' : 'th';
+  return `${n}${suffix}`;
+};
 
 /** '192.168.1.101 → 192.168.1.102:502 modbus' */
 export const edgeText = (k: EdgeKey): string => `${k.src} → ${hostPort(k.dst, k.dstPort)} ${k.l7 || protoName(k.proto)}`;
@@ -159,32 +187,71 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
     };
   };
 
+  /**
+   * The unbaselined-edge rule for a known edge with traffic (see the file comment): a finding when
+   * it opened connections or came back after a quiet window, else undefined. Updates `f`.
+   */
+  const scoreUnbaselined = (e: EdgeFeatures, f: FreshEdge, ctx: WindowContext): Finding | undefined => {
+    const conns = e.synStarts;
+    const back = conns === 0 && ctx.windowStart > f.lastWindowEnd ? 1 : 0;
+    f.lastWindowEnd = ctx.windowEnd;
+    if (conns + back === 0) return undefined;
+    f.connections += conns + back;
+    const what = conns > 0
+      ? `${conns} new connection attempt${conns > 1 ? 's' : ''} (SYN) this window (${ordinal(f.connections)} so far)`
+      : `traffic again after a quiet window (${ordinal(f.connections)} connection or return so far)`;
+    return {
+      edge: e.edge, score: cfg.unbaselinedScore,
+      explanation: `unbaselined edge ${edgeText(e.key)}: first seen ${durationText(Math.max(0, e.firstTs - f.firstSeen))} ago, after the baseline, not in it: ${what}`,
+      features: { new_edge: 0, unbaselined: 1, new_connections: conns + back, connections_seen: f.connections, edge_age_s: Math.round(Math.max(0, e.firstTs - f.firstSeen) / 1000) },
+    };
+  };
+
+  /** The known-edge finding, raised to the unbaselined one when that is higher. */
+  const withUnbaselined = (known: Finding, u: Finding | undefined): Finding => {
+    if (!u) return known;
+    if (known.score === 0) return u;
+    const [hi, lo] = u.score > known.score ? [u, known] : [known, u];
+    return { ...hi, explanation: `${hi.explanation}; ${lo.explanation}`, features: { ...known.features, ...u.features }, alertInMaintenance: known.alertInMaintenance };
+  };
+
   return {
     name: NAME,
-    init: () => ({ ...emptyKnown(), maint: emptyKnown() }),
+    init: () => ({ ...emptyKnown(), maint: emptyKnown(), fresh: new Map() }),
     scoreWindow(cw, state, ctx) {
       const edges = [...cw.edges.values()].sort((a, b) => byString(a.edge, b.edge));
       const inMaint = ctx.maintenance !== undefined;
       const findings: Finding[] = [];
       const newBySource = new Map<string, number>();
+      const span = cfg.unbaselinedFor ?? ctx.cycleMs;
       // Score every edge against the model as it stood before this window, then learn them all:
       // two new edges from one new talker in the same window both say "new talker".
       for (const e of edges) {
         const m = state.edges.get(e.edge);
         const mm = state.maint.edges.get(e.edge);
+        let fresh = state.fresh.get(e.edge);
+        if (fresh && ctx.windowStart >= fresh.firstSeen + span) {
+          state.fresh.delete(e.edge);
+          fresh = undefined;
+        }
         if (!m && inMaint && mm) findings.push(scoreKnownEdge(e, { ops: new Set(), units: new Set() }, mm, true));
-        else findings.push(m ? scoreKnownEdge(e, m, mm, inMaint) : scoreNewEdge(e, state, ctx, cw, inMaint));
+        else if (m) findings.push(withUnbaselined(scoreKnownEdge(e, m, mm, inMaint), fresh && !inMaint ? scoreUnbaselined(e, fresh, ctx) : undefined));
+        else findings.push(scoreNewEdge(e, state, ctx, cw, inMaint));
         if (!m && !(inMaint && mm)) newBySource.set(e.key.src, (newBySource.get(e.key.src) ?? 0) + 1);
+        else if (findings[findings.length - 1]!.features.unbaselined === 1) newBySource.set(e.key.src, (newBySource.get(e.key.src) ?? 0) + 1);
+        if (!m && !inMaint && !ctx.learning && span > 0) {
+          state.fresh.set(e.edge, { firstSeen: e.firstTs, connections: Math.max(1, e.synStarts), lastWindowEnd: ctx.windowEnd });
+        }
       }
       if (ctx.aggregateScans) {
         for (let i = 0; i < findings.length; i += 1) {
           const f = findings[i]!;
           const src = edges[i]!.key.src;
           const n = newBySource.get(src) ?? 0;
-          if (f.features.new_edge !== 1 || n < cfg.scanMinNewEdges) continue;
+          if ((f.features.new_edge !== 1 && f.features.unbaselined !== 1) || n < cfg.scanMinNewEdges) continue;
           f.grouped = true;
           f.features.scan_new_edges = n;
-          f.explanation += `; one of ${n} new edges from ${src} this window: reported once as a scan`;
+          f.explanation += `; one of ${n} ${f.features.unbaselined === 1 ? 'new or reconnecting unbaselined' : 'new'} edges from ${src} this window: reported once as a scan`;
         }
       }
       for (const e of edges) {
@@ -194,10 +261,12 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
       }
       return { findings, state };
     },
-    save: (s): NoveltyJSON => ({ ...knownToJSON(s), maint: knownToJSON(s.maint) }),
+    save: (s): NoveltyJSON => ({
+      ...knownToJSON(s), maint: knownToJSON(s.maint), fresh: [...s.fresh].sort(([a], [b]) => byString(a, b)).map(([id, f]) => [id, { ...f }]),
+    }),
     load: (json) => {
       const j = json as NoveltyJSON;
-      return { ...knownFromJSON(j), maint: knownFromJSON(j.maint) };
+      return { ...knownFromJSON(j), maint: knownFromJSON(j.maint), fresh: new Map((j.fresh ?? []).map(([id, f]) => [id, { ...f }])) };
     },
   };
 };

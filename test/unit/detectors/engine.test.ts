@@ -126,3 +126,18 @@ test('a conduit first seen after the site baseline has no baseline of its own: i
   assert.deepEqual(alerts.map((a) => `${(a.tsStart - T0) / M} ${a.conduit} ${a.detector}`), ['15 field->field novelty']);
   assert.equal(e.status().find((c) => c.conduit === 'field->field')!.learning, false);
 });
+
+test('engine scores the silence at the end of input only up to the last flow: a capture that ends mid-window raises no gap alert', () => {
+  // A 10 s per-poll edge ends at 30m25s; the other edge keeps the input going until `until`.
+  const run = (until: number): string[] => {
+    const flows = mergeFlows(
+      polls({ src: '10.0.1.10', dst: '10.0.2.20', everyMs: 10_000, fromMs: T0 + 5_000, toMs: T0 + 30 * M + 26_000, mode: 'per-poll', jitterMs: 10 }),
+      polls({ src: '10.0.1.10', dst: '10.0.2.21', everyMs: 2_000, fromMs: T0, toMs: T0 + until, jitterMs: 10, seed: 3 }),
+    );
+    const out = finish(new DetectionEngine(siteMap), flows);
+    return out.alerts.filter((a) => a.detector === 'silence').map((a) => `${(a.tsStart - T0) / M} ${a.dst}`);
+  };
+  assert.deepEqual(run(30 * M + 27_000), []);
+  // Control: when the input goes on, the same end of the 10 s poll is a silence worth an alert.
+  assert.deepEqual(run(33 * M).slice(0, 2), ['30 10.0.2.20', '31 10.0.2.20']);
+});

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../../core/records.ts';
 import { createNovelty } from '../../../../detectors/novelty/detector.ts';
@@ -54,4 +54,83 @@ test('novelty state survives save → JSON → load', () => {
   const { d, state } = probe([read(1_000)], [read(61_000, { l7Ops: { write_single_coil: 1 } })]);
   const back = d.load(JSON.parse(JSON.stringify(d.save(state))));
   assert.deepEqual(back, state);
+});
+
+describe('novelty on unbaselined edges (first seen after the baseline)', () => {
+  const C = '192.168.1.105';
+  const W = 60_000;
+  const CYCLE = 10 * W;
+  /** A connection (SYN) or, with `syn: false`, a flag-less UDP datagram from A to C:4444. */
+  const conn = (tsStart: number, syn = true): FlowRecord =>
+    flow({ srcIp: A, dstIp: C, dstPort: 4444, tsStart, tsEnd: tsStart + 500, ...(syn ? { tcpFlags: 0x1b } : { proto: 17, tcpFlags: 0 }) });
+
+  /** Window 0 learns A → B in the baseline; then each entry of `windows` is scored as window 1, 2, … */
+  const runWindows = (windows: FlowRecord[][], over: Record<string, unknown> = {}) => {
+    const d = createNovelty(over);
+    let state = d.init();
+    const w0 = conduitWindow(0, [read(1_000)]);
+    state = d.scoreWindow(w0, state, ctxFor(w0, { learning: true, cycleMs: CYCLE })).state;
+    return windows.map((flows, i) => {
+      const w = conduitWindow((i + 1) * W, flows);
+      const r = d.scoreWindow(w, state, ctxFor(w, { cycleMs: CYCLE }));
+      state = r.state;
+      return r.findings.find((f) => f.edge.includes('>192.168.1.105/'));
+    });
+  };
+
+  test('scores each window with new connections 0.8 and counts them, after the first sight scored 1.0', () => {
+    const out = runWindows([[conn(W + 1_000)], [conn(2 * W + 2_000), conn(2 * W + 9_000)], [conn(3 * W + 5_000)]]);
+    assert.equal(out[0]!.score, 1);
+    assert.match(out[0]!.explanation, /^new edge 192\.168\.1\.100 → 192\.168\.1\.105:4444 tcp never seen in baseline/);
+    assert.equal(out[1]!.score, 0.8);
+    assert.equal(out[1]!.explanation,
+      'unbaselined edge 192.168.1.100 → 192.168.1.105:4444 tcp: first seen 61 s ago, after the baseline, not in it: 2 new connection attempts (SYN) this window (3rd so far)');
+    assert.equal(out[1]!.features.unbaselined, 1);
+    assert.equal(out[1]!.features.new_connections, 2);
+    assert.equal(out[2]!.score, 0.8);
+    assert.match(out[2]!.explanation, /1 new connection attempt \(SYN\) this window \(4th so far\)$/);
+  });
+
+  test('gives a later slice of the same connection (no SYN) no unbaselined score', () => {
+    const out = runWindows([[conn(W + 1_000)], [conn(2 * W + 2_000, true), { ...conn(2 * W + 3_000), tcpFlags: 0x18 }], [{ ...conn(3 * W + 1_000), tcpFlags: 0x18 }]]);
+    assert.equal(out[1]!.features.new_connections, 1);
+    assert.equal(out[2]!.score, 0);
+    assert.match(out[2]!.explanation, /^nothing new/);
+  });
+
+  test('counts a flag-less flow that comes back after a quiet window as a return, but not one in consecutive windows', () => {
+    const out = runWindows([[conn(W + 1_000, false)], [conn(2 * W + 1_000, false)], [], [conn(4 * W + 1_000, false)]]);
+    assert.equal(out[1]!.score, 0);
+    assert.equal(out[2], undefined);
+    assert.equal(out[3]!.score, 0.8);
+    assert.match(out[3]!.explanation, /traffic again after a quiet window \(2nd connection or return so far\)$/);
+  });
+
+  test('stops scoring once the edge has been seen for a whole production cycle', () => {
+    const windows = Array.from({ length: 12 }, (_, i) => [conn((i + 1) * W + 1_000)]);
+    const out = runWindows(windows);
+    // First seen at 61 s, cycle 600 s: unbaselined for windows starting before 661 s (windows 1 … 11 → out[0 … 10]).
+    assert.equal(out[10]!.score, 0.8);
+    assert.equal(out[11]!.score, 0);
+  });
+
+  test('never scores reconnects of an edge learned in the baseline, and unbaselinedFor "0s" turns the rule off', () => {
+    const baselined = runWindows([[read(W + 1_000, { tcpFlags: 0x1b })], [read(2 * W + 1_000, { tcpFlags: 0x1b })]]);
+    assert.deepEqual(baselined, [undefined, undefined]);
+    const off = runWindows([[conn(W + 1_000)], [conn(2 * W + 1_000)]], { unbaselinedFor: '0s' });
+    assert.equal(off[1]!.score, 0);
+  });
+
+  test('keeps its unbaselined edges through save and load', () => {
+    const d = createNovelty();
+    let state = d.init();
+    const w0 = conduitWindow(0, [read(1_000)]);
+    state = d.scoreWindow(w0, state, ctxFor(w0, { learning: true, cycleMs: CYCLE })).state;
+    const w1 = conduitWindow(W, [conn(W + 1_000)]);
+    state = d.scoreWindow(w1, state, ctxFor(w1, { cycleMs: CYCLE })).state;
+    const restored = d.load(JSON.parse(JSON.stringify(d.save(state))));
+    const w2 = conduitWindow(2 * W, [conn(2 * W + 1_000)]);
+    const f = d.scoreWindow(w2, restored, ctxFor(w2, { cycleMs: CYCLE })).findings.find((x) => x.features.unbaselined === 1);
+    assert.match(f!.explanation, /\(2nd so far\)$/);
+  });
 });
