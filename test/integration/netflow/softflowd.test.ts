@@ -7,24 +7,36 @@
  * Documented differences (see ingest/netflow/README.md):
  * - softflowd's IPFIX sequence numbers count the records *including* the current message (RFC 7011
  *   says "before it") and skip its options record, so both we and nfcapd see sequence errors.
+ * - nfdump 1.7.1 prints v9 and IPFIX flows whose flowStart/EndSysUpTime is 0 (softflowd's first flow of
+ *   a capture, exported with -a: uptime counts from the first packet) with both times at the epoch,
+ *   as if the fields were absent. Ours are the capture times; for those flows the test checks only
+ *   that our times are real and ordered.
  * - nfdump 1.7.1 prints IPFIX flowStart/EndSysUpTime swapped (first after last); we compare the
  *   pair as a set for IPFIX.
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { FlowRecord } from '../../../core/records.ts';
 import { testContext } from '../../../core/testing.ts';
 import { Collector, CollectorConfig } from '../../../ingest/netflow/collector.ts';
-import { requireTool, sharedData } from '../../support/data.ts';
+import { requireTool, sharedData, sharedDataDir } from '../../support/data.ts';
 
 const run = promisify(execFile);
-const CAPTURE = 'lemay/CnC_uploading_exe_modbus_6RTU_with_operate.pcap';
+/** Every shared capture: the Lemay plant captures and the protocol samples. */
+const captures = (): string[] => {
+  const root = sharedDataDir;
+  const walk = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort().flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : /\.(pcap|pcapng)$/.test(n) ? [relative(root, p)] : [];
+  }) : []);
+  return [...walk(join(root, 'lemay')), ...walk(join(root, 'pcaps'))];
+};
 
 const freeUdpPort = async (): Promise<number> => {
   const s = createSocket('udp4');
@@ -59,8 +71,16 @@ const softflowd = async (pcap: string, port: number, version: number, dir: strin
   return Number(m[1]);
 };
 
-interface NfdumpFlow { first: string; last: string; in_packets: number; in_bytes: number; proto: number; tcp_flags: string;
-  src_port: number; dst_port: number; src4_addr: string; dst4_addr: string }
+interface NfdumpFlow { first: string; last: string; in_packets: number; in_bytes: number; proto: number; tcp_flags?: string;
+  src_port?: number; dst_port?: number; src4_addr?: string; dst4_addr?: string; src6_addr?: string; dst6_addr?: string;
+  icmp_type?: number; icmp_code?: number }
+
+/** nfdump's endpoints in our terms: IPv4 or IPv6, and ICMP type/code as the destination port (type·256 + code). */
+const nfdumpKey = (f: NfdumpFlow): string => {
+  const icmp = f.proto === 1 || f.proto === 58;
+  return key(f.src4_addr ?? f.src6_addr ?? '?', icmp ? 0 : f.src_port ?? 0, f.dst4_addr ?? f.dst6_addr ?? '?',
+    icmp ? (f.icmp_type ?? 0) * 256 + (f.icmp_code ?? 0) : f.dst_port ?? 0, f.proto);
+};
 
 const FLAG_LETTERS = 'CEUAPRSF';
 const flagsOf = (s: string): number => [...s.padStart(8, '.')].reduce((acc, ch, i) => (ch === FLAG_LETTERS[i] ? acc | (1 << (7 - i)) : acc), 0);
@@ -95,14 +115,23 @@ const key = (src: string, sp: number, dst: string, dp: number, proto: number): s
 const ms = (s: string): number => Date.parse(`${s}Z`);
 
 for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']] as const) {
-  test(`agrees with nfdump on softflowd's NetFlow v${version === 10 ? '10 (IPFIX)' : version} export of a plant capture`, async (t) => {
+  test(`agrees with nfdump on softflowd's NetFlow v${version === 10 ? '10 (IPFIX)' : version} export of every shared capture`, async (t) => {
     if (!(await requireTool(t, 'softflowd', 'apt-get install softflowd'))) return;
     if (!(await requireTool(t, 'nfcapd', 'apt-get install nfdump'))) return;
     if (!(await requireTool(t, 'nfdump', 'apt-get install nfdump'))) return;
-    const pcap = sharedData(t, CAPTURE);
-    if (!pcap) return;
+    if (!sharedData(t, 'lemay')) return;
     const dir = mkdtempSync(join(tmpdir(), 'cw-netflow-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
+    let total = 0;
+    for (const rel of captures()) {
+      await t.test(rel, async (t) => { total += await compareOne(t, join(sharedDataDir, rel), version, source, dir); });
+    }
+    assert.ok(total > 1000, `softflowd exported only ${total} records over all captures`);
+  });
+}
+
+const compareOne = async (t: TestContext, pcap: string, version: 5 | 9 | 10, source: string, dir: string): Promise<number> => {
+  {
 
     const ours: FlowRecord[] = [];
     const c = new Collector(CollectorConfig.parse({ listen: 'udp://127.0.0.1:0' }), testContext('softflowd'), (b) => ours.push(...b));
@@ -116,7 +145,6 @@ for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']
     const theirs = await peer.stop();
     await c.close();
 
-    assert.ok(exported > 200, `softflowd exported ${exported} records`);
     assert.equal(ours.length, exported);
     assert.equal(theirs.length, exported);
     assert.deepEqual(Object.keys(c.stats.errors), []);
@@ -124,7 +152,7 @@ for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']
 
     const byKey = new Map<string, NfdumpFlow[]>();
     for (const f of theirs) {
-      const k = key(f.src4_addr, f.src_port, f.dst4_addr, f.dst_port, f.proto);
+      const k = nfdumpKey(f);
       byKey.set(k, [...(byKey.get(k) ?? []), f]);
     }
     let compared = 0;
@@ -134,12 +162,20 @@ for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']
       const i = cands.findIndex((f) => f.in_packets === r.packets && f.in_bytes === r.bytes);
       assert.ok(i >= 0, `nfdump has no flow ${k} with ${r.packets} packets / ${r.bytes} bytes`);
       const f = cands.splice(i, 1)[0]!;
-      if (r.proto === 6) assert.equal(r.tcpFlags, flagsOf(f.tcp_flags), `${k} tcp flags`);
+      if (r.proto === 6) assert.equal(r.tcpFlags, flagsOf(f.tcp_flags ?? ''), `${k} tcp flags`);
+      if (ms(f.first) === 0 && ms(f.last) === 0) {
+        // nfdump defect (see the file comment): a flow that starts at the exporter's sysUpTime 0
+        // comes out with both times at the epoch. Ours must still be real times in order.
+        assert.ok(r.tsStart > 0 && r.tsStart <= r.tsEnd, `${k} has no sane time: ${r.tsStart}–${r.tsEnd}`);
+        compared++;
+        continue;
+      }
       const theirTimes = [ms(f.first), ms(f.last)];
       if (version === 10) theirTimes.sort((a, b) => a - b);
       assert.deepEqual([r.tsStart, r.tsEnd], theirTimes, `${k} first/last`);
       compared++;
     }
     assert.equal(compared, exported);
-  });
-}
+    return exported;
+  }
+};
