@@ -20,7 +20,7 @@
 import type { FlowRecord } from '../../core/records.ts';
 import { basename } from 'node:path';
 import { newFileStats, parseHex, parseUint, type FileStats, type ReaderOptions } from './csv.ts';
-import { S_FRAME, asduTypeName, causeError, uFunctionName } from './iec104-codes.ts';
+import { S_FRAME, asduTypeName, causeError, uFunctionName } from '../protocols/iec104/codes.ts';
 import { readMessageFile, type DecodedOp, type LayoutSpec } from './reader.ts';
 
 /** IEC 104 server port (IEC 60870-5-104 §10.2). */

@@ -33,8 +33,9 @@
  * responses) and each network-layer message by name. Initiator datagrams go to `l7Ops`, responder ones
  * to `l7OpsRev`; with both sides on 47808 the initiator is the first sender (flow assembly's rule).
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
+import { L7Slice } from '../slice.ts';
 import {
   APDU_TYPES, BVLC_FUNCTIONS, BVLC_RESULTS, NETWORK_MESSAGES, NPDU_FUNCTIONS, abortName, confirmedName, errorCodeName,
   rejectName, unconfirmedName,
@@ -74,13 +75,7 @@ export const readError = (buf: Buffer, p: number, end: number): { cls: number; c
 
 /** Per-flow BACnet/IP state. */
 export class BacnetSession implements L7Session {
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private units = new Set<number>();
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly slice = new L7Slice();
   private everValid = false;
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
@@ -89,34 +84,30 @@ export class BacnetSession implements L7Session {
     const length = buf.readUInt16BE(off + 2);
     if (length < 4 || length !== len) { this.violation('bacnet_length_mismatch'); return; }
     this.everValid = true;
-    if (fromInitiator) {
-      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
-      this.lastRequestTs = ts;
-    }
-    const into = fromInitiator ? this.ops : this.opsRev;
+    if (fromInitiator) this.slice.request(ts);
     const fn = buf[off + 1]!;
     const end = off + len;
     if (!NPDU_FUNCTIONS.has(fn)) {
-      bump(into, BVLC_FUNCTIONS[fn] ?? `bvlc_0x${fn.toString(16).padStart(2, '0')}`);
+      this.slice.op(fromInitiator, BVLC_FUNCTIONS[fn] ?? `bvlc_0x${fn.toString(16).padStart(2, '0')}`);
       if (fn === 0x00 && len >= 6) {
         const result = buf.readUInt16BE(off + 4);
-        if (result !== 0) bump(this.errors, BVLC_RESULTS[result] ?? `bvlc_nak_0x${result.toString(16).padStart(4, '0')}`);
+        if (result !== 0) this.slice.error(BVLC_RESULTS[result] ?? `bvlc_nak_0x${result.toString(16).padStart(4, '0')}`);
       }
       return;
     }
     const npdu = off + 4 + (fn === 0x04 ? 6 : 0);
     if (npdu >= end) { this.violation('bacnet_bad_npdu'); return; }
-    this.npdu(fromInitiator, into, buf, npdu, end);
+    this.npdu(fromInitiator, buf, npdu, end);
   }
 
   /** NPDU at `buf[p, end)`. */
-  private npdu(fromInit: boolean, into: Record<string, number>, buf: Buffer, p: number, end: number): void {
+  private npdu(fromInit: boolean, buf: Buffer, p: number, end: number): void {
     if (end - p < 2 || buf[p] !== 0x01) { this.violation('bacnet_bad_npdu'); return; }
     const control = buf[p + 1]!;
     p += 2;
     if (control & 0x20) {
       if (end - p < 3) { this.violation('bacnet_bad_npdu'); return; }
-      if (fromInit) this.units.add(buf.readUInt16BE(p));
+      if (fromInit) this.slice.unit(buf.readUInt16BE(p));
       p += 3 + buf[p + 2]!;
     }
     if (control & 0x08) {
@@ -127,14 +118,14 @@ export class BacnetSession implements L7Session {
     if (p >= end) { this.violation('bacnet_bad_npdu'); return; }
     if (control & 0x80) {
       const type = buf[p]!;
-      bump(into, NETWORK_MESSAGES[type] ?? `network_message_0x${type.toString(16).padStart(2, '0')}`);
+      this.slice.op(fromInit, NETWORK_MESSAGES[type] ?? `network_message_0x${type.toString(16).padStart(2, '0')}`);
       return;
     }
-    this.apdu(into, buf, p, end);
+    this.apdu(fromInit, buf, p, end);
   }
 
   /** APDU at `buf[p, end)` (at least one byte). */
-  private apdu(into: Record<string, number>, buf: Buffer, p: number, end: number): void {
+  private apdu(fromInit: boolean, buf: Buffer, p: number, end: number): void {
     const first = buf[p]!;
     const type = first >> 4;
     const n = end - p;
@@ -143,39 +134,39 @@ export class BacnetSession implements L7Session {
       case APDU_TYPES.confirmedRequest: {
         const at = p + (segmented ? 5 : 3);
         if (at >= end) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, confirmedName(buf[at]!));
+        this.slice.op(fromInit, confirmedName(buf[at]!));
         return;
       }
       case APDU_TYPES.unconfirmedRequest:
         if (n < 2) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, unconfirmedName(buf[p + 1]!));
+        this.slice.op(fromInit, unconfirmedName(buf[p + 1]!));
         return;
       case APDU_TYPES.simpleAck:
         if (n < 3) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, confirmedName(buf[p + 2]!));
+        this.slice.op(fromInit, confirmedName(buf[p + 2]!));
         return;
       case APDU_TYPES.complexAck: {
         const at = p + (segmented ? 4 : 2);
         if (at >= end) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, confirmedName(buf[at]!));
+        this.slice.op(fromInit, confirmedName(buf[at]!));
         return;
       }
       case APDU_TYPES.segmentAck:
         if (n < 4) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, 'segment_ack');
+        this.slice.op(fromInit, 'segment_ack');
         return;
       case APDU_TYPES.error: {
         if (n < 3) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, confirmedName(buf[p + 2]!));
+        this.slice.op(fromInit, confirmedName(buf[p + 2]!));
         const e = readError(buf, p + 3, end);
-        bump(this.errors, e ? errorCodeName(e.code) : 'error_unreadable');
+        this.slice.error(e ? errorCodeName(e.code) : 'error_unreadable');
         return;
       }
       case APDU_TYPES.reject:
       case APDU_TYPES.abort:
         if (n < 3) { this.violation('bacnet_short_apdu'); return; }
-        bump(into, type === APDU_TYPES.reject ? 'reject' : 'abort');
-        bump(this.errors, type === APDU_TYPES.reject ? rejectName(buf[p + 2]!) : abortName(buf[p + 2]!));
+        this.slice.op(fromInit, type === APDU_TYPES.reject ? 'reject' : 'abort');
+        this.slice.error(type === APDU_TYPES.reject ? rejectName(buf[p + 2]!) : abortName(buf[p + 2]!));
         return;
       default:
         this.violation('bacnet_bad_apdu_type');
@@ -183,7 +174,7 @@ export class BacnetSession implements L7Session {
   }
 
   private violation(code: BacnetViolation): void {
-    bump(this.violations, code);
+    this.slice.violation(code);
   }
 
   onGap(): void {
@@ -191,22 +182,7 @@ export class BacnetSession implements L7Session {
   }
 
   flush(rec: FlowRecord): void {
-    if (this.everValid) {
-      rec.l7 = 'bacnet';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      if (this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.units = new Set();
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'bacnet' : undefined);
   }
 }
 

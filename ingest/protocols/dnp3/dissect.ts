@@ -34,10 +34,11 @@
  * Units: the outstation's link address — the destination of frames from the master (DIR = 1) and the
  * source of frames from the outstation (DIR = 0).
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { dnp3Crc, functionName, iinErrors, isResponse, linkFunctionName } from './codes.ts';
-import { Framer } from '../framer.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 
 /** The registered DNP3 port (IEEE 1815-2012 Annex E). */
 export const DNP3_PORT = 20000;
@@ -111,124 +112,81 @@ export const parseFrame = (buf: Buffer, off: number, total: number): LinkFrame |
   return { control: buf[off + 3]!, destination: buf.readUInt16LE(off + 4), source: buf.readUInt16LE(off + 6), user, badBlocks };
 };
 
+/** Link frames are at most {@link MAX_FRAME} bytes, so every one is kept whole. */
+const FRAMING: Framing<Dnp3Violation> = { headerLen: 3, keep: MAX_FRAME, length: linkSize, resync: nextStart, handOver: 'whole' };
+
 interface Side {
-  framer: Framer;
   /** Transport sequence expected next inside a fragment, or -1 when no fragment is open. */
   nextSeq: number;
 }
 
-/** Per-flow DNP3 state: a framer and transport tracking per direction, counters of the current slice. */
+/** Per-flow DNP3 state: framing and transport tracking per direction, counters of the current slice. */
 export class Dnp3Session implements L7Session {
-  private readonly init: Side;
-  private readonly resp: Side;
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private units = new Set<number>();
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly init: Side = { nextSeq: -1 };
+  private readonly resp: Side = { nextSeq: -1 };
+  private readonly slice = new L7Slice(true);
+  private readonly framer = new Framer(FRAMING, (req, buf, off, _kept, total, ts) => this.frame(req, buf, off, total, ts), (v) => this.slice.violation(v));
   private everValid = false;
-  private side!: Side;
-  private fromInit = true;
-  private ts = 0;
-  private readonly onFrame = (buf: Buffer, off: number, _kept: number, total: number): void => this.frame(buf, off, total);
-  private readonly onViolation = (code: string): void => { bump(this.violations, code); };
 
   /** `datagrams`: each payload is one UDP datagram (no frame spans two). */
-  constructor(private readonly datagrams = false) {
-    this.init = { framer: new Framer(MAX_FRAME, 3, linkSize, nextStart), nextSeq: -1 };
-    this.resp = { framer: new Framer(MAX_FRAME, 3, linkSize, nextStart), nextSeq: -1 };
-  }
+  constructor(private readonly datagrams = false) {}
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
-    this.fromInit = fromInitiator;
-    this.ts = ts;
-    this.side = fromInitiator ? this.init : this.resp;
-    this.side.framer.push(buf, off, len, this.onFrame, this.onViolation);
-    if (this.datagrams && this.side.framer.pending > 0) {
-      bump(this.violations, 'dnp3_truncated');
-      this.side.framer.reset();
-    }
+    this.framer.push(fromInitiator, buf, off, len, ts);
+    if (this.datagrams && this.framer.gap(fromInitiator)) this.slice.violation('dnp3_truncated');
   }
 
-  private frame(buf: Buffer, off: number, total: number): void {
+  private frame(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
     const f = parseFrame(buf, off, total);
-    if (!f) { bump(this.violations, 'dnp3_header_crc'); return; }
+    if (!f) { this.slice.violation('dnp3_header_crc'); return; }
     this.everValid = true;
-    if (f.badBlocks > 0) bump(this.violations, 'dnp3_data_crc', f.badBlocks);
-    this.units.add(f.control & 0x80 ? f.destination : f.source);
+    if (f.badBlocks > 0) this.slice.violation('dnp3_data_crc', f.badBlocks);
+    this.slice.unit(f.control & 0x80 ? f.destination : f.source);
     const primary = (f.control & 0x40) !== 0;
     const fc = f.control & 0x0f;
     if (!(primary && (fc === 3 || fc === 4))) {
-      this.op(linkFunctionName(primary, fc), false);
+      this.slice.op(fromInit, linkFunctionName(primary, fc));
       return;
     }
-    this.segment(f.user);
+    this.segment(fromInit, f.user, ts);
   }
 
   /** One transport segment (user data of a frame). */
-  private segment(user: Buffer): void {
-    if (user.length < 1) { bump(this.violations, 'dnp3_short_fragment'); return; }
+  private segment(fromInit: boolean, user: Buffer, ts: number): void {
+    if (user.length < 1) { this.slice.violation('dnp3_short_fragment'); return; }
     const th = user[0]!;
     const fin = (th & 0x80) !== 0;
     const fir = (th & 0x40) !== 0;
     const seq = th & 0x3f;
-    const side = this.side;
+    const side = fromInit ? this.init : this.resp;
     if (fir) {
-      if (side.nextSeq >= 0) bump(this.violations, 'dnp3_transport_sequence');
-      if (user.length < 3) { bump(this.violations, 'dnp3_short_fragment'); side.nextSeq = -1; return; }
+      if (side.nextSeq >= 0) this.slice.violation('dnp3_transport_sequence');
+      if (user.length < 3) { this.slice.violation('dnp3_short_fragment'); side.nextSeq = -1; return; }
       const func = user[2]!;
-      this.op(functionName(func), func !== 0);
+      this.slice.op(fromInit, functionName(func));
+      // Confirms (function 0) answer the outstation; they do not pace the flow.
+      if (fromInit && func !== 0) this.slice.request(ts);
       if (isResponse(func)) {
-        if (user.length < 5) bump(this.violations, 'dnp3_short_fragment');
-        else for (const e of iinErrors(user.readUInt16BE(3))) bump(this.errors, e);
+        if (user.length < 5) this.slice.violation('dnp3_short_fragment');
+        else for (const e of iinErrors(user.readUInt16BE(3))) this.slice.error(e);
       }
     } else if (side.nextSeq !== seq) {
-      bump(this.violations, 'dnp3_transport_sequence');
+      this.slice.violation('dnp3_transport_sequence');
     }
     side.nextSeq = fin ? -1 : (seq + 1) & 0x3f;
   }
 
-  /** Counts an op in the current direction; `cadence`: an initiator request that paces the flow. */
-  private op(name: string, cadence: boolean): void {
-    if (!this.fromInit) { bump(this.opsRev, name); return; }
-    bump(this.ops, name);
-    if (!cadence) return;
-    if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, this.ts - this.lastRequestTs));
-    this.lastRequestTs = this.ts;
-  }
-
   onGap(fromInitiator: boolean): void {
-    const side = fromInitiator ? this.init : this.resp;
-    if (side.framer.pending > 0) bump(this.violations, 'dnp3_stream_gap');
-    side.framer.reset();
-    side.nextSeq = -1;
+    if (this.framer.gap(fromInitiator)) this.slice.violation('dnp3_stream_gap');
+    (fromInitiator ? this.init : this.resp).nextSeq = -1;
   }
 
   flush(rec: FlowRecord, final: boolean): void {
     if (final) {
-      for (const side of [this.init, this.resp]) {
-        if (side.framer.pending > 0) bump(this.violations, 'dnp3_truncated');
-        side.framer.reset();
-      }
+      if (this.framer.gap(true)) this.slice.violation('dnp3_truncated');
+      if (this.framer.gap(false)) this.slice.violation('dnp3_truncated');
     }
-    if (this.everValid) {
-      rec.l7 = 'dnp3';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      rec.l7Units = [...this.units].sort((a, b) => a - b);
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.units = new Set();
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'dnp3' : undefined);
   }
 }
 

@@ -39,12 +39,13 @@
  * `l7Ops`, responder PDUs to `l7OpsRev`. TCP 44818 is a byte stream (several messages per segment,
  * messages across segments); UDP 44818 (list_identity broadcasts) holds whole messages per datagram.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import {
   CARRIER_COMMANDS, CIP_CLASSES, CPF_ITEMS, ENIP_COMMANDS, commandName, generalStatusName, serviceName, statusName,
 } from './codes.ts';
-import { PduStream, type Framing } from './stream.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 
 /** The registered EtherNet/IP port (TCP explicit messaging and UDP list_identity). */
 export const ENIP_PORT = 44818;
@@ -114,13 +115,8 @@ export const parsePath = (buf: Buffer, p: number, end: number): CipPath | undefi
 
 /** Per-flow EtherNet/IP state. */
 export class EnipSession implements L7Session {
-  private readonly stream: PduStream<EnipViolation> | undefined;
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly framer: Framer<EnipViolation> | undefined;
+  private readonly slice = new L7Slice();
   /** Name of the last request per CIP service code, to name responses (which carry no path). */
   private readonly lastRequest = new Map<number, string>();
   private everValid = false;
@@ -132,14 +128,15 @@ export class EnipSession implements L7Session {
         headerLen: ENIP_HEADER,
         keep: MAX_ENIP_MESSAGE,
         length: (buf, off) => (ENIP_COMMANDS[buf.readUInt16LE(off)] === undefined ? 'enip_unknown_command' : ENIP_HEADER + buf.readUInt16LE(off + 2)),
+        handOver: 'kept', // every message fits MAX_ENIP_MESSAGE: handed over whole
       };
-      this.stream = new PduStream(framing, (req, buf, off, kept, total, ts) => this.message(req, buf, off, kept, ts), (v) => this.violation(v));
+      this.framer = new Framer(framing, (req, buf, off, kept, _total, ts) => this.message(req, buf, off, kept, ts), (v) => this.violation(v));
     }
   }
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
-    if (this.stream) {
-      this.stream.push(fromInitiator, buf, off, len, ts);
+    if (this.framer) {
+      this.framer.push(fromInitiator, buf, off, len, ts);
       return;
     }
     let p = off;
@@ -159,13 +156,10 @@ export class EnipSession implements L7Session {
     this.everValid = true;
     const command = buf.readUInt16LE(p);
     const status = buf.readUInt32LE(p + 8);
-    if (req) {
-      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
-      this.lastRequestTs = ts;
-    }
-    if (status !== 0) bump(this.errors, statusName(status));
+    if (req) this.slice.request(ts);
+    if (status !== 0) this.slice.error(statusName(status));
     if (!CARRIER_COMMANDS.has(command)) {
-      bump(req ? this.ops : this.opsRev, commandName(command));
+      this.slice.op(req, commandName(command));
       return;
     }
     // An error reply to a carrier may come without command data.
@@ -202,13 +196,12 @@ export class EnipSession implements L7Session {
   private cip(fromInit: boolean, buf: Buffer, p: number, end: number, depth: number): void {
     if (end - p < 2) { this.violation('enip_short_cip'); return; }
     const sc = buf[p]! & 0x7f;
-    const into = fromInit ? this.ops : this.opsRev;
     if (buf[p]! & 0x80) {
       if (end - p < 4) { this.violation('enip_short_cip'); return; }
       const name = this.lastRequest.get(sc) ?? serviceName(sc, undefined);
-      bump(into, name);
+      this.slice.op(fromInit, name);
       const status = buf[p + 2]!;
-      if (status !== 0) bump(this.errors, generalStatusName(status));
+      if (status !== 0) this.slice.error(generalStatusName(status));
       const data = p + 4 + 2 * buf[p + 3]!;
       if (data > end) { this.violation('enip_short_cip'); return; }
       if (sc === 0x0a && depth < MAX_EMBED_DEPTH && data < end) this.multiple(fromInit, buf, data, end, depth);
@@ -220,7 +213,7 @@ export class EnipSession implements L7Session {
     if (!path) { this.violation('enip_short_cip'); return; }
     const name = serviceName(sc, path.symbolic && path.cls === undefined ? undefined : path.cls ?? -1);
     this.lastRequest.set(sc, name);
-    bump(into, name);
+    this.slice.op(fromInit, name);
     if (depth >= MAX_EMBED_DEPTH) return;
     if (sc === 0x0a) this.multiple(fromInit, buf, pathEnd, end, depth);
     else if (sc === 0x52 && path.cls === CIP_CLASSES.connectionManager) this.unconnectedSend(fromInit, buf, pathEnd, end, depth);
@@ -254,33 +247,19 @@ export class EnipSession implements L7Session {
   }
 
   private violation(code: EnipViolation): void {
-    bump(this.violations, code);
+    this.slice.violation(code);
   }
 
   onGap(fromInitiator: boolean): void {
-    if (this.stream?.gap(fromInitiator)) this.violation('enip_stream_gap');
+    if (this.framer?.gap(fromInitiator)) this.violation('enip_stream_gap');
   }
 
   flush(rec: FlowRecord, final: boolean): void {
-    if (final && this.stream) {
-      if (this.stream.partial(true)) this.violation('enip_truncated');
-      if (this.stream.partial(false)) this.violation('enip_truncated');
-      this.stream.reset();
+    if (final && this.framer) {
+      if (this.framer.gap(true)) this.violation('enip_truncated');
+      if (this.framer.gap(false)) this.violation('enip_truncated');
     }
-    if (this.everValid) {
-      rec.l7 = 'enip';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'enip' : undefined);
   }
 }
 

@@ -28,10 +28,11 @@
  * at most one APDU (255 bytes). Both stations send I-frames (monitor and control direction), so ops are
  * counted per direction: `l7Ops` for the initiator (controlling station), `l7OpsRev` for the responder.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { S_FRAME, asduTypeName, causeError, uFunctionName } from './codes.ts';
-import { Framer } from '../framer.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 
 /** The registered IEC 60870-5-104 port (§10.2). */
 export const IEC104_PORT = 2404;
@@ -103,86 +104,50 @@ export const parseApdu = (buf: Buffer, off: number, total: number): { apdu?: Apd
   return { apdu };
 };
 
-/** Per-flow IEC 104 state: a framer per direction and the counters of the current slice. */
+/** APDUs are at most {@link MAX_APDU} bytes, so every one is kept whole. */
+const FRAMING: Framing<Iec104Violation> = { headerLen: 2, keep: MAX_APDU, length: apduSize, resync: nextStart, handOver: 'whole' };
+
+/** Per-flow IEC 104 state: framing of both directions and the counters of the current slice. */
 export class Iec104Session implements L7Session {
-  private readonly init = new Framer(MAX_APDU, 2, apduSize, nextStart);
-  private readonly resp = new Framer(MAX_APDU, 2, apduSize, nextStart);
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private units = new Set<number>();
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly slice = new L7Slice(true);
+  private readonly framer = new Framer(FRAMING, (req, buf, off, _kept, total, ts) => this.apdu(req, buf, off, total, ts), (v) => this.slice.violation(v));
   private everValid = false;
-  private fromInit = true;
-  private ts = 0;
-  private readonly onFrame = (buf: Buffer, off: number, _kept: number, total: number): void => this.apdu(buf, off, total);
-  private readonly onViolation = (code: string): void => { bump(this.violations, code); };
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
-    this.fromInit = fromInitiator;
-    this.ts = ts;
-    (fromInitiator ? this.init : this.resp).push(buf, off, len, this.onFrame, this.onViolation);
+    this.framer.push(fromInitiator, buf, off, len, ts);
   }
 
-  private apdu(buf: Buffer, off: number, total: number): void {
+  private apdu(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
     const { apdu, violation } = parseApdu(buf, off, total);
-    if (violation) bump(this.violations, violation);
+    if (violation) this.slice.violation(violation);
     if (!apdu) return;
     this.everValid = true;
     let name: string;
     if (apdu.format === 'I') {
       name = asduTypeName(apdu.typeId);
-      if (apdu.commonAddress >= 0) this.units.add(apdu.commonAddress);
+      if (apdu.commonAddress >= 0) this.slice.unit(apdu.commonAddress);
       const err = apdu.cot >= 0 ? causeError(apdu.cot) : undefined;
-      if (err) bump(this.errors, err);
+      if (err) this.slice.error(err);
     } else if (apdu.format === 'S') {
       name = S_FRAME;
     } else {
       name = uFunctionName(apdu.u);
     }
-    if (this.fromInit) {
-      bump(this.ops, name);
-      // S-frames are acknowledgements paced by the peer's I-frames (w, t2), not the initiator's cadence.
-      if (apdu.format !== 'S') {
-        if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, this.ts - this.lastRequestTs));
-        this.lastRequestTs = this.ts;
-      }
-    } else {
-      bump(this.opsRev, name);
-    }
+    this.slice.op(fromInit, name);
+    // S-frames are acknowledgements paced by the peer's I-frames (w, t2), not the initiator's cadence.
+    if (fromInit && apdu.format !== 'S') this.slice.request(ts);
   }
 
   onGap(fromInitiator: boolean): void {
-    const f = fromInitiator ? this.init : this.resp;
-    if (f.pending > 0) bump(this.violations, 'iec104_stream_gap');
-    f.reset();
+    if (this.framer.gap(fromInitiator)) this.slice.violation('iec104_stream_gap');
   }
 
   flush(rec: FlowRecord, final: boolean): void {
     if (final) {
-      for (const f of [this.init, this.resp]) {
-        if (f.pending > 0) bump(this.violations, 'iec104_truncated');
-        f.reset();
-      }
+      if (this.framer.gap(true)) this.slice.violation('iec104_truncated');
+      if (this.framer.gap(false)) this.slice.violation('iec104_truncated');
     }
-    if (this.everValid) {
-      rec.l7 = 'iec104';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      rec.l7Units = [...this.units].sort((a, b) => a - b);
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.units = new Set();
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'iec104' : undefined);
   }
 }
 

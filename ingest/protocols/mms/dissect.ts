@@ -34,9 +34,10 @@
  * Counted: each MMS PDU by its op name (`codes.ts`), initiator PDUs in `l7Ops`, responder PDUs in
  * `l7OpsRev`; error, reject and the *-error PDUs in `l7Errors` under the BUT CSV reader's names.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
-import { PduStream, type Framing } from '../enip/stream.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 import { MMS_PDU, PDU_ERRORS, mmsOpName } from './codes.ts';
 
 /** ISO-TSAP port (RFC 1006). */
@@ -155,17 +156,12 @@ interface Tsdu {
 
 /** Per-flow MMS state. */
 export class MmsSession implements L7Session {
-  private readonly stream: PduStream<MmsViolation>;
+  private readonly framer: Framer<MmsViolation>;
   /** undefined: not decided; true: ISO session (MMS); false: something else on port 102 (silent). */
   private isMms: boolean | undefined;
   private readonly tsduInit: Tsdu = { buf: Buffer.alloc(0), have: 0, total: 0 };
   private readonly tsduResp: Tsdu = { buf: Buffer.alloc(0), have: 0, total: 0 };
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly slice = new L7Slice();
   private everValid = false;
 
   constructor() {
@@ -176,13 +172,14 @@ export class MmsSession implements L7Session {
         const len = buf.readUInt16BE(off + 2);
         return buf[off] !== 3 || len < 7 ? 'mms_bad_tpkt' : len;
       },
+      handOver: 'kept', // every TPKT fits MAX_TPKT: handed over whole
     };
-    this.stream = new PduStream(framing, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, ts), (v) => this.violation(v));
+    this.framer = new Framer(framing, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, ts), (v) => this.violation(v));
   }
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
     if (this.isMms === false) return;
-    this.stream.push(fromInitiator, buf, off, len, ts);
+    this.framer.push(fromInitiator, buf, off, len, ts);
   }
 
   /** One TPKT `buf[p, p + n)`: its COTP TPDU. */
@@ -314,24 +311,21 @@ export class MmsSession implements L7Session {
     const pdu = readMmsPdu(buf, t, clamp);
     if (!pdu) { this.violation('mms_unknown_pdu'); return; }
     this.everValid = true;
-    bump(req ? this.ops : this.opsRev, mmsOpName(pdu.type, pdu.service));
+    this.slice.op(req, mmsOpName(pdu.type, pdu.service));
     const error = PDU_ERRORS[pdu.type];
-    if (error) bump(this.errors, error);
-    if (req) {
-      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
-      this.lastRequestTs = ts;
-    }
+    if (error) this.slice.error(error);
+    if (req) this.slice.request(ts);
   }
 
   private violation(code: MmsViolation): void {
     // Before the flow is known to be MMS its framing violations are not ours to report.
-    if (this.isMms) bump(this.violations, code);
+    if (this.isMms) this.slice.violation(code);
   }
 
   onGap(fromInitiator: boolean): void {
     if (this.isMms === false) return;
     const t = fromInitiator ? this.tsduInit : this.tsduResp;
-    const partial = this.stream.gap(fromInitiator) || t.total > 0;
+    const partial = this.framer.gap(fromInitiator) || t.total > 0;
     t.have = 0;
     t.total = 0;
     if (partial) this.violation('mms_stream_gap');
@@ -340,24 +334,10 @@ export class MmsSession implements L7Session {
   flush(rec: FlowRecord, final: boolean): void {
     if (this.isMms === false) return;
     if (final) {
-      if (this.stream.partial(true)) this.violation('mms_truncated');
-      if (this.stream.partial(false)) this.violation('mms_truncated');
-      this.stream.reset();
+      if (this.framer.gap(true)) this.violation('mms_truncated');
+      if (this.framer.gap(false)) this.violation('mms_truncated');
     }
-    if (this.everValid) {
-      rec.l7 = 'mms';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.violations = {};
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'mms' : undefined);
   }
 }
 

@@ -19,8 +19,9 @@
  * Direction: the initiator (client) sends requests, the responder sends responses. Violations are
  * counted in `l7Violations`, never thrown.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
+import { L7Slice } from '../slice.ts';
 import { exceptionName, functionName } from './codes.ts';
 
 /** MBAP header (7) + largest PDU (253). */
@@ -106,13 +107,7 @@ export class ModbusSession implements L7Session {
   // Reassembly buffers are allocated on first use: most ADUs arrive whole in one segment.
   private readonly req: Direction = { pending: EMPTY, pendingLen: 0 };
   private readonly rsp: Direction = { pending: EMPTY, pendingLen: 0 };
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private units = new Set<number>();
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly slice = new L7Slice(true);
   /** Valid ADUs seen over the whole flow: the flow is Modbus once this is > 0. */
   private everValid = false;
 
@@ -196,17 +191,14 @@ export class ModbusSession implements L7Session {
     const fc = fcByte & 0x7f;
     const name = functionName(fc);
     const pduLen = total - 7;
+    this.slice.op(req, name);
     if (req) {
-      bump(this.ops, name);
-      this.units.add(buf[p + 6]!);
-      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
-      this.lastRequestTs = ts;
-    } else {
-      bump(this.opsRev, name);
+      this.slice.unit(buf[p + 6]!);
+      this.slice.request(ts);
     }
     if (fcByte >= 0x80) {
       if (pduLen < 2) { this.violation('modbus_short_pdu'); return; }
-      bump(this.errors, exceptionName(buf[p + 8]!));
+      this.slice.error(exceptionName(buf[p + 8]!));
       return;
     }
     const v = checkPdu(fc, req, buf, p + 7, pduLen);
@@ -214,7 +206,7 @@ export class ModbusSession implements L7Session {
   }
 
   private violation(code: ModbusViolation): void {
-    bump(this.violations, code);
+    this.slice.violation(code);
   }
 
   onGap(fromInitiator: boolean): void {
@@ -230,22 +222,7 @@ export class ModbusSession implements L7Session {
       this.req.pendingLen = 0;
       this.rsp.pendingLen = 0;
     }
-    if (this.everValid) {
-      rec.l7 = 'modbus';
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      rec.l7Units = [...this.units].sort((a, b) => a - b);
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.units = new Set();
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, this.everValid ? 'modbus' : undefined);
   }
 }
 

@@ -37,9 +37,10 @@
  * valid chunk header; otherwise the session stays silent for the whole flow (no ops, no violations).
  * Each direction keeps at most {@link KEEP} bytes of a chunk; the rest is skipped (bounded memory).
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
-import { PduStream, type Framing } from '../enip/stream.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 import {
   CHUNK_TYPES, MESSAGE_TYPES, OPEN_SECURE_CHANNEL_NONE, SECURED_CHUNK, SERVICE_REQUESTS, SERVICE_RESPONSES, serviceName,
   statusName,
@@ -86,6 +87,8 @@ const framing: Framing<OpcuaViolation> = {
     const size = buf.readUInt32LE(off + 4);
     return size < 8 || size > MAX_CHUNK ? 'opcua_bad_length' : size;
   },
+  // A chunk's headers are in its first KEEP bytes: count it then, skip the rest as it comes.
+  handOver: 'kept',
 };
 
 /** Offset just past a String / ByteString at `p` (Int32 length, -1 = null), or -1 when it overruns `end`. */
@@ -116,68 +119,59 @@ type Security = 'unknown' | 'none' | 'secured';
 
 /** Per-flow OPC UA state. */
 export class OpcuaSession implements L7Session {
-  private readonly stream: PduStream<OpcuaViolation>;
+  private readonly framer: Framer<OpcuaViolation>;
   /** undefined: not decided yet; false: not OPC UA (silent); true: OPC UA. */
   private isOpcua: boolean | undefined;
   private security: Security = 'unknown';
   /** Request ids of multi-chunk messages in progress, per direction. */
   private readonly openInit = new Set<number>();
   private readonly openResp = new Set<number>();
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
+  private readonly slice = new L7Slice();
 
   constructor() {
-    this.stream = new PduStream(framing, (req, buf, off, kept, total, ts) => this.chunk(req, buf, off, kept, ts), (v) => this.violation(v));
+    this.framer = new Framer(framing, (req, buf, off, kept, total, ts) => this.chunk(req, buf, off, kept, ts), (v) => this.violation(v));
   }
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
     if (this.isOpcua === undefined) this.isOpcua = looksLikeOpcua(buf, off, len);
-    if (this.isOpcua) this.stream.push(fromInitiator, buf, off, len, ts);
+    if (this.isOpcua) this.framer.push(fromInitiator, buf, off, len, ts);
   }
 
   /** One chunk; its first `n` bytes are at `buf[p, p + n)`. */
   private chunk(req: boolean, buf: Buffer, p: number, n: number, ts: number): void {
     const type = typeOf(buf, p);
     const chunkType = String.fromCharCode(buf[p + 3]!);
-    const into = req ? this.ops : this.opsRev;
     const end = p + n;
-    if (req && chunkType === 'F') {
-      if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
-      this.lastRequestTs = ts;
-    }
+    if (req && chunkType === 'F') this.slice.request(ts);
     switch (type) {
       case 'HEL':
         if (n < 32) this.violation('opcua_short_message');
-        bump(into, MESSAGE_TYPES.HEL!);
+        this.slice.op(req, MESSAGE_TYPES.HEL!);
         return;
       case 'ACK':
       case 'RHE':
         if (n < 28 && type === 'ACK') this.violation('opcua_short_message');
-        bump(into, MESSAGE_TYPES[type]!);
+        this.slice.op(req, MESSAGE_TYPES[type]!);
         return;
       case 'ERR':
-        bump(into, MESSAGE_TYPES.ERR!);
+        this.slice.op(req, MESSAGE_TYPES.ERR!);
         if (n < 16) { this.violation('opcua_short_message'); return; }
-        bump(this.errors, statusName(buf.readUInt32LE(p + 8)));
+        this.slice.error(statusName(buf.readUInt32LE(p + 8)));
         return;
       case 'OPN':
-        this.opn(req, into, buf, p, end, chunkType);
+        this.opn(req, buf, p, end, chunkType);
         return;
       default: // MSG, CLO
         if (n < 24) { this.violation('opcua_short_message'); return; }
-        this.secureConversation(req, into, type, buf, p + 16, p + 24, end, chunkType);
+        this.secureConversation(req, type, buf, p + 16, p + 24, end, chunkType);
     }
   }
 
   /** OPN: reads the policy URI (the client's sets the channel's security), then the body when plaintext. */
-  private opn(req: boolean, into: Record<string, number>, buf: Buffer, p: number, end: number, chunkType: string): void {
+  private opn(req: boolean, buf: Buffer, p: number, end: number, chunkType: string): void {
     const uriAt = p + 12;
     const afterUri = skipString(buf, uriAt, end);
-    if (afterUri < 0) { this.violation('opcua_short_message'); bump(into, MESSAGE_TYPES.OPN!); return; }
+    if (afterUri < 0) { this.violation('opcua_short_message'); this.slice.op(req, MESSAGE_TYPES.OPN!); return; }
     const uriLen = buf.readInt32LE(uriAt);
     const uri = uriLen > 0 ? buf.toString('latin1', uriAt + 4, afterUri) : '';
     const plain = uri.endsWith('#None');
@@ -186,10 +180,10 @@ export class OpcuaSession implements L7Session {
     const afterThumb = afterCert < 0 ? -1 : skipString(buf, afterCert, end);
     if (!plain || afterThumb < 0 || afterThumb + 8 > end) {
       if (plain) this.violation('opcua_short_message');
-      bump(into, MESSAGE_TYPES.OPN!);
+      this.slice.op(req, MESSAGE_TYPES.OPN!);
       return;
     }
-    this.secureConversation(req, into, 'OPN', buf, afterThumb, afterThumb + 8, end, chunkType);
+    this.secureConversation(req, 'OPN', buf, afterThumb, afterThumb + 8, end, chunkType);
   }
 
   /**
@@ -197,39 +191,39 @@ export class OpcuaSession implements L7Session {
    * or CLO chunk.
    */
   private secureConversation(
-    req: boolean, into: Record<string, number>, type: string, buf: Buffer, seqAt: number, body: number, end: number, chunkType: string,
+    req: boolean, type: string, buf: Buffer, seqAt: number, body: number, end: number, chunkType: string,
   ): void {
     const requestId = buf.readUInt32LE(seqAt + 4);
     const open = req ? this.openInit : this.openResp;
     if (chunkType === 'A') {
       open.delete(requestId);
-      if (this.security !== 'secured' && body + 4 <= end) bump(this.errors, statusName(buf.readUInt32LE(body)));
+      if (this.security !== 'secured' && body + 4 <= end) this.slice.error(statusName(buf.readUInt32LE(body)));
       return;
     }
     const continued = open.has(requestId);
     if (chunkType === 'C') open.add(requestId);
     else open.delete(requestId);
     if (continued) return;
-    if (type === 'MSG' && this.security === 'secured') { bump(into, SECURED_CHUNK); return; }
-    if (type !== 'MSG' && this.security === 'secured') { bump(into, MESSAGE_TYPES[type]!); return; }
+    if (type === 'MSG' && this.security === 'secured') { this.slice.op(req, SECURED_CHUNK); return; }
+    if (type !== 'MSG' && this.security === 'secured') { this.slice.op(req, MESSAGE_TYPES[type]!); return; }
     const node = readNodeId(buf, body, end);
     const table = req ? SERVICE_REQUESTS : SERVICE_RESPONSES;
     if (!node || node.id < 0) {
       if (this.security === 'none') this.violation('opcua_bad_node_id');
-      bump(into, type === 'MSG' ? SECURED_CHUNK : MESSAGE_TYPES[type]!);
+      this.slice.op(req, type === 'MSG' ? SECURED_CHUNK : MESSAGE_TYPES[type]!);
       return;
     }
-    if (this.security === 'unknown' && table[node.id] === undefined) { bump(into, SECURED_CHUNK); return; }
+    if (this.security === 'unknown' && table[node.id] === undefined) { this.slice.op(req, SECURED_CHUNK); return; }
     const name = serviceName(node.id, req);
     if (req) {
-      bump(into, node.id === 446 && this.securityModeNone(buf, node.next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
+      this.slice.op(req, node.id === 446 && this.securityModeNone(buf, node.next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
       return;
     }
-    bump(into, name);
+    this.slice.op(req, name);
     // ResponseHeader: timestamp (8), request handle (4), ServiceResult (4).
     if (node.next + 16 <= end) {
       const result = buf.readUInt32LE(node.next + 12);
-      if (result & 0x80000000) bump(this.errors, statusName(result));
+      if (result & 0x80000000) this.slice.error(statusName(result));
     } else if (node.id === 397) this.violation('opcua_short_message');
   }
 
@@ -256,32 +250,20 @@ export class OpcuaSession implements L7Session {
   }
 
   private violation(code: OpcuaViolation): void {
-    bump(this.violations, code);
+    this.slice.violation(code);
   }
 
   onGap(fromInitiator: boolean): void {
-    if (this.isOpcua && this.stream.gap(fromInitiator)) this.violation('opcua_stream_gap');
+    if (this.isOpcua && this.framer.gap(fromInitiator)) this.violation('opcua_stream_gap');
   }
 
   flush(rec: FlowRecord, final: boolean): void {
     if (!this.isOpcua) return;
     if (final) {
-      if (this.stream.partial(true)) this.violation('opcua_truncated');
-      if (this.stream.partial(false)) this.violation('opcua_truncated');
-      this.stream.reset();
+      if (this.framer.gap(true)) this.violation('opcua_truncated');
+      if (this.framer.gap(false)) this.violation('opcua_truncated');
     }
-    rec.l7 = 'opcua';
-    rec.l7Ops = this.ops;
-    rec.l7OpsRev = this.opsRev;
-    if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-    if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    this.slice.flushInto(rec, 'opcua');
   }
 }
 

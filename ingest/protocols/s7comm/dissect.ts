@@ -46,12 +46,13 @@
  * COTP connection ops and TPKT violations held while undecided. Once decided, a TSDU of the other kind
  * is still counted; an unknown protocol id is 's7comm_protocol_id'.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../../core/records.ts';
+import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import {
   COTP_TPDUS, S7P_OPCODES, functionName, headerErrorName, paramErrorName, plusFunctionName, userdataName,
 } from './codes.ts';
-import { Framer } from '../framer.ts';
+import { Framer, type Framing } from '../framer.ts';
+import { L7Slice } from '../slice.ts';
 
 /** ISO-on-TCP (RFC 1006). */
 export const ISO_TSAP_PORT = 102;
@@ -139,8 +140,10 @@ export const parseS7Plus = (buf: Buffer, off: number, kept: number, total: numbe
   return pdu;
 };
 
+/** A TPKT longer than {@link TPKT_CAP} is handed over, cut, once its last octet has arrived. */
+const FRAMING: Framing<S7Violation> = { headerLen: 4, keep: TPKT_CAP, length: tpktSize, handOver: 'whole' };
+
 interface Side {
-  framer: Framer;
   tsdu: Buffer;
   tsduKept: number;
   tsduLen: number;
@@ -149,7 +152,6 @@ interface Side {
 }
 
 const newSide = (): Side => ({
-  framer: new Framer(TPKT_CAP, 4, tpktSize),
   tsdu: Buffer.alloc(TSDU_CAP),
   tsduKept: 0,
   tsduLen: 0,
@@ -162,17 +164,8 @@ export class S7Session implements L7Session {
   private readonly resp = newSide();
   /** Undecided until the first TSDU; 'foreign' = not S7 (e.g. MMS): ignored from then on. */
   private kind: 'undecided' | 's7comm' | 's7comm-plus' | 'foreign' = 'undecided';
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
-  private errors: Record<string, number> = {};
-  private violations: Record<string, number> = {};
-  private gaps: IntervalSummary = intervals.empty();
-  private lastRequestTs = -1;
-  private side: Side = this.init;
-  private fromInit = true;
-  private ts = 0;
-  private readonly onFrame = (buf: Buffer, off: number, kept: number, total: number): void => this.tpkt(buf, off, kept, total);
-  private readonly onViolation = (code: string): void => { bump(this.violations, code); };
+  private readonly slice = new L7Slice();
+  private readonly framer = new Framer(FRAMING, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, total, ts), (v) => this.slice.violation(v));
 
   /** What the flow carries so far: S7comm, S7comm-plus, not S7 ('foreign'), or not known yet. */
   get verdict(): 'undecided' | 's7comm' | 's7comm-plus' | 'foreign' {
@@ -181,26 +174,23 @@ export class S7Session implements L7Session {
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
     if (this.kind === 'foreign') return;
-    this.fromInit = fromInitiator;
-    this.ts = ts;
-    this.side = fromInitiator ? this.init : this.resp;
-    this.side.framer.push(buf, off, len, this.onFrame, this.onViolation);
+    this.framer.push(fromInitiator, buf, off, len, ts);
   }
 
   /** One TPKT: `kept` of its `total` octets at `buf[off…]`. */
-  private tpkt(buf: Buffer, off: number, kept: number, total: number): void {
+  private tpkt(fromInit: boolean, buf: Buffer, off: number, kept: number, total: number, ts: number): void {
     if (this.kind === 'foreign') return;
     const li = buf[off + 4]!;
-    if (li < 1 || 5 + li > total || 5 + li > kept) { bump(this.violations, 's7comm_cotp'); return; }
+    if (li < 1 || 5 + li > total || 5 + li > kept) { this.slice.violation('s7comm_cotp'); return; }
     const type = buf[off + 5]! & 0xf0;
     if (type !== 0xf0) {
       const name = COTP_TPDUS[type];
-      if (name) this.op(name, false);
+      if (name) this.slice.op(fromInit, name);
       return;
     }
-    if (li < 2) { bump(this.violations, 's7comm_cotp'); return; }
+    if (li < 2) { this.slice.violation('s7comm_cotp'); return; }
     const eot = (buf[off + 6]! & 0x80) !== 0;
-    const side = this.side;
+    const side = fromInit ? this.init : this.resp;
     const dataOff = off + 5 + li;
     const dataKept = Math.max(0, kept - 5 - li);
     const room = TSDU_CAP - side.tsduKept;
@@ -215,18 +205,18 @@ export class S7Session implements L7Session {
     const lenT = side.tsduLen;
     side.tsduKept = 0;
     side.tsduLen = 0;
-    if (lenT > 0) this.tsdu(side, keptT, lenT);
+    if (lenT > 0) this.tsdu(fromInit, side, keptT, lenT, ts);
   }
 
   /** One complete TSDU in `side.tsdu`. */
-  private tsdu(side: Side, kept: number, total: number): void {
+  private tsdu(fromInit: boolean, side: Side, kept: number, total: number, ts: number): void {
     const id = side.tsdu[0];
     if (id !== 0x32 && id !== 0x72) {
       if (this.kind === 'undecided') {
         this.kind = 'foreign';
-        this.clear();
+        this.slice.reset();
       } else {
-        bump(this.violations, 's7comm_protocol_id');
+        this.slice.violation('s7comm_protocol_id');
       }
       return;
     }
@@ -238,32 +228,17 @@ export class S7Session implements L7Session {
       side.plusContinues = pdu.continues === true;
     }
     if (this.kind === 'undecided') this.kind = pdu.protocol;
-    if (pdu.violation) bump(this.violations, pdu.violation);
-    for (const e of pdu.errors) bump(this.errors, e);
-    if (pdu.op) this.op(pdu.op, true);
-  }
-
-  private op(name: string, cadence: boolean): void {
-    if (!this.fromInit) { bump(this.opsRev, name); return; }
-    bump(this.ops, name);
-    if (!cadence) return;
-    if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, this.ts - this.lastRequestTs));
-    this.lastRequestTs = this.ts;
-  }
-
-  private clear(): void {
-    this.ops = {};
-    this.opsRev = {};
-    this.errors = {};
-    this.violations = {};
-    this.gaps = intervals.empty();
-    this.lastRequestTs = -1;
+    if (pdu.violation) this.slice.violation(pdu.violation);
+    for (const e of pdu.errors) this.slice.error(e);
+    if (!pdu.op) return;
+    this.slice.op(fromInit, pdu.op);
+    if (fromInit) this.slice.request(ts);
   }
 
   onGap(fromInitiator: boolean): void {
     const side = fromInitiator ? this.init : this.resp;
-    if (this.kind !== 'foreign' && (side.framer.pending > 0 || side.tsduLen > 0)) bump(this.violations, 's7comm_stream_gap');
-    side.framer.reset();
+    const partial = this.framer.gap(fromInitiator) || side.tsduLen > 0;
+    if (this.kind !== 'foreign' && partial) this.slice.violation('s7comm_stream_gap');
     side.tsduKept = 0;
     side.tsduLen = 0;
     side.plusContinues = false;
@@ -271,24 +246,17 @@ export class S7Session implements L7Session {
 
   flush(rec: FlowRecord, final: boolean): void {
     if (final && this.kind !== 'foreign') {
-      for (const side of [this.init, this.resp]) {
-        if (side.framer.pending > 0 || side.tsduLen > 0) bump(this.violations, 's7comm_truncated');
-        side.framer.reset();
+      for (const fromInit of [true, false]) {
+        const side = fromInit ? this.init : this.resp;
+        if (this.framer.gap(fromInit) || side.tsduLen > 0) this.slice.violation('s7comm_truncated');
         side.tsduKept = 0;
         side.tsduLen = 0;
       }
     }
     // Undecided: hold the counters (COTP connection ops, TPKT violations) until the payload tells.
     if (this.kind === 'undecided' && !final) return;
-    if (this.kind === 's7comm' || this.kind === 's7comm-plus') {
-      rec.l7 = this.kind;
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
-      if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
-      if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
-    }
-    this.clear();
+    if (this.kind === 's7comm' || this.kind === 's7comm-plus') this.slice.flushInto(rec, this.kind);
+    else this.slice.reset();
   }
 }
 
