@@ -4,15 +4,20 @@
  *
  *   node --import tsx bench/collector.ts [--seconds 3] [--max 200000] [--workers 2]
  *                                        [--versions v9,ipfix] [--skip nfcapd,pool]
+ *                                        [--senders N | --per-sender 60000]
  *
  * The datagrams are what `softflowd -r` exports (≈1,360 B, 31 records each, v9 and IPFIX) from a
  * lemay capture, cached in .cache/fuzz/seeds/ (bench/fuzz.ts writes them; this bench does when they
  * are missing).
  *
- * Sender: a small C program (compiled once with cc into .cache/bench/udpsend) that paces
- * `sendmmsg` to k datagrams/s for `--seconds`, replaying the datagrams in order (port i of n gets
- * the whole sequence, so every port sees its templates). A node sender needs ~10 µs of CPU per
- * datagram and would take the receiver's core on a 2-core box; the C one needs ~1 µs.
+ * Sender: node:dgram in child processes (this file, `--role send`), kept across the sweep. A step at
+ * k datagrams/s uses `--senders` processes, or one per `--per-sender` datagrams/s (a node send costs
+ * ≈ 4 µs of CPU, so one process paces ≈ 90–190k/s on a loaded 2-core box); each paces k/m datagrams/s
+ * in bursts on process.hrtime and sleeps in Atomics.wait when ahead, for `--seconds`, replaying the
+ * datagrams in order from its own connected sockets (port i of n gets the whole sequence, so every
+ * exporter session sees its templates). The achieved rate is the senders' total over the longest
+ * sender's time, and the sender CPU per datagram is printed: on 2 vCPU it is CPU the receiver does
+ * not get, so the ceilings are lower bounds.
  *
  * Receivers, each in its own process, each socket asking for a 32 MiB SO_RCVBUF (the kernel grants
  * at most net.core.rmem_max; printed):
@@ -29,8 +34,8 @@
  * Traffic goes only to 127.0.0.1. Figures are for this machine; nothing is asserted.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,11 +54,14 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' }, max: { type: 'string', default: '200000' }, workers: { type: 'string', default: '2' },
     versions: { type: 'string', default: 'v9,ipfix' }, skip: { type: 'string', default: '' }, role: { type: 'string' },
+    senders: { type: 'string', default: '0' }, 'per-sender': { type: 'string', default: '60000' },
   },
 });
 const SECONDS = Number(values.seconds);
 const MAX_RATE = Number(values.max);
 const WORKERS = Number(values.workers);
+const SENDERS = Number(values.senders);
+const PER_SENDER = Number(values['per-sender']);
 const run = promisify(execFile);
 type Version = 'v9' | 'ipfix';
 
@@ -65,69 +73,11 @@ const datagrams = async (version: Version): Promise<Buffer[]> => {
   return d[version];
 };
 
-// ───────────────────────────── the paced C sender ─────────────────────────────
+// ───────────────────────────── the paced sender (child processes) ─────────────────────────────
 
-const SENDER_C = String.raw`
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-/* udpsend PORTS RATE SECONDS FILE: FILE holds [len:2 BE][bytes] datagrams; sends to 127.0.0.1:PORTS
-   (comma-separated), the k-th datagram to port k % n, paced to RATE/s; prints "sent seconds". */
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-  if (argc != 5) return 2;
-  struct sockaddr_in to[64]; int np = 0;
-  for (char *p = strtok(argv[1], ","); p && np < 64; p = strtok(NULL, ",")) {
-    memset(&to[np], 0, sizeof to[np]); to[np].sin_family = AF_INET; to[np].sin_port = htons(atoi(p));
-    inet_pton(AF_INET, "127.0.0.1", &to[np].sin_addr); np++;
-  }
-  double rate = atof(argv[2]), secs = atof(argv[3]);
-  FILE *f = fopen(argv[4], "rb"); if (!f) return 3;
-  static unsigned char data[1 << 24]; size_t size = fread(data, 1, sizeof data, f); fclose(f);
-  static struct iovec dg[65536]; int nd = 0;
-  for (size_t o = 0; o + 2 <= size && nd < 65536;) { size_t l = (data[o] << 8) | data[o + 1]; dg[nd].iov_base = data + o + 2; dg[nd].iov_len = l; nd++; o += 2 + l; }
-  if (nd == 0) return 4;
-  int fd = socket(AF_INET, SOCK_DGRAM, 0); int sb = 4 << 20; setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-  struct mmsghdr m[64]; struct iovec iov[64];
-  long sent = 0, cap = (long)(rate * secs);
-  double t0 = now(), t;
-  while ((t = now() - t0) < secs && sent < cap) {
-    long due = (long)(t * rate); if (due > cap) due = cap;
-    if (due <= sent) { struct timespec z = {0, 20000}; nanosleep(&z, NULL); continue; }
-    int n = due - sent > 64 ? 64 : (int)(due - sent);
-    for (int i = 0; i < n; i++) {
-      long k = sent + i; iov[i] = dg[(k / np) % nd];
-      memset(&m[i], 0, sizeof m[i]); m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1;
-      m[i].msg_hdr.msg_name = &to[k % np]; m[i].msg_hdr.msg_namelen = sizeof to[0];
-    }
-    int r = sendmmsg(fd, m, n, 0);
-    if (r > 0) sent += r; else if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) { perror("sendmmsg"); return 5; }
-  }
-  printf("%ld %.6f\n", sent, now() - t0);
-  return 0;
-}
-`;
-
-/** Compiles the sender once; returns its path. */
-const senderBinary = async (): Promise<string> => {
-  mkdirSync(CACHE, { recursive: true });
-  const bin = join(CACHE, 'udpsend');
-  if (!existsSync(bin)) {
-    const src = join(CACHE, 'udpsend.c');
-    writeFileSync(src, SENDER_C);
-    await run('cc', ['-O2', '-o', bin, src]);
-  }
-  return bin;
-};
-
-/** The datagrams as the sender reads them: [len:2 BE][bytes]…; returns the file path. */
+/** The datagrams as the senders read them: [len:2 BE][bytes]…; returns the file path. */
 const datagramFile = (version: Version, dgs: Buffer[]): string => {
+  mkdirSync(CACHE, { recursive: true });
   const path = join(CACHE, `softflowd-${version}.dgs`);
   const parts: Buffer[] = [];
   for (const d of dgs) { const h = Buffer.alloc(2); h.writeUInt16BE(d.length); parts.push(h, d); }
@@ -135,12 +85,117 @@ const datagramFile = (version: Version, dgs: Buffer[]): string => {
   return path;
 };
 
-interface SendReport { sent: number; seconds: number }
+/** Splits a datagram file back into datagrams (at most 65,536; a cut-off tail is dropped). */
+const readDatagramFile = (path: string): Buffer[] => {
+  const data = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let o = 0; o + 2 <= data.length && out.length < 65_536;) {
+    const len = data.readUInt16BE(o);
+    if (o + 2 + len > data.length) break;
+    out.push(data.subarray(o + 2, o + 2 + len));
+    o += 2 + len;
+  }
+  return out;
+};
 
-const send = async (bin: string, ports: number[], rate: number, file: string): Promise<SendReport> => {
-  const { stdout } = await run(bin, [ports.join(','), String(rate), String(SECONDS), file], { timeout: (SECONDS + 30) * 1000 });
-  const [sent, seconds] = stdout.trim().split(' ').map(Number);
-  return { sent: sent!, seconds: seconds! };
+/** One sender's job: send to 127.0.0.1:`ports` at `rate` datagrams/s for `seconds`. */
+interface SendJob { t: 'send'; ports: number[]; rate: number; seconds: number; file: string }
+
+/** What one sender did: datagrams handed to the kernel without error, wall and CPU time. */
+interface SenderReport { sent: number; errors: number; seconds: number; cpuSeconds: number }
+
+/** Datagrams a sender hands to the kernel per wake-up at most; when ahead it sleeps until WAKE are due. */
+const BURST = 64;
+const WAKE = 16;
+
+/**
+ * Sends one job: one socket connected to each port; the k-th datagram goes to port k % n and is
+ * datagram ⌊k / n⌋ of the sequence (each port gets the whole sequence, templates first). Pacing:
+ * the datagrams due by now (elapsed × rate) go out in bursts of ≤ BURST; ahead of schedule it sleeps
+ * in Atomics.wait (no busy loop) until WAKE more are due (20 µs – 1 ms). The loop ends at `seconds`
+ * or rate × seconds datagrams.
+ * Node has no sendmmsg: each send is one libuv try-send, ≈ 4 µs of CPU per datagram here.
+ */
+const sendJob = async (job: SendJob, dgs: Buffer[]): Promise<SenderReport> => {
+  const socks: Socket[] = [];
+  let errors = 0;
+  for (const port of job.ports) {
+    const s = createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
+    s.on('error', () => { errors++; }); // ECONNREFUSED when nothing listens: that datagram is lost
+    await new Promise<void>((r) => s.connect(port, '127.0.0.1', () => r()));
+    socks.push(s);
+  }
+  const np = socks.length;
+  const nd = dgs.length;
+  const cap = Math.floor(job.rate * job.seconds);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
+  let sent = 0;
+  for (let t = elapsed(); t < job.seconds && sent < cap; t = elapsed()) {
+    const due = Math.min(cap, Math.floor(t * job.rate));
+    if (due <= sent) {
+      Atomics.wait(sleeper, 0, 0, Math.min(1, Math.max(0.02, ((sent + WAKE) / job.rate - t) * 1000)));
+      continue;
+    }
+    const n = Math.min(BURST, due - sent);
+    for (let k = sent; k < sent + n; k++) socks[k % np]!.send(dgs[Math.floor(k / np) % nd]!);
+    sent += n;
+  }
+  // A send the kernel could not take at once is queued until the event loop runs: the step lasts
+  // until the queues are empty (normally they already are on loopback).
+  for (let i = 0; i < 1000 && socks.some((s) => s.getSendQueueCount() > 0); i++) await new Promise((r) => setImmediate(r));
+  const seconds = elapsed();
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise((r) => setTimeout(r, 20)); // late ECONNREFUSED errors
+  for (const s of socks) s.close();
+  return { sent: Math.max(0, sent - errors), errors, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+};
+
+/** Sender role: answers each SendJob with a SenderReport. */
+const sender = (): void => {
+  const files = new Map<string, Buffer[]>();
+  process.on('message', (m: SendJob) => {
+    if (m.t !== 'send') return;
+    if (!files.has(m.file)) files.set(m.file, readDatagramFile(m.file));
+    void sendJob(m, files.get(m.file)!).then((r) => process.send!(r));
+  });
+  process.once('disconnect', () => process.exit(0));
+  process.send!({ ready: true });
+};
+
+/** What a step's senders did together; `perSender[j]` is sender j's count (each starts the sequence at 0). */
+interface SendReport { sent: number; seconds: number; perSender: number[]; cpuPerDgUs: number; errors: number }
+
+/** Sender processes, forked on demand and kept for the whole bench. */
+const senders: ChildProcess[] = [];
+
+/** Senders for `rate`: `--senders`, or one per PER_SENDER datagrams/s. */
+const senderCount = (rate: number): number => SENDERS > 0 ? SENDERS : Math.max(1, Math.ceil(rate / PER_SENDER));
+
+/**
+ * Sends `rate` datagrams/s split over senderCount(rate) processes that start together; the rate
+ * achieved is their total over the longest sender's time.
+ */
+const send = async (ports: number[], rate: number, file: string): Promise<SendReport> => {
+  const m = senderCount(rate);
+  while (senders.length < m) {
+    const p = tsxFork(['--role', 'send']);
+    await nextMessage(p);
+    senders.push(p);
+  }
+  const reports = await Promise.all(senders.slice(0, m).map((p) => {
+    const r = nextMessage<SenderReport>(p);
+    p.send({ t: 'send', ports, rate: rate / m, seconds: SECONDS, file } satisfies SendJob);
+    return r;
+  }));
+  const sent = reports.reduce((a, r) => a + r.sent, 0);
+  const cpu = reports.reduce((a, r) => a + r.cpuSeconds, 0);
+  return {
+    sent, seconds: Math.max(...reports.map((r) => r.seconds)), perSender: reports.map((r) => r.sent),
+    cpuPerDgUs: (1e6 * cpu) / Math.max(1, sent), errors: reports.reduce((a, r) => a + r.errors, 0),
+  };
 };
 
 // ───────────────────────────── receivers (child processes) ─────────────────────────────
@@ -178,6 +233,7 @@ const receiver = async (kind: 'bare' | 'collector' | 'pool'): Promise<void> => {
   }
   process.send!({ ports, recvBufferBytes: granted });
   process.on('message', (m: { t?: string }) => { if (m.t === 'count') process.send!(stats()); });
+  process.once('disconnect', () => process.exit(0));
 };
 
 const tsxFork = (args: string[]): ChildProcess => fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -204,22 +260,29 @@ const settled = async (p: ChildProcess): Promise<Counts> => {
 
 // ───────────────────────────── the sweep ─────────────────────────────
 
-interface Step { rate: number; sent: number; sendRate: number; got: number; records: number; cpu?: number }
+interface Step { rate: number; sent: number; sendRate: number; got: number; records: number; senders: number; senderCpuUs: number; cpu?: number }
 
 /** A step's loss: datagrams (records for nfcapd) sent and not received. */
 type Trial = (rate: number) => Promise<Step & { lost: number }>;
 
-/** Rates 5k ×1.5 … until the first loss, then two bisection steps; returns every step run. */
-const sweep = async (trial: Trial): Promise<{ best: (Step & { lost: number }) | undefined; firstLoss: (Step & { lost: number }) | undefined; steps: number }> => {
+interface SweepResult { best: (Step & { lost: number }) | undefined; firstLoss: (Step & { lost: number }) | undefined; senderLimited: Step | undefined; steps: number }
+
+/**
+ * Rates 5k ×1.5 … until the first loss, then two bisection steps; returns every step run. A lossless
+ * step whose senders reached < 90 % of its rate ends the sweep as sender-limited (no higher rate is
+ * claimed than was sent).
+ */
+const sweep = async (trial: Trial): Promise<SweepResult> => {
   let best: (Step & { lost: number }) | undefined;
   let firstLoss: (Step & { lost: number }) | undefined;
+  let senderLimited: Step | undefined;
   let steps = 0;
   for (let rate = 5000; rate <= MAX_RATE; rate = Math.round(rate * 1.5)) {
     const s = await trial(rate);
     steps++;
     if (s.lost > 0) { firstLoss = s; break; }
     best = s;
-    if (s.sendRate < 0.5 * rate) break; // the sender cannot go faster here (CPU taken by others)
+    if (s.sendRate < 0.9 * rate) { senderLimited = s; break; } // CPU taken by the receiver and others
   }
   for (let i = 0; i < 2 && best && firstLoss; i++) {
     const mid = Math.round((best.rate + firstLoss.rate) / 2 / 1000) * 1000;
@@ -228,34 +291,35 @@ const sweep = async (trial: Trial): Promise<{ best: (Step & { lost: number }) | 
     steps++;
     if (s.lost > 0) firstLoss = s; else best = s;
   }
-  return { best, firstLoss, steps };
+  return { best, firstLoss, senderLimited, steps };
 };
 
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
-const describeSweep = (name: string, r: Awaited<ReturnType<typeof sweep>>, unit: string, extra = ''): string => {
+const describeSweep = (name: string, r: SweepResult, unit: string, extra = ''): string => {
   const b = r.best;
   const head = `${name.padEnd(28)} `;
   const ok = b ? `lossless up to ${fmt(b.sendRate).padStart(7)} dg/s (${fmt(b.sent)} sent in ${SECONDS} s)` : 'loss at every rate tried';
   const lossy = r.firstLoss
     ? `; at ${fmt(r.firstLoss.sendRate)} dg/s: lost ${fmt(r.firstLoss.lost)} ${unit} (${((100 * r.firstLoss.lost) / Math.max(1, unit === 'records' ? r.firstLoss.records + r.firstLoss.lost : r.firstLoss.sent)).toFixed(1)} %)`
-    : `; no loss up to --max ${fmt(MAX_RATE)}`;
-  return `${head}${ok}${lossy}${extra}  [${r.steps} steps]`;
+    : r.senderLimited ? `; sender-limited: ${fmt(r.senderLimited.sendRate)} of ${fmt(r.senderLimited.rate)} dg/s sent` : `; no loss up to --max ${fmt(MAX_RATE)}`;
+  const by = b ? `; sender ${b.senders} process${b.senders > 1 ? 'es' : ''}, ${b.senderCpuUs.toFixed(1)} µs CPU/dg` : '';
+  return `${head}${ok}${lossy}${extra}${by}  [${r.steps} steps]`;
 };
 
 /** Sweeps a receiver role kept alive across steps. */
-const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', bin: string, file: string, recordsPerDg: number): Promise<string> => {
+const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', file: string, recordsPerDg: number): Promise<string> => {
   const p = tsxFork(['--role', kind, '--workers', String(WORKERS)]);
   const { ports, recvBufferBytes } = await nextMessage<{ ports: number[]; recvBufferBytes: number }>(p);
   try {
     let before = await settled(p);
     const r = await sweep(async (rate) => {
-      const s = await send(bin, ports, rate, file);
+      const s = await send(ports, rate, file);
       const after = await settled(p);
       const got = after.datagrams - before.datagrams;
       const records = after.records - before.records;
       before = after;
-      return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got, records, lost: Math.max(0, s.sent - got) };
+      return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got, records, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, s.sent - got) };
     });
     const recs = r.best && kind !== 'bare' ? `, ${fmt((r.best.records / Math.max(1, r.best.got)) * r.best.sendRate)} records/s` : kind === 'bare' && r.best ? ` (≈${fmt(r.best.sendRate * recordsPerDg)} records/s if decoded)` : '';
     return describeSweep(`${kind === 'pool' ? `pool, ${WORKERS} workers/ports` : kind}`, r, 'datagrams', `${recs}; SO_RCVBUF ${fmt(recvBufferBytes / 1024)} KiB`);
@@ -265,7 +329,7 @@ const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', bin: string, f
 };
 
 /** nfcapd on one step: flows stored vs records sent, and its CPU seconds. */
-const nfcapdTrial = (bin: string, file: string, recsOf: number[]): Trial => async (rate) => {
+const nfcapdTrial = (file: string, recsOf: number[]): Trial => async (rate) => {
   const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
   const probe = createSocket('udp4');
   await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
@@ -276,7 +340,7 @@ const nfcapdTrial = (bin: string, file: string, recsOf: number[]): Trial => asyn
   p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   try {
     await new Promise((r) => setTimeout(r, 1000));
-    const s = await send(bin, [port], rate, file);
+    const s = await send([port], rate, file);
     await new Promise((r) => setTimeout(r, 1000));
     // nfcapd is a child of /usr/bin/time: signal it by its own pid so it flushes its file and exits.
     const { stdout } = await run('pgrep', ['-P', String(p.pid), 'nfcapd']);
@@ -288,9 +352,9 @@ const nfcapdTrial = (bin: string, file: string, recsOf: number[]): Trial => asyn
       flows += Number(info.match(/^Flows:\s*(\d+)/m)?.[1] ?? 0);
     }
     let expected = 0;
-    for (let i = 0; i < s.sent; i++) expected += recsOf[i % recsOf.length]!;
+    for (const n of s.perSender) for (let i = 0; i < n; i++) expected += recsOf[i % recsOf.length]!;
     const cpu = Number(err.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? 0) + Number(err.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? 0);
-    return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got: s.sent, records: flows, lost: Math.max(0, expected - flows), cpu };
+    return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got: s.sent, records: flows, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, expected - flows), cpu };
   } finally {
     if (p.exitCode === null) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -312,7 +376,6 @@ const decodeOnly = (version: Version, dgs: Buffer[]): { dgRate: number; recRate:
 
 const main = async (): Promise<void> => {
   const skip = new Set(values.skip!.split(',').filter(Boolean));
-  const bin = await senderBinary();
   const la = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
   process.stdout.write(`collector bench: ${SECONDS} s per step, rates up to ${fmt(MAX_RATE)} dg/s, 127.0.0.1 only; load average ${la()}\n`);
   for (const version of values.versions!.split(',') as Version[]) {
@@ -325,12 +388,12 @@ const main = async (): Promise<void> => {
     process.stdout.write(`${'decoder alone (no socket)'.padEnd(28)} ${fmt(d.dgRate)} dg/s, ${fmt(d.recRate)} records/s\n`);
     for (const kind of ['bare', 'collector', 'pool'] as const) {
       if (skip.has(kind)) continue;
-      process.stdout.write(`${await sweepReceiver(kind, bin, file, perDg)}  (load ${la()})\n`);
+      process.stdout.write(`${await sweepReceiver(kind, file, perDg)}  (load ${la()})\n`);
     }
     if (!skip.has('nfcapd') && existsSync('/usr/bin/nfcapd')) {
       let cpuAtBest = '';
       const r = await sweep(async (rate) => {
-        const s = await nfcapdTrial(bin, file, d.recsOf)(rate);
+        const s = await nfcapdTrial(file, d.recsOf)(rate);
         if (s.lost === 0) cpuAtBest = `; CPU ${s.cpu!.toFixed(2)} s for ${fmt(s.sent)} dg = ${fmt(s.sent / Math.max(s.cpu!, 1e-3))} dg per CPU-s`;
         return s;
       });
@@ -340,4 +403,7 @@ const main = async (): Promise<void> => {
 };
 
 if (values.role === 'bare' || values.role === 'collector' || values.role === 'pool') await receiver(values.role);
-else if (resolve(process.argv[1] ?? '') === SELF) await main();
+else if (values.role === 'send') sender();
+else if (resolve(process.argv[1] ?? '') === SELF) {
+  try { await main(); } finally { for (const p of senders) p.kill('SIGKILL'); }
+}

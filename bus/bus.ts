@@ -35,7 +35,22 @@ export const HEADERS = {
   sourceTopic: 'cw-source-topic',
   sourcePartition: 'cw-source-partition',
   sourceOffset: 'cw-source-offset',
+  /**
+   * Flows topic: a watermark marker (empty value) instead of flows. Holds the collector's largest
+   * flow start so far, epoch ms, across ALL partitions; the detector advances its engine to it.
+   */
+  watermark: 'cw-watermark',
+  /** With `watermark`: '1' when the input ended (file replay) and the time is its last flow start. */
+  endOfInput: 'cw-end-of-input',
 } as const;
+
+/** The event time a flows-topic watermark marker carries, or undefined for a flows message. */
+export const watermarkOf = (m: Pick<InMessage, 'headers'>): { eventTimeMs: number; endOfInput: boolean } | undefined => {
+  const v = m.headers[HEADERS.watermark];
+  if (v === undefined) return undefined;
+  const eventTimeMs = Number(v);
+  return Number.isFinite(eventTimeMs) ? { eventTimeMs, endOfInput: m.headers[HEADERS.endOfInput] === '1' } : undefined;
+};
 
 /** A message to publish. */
 export interface OutMessage {

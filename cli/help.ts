@@ -174,6 +174,10 @@ Usage: conduitwatch collect --listen udp://HOST:PORT [--format jsonl] [--allow I
 Writes one FlowRecord per line on stdout until SIGINT/SIGTERM, then flushes and exits 0; a summary
 (datagrams, records, skipped datagrams by reason, sequence gaps) goes to stderr. Templates are kept
 per (exporter ip:port, observation domain) and expire after 30 minutes without a refresh.
+To publish the records to Kafka for the detectors instead, run the collector role:
+  conduitwatch serve --role collector --kafka HOST:PORT --site site.yaml --listen udp://0.0.0.0:2055
+The kernel caps the socket receive buffer at net.core.rmem_max; for high export rates raise it
+(sysctl -w net.core.rmem_max=33554432).
 
 Options:
   --listen URL     udp://0.0.0.0:2055, udp://[::]:4739, udp://127.0.0.1:0 (0 = a free port) (required)

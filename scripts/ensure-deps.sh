@@ -20,6 +20,7 @@ if [ "${1:-}" = "--system" ]; then
   command -v softflowd >/dev/null || missing+=(softflowd)
   command -v nfcapd >/dev/null || missing+=(nfdump)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v kcat >/dev/null || missing+=(kcat)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2

@@ -6,22 +6,28 @@
  * (re)assigned the engine is restored from that snapshot and messages below its offset are
  * skipped, so a crash between the snapshot and the commit never counts a flow twice.
  *
- * State is per partition, not per conduit as topics.yaml suggests (`detector/conduit`):
- * `DetectionEngine` keeps one state for all its conduits (open windows, site first-seen), and a
- * partition's conduits always move together, so one snapshot per partition restores exactly.
+ * State is per partition (key `flows/<p>`), not per conduit: `DetectionEngine` keeps one state for
+ * all its conduits (open windows, site first-seen), and a partition's conduits always move
+ * together, so one snapshot per partition restores exactly.
  *
- * Event time is per partition: with several flows partitions, a partition's watermark stops at its
- * own last flow, so an edge that went quiet is scored in fewer trailing empty windows than in one
- * process, and lateness is judged against the partition's flows only. With one flows partition the
- * answers equal runReplay's exactly (test/integration/serve/kafka-replay.test.ts). Equality with
- * many partitions needs the collector to broadcast its watermark to every partition and an engine
- * call that advances the watermark without flows (not in DetectionEngine's public API yet).
+ * Event time is global: the collector follows each batch with a watermark marker on every flows
+ * partition (collector.ts), and the engine advances to it (`DetectionEngine.advance`), so a
+ * partition whose conduits went quiet still closes and scores its trailing windows as one process
+ * does; the end-of-input marker closes what `flush` would. A batch of markers that moved nothing
+ * is not checkpointed: replaying such markers after a restore moves nothing either.
+ * Left different from one process: lateness is judged per partition (a flow of conduit A is late
+ * against A's partition's event time plus the markers, not against a flow of conduit B earlier in
+ * the same collector batch), and the site's first-seen time (conduits that appear after the site's
+ * baseline get none) is the partition's first flow, and novelty's "reverse direction" hint only
+ * knows the host pairs of the partition's own conduits (the score is the same, the explanation
+ * can lack the hint; a score could differ where that check changes it). Captures sliced per window (the file inputs)
+ * are not affected by the first; test/integration/serve/kafka-replay.test.ts checks equality.
  */
 import type { SiteMap } from '../../core/config.ts';
-import type { Metrics } from '../../core/telemetry.ts';
-import type { Logger } from '../../core/telemetry.ts';
+import type { FlowRecord } from '../../core/records.ts';
+import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { DetectionEngine, type EngineState, type ScoredBatch } from '../../detectors/engine.ts';
-import { HEADERS, nextOffset, TOPICS, type Bus, type InBatch, type InMessage, type Subscription } from '../../bus/bus.ts';
+import { HEADERS, nextOffset, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription } from '../../bus/bus.ts';
 import { decodeFlows, encodeJson, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 
@@ -87,6 +93,7 @@ export class DetectorRole {
       const st = JSON.parse(m.value.toString('utf8'), reviveNonFinite) as PartitionState;
       h = { engine: DetectionEngine.restore(this.o.siteMap, st.engine), next: BigInt(st.nextOffset) };
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
+      this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
       h = { engine: new DetectionEngine(this.o.siteMap, { runId: this.o.runId }), next: 0n };
     }
@@ -96,26 +103,43 @@ export class DetectorRole {
 
   private async handle(b: InBatch): Promise<void> {
     const h = await this.engineFor(b.partition);
-    const flows = [];
+    const out: ScoredBatch = { scores: [], alerts: [] };
     const bad: { message: InMessage; reason: string }[] = [];
+    let pending: FlowRecord[] = [];
+    let ingested = 0;
     let last: string | undefined;
+    const before = h.engine.stats().watermark;
+    const t0 = performance.now();
+    const ingest = (): void => {
+      if (pending.length === 0) return;
+      append(out, h.engine.ingest(pending));
+      ingested += pending.length;
+      pending = [];
+    };
     for (const m of b.messages) {
       if (BigInt(m.offset) < h.next) continue;
       last = m.offset;
+      const wm = watermarkOf(m);
+      if (wm) {
+        // Flows before the marker first: the marker's time is after them in the collector's input.
+        ingest();
+        append(out, h.engine.advance(wm.eventTimeMs, wm.endOfInput));
+        continue;
+      }
       const d = decodeFlows(m.value);
-      if (d.ok) flows.push(...d.value);
+      if (d.ok) pending.push(...d.value);
       else bad.push({ message: m, reason: d.reason });
     }
+    ingest();
     if (last === undefined) return;
-    const t0 = performance.now();
-    const out = h.engine.ingest(flows);
     this.o.metrics.add('conduitwatch_detector_window_seconds_total', {}, (performance.now() - t0) / 1000);
     await this.emit(out);
     await deadLetter(this.o.bus, bad);
-    this.o.metrics.add('conduitwatch_component_received_records_total', { component_kind: 'detector', component_type: 'engine', component_id: 'detector' }, flows.length);
+    this.o.metrics.add('conduitwatch_component_received_records_total', { component_kind: 'detector', component_type: 'engine', component_id: 'detector' }, ingested);
     if (bad.length) this.o.metrics.add('conduitwatch_bus_deadletters_total', { topic: TOPICS.flows }, bad.length);
+    const moved = ingested > 0 || bad.length > 0 || h.engine.stats().watermark !== before;
     h.next = BigInt(nextOffset(last));
-    await this.checkpoint(b.partition, h);
+    if (moved) await this.checkpoint(b.partition, h);
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'detector', partition: String(b.partition) }, Number(BigInt(b.highWatermark) - h.next));
   }
 
@@ -148,6 +172,11 @@ export class DetectorRole {
     await this.sub?.stop();
   }
 }
+
+const append = (to: ScoredBatch, b: ScoredBatch): void => {
+  to.scores.push(...b.scores);
+  to.alerts.push(...b.alerts);
+};
 
 const NON_FINITE: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
 /** Inverse of `encodeJson`'s spelling of non-finite numbers. */

@@ -27,14 +27,14 @@ import { migrate } from '../../store/migrate.ts';
 import type { Store } from '../../store/store.ts';
 import { usageError } from '../args.ts';
 import { openInput } from '../inputs.ts';
-import { publishFlows } from './collector.ts';
+import { FlowPublisher, publishFlows } from './collector.ts';
 import { DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
 import { SinkRole } from './sink.ts';
 
 export { DetectorRole } from './detector.ts';
 export { SinkRole } from './sink.ts';
-export { flowMessages, publishFlows } from './collector.ts';
+export { flowMessages, FlowPublisher, publishFlows, watermarkMessages } from './collector.ts';
 
 /** node:util parseArgs options of `serve`, for cli/main.ts. */
 export const SERVE_OPTIONS = {
@@ -92,9 +92,11 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
     if (o.inputs?.length) {
       const inputs = o.inputs;
       s.published = (async () => {
-        let n = 0;
-        for (const f of inputs) n += await publishFlows(o.bus, o.siteMap, openInput(f, { sliceMs: o.siteMap.site.detection.window }).flows, o.clock, o.metrics);
-        return n;
+        // One publisher for all files: they replay as one stream with one end of input.
+        const pub = new FlowPublisher(o.bus, o.siteMap, o.clock, o.metrics);
+        for (const f of inputs) await pub.publishAll(openInput(f, { sliceMs: o.siteMap.site.detection.window }).flows);
+        await pub.end();
+        return pub.published;
       })();
     } else {
       const c = new Collector(CollectorConfig.parse({ listen: o.listen ?? 'udp://0.0.0.0:2055' }), { clock: o.clock, log: o.log, metrics: o.metrics });

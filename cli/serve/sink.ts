@@ -20,7 +20,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
-import { TOPICS, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
+import { TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
 import { decodeAlert, decodeFlows, decodeScore } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
@@ -75,6 +75,8 @@ export class SinkRole {
     const bad: { message: InMessage; reason: string }[] = [];
     for (const m of b) {
       if (m.topic === TOPICS.flows) {
+        // Watermark markers (collector.ts) carry no flows; they only move the detectors' event time.
+        if (watermarkOf(m)) continue;
         const d = decodeFlows(m.value);
         // The detector dead-letters undecodable flows; the sink only counts them.
         if (!d.ok) { this.o.metrics.add('conduitwatch_sink_skipped_total', { topic: m.topic }, 1); continue; }
