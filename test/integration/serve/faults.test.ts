@@ -1,0 +1,230 @@
+/**
+ * Faults against the real broker (infra/services, Kafka 4.1.1) with the real roles and chDB. Each
+ * test replays a lemay capture through collector → flows (3 partitions) → detector → sink and
+ * requires the stored answers to equal one process's exactly: every flow once (by a stable key),
+ * windows FINAL and alerts FINAL equal. Event time only; waits poll committed offsets with bounds.
+ *
+ * - kill -9 of the broker while the collector publishes and the detector and sink consume, then a
+ *   restart on the same ports;
+ * - kill -9 of a detector worker (a child process) hung inside a checkpoint, scores of its batch
+ *   already published; a second worker of the group takes its partitions over from the state topic;
+ * - a store that refuses inserts for a while: the sink holds at most one batch per partition.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { TOPICS } from '../../../bus/bus.ts';
+import { KafkaBus } from '../../../bus/kafka.ts';
+import { fakeClock } from '../../../core/clock.ts';
+import { createLogger, Metrics, silentLogger } from '../../../core/telemetry.ts';
+import { FlowPublisher } from '../../../cli/serve/collector.ts';
+import { DetectorRole } from '../../../cli/serve/detector.ts';
+import { SinkRole } from '../../../cli/serve/sink.ts';
+import { openChdb } from '../../../store/chdb.ts';
+import { migrate } from '../../../store/migrate.ts';
+import type { Store } from '../../../store/store.ts';
+import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
+import { projectRoot, sharedData } from '../../support/data.ts';
+import { batchesOf, drained, lemaySite, reference, SMALL, stored, waitFor } from './helpers.ts';
+
+const PCAP = 'lemay/CnC_uploading_exe_modbus_6RTU_with_operate.pcap';
+const LIMIT = { timeout: 120_000 };
+
+let kafka: KafkaService;
+let dir: string;
+let store: Store;
+before(async () => {
+  kafka = await startKafka();
+  dir = await mkdtemp(join(tmpdir(), 'cw-faults-'));
+  store = await openChdb(dir);
+  await migrate(store);
+});
+after(async () => {
+  await store?.close();
+  await kafka?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A fresh topic prefix, groups and run id: tests share the broker and the store, nothing else. */
+const fresh = () => {
+  const id = randomUUID().slice(0, 8);
+  return { prefix: `f${id}.`, detectorGroup: `detector-${id}`, sinkGroup: `sink-${id}`, runId: `faults-${id}` };
+};
+
+const roleDeps = () => ({ clock: fakeClock('2025-01-01T00:00:00Z'), log: process.env.DEBUG_FAULTS ? createLogger('debug') : silentLogger(), metrics: new Metrics() });
+
+test('kill -9 of the broker mid-stream loses and duplicates nothing: flows, windows and alerts equal one process', LIMIT, async (t) => {
+  const pcap = sharedData(t, PCAP);
+  if (!pcap) return;
+  const { site, siteMap } = lemaySite();
+  const batches = await batchesOf(pcap, site);
+  const want = reference(batches, siteMap);
+  const ids = fresh();
+  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
+  const deps = roleDeps();
+  const sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps, maxBackoffMs: 1000 });
+  const detector = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
+  await sink.start();
+  await detector.start();
+  try {
+    const pub = new FlowPublisher(bus, siteMap, deps.clock);
+    const killAt = Math.floor(batches.length / 3);
+    let restarting: Promise<void> | undefined;
+    for (const [i, b] of batches.entries()) {
+      if (i === killAt) {
+        // The consumers must be mid-stream: wait until the detector has scored some of what was published.
+        await waitFor(() => 'detector never committed a flows offset', async () => [...(await bus.committed(ids.detectorGroup, TOPICS.flows)).values()].some((o) => o !== undefined));
+        await kafka.kill9();
+        restarting = kafka.restart();
+      }
+      // Publishes while the broker is down retry until it is back (the producer is idempotent).
+      await pub.publish(b);
+    }
+    await pub.end();
+    await restarting;
+    assert.ok(restarting, 'the broker was killed');
+    await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
+    for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
+    const got = await stored(store, ids.runId);
+    assert.equal(got.flows.length, want.flows.length, 'no flow lost or duplicated');
+    assert.deepEqual(got.flows, want.flows);
+    assert.deepEqual(got.scores, want.scores);
+    assert.deepEqual(got.alerts, want.alerts);
+  } finally {
+    await detector.stop();
+    await sink.stop();
+    await bus.close();
+  }
+});
+
+/** Starts the child worker; resolves with it once it printed READY. */
+const startWorker = async (args: string[]): Promise<{ child: ChildProcess; hung: Promise<string> }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/integration/serve/detector-worker.ts'), ...args], {
+    cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const lines = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('READY\n')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before READY: ${err.slice(-2000)}`)));
+  });
+  await lines;
+  const hung = new Promise<string>((resolve, reject) => {
+    const check = () => { const m = /HUNG (\d+ \d+)/.exec(out); if (m) resolve(m[1]!); };
+    child.stdout!.on('data', check);
+    check();
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it hung: ${err.slice(-2000)}`)));
+  });
+  return { child, hung };
+};
+
+test('kill -9 of a detector worker mid-batch: a second worker restores its partitions from the state topic and the answers equal one process', LIMIT, async (t) => {
+  const pcap = sharedData(t, PCAP);
+  if (!pcap) return;
+  const { site, siteMap } = lemaySite();
+  const batches = await batchesOf(pcap, site);
+  const want = reference(batches, siteMap);
+  const ids = fresh();
+  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
+  const deps = roleDeps();
+  const sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps });
+  await sink.start();
+  // Worker A alone owns every flows partition; it hangs in its 40th checkpoint (of about 3 × batches).
+  const a = await startWorker([kafka.bootstrap, ids.prefix, ids.detectorGroup, '40']);
+  let b: DetectorRole | undefined;
+  try {
+    const pub = new FlowPublisher(bus, siteMap, deps.clock);
+    for (const batch of batches) await pub.publish(batch);
+    await pub.end();
+    const [partition, nextOffset] = (await a.hung).split(' ').map(Number);
+    const committed = await bus.committed(ids.detectorGroup, TOPICS.flows);
+    assert.ok(nextOffset! > 0 && BigInt(committed.get(partition!) ?? '0') < BigInt(nextOffset!), 'A hung mid-stream, its batch not committed');
+    const end = await bus.endOffsets(TOPICS.flows);
+    assert.ok([...end].some(([p, e]) => (committed.get(p) ?? '0') !== e), 'flows were left for the second worker');
+    a.child.kill('SIGKILL');
+    // B joins the same group; A's partitions move to it once A's session expires.
+    b = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
+    await b.start();
+    await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
+    assert.deepEqual(b.partitions(), [0, 1, 2], 'B took every partition');
+    assert.ok(deps.metrics.get('conduitwatch_detector_state_restores_total', { partition: String(partition) }) >= 1, 'B restored the hung partition from the state topic');
+    for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
+    const got = await stored(store, ids.runId);
+    assert.deepEqual(got.flows, want.flows);
+    assert.deepEqual(got.scores, want.scores);
+    assert.deepEqual(got.alerts, want.alerts);
+  } finally {
+    a.child.kill('SIGKILL');
+    await b?.stop();
+    await sink.stop();
+    await bus.close();
+  }
+});
+
+test('a store that refuses inserts for a while: the sink holds one batch per partition, retries it with the same token, and loses nothing', LIMIT, async (t) => {
+  const pcap = sharedData(t, PCAP);
+  if (!pcap) return;
+  const { site, siteMap } = lemaySite();
+  const batches = await batchesOf(pcap, site);
+  const want = reference(batches, siteMap);
+  const ids = fresh();
+  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
+  const deps = roleDeps();
+  // The outage: the first 40 data inserts fail. Per topic/partition, the token (= offset range) in
+  // flight must not change until its insert lands: the sink fetched nothing more for it meanwhile.
+  let refusals = 40;
+  const inFlight = new Map<string, { token: string; rows: number }>();
+  let maxHeldBatches = 0;
+  let maxHeldRows = 0;
+  const violations: string[] = [];
+  const flaky: Store = {
+    dir: store.dir, query: (s) => store.query(s), text: (s, f) => store.text(s, f), exec: (s) => store.exec(s), close: async () => {},
+    insertRows: async (table, rows, opts) => {
+      if (table === 'sink_batches') return store.insertRows(table, rows, opts);
+      const token = opts?.dedupToken ?? '';
+      const tp = token.split(':').slice(1, 3).join(':');
+      const held = inFlight.get(tp);
+      if (held && held.token !== token) violations.push(`${tp}: ${token} attempted while ${held.token} had not landed`);
+      inFlight.set(tp, { token, rows: rows.length });
+      maxHeldBatches = Math.max(maxHeldBatches, inFlight.size);
+      maxHeldRows = Math.max(maxHeldRows, [...inFlight.values()].reduce((n, h) => n + h.rows, 0));
+      if (refusals-- > 0) throw new Error('store unavailable (injected)');
+      const receipt = await store.insertRows(table, rows, opts);
+      inFlight.delete(tp);
+      return receipt;
+    },
+  };
+  const sink = new SinkRole({ bus, store: flaky, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps, maxBackoffMs: 200 });
+  const detector = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
+  await sink.start();
+  await detector.start();
+  try {
+    const pub = new FlowPublisher(bus, siteMap, deps.clock);
+    for (const b of batches) await pub.publish(b);
+    await pub.end();
+    await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
+    for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
+    assert.ok(refusals < 0, 'the outage happened');
+    assert.deepEqual(violations, []);
+    // 3 flows + 3 scores + 1 alerts partitions: at most one batch each while the store was down.
+    assert.ok(maxHeldBatches <= 7, `held ${maxHeldBatches} batches`);
+    assert.ok(maxHeldRows <= want.flows.length + want.scores.length + want.alerts.length, `held ${maxHeldRows} rows`);
+    assert.equal(deps.metrics.get('conduitwatch_component_errors_total', { error_code: 'write_rejected' }), 40, 'every refusal was counted and retried');
+    const got = await stored(store, ids.runId);
+    assert.deepEqual(got.flows, want.flows);
+    assert.deepEqual(got.scores, want.scores);
+    assert.deepEqual(got.alerts, want.alerts);
+  } finally {
+    await detector.stop();
+    await sink.stop();
+    await bus.close();
+  }
+});
