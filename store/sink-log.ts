@@ -4,8 +4,9 @@
  * next owner of the partition reads the last range, re-cuts its first batch at exactly that range
  * and inserts it with the same token, so ClickHouse skips it if the first attempt landed
  * (RELIABILITY.md B2.1, B1.3). Without it a redelivered batch could end at another offset and get
- * another token. Additive to the store; the table is created on first use (a migration can adopt it).
+ * another token. The table is migration infra/clickhouse/ddl/006_sink_batches.sql.
  */
+import { migrate } from './migrate.ts';
 import type { Store } from './store.ts';
 
 export const SINK_LOG_TABLE = 'sink_batches';
@@ -15,11 +16,9 @@ export interface SinkRange {
   last: bigint;
 }
 
+/** The table comes from migration 006; applying the migrations is idempotent and cheap. */
 export const ensureSinkLog = async (store: Store): Promise<void> => {
-  await store.exec(`CREATE TABLE IF NOT EXISTS ${SINK_LOG_TABLE} (
-    consumer_group String, topic String, partition UInt32, first UInt64, last UInt64, written_at DateTime64(3, 'UTC')
-  ) ENGINE = MergeTree ORDER BY (consumer_group, topic, partition, first)
-  SETTINGS non_replicated_deduplication_window = 1000`);
+  await migrate(store);
 };
 
 const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
