@@ -25,6 +25,12 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
   for (const c of r.conduits) {
     const state = !c.declared ? 'UNDECLARED' : c.learning ? `learning, ${Math.floor(c.coverage * 100)}% coverage` : 'baseline ready';
     out.push(`  ${c.conduit.padEnd(w)}  ${state.padEnd(26)} ${fmtInt(c.edges).padStart(5)} edges ${fmtInt(c.flows).padStart(9)} flows ${fmtInt(c.alerts).padStart(5)} alert windows`);
+    const cycle = [
+      c.cyclesCovered >= 1 ? `${c.cyclesCovered.toFixed(1)} production cycles seen, ${c.phaseBucketsSeen}/${c.phaseBuckets} cycle phases` : '',
+      c.detectedCycleMs ? `cycle found in the data: ${formatDuration(c.detectedCycleMs)}` : '',
+      c.cycleNote,
+    ].filter(Boolean).join('; ');
+    if (cycle) out.push(`  ${' '.repeat(w)}  ${cycle}`);
   }
   out.push('', r.undeclared.length ? `Undeclared conduits (traffic between zones with no conduit in site.yaml): ${r.undeclared.join(', ')}` : 'Undeclared conduits: none');
   out.push('', r.alerts.length ? `Top findings (${Math.min(top, r.alerts.length)} of ${r.alerts.length}, from ${fmtInt(r.rawAlerts)} alert windows; ${fmtInt(r.windowsScored)} windows scored):` : `No alerts (${fmtInt(r.windowsScored)} windows scored).`);
