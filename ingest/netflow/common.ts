@@ -186,3 +186,39 @@ export class SequenceTracker {
     return d < 2_147_483_648 ? d : 0;
   }
 }
+
+/** Whether `b[from, to)` is all zero bytes (set padding). */
+export const allZero = (b: Uint8Array, from: number, to: number): boolean => {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+};
+
+/**
+ * What every export decoder shares: `decode` never throws. A bounds error inside one datagram (a
+ * DataView/array RangeError) is counted as `truncated`; anything else is a programmer error.
+ */
+export abstract class DatagramDecoder {
+  readonly options: DecoderOptions;
+  protected readonly seq = new SequenceTracker();
+
+  constructor(options: Partial<DecoderOptions>) {
+    this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
+  }
+
+  /**
+   * Decodes one datagram. `exporter` is the exporter's IP (goes into records); `session` keys the
+   * exporter's state, templates and sequence numbers (default `exporter`; the collector passes ip:port).
+   */
+  decode(buf: Uint8Array, exporter: string, receivedAt: number, session = exporter): DecodeResult {
+    const r = emptyResult();
+    try {
+      this.decodeInto(buf, exporter, receivedAt, session, r);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      countError(r, 'truncated');
+    }
+    return r;
+  }
+
+  protected abstract decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void;
+}

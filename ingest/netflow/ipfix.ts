@@ -26,8 +26,8 @@
 import type { Clock } from '../../core/clock.ts';
 import { systemClock } from '../../core/clock.ts';
 import {
-  DEFAULT_DECODER_OPTIONS, SequenceTracker, countError, countFidelity, emptyResult, u16, u32,
-  type DecodeResult, type DecoderOptions,
+  DatagramDecoder, allZero, countError, countFidelity, u16, u32,
+  type DecodeResult,
 } from './common.ts';
 import { Acc, DomainInfos, MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
 import { TemplateStore } from './templates.ts';
@@ -36,34 +36,17 @@ import type { TemplateDecoderOptions } from './v9.ts';
 const HEADER = 16;
 const MAX_RECORD = 65_535 - HEADER - 4;
 
-export class IpfixDecoder {
+export class IpfixDecoder extends DatagramDecoder {
   readonly templates: TemplateStore;
-  readonly options: DecoderOptions;
-  private readonly seq = new SequenceTracker();
   private readonly infos = new DomainInfos();
   private readonly acc = new Acc();
 
   constructor(clock: Clock = systemClock, options: Partial<TemplateDecoderOptions> = {}) {
-    this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
+    super(options);
     this.templates = new TemplateStore(clock, options.templates);
   }
 
-  /**
-   * Decodes one message. `exporter` is the exporter's IP (goes into records); `session` keys
-   * templates and sequence numbers (default `exporter`; the collector passes ip:port). Never throws.
-   */
-  decode(buf: Uint8Array, exporter: string, receivedAt: number, session = exporter): DecodeResult {
-    const r = emptyResult();
-    try {
-      this.decodeInto(buf, exporter, receivedAt, session, r);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      countError(r, 'truncated');
-    }
-    return r;
-  }
-
-  private decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
+  protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 10) { countError(r, 'bad_version'); return; }
     if (u16(b, 2) !== b.length) { countError(r, 'length_mismatch'); return; }
@@ -132,8 +115,3 @@ export class IpfixDecoder {
     }
   }
 }
-
-const allZero = (b: Uint8Array, from: number, to: number): boolean => {
-  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
-  return true;
-};

@@ -21,7 +21,7 @@
  * A datagram shorter than `count` records says: the records that fit are decoded, the rest counted `truncated`.
  */
 import {
-  DEFAULT_DECODER_OPTIONS, SequenceTracker, countError, countFidelity, emptyResult, ipv4At, u16, u32,
+  DatagramDecoder, countError, countFidelity, ipv4At, u16, u32,
   type DecodeResult, type DecoderOptions, type FidelityNote, type NetflowRecord,
 } from './common.ts';
 
@@ -30,31 +30,14 @@ const RECORD = 48;
 const MAX_COUNT = 30;
 const SPAN = 4_294_967_296;
 
-export class V5Decoder {
-  private readonly seq = new SequenceTracker();
+export class V5Decoder extends DatagramDecoder {
   private readonly sampling = new Map<string, number>();
-  readonly options: DecoderOptions;
 
   constructor(options: Partial<DecoderOptions> = {}) {
-    this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
+    super(options);
   }
 
-  /**
-   * Decodes one datagram. `exporter` is the exporter's IP (goes into records); `session` keys the
-   * exporter's state (default: `exporter`; the collector passes ip:port). Never throws.
-   */
-  decode(buf: Uint8Array, exporter: string, receivedAt: number, session = exporter): DecodeResult {
-    const r = emptyResult();
-    try {
-      this.decodeInto(buf, exporter, receivedAt, session, r);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      countError(r, 'truncated');
-    }
-    return r;
-  }
-
-  private decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
+  protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 5) { countError(r, 'bad_version'); return; }
     const count = u16(b, 2);

@@ -21,7 +21,7 @@
 import type { Clock } from '../../core/clock.ts';
 import { systemClock } from '../../core/clock.ts';
 import {
-  DEFAULT_DECODER_OPTIONS, SequenceTracker, countError, countFidelity, emptyResult, u16, u32,
+  DatagramDecoder, allZero, countError, countFidelity, u16, u32,
   type DecodeResult, type DecoderOptions,
 } from './common.ts';
 import { Acc, DomainInfos, MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
@@ -34,34 +34,17 @@ export interface TemplateDecoderOptions extends DecoderOptions {
   templates: Partial<TemplateStoreOptions>;
 }
 
-export class V9Decoder {
+export class V9Decoder extends DatagramDecoder {
   readonly templates: TemplateStore;
-  readonly options: DecoderOptions;
-  private readonly seq = new SequenceTracker();
   private readonly infos = new DomainInfos();
   private readonly acc = new Acc();
 
   constructor(clock: Clock = systemClock, options: Partial<TemplateDecoderOptions> = {}) {
-    this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
+    super(options);
     this.templates = new TemplateStore(clock, options.templates);
   }
 
-  /**
-   * Decodes one export packet. `exporter` is the exporter's IP (goes into records); `session` keys
-   * templates and sequence numbers (default `exporter`; the collector passes ip:port). Never throws.
-   */
-  decode(buf: Uint8Array, exporter: string, receivedAt: number, session = exporter): DecodeResult {
-    const r = emptyResult();
-    try {
-      this.decodeInto(buf, exporter, receivedAt, session, r);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      countError(r, 'truncated');
-    }
-    return r;
-  }
-
-  private decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
+  protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 9) { countError(r, 'bad_version'); return; }
     const base: TimeBase = { exportMs: u32(b, 8) * 1000, sysUptime: u32(b, 4), sysInitMs: -1 };
@@ -136,8 +119,3 @@ export class V9Decoder {
     }
   }
 }
-
-const allZero = (b: Uint8Array, from: number, to: number): boolean => {
-  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
-  return true;
-};
