@@ -12,7 +12,7 @@
  *
  * Sender: node:dgram in child processes (this file, `--role send`), kept across the sweep. A step at
  * k datagrams/s uses `--senders` processes, or one per `--per-sender` datagrams/s (a node send costs
- * ≈ 4 µs of CPU, so one process paces ≈ 90–190k/s on a loaded 2-core box); each paces k/m datagrams/s
+ * ≈ 4.4–5.9 µs of CPU, so one process paces ≈ 90–190k/s on a loaded 2-core box); each paces k/m datagrams/s
  * in bursts on process.hrtime and sleeps in Atomics.wait when ahead, for `--seconds`, replaying the
  * datagrams in order from its own connected sockets (port i of n gets the whole sequence, so every
  * exporter session sees its templates). The achieved rate is the senders' total over the longest
@@ -114,7 +114,8 @@ const WAKE = 16;
  * the datagrams due by now (elapsed × rate) go out in bursts of ≤ BURST; ahead of schedule it sleeps
  * in Atomics.wait (no busy loop) until WAKE more are due (20 µs – 1 ms). The loop ends at `seconds`
  * or rate × seconds datagrams.
- * Node has no sendmmsg: each send is one libuv try-send, ≈ 4 µs of CPU per datagram here.
+ * Node has no sendmmsg: each send is one libuv try-send, ≈ 4.4–5.9 µs of CPU per datagram here
+ * (the C sendmmsg sender this bench used before: ≈ 1 µs).
  */
 const sendJob = async (job: SendJob, dgs: Buffer[]): Promise<SenderReport> => {
   const socks: Socket[] = [];
