@@ -25,10 +25,12 @@ const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, 
 
 /** The newest range recorded for a partition, or undefined. */
 export const lastSinkRange = async (store: Store, group: string, topic: string, partition: number): Promise<SinkRange | undefined> => {
-  const rows = await store.query<{ first: string | number; last: string | number }>(
-    `SELECT toString(first) AS first, toString(last) AS last FROM ${SINK_LOG_TABLE} WHERE consumer_group = ${quote(group)} AND topic = ${quote(topic)} AND partition = ${partition} ORDER BY first DESC LIMIT 1`);
+  // The aliases must differ from the columns: ClickHouse resolves ORDER BY against an alias first,
+  // and ordering the text '9' after '10' picked the wrong range (duplicates after 9 → 10).
+  const rows = await store.query<{ first_s: string; last_s: string }>(
+    `SELECT toString(first) AS first_s, toString(last) AS last_s FROM ${SINK_LOG_TABLE} WHERE consumer_group = ${quote(group)} AND topic = ${quote(topic)} AND partition = ${partition} ORDER BY first DESC LIMIT 1`);
   const r = rows[0];
-  return r ? { first: BigInt(r.first), last: BigInt(r.last) } : undefined;
+  return r ? { first: BigInt(r.first_s), last: BigInt(r.last_s) } : undefined;
 };
 
 export const recordSinkRange = async (store: Store, group: string, topic: string, partition: number, r: SinkRange, at: number): Promise<void> => {
