@@ -40,6 +40,25 @@ export interface SinkOptions {
   groupId?: string;
   /** Longest wait between insert retries, ms (default 5000). */
   maxBackoffMs?: number;
+  /**
+   * Test seam, absent in production: awaited after a batch's insert resolved and before the batch
+   * returns, i.e. before the bus commits its offsets. A crash injected here is the window that
+   * exactly-once into ClickHouse must survive (test/integration/serve/faults.test.ts).
+   */
+  afterInsert?: (info: AfterInsert) => Promise<void>;
+}
+
+/** What `SinkOptions.afterInsert` is told about a batch that just landed. */
+export interface AfterInsert {
+  topic: TopicName;
+  partition: number;
+  /** The batch's offset range, inclusive; with the group it is the dedup token. */
+  first: bigint;
+  last: bigint;
+  /** Rows inserted (0: the batch held only watermarks or undecodable messages, nothing was inserted). */
+  rows: number;
+  /** True when the batch was re-cut to the range the intent log holds (a redelivery). */
+  replayed: boolean;
 }
 
 const TABLE_OF: Partial<Record<TopicName, string>> = { [TOPICS.flows]: TABLES.flows, [TOPICS.scores]: TABLES.windows, [TOPICS.alerts]: TABLES.alerts };
@@ -125,6 +144,7 @@ export class SinkRole {
     if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl);
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl);
+    await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: rows.length, replayed: !log });
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
     this.o.metrics.add('conduitwatch_component_sent_records_total', l, rows.length);

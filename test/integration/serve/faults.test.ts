@@ -4,8 +4,10 @@
  * requires the stored answers to equal one process's exactly: every flow once (by a stable key),
  * windows FINAL and alerts FINAL equal. Event time only; waits poll committed offsets with bounds.
  *
- * - kill -9 of the broker while the collector publishes and the detector and sink consume, then a
- *   restart on the same ports;
+ * - kill -9 of the broker while the collector publishes and the detector and sink consume, landed
+ *   through the sink's `afterInsert` seam between a flows insert and its offset commit, the sink
+ *   crashing there too; the broker restarts on the same ports and a new sink must get the batch
+ *   again, re-cut it from the intent log and have ClickHouse skip it by its dedup token;
  * - kill -9 of a detector worker (a child process) hung inside a checkpoint, scores of its batch
  *   already published; a second worker of the group takes its partitions over from the state topic;
  * - a store that refuses inserts for a while: the sink holds at most one batch per partition.
@@ -23,7 +25,7 @@ import { fakeClock } from '../../../core/clock.ts';
 import { createLogger, Metrics, silentLogger } from '../../../core/telemetry.ts';
 import { FlowPublisher } from '../../../cli/serve/collector.ts';
 import { DetectorRole } from '../../../cli/serve/detector.ts';
-import { SinkRole } from '../../../cli/serve/sink.ts';
+import { SinkRole, type AfterInsert } from '../../../cli/serve/sink.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { migrate } from '../../../store/migrate.ts';
 import type { Store } from '../../../store/store.ts';
@@ -57,46 +59,114 @@ const fresh = () => {
 
 const roleDeps = () => ({ clock: fakeClock('2025-01-01T00:00:00Z'), log: process.env.DEBUG_FAULTS ? createLogger('debug') : silentLogger(), metrics: new Metrics() });
 
-test('kill -9 of the broker mid-stream loses and duplicates nothing: flows, windows and alerts equal one process', LIMIT, async (t) => {
+/** A flows insert the sink made, and which sink instance made it. */
+type Sighting = AfterInsert & { by: string };
+
+/** The sink's flows inserts, and the crash the test injects right after one of them. */
+interface CrashRecorder {
+  /** The `afterInsert` seam of the sink instance called `by`. */
+  hook(by: string): (info: AfterInsert) => Promise<void>;
+  /** Every flows insert that carried rows, in order (a redelivered range appears again). */
+  seen: Sighting[];
+  /** The insert whose offset commit the crash cut off, once it happened. */
+  killed(): Sighting | undefined;
+  /** Once the crash happened: resolves when the broker is back and the replacement sink started. */
+  recovered(): Promise<void> | undefined;
+}
+
+/**
+ * Right after the sink's `killOn`-th flows insert resolved and before its offsets are committed:
+ * kill -9 the broker, and crash the sink there too (its handler throws, so no commit is attempted,
+ * and `die` stops that instance at once). Both die together, as when the host loses power. Then,
+ * whatever else the test is doing: restart the broker, wait for the crashed sink to be gone, and
+ * `replace` it.
+ *
+ * Why the sink too: killing only the broker never redelivers the batch. kafkajs resolves the
+ * offsets before the commit and keeps its fetch position; the commit waits for a coordinator
+ * (retrying until the broker is back) and then lands. Only a consumer that restarts, or loses the
+ * partition in a rebalance, fetches from the committed offset again.
+ */
+const crashAfterInsert = (killOn: number, die: () => Promise<void>, replace: () => Promise<void>): CrashRecorder => {
+  const seen: Sighting[] = [];
+  let killed: Sighting | undefined;
+  let recovered: Promise<void> | undefined;
+  return {
+    seen,
+    killed: () => killed,
+    recovered: () => recovered,
+    hook: (by) => async (info) => {
+      if (info.topic !== TOPICS.flows || info.rows === 0) return;
+      const s = { ...info, by };
+      seen.push(s);
+      if (killed || seen.length < killOn) return;
+      killed = s;
+      await kafka.kill9();
+      // Stopping marks the consumer not running at once; it completes after this batch failed.
+      const down = die();
+      recovered = (async () => {
+        await kafka.restart();
+        await down;
+        await replace();
+      })();
+      // Awaited by the test; this only keeps an early failure from being reported as unhandled.
+      recovered.catch(() => {});
+      throw new Error(`sink crashed after inserting flows ${info.partition}:${info.first}-${info.last} (injected)`);
+    },
+  };
+};
+
+const sameRange = (a: AfterInsert, b: AfterInsert): boolean => a.partition === b.partition && a.first === b.first && a.last === b.last;
+
+test('kill -9 of the broker and a sink crash between a flows insert and its offset commit: a new sink gets the batch again, re-cuts it from the intent log, and ClickHouse skips it; flows, windows and alerts equal one process', LIMIT, async (t) => {
   const pcap = sharedData(t, PCAP);
   if (!pcap) return;
   const { site, siteMap } = lemaySite();
   const batches = await batchesOf(pcap, site);
   const want = reference(batches, siteMap);
   const ids = fresh();
-  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
   const deps = roleDeps();
-  const sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps, maxBackoffMs: 1000 });
+  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix, log: deps.log });
+  let second: SinkRole | undefined;
+  const crash = crashAfterInsert(3, () => first.stop(), async () => {
+    // A new instance: nothing in memory, the logged range comes from the store.
+    second = sinkOf('second');
+    await second.start();
+  });
+  const sinkOf = (by: string) => new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps, maxBackoffMs: 1000, afterInsert: crash.hook(by) });
+  const first = sinkOf('first');
   const detector = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
-  await sink.start();
+  await first.start();
   await detector.start();
   try {
     const pub = new FlowPublisher(bus, siteMap, deps.clock);
-    const killAt = Math.floor(batches.length / 3);
-    let restarting: Promise<void> | undefined;
-    for (const [i, b] of batches.entries()) {
-      if (i === killAt) {
-        // The consumers must be mid-stream: wait until the detector has scored some of what was published.
-        await waitFor(() => 'detector never committed a flows offset', async () => [...(await bus.committed(ids.detectorGroup, TOPICS.flows)).values()].some((o) => o !== undefined));
-        await kafka.kill9();
-        restarting = kafka.restart();
-      }
-      // Publishes while the broker is down retry until it is back (the producer is idempotent).
-      await pub.publish(b);
-    }
-    await pub.end();
-    await restarting;
-    assert.ok(restarting, 'the broker was killed');
+    // Mid-stream: at most a third is published when the crash lands, the rest across the outage
+    // (publishes retry until the broker is back; the producer is idempotent).
+    const holdAt = Math.floor(batches.length / 3);
+    for (const b of batches.slice(0, holdAt)) await pub.publish(b);
+    await waitFor(() => `the sink made ${crash.seen.length} flows inserts, fewer than 3`, () => crash.killed() !== undefined);
+    const publishRest = async (): Promise<void> => {
+      for (const b of batches.slice(holdAt)) await pub.publish(b);
+      await pub.end();
+    };
+    await Promise.all([crash.recovered(), publishRest()]);
     await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
     for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
     const got = await stored(store, ids.runId);
-    assert.equal(got.flows.length, want.flows.length, 'no flow lost or duplicated');
+    const sightings = crash.seen.map((s) => `${s.by} ${s.partition}:${s.first}-${s.last}${s.replayed ? ' (replayed)' : ''}`).join(', ');
+    assert.equal(got.flows.length, want.flows.length, `no flow lost or duplicated; flows inserts: ${sightings}`);
+    // The killed batch was never committed, so the second sink fetched from its first offset and
+    // re-cut the redelivery to the logged range: the same range (= token) was inserted twice.
+    const killed = crash.killed()!;
+    const again = crash.seen.filter((s) => sameRange(s, killed)).map((s) => `${s.by}${s.replayed ? ' replayed' : ''}`);
+    assert.deepEqual(again, ['first', 'second replayed'], `flows ${killed.partition}:${killed.first}-${killed.last} inserted, crashed, redelivered and inserted again; flows inserts: ${sightings}`);
     assert.deepEqual(got.flows, want.flows);
     assert.deepEqual(got.scores, want.scores);
     assert.deepEqual(got.alerts, want.alerts);
   } finally {
+    await crash.recovered()?.catch(() => {});
     await detector.stop();
-    await sink.stop();
+    await first.stop();
+    await second?.stop();
     await bus.close();
   }
 });
