@@ -3,24 +3,15 @@
  * role does when each bus partition's engine sees only some conduits (cli/serve/detector.ts).
  */
 import { test } from 'node:test';
+import { engineSiteMap } from './helpers.ts';
 import assert from 'node:assert/strict';
-import { parseSite, SiteMap } from '../../../core/config.ts';
 import type { FlowRecord } from '../../../core/records.ts';
 import { DetectionEngine, type ScoredBatch } from '../../../detectors/engine.ts';
 import { mergeFlows, polls } from '../../../detectors/testing.ts';
 
 const T0 = Date.parse('2025-01-06T00:00:00Z');
 const M = 60_000;
-const siteMap = new SiteMap(parseSite(`
-site: t
-productionCycle: 8h
-zones:
-  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
-  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
-  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }
-conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: 10m }
-`));
+const siteMap = engineSiteMap();
 
 /** Two conduits over 30 minutes; scada->field changes cadence, then stops early. */
 const traffic = (): FlowRecord[] => mergeFlows(

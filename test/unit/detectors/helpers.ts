@@ -1,3 +1,4 @@
+import { parseSite, SiteMap } from '../../../core/config.ts';
 /** Builds closed-window features from flows for detector unit tests. */
 import type { FlowRecord } from '../../../core/records.ts';
 import type { WindowContext } from '../../../detectors/detector.ts';
@@ -12,3 +13,15 @@ export const conduitWindow = (windowStart: number, flows: FlowRecord[], windowMs
 export const ctxFor = (cw: ConduitFeatures, over: Partial<WindowContext> = {}): WindowContext => ({
   conduit: cw.conduit, windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning: false, declared: true, maintenance: undefined, cycleMs: 8 * 3_600_000, cyclePhase: (cw.windowStart % (8 * 3_600_000)) / (8 * 3_600_000), aggregateScans: true, ...over,
 });
+
+/** The engine tests' plant: scada -> field declared, corp undeclared; 60 s windows, 10 min baseline. */
+export const engineSiteMap = (): SiteMap => new SiteMap(parseSite(`
+site: t
+productionCycle: 8h
+zones:
+  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
+  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
+  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }
+conduits: [{ from: scada, to: field }]
+detection: { window: 60s, allowedLateness: 10s, baseline: 10m }
+`));
