@@ -31,7 +31,7 @@ import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
 import { createScan } from './scan/detector.ts';
 import { createSilence } from './silence/detector.ts';
 import { createSize } from './size/detector.ts';
-import { FlowWindows, type ClosedWindow, type FlowWindowsJSON } from './windows.ts';
+import { FlowWindows, type ClosedWindow, type FlowWindowsJSON, type WindowStats } from './windows.ts';
 
 /** The detectors the engine knows, by name. */
 export const DETECTORS = {
@@ -92,16 +92,9 @@ export interface ConduitStatus {
   cycleNote: string;
 }
 
-export interface EngineStats {
+/** The windows' counters plus what the engine emitted. */
+export interface EngineStats extends WindowStats {
   runId: string;
-  records: number;
-  lateRecords: number;
-  lateByConduit: Record<string, number>;
-  invalidRecords: number;
-  lastInvalid: string;
-  windowsClosed: number;
-  skippedEmptyWindows: number;
-  watermark: number | null;
   scores: number;
   alerts: number;
 }
