@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
 import { duration } from '../../core/units.ts';
 import { requestApiVersions } from './kafka-protocol.ts';
-import { ServiceProcess, ensureDebianCommand, freePorts, progress, tail, waitReady } from './process.ts';
+import { ServiceProcess, ensureDebianCommand, freePorts, progress, tail, waitReady, type RunningService } from './process.ts';
 
 /** The one place the broker version is chosen (README.md: why 4.1.1 and why kafkajs 2.2.4 works with it). */
 export const KAFKA_VERSION = '4.1.1';
@@ -159,24 +159,14 @@ export const KafkaOptions = z.object({
 }).strict();
 export type KafkaOptions = z.input<typeof KafkaOptions>;
 
-/** A running single-node broker. */
-export interface KafkaService {
+/** A running single-node broker; `dir` holds server.properties, broker.log and the KRaft log dirs (data/). */
+export interface KafkaService extends RunningService {
   /** `127.0.0.1:PORT`, for the client's `brokers` list. */
   bootstrap: string;
-  port: number;
   controllerPort: number;
   version: string;
-  /** Temp dir with server.properties, broker.log and the KRaft log dirs (data/). */
-  dir: string;
   /** Milliseconds of the last (re)start until ApiVersions answered; storage format not included. */
   lastStartMs: number;
-  pid(): number | undefined;
-  /** SIGTERM, wait, SIGKILL; removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
-  /** SIGKILL the broker as a crash would; ports and log dirs stay for restart(). */
-  kill9(): Promise<void>;
-  /** Start again on the same ports and log dirs (stopping gently first if it is running). */
-  restart(): Promise<void>;
 }
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding, as Kafka's Uuid prints them. */

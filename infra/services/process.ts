@@ -86,6 +86,20 @@ const installExitHook = (): void => {
 };
 
 /** What to run; `logFile` receives stdout and stderr (appended, so restarts keep the history). */
+/** The lifecycle every test service offers (Kafka, Redis). */
+export interface RunningService {
+  port: number;
+  /** The service's temp dir: configuration, data and its log. */
+  dir: string;
+  pid(): number | undefined;
+  /** SIGTERM, wait, SIGKILL; removes the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+  /** SIGKILL as a crash would; ports and data stay for restart(). */
+  kill9(): Promise<void>;
+  /** Start again on the same ports and data (stopping gently first if it is running). */
+  restart(): Promise<void>;
+}
+
 export interface ProcessSpec {
   command: string;
   args: string[];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/units.ts';
 import { redisCommand } from './resp.ts';
-import { ServiceProcess, ensureDebianCommand, freePort, progress, waitReady } from './process.ts';
+import { ServiceProcess, ensureDebianCommand, freePort, progress, waitReady, type RunningService } from './process.ts';
 
 /** Options of `startRedis`. */
 export const RedisOptions = z.object({
@@ -28,20 +28,10 @@ export const RedisOptions = z.object({
 }).strict();
 export type RedisOptions = z.input<typeof RedisOptions>;
 
-/** A running redis-server. */
-export interface RedisService {
+/** A running redis-server; `dir` is its working dir (AOF files) and redis.log. stop() sends SIGTERM, so Redis flushes its AOF. */
+export interface RedisService extends RunningService {
   /** `redis://127.0.0.1:PORT`. */
   url: string;
-  port: number;
-  /** Temp dir: working dir (AOF files) and redis.log. */
-  dir: string;
-  pid(): number | undefined;
-  /** SIGTERM (Redis flushes AOF), wait, SIGKILL; removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
-  /** SIGKILL as a crash would; the dir stays for restart(). */
-  kill9(): Promise<void>;
-  /** Start again on the same port and dir (stopping gently first if it is running). */
-  restart(): Promise<void>;
 }
 
 /** Resolves true when PING answers PONG (a LOADING error while the AOF replays means "not yet"). */
