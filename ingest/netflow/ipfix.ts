@@ -23,29 +23,17 @@
  * Times: flowStart/EndSysUpTime (22/21) are relative to systemInitTimeMilliseconds (160), which
  * exporters send in an options record (softflowd) or in the data record; absolute IEs are used as is.
  */
-import type { Clock } from '../../core/clock.ts';
-import { systemClock } from '../../core/clock.ts';
 import {
-  DatagramDecoder, allZero, countError, countFidelity, u16, u32,
+  allZero, countError, countFidelity, u16, u32,
   type DecodeResult,
 } from './common.ts';
-import { Acc, DomainInfos, MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
-import { TemplateStore } from './templates.ts';
-import type { TemplateDecoderOptions } from './v9.ts';
+import { MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
+import { TemplateDecoder } from './template-decoder.ts';
 
 const HEADER = 16;
 const MAX_RECORD = 65_535 - HEADER - 4;
 
-export class IpfixDecoder extends DatagramDecoder {
-  readonly templates: TemplateStore;
-  private readonly infos = new DomainInfos();
-  private readonly acc = new Acc();
-
-  constructor(clock: Clock = systemClock, options: Partial<TemplateDecoderOptions> = {}) {
-    super(options);
-    this.templates = new TemplateStore(clock, options.templates);
-  }
-
+export class IpfixDecoder extends TemplateDecoder {
   protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 10) { countError(r, 'bad_version'); return; }

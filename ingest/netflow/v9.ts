@@ -18,32 +18,19 @@
  *   id 2–255 reserved: `reserved_set_id`, skipped
  *   id ≥256  data flowset: records laid out by template `id`, then padding
  */
-import type { Clock } from '../../core/clock.ts';
-import { systemClock } from '../../core/clock.ts';
 import {
-  DatagramDecoder, allZero, countError, countFidelity, u16, u32,
-  type DecodeResult, type DecoderOptions,
+  allZero, countError, countFidelity, u16, u32,
+  type DecodeResult,
 } from './common.ts';
-import { Acc, DomainInfos, MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
-import { TemplateStore, type TemplateStoreOptions } from './templates.ts';
+import { MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
+import { TemplateDecoder } from './template-decoder.ts';
 
 const HEADER = 20;
 const MAX_RECORD = 65_535 - HEADER - 4;
 
-export interface TemplateDecoderOptions extends DecoderOptions {
-  templates: Partial<TemplateStoreOptions>;
-}
+export type { TemplateDecoderOptions } from './template-decoder.ts';
 
-export class V9Decoder extends DatagramDecoder {
-  readonly templates: TemplateStore;
-  private readonly infos = new DomainInfos();
-  private readonly acc = new Acc();
-
-  constructor(clock: Clock = systemClock, options: Partial<TemplateDecoderOptions> = {}) {
-    super(options);
-    this.templates = new TemplateStore(clock, options.templates);
-  }
-
+export class V9Decoder extends TemplateDecoder {
   protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 9) { countError(r, 'bad_version'); return; }
