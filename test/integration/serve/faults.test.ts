@@ -15,8 +15,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TOPICS } from '../../../bus/bus.ts';
@@ -26,12 +24,10 @@ import { createLogger, Metrics, silentLogger } from '../../../core/telemetry.ts'
 import { FlowPublisher } from '../../../cli/serve/collector.ts';
 import { DetectorRole } from '../../../cli/serve/detector.ts';
 import { SinkRole, type AfterInsert } from '../../../cli/serve/sink.ts';
-import { openChdb } from '../../../store/chdb.ts';
-import { migrate } from '../../../store/migrate.ts';
 import type { Store } from '../../../store/store.ts';
-import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
+import type { KafkaService } from '../../../infra/services/index.ts';
 import { projectRoot, sharedData } from '../../support/data.ts';
-import { batchesOf, drained, lemaySite, reference, SMALL, stored, waitFor } from './helpers.ts';
+import { batchesOf, drained, lemaySite, reference, SMALL, startKafkaAndStore, stopKafkaAndStore, stored, waitFor } from './helpers.ts';
 
 const PCAP = 'lemay/CnC_uploading_exe_modbus_6RTU_with_operate.pcap';
 const LIMIT = { timeout: 120_000 };
@@ -39,17 +35,8 @@ const LIMIT = { timeout: 120_000 };
 let kafka: KafkaService;
 let dir: string;
 let store: Store;
-before(async () => {
-  kafka = await startKafka();
-  dir = await mkdtemp(join(tmpdir(), 'cw-faults-'));
-  store = await openChdb(dir);
-  await migrate(store);
-});
-after(async () => {
-  await store?.close();
-  await kafka?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+before(async () => { ({ kafka, store, dir } = await startKafkaAndStore('cw-faults-')); });
+after(() => stopKafkaAndStore({ kafka, store, dir }));
 
 /** A fresh topic prefix, groups and run id: tests share the broker and the store, nothing else. */
 const fresh = () => {

@@ -3,12 +3,17 @@
  * the bus (polling committed offsets, never sleeps as assertions), and the stored answers read back
  * in a comparable form.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
 import { loadSite, SiteMap, type Site } from '../../../core/config.ts';
 import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
 import { DetectionEngine } from '../../../detectors/engine.ts';
 import { openInput } from '../../../cli/inputs.ts';
+import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
+import { openChdb } from '../../../store/chdb.ts';
+import { migrate } from '../../../store/migrate.ts';
 import type { Store } from '../../../store/store.ts';
 import { projectRoot } from '../../support/data.ts';
 
@@ -97,4 +102,26 @@ export const drained = async (bus: Bus, group: string, topic: TopicName, limitMs
     state = `end ${JSON.stringify([...end])} committed ${JSON.stringify([...done])}`;
     return [...end].every(([p, e]) => e === '0' || done.get(p) === e);
   }, limitMs);
+};
+
+/** A real broker and a migrated chDB store in a temp dir: what the serve tests of one file share. */
+export interface KafkaAndStore {
+  kafka: KafkaService;
+  store: Store;
+  dir: string;
+}
+
+export const startKafkaAndStore = async (prefix: string): Promise<KafkaAndStore> => {
+  const kafka = await startKafka();
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const store = await openChdb(dir);
+  await migrate(store);
+  return { kafka, store, dir };
+};
+
+/** Stops what `startKafkaAndStore` started; parts that never started are skipped. */
+export const stopKafkaAndStore = async (env: Partial<KafkaAndStore>): Promise<void> => {
+  await env.store?.close();
+  await env.kafka?.stop();
+  if (env.dir) await rm(env.dir, { recursive: true, force: true });
 };

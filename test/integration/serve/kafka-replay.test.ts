@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
@@ -22,26 +20,16 @@ import { runReplay } from '../../../cli/replay.ts';
 import { startRoles } from '../../../cli/serve/index.ts';
 import { DETECTOR_GROUP } from '../../../cli/serve/detector.ts';
 import { SINK_GROUP } from '../../../cli/serve/sink.ts';
-import { openChdb } from '../../../store/chdb.ts';
-import { migrate } from '../../../store/migrate.ts';
 import type { Store } from '../../../store/store.ts';
-import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
+import type { KafkaService } from '../../../infra/services/index.ts';
 import { projectRoot, sharedData } from '../../support/data.ts';
+import { startKafkaAndStore, stopKafkaAndStore } from './helpers.ts';
 
 let kafka: KafkaService;
 let dir: string;
 let store: Store;
-before(async () => {
-  kafka = await startKafka();
-  dir = await mkdtemp(join(tmpdir(), 'cw-serve-'));
-  store = await openChdb(dir);
-  await migrate(store);
-});
-after(async () => {
-  await store?.close();
-  await kafka?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+before(async () => { ({ kafka, store, dir } = await startKafkaAndStore('cw-serve-')); });
+after(() => stopKafkaAndStore({ kafka, store, dir }));
 
 // Three flows partitions, so the lemay conduits spread over several engines: equality with one
 // process needs the collector's watermark markers (cli/serve/collector.ts) and
