@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { TOPICS } from '../../../bus/bus.ts';
 import { KafkaBus } from '../../../bus/kafka.ts';
 import { fakeClock } from '../../../core/clock.ts';
@@ -45,6 +45,19 @@ const fresh = () => {
 };
 
 const roleDeps = () => ({ clock: fakeClock('2025-01-01T00:00:00Z'), log: process.env.DEBUG_FAULTS ? createLogger('debug') : silentLogger(), metrics: new Metrics() });
+
+/** What each fault test starts from: the capture in batches, the one-process answers, fresh names, a bus. */
+const setUp = async (t: TestContext) => {
+  const pcap = sharedData(t, PCAP);
+  if (!pcap) return undefined;
+  const { site, siteMap } = lemaySite();
+  const batches = await batchesOf(pcap, site);
+  const want = reference(batches, siteMap);
+  const ids = fresh();
+  const deps = roleDeps();
+  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix, log: deps.log });
+  return { siteMap, batches, want, ids, deps, bus };
+};
 
 /** A flows insert the sink made, and which sink instance made it. */
 type Sighting = AfterInsert & { by: string };
@@ -105,14 +118,9 @@ const crashAfterInsert = (killOn: number, die: () => Promise<void>, replace: () 
 const sameRange = (a: AfterInsert, b: AfterInsert): boolean => a.partition === b.partition && a.first === b.first && a.last === b.last;
 
 test('kill -9 of the broker and a sink crash between a flows insert and its offset commit: a new sink gets the batch again, re-cuts it from the intent log, and ClickHouse skips it; flows, windows and alerts equal one process', LIMIT, async (t) => {
-  const pcap = sharedData(t, PCAP);
-  if (!pcap) return;
-  const { site, siteMap } = lemaySite();
-  const batches = await batchesOf(pcap, site);
-  const want = reference(batches, siteMap);
-  const ids = fresh();
-  const deps = roleDeps();
-  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix, log: deps.log });
+  const env = await setUp(t);
+  if (!env) return;
+  const { siteMap, batches, want, ids, deps, bus } = env;
   let second: SinkRole | undefined;
   const crash = crashAfterInsert(3, () => first.stop(), async () => {
     // A new instance: nothing in memory, the logged range comes from the store.
@@ -184,14 +192,9 @@ const startWorker = async (args: string[]): Promise<{ child: ChildProcess; hung:
 };
 
 test('kill -9 of a detector worker mid-batch: a second worker restores its partitions from the state topic and the answers equal one process', LIMIT, async (t) => {
-  const pcap = sharedData(t, PCAP);
-  if (!pcap) return;
-  const { site, siteMap } = lemaySite();
-  const batches = await batchesOf(pcap, site);
-  const want = reference(batches, siteMap);
-  const ids = fresh();
-  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
-  const deps = roleDeps();
+  const env = await setUp(t);
+  if (!env) return;
+  const { siteMap, batches, want, ids, deps, bus } = env;
   const sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps });
   await sink.start();
   // Worker A alone owns every flows partition; it hangs in its 40th checkpoint (of about 3 × batches).
@@ -227,14 +230,9 @@ test('kill -9 of a detector worker mid-batch: a second worker restores its parti
 });
 
 test('a store that refuses inserts for a while: the sink holds one batch per partition, retries it with the same token, and loses nothing', LIMIT, async (t) => {
-  const pcap = sharedData(t, PCAP);
-  if (!pcap) return;
-  const { site, siteMap } = lemaySite();
-  const batches = await batchesOf(pcap, site);
-  const want = reference(batches, siteMap);
-  const ids = fresh();
-  const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix });
-  const deps = roleDeps();
+  const env = await setUp(t);
+  if (!env) return;
+  const { siteMap, batches, want, ids, deps, bus } = env;
   // The outage: the first 40 data inserts fail. Per topic/partition, the token (= offset range) in
   // flight must not change until its insert lands: the sink fetched nothing more for it meanwhile.
   let refusals = 40;
