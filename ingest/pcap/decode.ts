@@ -116,6 +116,12 @@ export const ipString = (buf: Buffer, off: number, version: 4 | 6): string => {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 };
 
+/** Unsigned big/little-endian reads at `p` (bounds checked by the caller): plain byte reads, since
+ * Buffer#readUInt16BE validates its argument on every call. */
+const be16 = (b: Buffer, p: number): number => (b[p]! << 8) | b[p + 1]!;
+const be32 = (b: Buffer, p: number): number => b[p]! * 0x1000000 + b[p + 1]! * 0x10000 + b[p + 2]! * 0x100 + b[p + 3]!;
+const le32 = (b: Buffer, p: number): number => b[p]! + b[p + 1]! * 0x100 + b[p + 2]! * 0x10000 + b[p + 3]! * 0x1000000;
+
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
 
@@ -135,24 +141,24 @@ export const decodeFrame = (
   switch (linkType) {
     case 1: {
       if (caplen < 14) return 'link_truncated';
-      ethertype = buf.readUInt16BE(p + 12);
+      ethertype = be16(buf, p + 12);
       p += 14;
       for (let tags = 0; (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) && tags < MAX_VLAN_TAGS; tags++) {
         if (end - p < 4) return 'link_truncated';
-        if (out.vlan < 0) out.vlan = buf.readUInt16BE(p) & 0x0fff;
-        ethertype = buf.readUInt16BE(p + 2);
+        if (out.vlan < 0) out.vlan = be16(buf, p) & 0x0fff;
+        ethertype = be16(buf, p + 2);
         p += 4;
       }
       break;
     }
     case 113:
       if (caplen < 16) return 'link_truncated';
-      ethertype = buf.readUInt16BE(p + 14);
+      ethertype = be16(buf, p + 14);
       p += 16;
       break;
     case 276:
       if (caplen < 20) return 'link_truncated';
-      ethertype = buf.readUInt16BE(p);
+      ethertype = be16(buf, p);
       p += 20;
       break;
     case 101: case 12: case 14:
@@ -168,8 +174,8 @@ export const decodeFrame = (
     case 0: case 108: {
       if (caplen < 4) return 'link_truncated';
       // NULL: host byte order of the writer; LOOP: network order. Either way the family is small.
-      const be = buf.readUInt32BE(p);
-      const af = linkType === 108 || be < 0x10000 ? be : buf.readUInt32LE(p);
+      const be = be32(buf, p);
+      const af = linkType === 108 || be < 0x10000 ? be : le32(buf, p);
       p += 4;
       if (af === 2) ethertype = ETH_IPV4;
       else if (af === 24 || af === 28 || af === 30 || af === 10) ethertype = ETH_IPV6;
@@ -191,9 +197,9 @@ const decodeIpv4 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return 'ipv4_ihl';
   if (end - p < ihl) return 'ipv4_truncated';
-  const total = buf.readUInt16BE(p + 2);
+  const total = be16(buf, p + 2);
   if (total < ihl) return 'ipv4_total_length';
-  const frag = buf.readUInt16BE(p + 6);
+  const frag = be16(buf, p + 6);
   const fragOffset = frag & 0x1fff;
   out.ipVersion = 4;
   out.srcOff = p + 12;
@@ -210,7 +216,7 @@ const decodeIpv4 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
 const decodeIpv6 = (buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
   if (end - p < 40) return 'ipv6_truncated';
   if (buf[p]! >> 4 !== 6) return 'ip_version';
-  const payloadLen = buf.readUInt16BE(p + 4);
+  const payloadLen = be16(buf, p + 4);
   out.ipVersion = 6;
   out.srcOff = p + 8;
   out.dstOff = p + 24;
@@ -232,7 +238,7 @@ const decodeIpv6 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
       q += len;
     } else if (next === 44) {
       if (l3end - q < 8) return 'ipv6_ext_truncated';
-      const offFlags = buf.readUInt16BE(q + 2);
+      const offFlags = be16(buf, q + 2);
       next = buf[q]!;
       q += 8;
       out.fragment = 1;
@@ -257,9 +263,9 @@ const decodeTransport = (buf: Buffer, p: number, end: number, out: DecodedPacket
       const dataOff = (buf[p + 12]! >> 4) * 4;
       if (dataOff < 20) return 'tcp_data_offset';
       if (end - p < dataOff) return 'tcp_truncated';
-      out.srcPort = buf.readUInt16BE(p);
-      out.dstPort = buf.readUInt16BE(p + 2);
-      out.seq = buf.readUInt32BE(p + 4);
+      out.srcPort = be16(buf, p);
+      out.dstPort = be16(buf, p + 2);
+      out.seq = be32(buf, p + 4);
       out.tcpFlags = buf[p + 13]!;
       out.payloadOff = p + dataOff;
       out.payloadLen = end - p - dataOff;
@@ -267,8 +273,8 @@ const decodeTransport = (buf: Buffer, p: number, end: number, out: DecodedPacket
     }
     case 17: {
       if (end - p < 8) return 'udp_truncated';
-      out.srcPort = buf.readUInt16BE(p);
-      out.dstPort = buf.readUInt16BE(p + 2);
+      out.srcPort = be16(buf, p);
+      out.dstPort = be16(buf, p + 2);
       out.payloadOff = p + 8;
       out.payloadLen = end - p - 8;
       return 'ok';

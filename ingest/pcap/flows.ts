@@ -82,8 +82,11 @@ export const isGroupAddress = (ip: string): boolean => {
 
 /** Folds a 16-byte IPv6 address into 32 bits for hashing. */
 const fold16 = (buf: Buffer, off: number): number =>
-  (buf.readUInt32BE(off) ^ Math.imul(buf.readUInt32BE(off + 4), 31) ^ Math.imul(buf.readUInt32BE(off + 8), 961) ^
-    Math.imul(buf.readUInt32BE(off + 12), 29791)) >>> 0;
+  (be32(buf, off) ^ Math.imul(be32(buf, off + 4), 31) ^ Math.imul(be32(buf, off + 8), 961) ^
+    Math.imul(be32(buf, off + 12), 29791)) >>> 0;
+
+/** Unsigned big-endian 32-bit read (bounds checked by the decoder), without Buffer#readUInt32BE's argument validation. */
+const be32 = (b: Buffer, p: number): number => b[p]! * 0x1000000 + b[p + 1]! * 0x10000 + b[p + 2]! * 0x100 + b[p + 3]!;
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -140,12 +143,16 @@ export class FlowAssembler {
   /** Hash buckets; collisions chained through `Flow.chain`. */
   private readonly table = new Map<number, Flow>();
   private size = 0;
+  /** The flow of the previous packet (still in the table), or undefined. */
+  private last: Flow | undefined;
   private out: FlowRecord[] = [];
   private nextId = 0;
   private slice = Number.NaN;
   private sliceStart = 0;
+  private sliceEnd = Number.NEGATIVE_INFINITY;
   private nextSweep = Number.NEGATIVE_INFINITY;
   private readonly sweepEvery: number;
+  private readonly activeTimeoutMs: number;
   /** Records emitted so far. */
   emitted = 0;
 
@@ -159,17 +166,20 @@ export class FlowAssembler {
       throw new RangeError(`flow options must be positive durations, got ${JSON.stringify(opts)}`);
     }
     this.sweepEvery = Math.min(1_000, opts.idleTimeoutMs / 2);
+    this.activeTimeoutMs = opts.activeTimeoutMs;
   }
 
   /** Counts one decoded IP packet. */
   add(pkt: DecodedPacket): void {
     let ts = pkt.ts;
-    const slice = Math.floor(ts / this.opts.sliceMs);
-    if (slice !== this.slice) {
+    // Inside the current slice [sliceStart, sliceEnd) is the common case: two compares, no division.
+    if (!(ts >= this.sliceStart && ts < this.sliceEnd)) {
+      const slice = Math.floor(ts / this.opts.sliceMs);
       if (Number.isNaN(this.slice) || slice > this.slice) {
         if (!Number.isNaN(this.slice)) this.flushSlice();
         this.slice = slice;
         this.sliceStart = slice * this.opts.sliceMs;
+        this.sliceEnd = this.sliceStart + this.opts.sliceMs;
       } else {
         this.counters.notes.late_packet = (this.counters.notes.late_packet ?? 0) + 1;
         ts = this.sliceStart;
@@ -186,6 +196,7 @@ export class FlowAssembler {
   finish(): void {
     const all = this.all();
     this.table.clear();
+    this.last = undefined;
     this.size = 0;
     for (const f of all) f.chain = undefined;
     this.emitSorted(all, true);
@@ -214,8 +225,8 @@ export class FlowAssembler {
     let s6 = '';
     let d6 = '';
     if (pkt.ipVersion === 4) {
-      s = buf.readUInt32BE(pkt.srcOff);
-      d = buf.readUInt32BE(pkt.dstOff);
+      s = be32(buf, pkt.srcOff);
+      d = be32(buf, pkt.dstOff);
     } else {
       s6 = buf.toString('latin1', pkt.srcOff, pkt.srcOff + 16);
       d6 = buf.toString('latin1', pkt.dstOff, pkt.dstOff + 16);
@@ -229,8 +240,12 @@ export class FlowAssembler {
     const a6 = srcIsA ? s6 : d6;
     const b6 = srcIsA ? d6 : s6;
     const hash = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ 0x5bd1e995, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ proto) >>> 0;
-    let f = this.table.get(hash);
-    while (f && !(f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.a6 === a6 && f.b6 === b6)) f = f.chain;
+    // A request and its answer are usually back to back: try the flow of the previous packet first.
+    let f = this.last;
+    if (!(f && f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.a6 === a6 && f.b6 === b6)) {
+      f = this.table.get(hash);
+      while (f && !(f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.a6 === a6 && f.b6 === b6)) f = f.chain;
+    }
     const flags = pkt.tcpFlags;
     if (f && f.closedAt >= 0 && proto === 6 && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // Port reuse: a new connection on the 5-tuple of one that closed.
@@ -244,9 +259,10 @@ export class FlowAssembler {
       f.chain = this.table.get(hash);
       this.table.set(hash, f);
       this.size++;
-    } else if (ts - f.tsStart >= this.opts.activeTimeoutMs && f.packets + f.packetsRev > 0) {
+    } else if (ts - f.tsStart >= this.activeTimeoutMs && f.packets + f.packetsRev > 0) {
       this.emitSorted([f], false);
     }
+    this.last = f;
     const fromInit = srcIsA === f.initIsA;
     if (f.packets + f.packetsRev === 0) {
       f.tsStart = ts;
@@ -297,6 +313,7 @@ export class FlowAssembler {
   }
 
   private remove(f: Flow): void {
+    if (this.last === f) this.last = undefined;
     const head = this.table.get(f.hash);
     if (head === f) {
       if (f.chain) this.table.set(f.hash, f.chain); else this.table.delete(f.hash);

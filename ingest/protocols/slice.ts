@@ -5,14 +5,51 @@
  */
 import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../core/records.ts';
 
+/**
+ * Operation counts in first-seen order. A flow slice sees a handful of distinct operations, counted
+ * millions of times: a scan of a short array of (usually identical) name strings is cheaper than a
+ * keyed property update. Past {@link OpCounts.SCAN} names an index map takes over.
+ */
+export class OpCounts {
+  static readonly SCAN = 16;
+  private readonly names: string[] = [];
+  private readonly counts: number[] = [];
+  private index: Map<string, number> | undefined;
+
+  add(name: string): void {
+    const names = this.names;
+    if (this.index === undefined) {
+      for (let i = 0; i < names.length; i++) {
+        if (names[i] === name) { this.counts[i]!++; return; }
+      }
+      if (names.length === OpCounts.SCAN) this.index = new Map(names.map((n, i) => [n, i]));
+    } else {
+      const i = this.index.get(name);
+      if (i !== undefined) { this.counts[i]!++; return; }
+    }
+    this.index?.set(name, names.length);
+    names.push(name);
+    this.counts.push(1);
+  }
+
+  /** The counts as a record, keys in first-seen order. */
+  toRecord(): Record<string, number> {
+    const r: Record<string, number> = {};
+    for (let i = 0; i < this.names.length; i++) r[this.names[i]!] = this.counts[i]!;
+    return r;
+  }
+}
+
 export class L7Slice {
-  private ops: Record<string, number> = {};
-  private opsRev: Record<string, number> = {};
+  private ops = new OpCounts();
+  private opsRev = new OpCounts();
   private errors: Record<string, number> = {};
   private violations: Record<string, number> = {};
   private units = new Set<number>();
   private gaps: IntervalSummary = intervals.empty();
   private lastRequestTs = -1;
+  /** The unit added last (most requests repeat it), -1 for none. */
+  private lastUnit = -1;
 
   /**
    * `unitsWhenEmpty`: write `l7Units` (possibly `[]`) whenever `l7` is written, for dissectors whose
@@ -22,7 +59,7 @@ export class L7Slice {
 
   /** One operation: the initiator's go to `l7Ops`, the responder's to `l7OpsRev`. */
   op(fromInitiator: boolean, name: string): void {
-    bump(fromInitiator ? this.ops : this.opsRev, name);
+    (fromInitiator ? this.ops : this.opsRev).add(name);
   }
 
   /** A protocol error or exception reported by the peer (`l7Errors`). */
@@ -37,7 +74,9 @@ export class L7Slice {
 
   /** A unit id / station / common address the initiator addressed (`l7Units`). */
   unit(id: number): void {
+    if (id === this.lastUnit) return;
     this.units.add(id);
+    this.lastUnit = id;
   }
 
   /** An initiator request at `ts` (epoch ms) that paces the flow: adds the gap since the previous one. */
@@ -54,8 +93,8 @@ export class L7Slice {
   flushInto(rec: FlowRecord, l7: string | undefined): void {
     if (l7 !== undefined) {
       rec.l7 = l7;
-      rec.l7Ops = this.ops;
-      rec.l7OpsRev = this.opsRev;
+      rec.l7Ops = this.ops.toRecord();
+      rec.l7OpsRev = this.opsRev.toRecord();
       if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
       if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
@@ -66,11 +105,12 @@ export class L7Slice {
 
   /** Drops the slice's counts without writing them (a flow found not to be the protocol's). */
   reset(): void {
-    this.ops = {};
-    this.opsRev = {};
+    this.ops = new OpCounts();
+    this.opsRev = new OpCounts();
     this.errors = {};
     this.violations = {};
     if (this.units.size > 0) this.units = new Set();
+    this.lastUnit = -1;
     this.gaps = intervals.empty();
     this.lastRequestTs = -1;
   }

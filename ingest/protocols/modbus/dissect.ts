@@ -155,31 +155,28 @@ export class ModbusSession implements L7Session {
     return p;
   }
 
-  /** Parses whole ADUs from `buf[p, end)`; keeps a trailing partial one. */
+  /**
+   * Parses whole ADUs from `buf[p, end)`; keeps a trailing partial one. The MBAP checks of
+   * {@link parseMbap} are inlined: this loop runs once per ADU and must not allocate.
+   */
   private parseRun(dir: Direction, req: boolean, buf: Buffer, p: number, end: number, ts: number): void {
     while (p < end) {
-      const h = parseMbap(buf, p, end - p);
-      if (h.ok) {
-        const total = 6 + h.pdu.length;
-        this.adu(req, buf, p, total, ts);
-        p += total;
-        continue;
-      }
-      if (h.violation === 'need_more') {
-        // Only a plausible header is worth waiting for.
-        if (end - p >= 4 && buf.readUInt16BE(p + 2) !== 0) { this.violation('modbus_protocol_id'); return; }
-        if (end - p >= 6) {
-          const l = buf.readUInt16BE(p + 4);
-          if (l < 2) { this.violation('modbus_short_pdu'); return; }
-          if (l > 254) { this.violation('modbus_length_too_long'); return; }
+      const avail = end - p;
+      // Only a plausible header is worth waiting for: check what is there of it.
+      if (avail >= 4 && ((buf[p + 2]! << 8) | buf[p + 3]!) !== 0) { this.violation('modbus_protocol_id'); return; }
+      if (avail >= 6) {
+        const length = (buf[p + 4]! << 8) | buf[p + 5]!;
+        if (length < 2) { this.violation('modbus_short_pdu'); return; }
+        if (length > 254) { this.violation('modbus_length_too_long'); return; }
+        if (avail >= 8 && avail >= 6 + length) {
+          this.adu(req, buf, p, 6 + length, ts);
+          p += 6 + length;
+          continue;
         }
-        if (dir.pending.length === 0) dir.pending = Buffer.alloc(MAX_ADU);
-        buf.copy(dir.pending, 0, p, end);
-        dir.pendingLen = end - p;
-        return;
       }
-      // No way to find the next ADU boundary in this segment.
-      this.violation(h.violation);
+      if (dir.pending.length === 0) dir.pending = Buffer.alloc(MAX_ADU);
+      buf.copy(dir.pending, 0, p, end);
+      dir.pendingLen = avail;
       return;
     }
   }
