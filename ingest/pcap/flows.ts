@@ -183,13 +183,14 @@ export class FlowAssembler {
       } else {
         this.counters.notes.late_packet = (this.counters.notes.late_packet ?? 0) + 1;
         ts = this.sliceStart;
+        pkt.ts = ts;
       }
     }
     if (ts >= this.nextSweep) {
       this.sweep(ts);
       this.nextSweep = ts + this.sweepEvery;
     }
-    this.count(pkt, ts);
+    this.count(pkt);
   }
 
   /** Emits every open flow (end of input). */
@@ -214,7 +215,9 @@ export class FlowAssembler {
     return this.size;
   }
 
-  private count(pkt: DecodedPacket, ts: number): void {
+  /** Counts `pkt` at `pkt.ts` (read from the packet: a double passed as an argument is boxed). */
+  private count(pkt: DecodedPacket): void {
+    const ts = pkt.ts;
     const proto = pkt.proto;
     const icmp = proto === 1 || proto === 58;
     const sp = icmp ? 0 : pkt.srcPort;
@@ -239,7 +242,8 @@ export class FlowAssembler {
     const ports = srcIsA ? sp * 65536 + dp : dp * 65536 + sp;
     const a6 = srcIsA ? s6 : d6;
     const b6 = srcIsA ? d6 : s6;
-    const hash = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ 0x5bd1e995, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ proto) >>> 0;
+    // A signed 32-bit key stays a small integer: an unsigned one above 2^31 is boxed for Map#get.
+    const hash = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ 0x5bd1e995, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ proto;
     // A request and its answer are usually back to back: try the flow of the previous packet first.
     let f = this.last;
     if (!(f && f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.a6 === a6 && f.b6 === b6)) {
@@ -277,14 +281,14 @@ export class FlowAssembler {
       f.tcpFlags |= flags;
       if (flags & TCP_FIN) { if (fromInit) f.finInit = true; else f.finResp = true; }
       if (f.closedAt < 0 && ((flags & TCP_RST) || (f.finInit && f.finResp))) f.closedAt = ts;
-      if (f.l7) this.tcpPayload(f, pkt, fromInit, ts);
+      if (f.l7) this.tcpPayload(f, pkt, fromInit);
     } else if (f.l7 && pkt.payloadLen > 0 && pkt.fragment === 0) {
       f.l7.onPayload(fromInit, buf, pkt.payloadOff, pkt.payloadLen, ts);
     }
   }
 
   /** Delivers new in-order bytes of a TCP segment to the flow's L7 session. */
-  private tcpPayload(f: Flow, pkt: DecodedPacket, fromInit: boolean, ts: number): void {
+  private tcpPayload(f: Flow, pkt: DecodedPacket, fromInit: boolean): void {
     const l7 = f.l7!;
     let next = fromInit ? f.nextSeqInit : f.nextSeqResp;
     const seq = pkt.seq;
@@ -305,7 +309,7 @@ export class FlowAssembler {
         } else if (d > 0) l7.onGap(fromInit);
       }
       if (len > 0) {
-        l7.onPayload(fromInit, pkt.buf, off, len, ts);
+        l7.onPayload(fromInit, pkt.buf, off, len, pkt.ts);
         next = (seq + pkt.payloadLen) >>> 0;
       }
     }
