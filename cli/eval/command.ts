@@ -11,14 +11,7 @@ import { renderDiff, renderResult } from './report.ts';
 import { resultJson, runEval } from './run.ts';
 import { loadEvalSpec } from './spec.ts';
 
-/** The options `runEvalCommand` reads, in `node:util` parseArgs form. */
-export const EVAL_OPTIONS = {
-  json: { type: 'boolean' },
-  out: { type: 'string' },
-  compare: { type: 'string' },
-  'data-root': { type: 'string' },
-  'fail-on-regression': { type: 'boolean' },
-} as const;
+export { EVAL_OPTIONS } from './options.ts';
 
 /** Exit code when --fail-on-regression is set and the comparison found a regression. */
 export const EXIT_REGRESSED = 3;

@@ -36,17 +36,7 @@ export { DetectorRole } from './detector.ts';
 export { SinkRole } from './sink.ts';
 export { flowMessages, FlowPublisher, publishFlows, watermarkMessages } from './collector.ts';
 
-/** node:util parseArgs options of `serve`, for cli/main.ts. */
-export const SERVE_OPTIONS = {
-  role: { type: 'string', multiple: true },
-  kafka: { type: 'string' },
-  site: { type: 'string' },
-  listen: { type: 'string' },
-  data: { type: 'string' },
-  http: { type: 'string' },
-  'run-id': { type: 'string' },
-  prefix: { type: 'string' },
-} as const;
+export { SERVE_OPTIONS } from './options.ts';
 
 export type Role = 'collector' | 'detector' | 'sink';
 const ROLES: Role[] = ['collector', 'detector', 'sink'];

@@ -1,0 +1,13 @@
+/** The `serve` command's options, apart from the command so that `cli/main.ts` can parse them before loading it. */
+
+/** node:util parseArgs options of `serve`, for cli/main.ts. */
+export const SERVE_OPTIONS = {
+  role: { type: 'string', multiple: true },
+  kafka: { type: 'string' },
+  site: { type: 'string' },
+  listen: { type: 'string' },
+  data: { type: 'string' },
+  http: { type: 'string' },
+  'run-id': { type: 'string' },
+  prefix: { type: 'string' },
+} as const;
