@@ -8,8 +8,13 @@
  *       tshark runs at about 20k packets/s, so the whole file would take an hour
  *   (d) a bare Node loop that walks pcap records, Ethernet/IPv4/TCP headers and Modbus MBAP headers:
  *       the ceiling any JavaScript parser of this file can reach
+ *   (e) `conduitwatch flows FILE`, the whole process: Node and tsx start-up, reading,
+ *       and writing every record as JSON to a pipe the bench drains, timed like softflowd (wall clock)
  *
- *   node --import tsx bench/ingest.ts [--mb 1000] [--file plant.pcap] [--tshark-mb 200] [--skip softflowd,tshark] [--profile]
+ *   node --import tsx bench/ingest.ts [--mb 1000] [--file plant.pcap] [--tshark-mb 200] [--skip softflowd,tshark,cli] [--runs 3] [--profile]
+ *
+ * (a), (b), (d) and (e) run `--runs` times, interleaved, and the median run is printed (its note gives
+ * the range), so one noisy moment on a shared machine does not decide the comparison.
  *
  * (a) and (d) run in child processes (so their peak RSS is their own); softflowd and tshark run under
  * /usr/bin/time -v for theirs. With --profile, (a) runs again under `node --cpu-prof` and the self time
@@ -18,6 +23,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +37,8 @@ const SELF = fileURLToPath(import.meta.url);
 interface Row {
   name: string;
   seconds: number;
+  /** CPU seconds (user + system) of the run: less disturbed than wall time by other load on the machine. */
+  cpu: number;
   packets: number;
   mb: number;
   peakRssMb: number;
@@ -92,7 +100,7 @@ const prefixOf = (file: string, mb: number): { path: string; packets: number } =
 };
 
 /** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS and its stdout line count. */
-const timed = (cmd: string, args: string[]): Promise<{ seconds: number; peakRssMb: number; lines: number; code: number | null }> =>
+const timed = (cmd: string, args: string[]): Promise<{ seconds: number; cpu: number; peakRssMb: number; lines: number; code: number | null }> =>
   new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -103,7 +111,8 @@ const timed = (cmd: string, args: string[]): Promise<{ seconds: number; peakRssM
     p.on('error', reject);
     p.on('close', (code) => {
       const kb = Number(err.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0);
-      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakRssMb: kb / 1024, lines, code });
+      const cpu = Number(err.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? 0) + Number(err.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? 0);
+      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu, peakRssMb: kb / 1024, lines, code });
     });
   });
 
@@ -121,6 +130,8 @@ const child = (part: string, file: string, nodeFlags: string[] = []): Promise<Ro
   });
 
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+/** CPU seconds of this process since `from` (a process.cpuUsage() reading). */
+const cpuSince = (from: NodeJS.CpuUsage): number => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6; };
 
 /** (a) readPcapFlows over the whole file. */
 const partOurs = async (file: string): Promise<Row> => {
@@ -129,6 +140,7 @@ const partOurs = async (file: string): Promise<Row> => {
   let ops = 0;
   let withL7 = 0;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   for await (const batch of readPcapFlows(file, {}, stats)) {
     records += batch.length;
     for (const f of batch) {
@@ -138,7 +150,7 @@ const partOurs = async (file: string): Promise<Row> => {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {
-    name: 'conduitwatch readPcapFlows (a)', seconds, packets: stats.packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
+    name: 'conduitwatch readPcapFlows (a)', seconds, cpu: cpuSince(c0), packets: stats.packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
     note: `${records.toLocaleString('en-US')} records (${withL7.toLocaleString('en-US')} with l7), ${ops.toLocaleString('en-US')} L7 requests`,
   };
 };
@@ -153,6 +165,7 @@ const partBare = (file: string): Row => {
   const fc = new Float64Array(256);
   let packets = 0;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   let filePos = 0;
   let end = readSync(fd, buf, 0, buf.length, 0);
   let p = 24;
@@ -189,7 +202,7 @@ const partBare = (file: string): Row => {
   let mbap = 0;
   for (const v of fc) mbap += v;
   return {
-    name: 'bare Node frame + MBAP loop (d)', seconds, packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
+    name: 'bare Node frame + MBAP loop (d)', seconds, cpu: cpuSince(c0), packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
     note: `${mbap.toLocaleString('en-US')} MBAP headers (ceiling reference)`,
   };
 };
@@ -205,7 +218,7 @@ const softflowd = async (file: string, packets: number): Promise<Row> => {
     const r = await timed('softflowd', ['-r', file, '-n', `127.0.0.1:${port}`, '-v', '9', '-d', '-c', 'none', '-p', `/tmp/softflowd-bench-${process.pid}.pid`]);
     await new Promise((res) => setTimeout(res, 300));
     return {
-      name: 'softflowd -r -v 9 -c none (b)', seconds: r.seconds, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
+      name: 'softflowd -r -v 9 -c none (b)', seconds: r.seconds, cpu: r.cpu, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
       note: `${datagrams.toLocaleString('en-US')} v9 datagrams received by the sink (exit ${r.code})`,
     };
   } finally {
@@ -213,11 +226,29 @@ const softflowd = async (file: string, packets: number): Promise<Row> => {
   }
 };
 
+/** (e) The CLI as a user runs it, its JSON lines counted by the bench, timed as a whole process. */
+const cli = async (file: string, packets: number): Promise<Row> => {
+  const bin = fileURLToPath(new URL('../bin/conduitwatch.mjs', import.meta.url));
+  const r = await timed(process.execPath, [bin, 'flows', file]);
+  return {
+    name: 'conduitwatch flows CLI, whole process (e)', seconds: r.seconds, cpu: r.cpu, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
+    note: `${r.lines.toLocaleString('en-US')} JSON records written (exit ${r.code})`,
+  };
+};
+
+/** The median of `rows` by time, its note extended with the range over the runs. */
+const median = (rows: Row[]): Row => {
+  const sorted = [...rows].sort((x, y) => x.seconds - y.seconds);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  if (rows.length === 1) return mid;
+  return { ...mid, note: `${mid.note}; median of ${rows.length} runs, ${sorted[0]!.seconds.toFixed(2)}–${sorted.at(-1)!.seconds.toFixed(2)} s` };
+};
+
 /** (c) tshark with Modbus dissection on the prefix. */
 const tshark = async (prefix: { path: string; packets: number }): Promise<Row> => {
   const r = await timed('tshark', ['-n', '-r', prefix.path, '-Y', 'modbus', '-T', 'fields', '-e', 'modbus.func_code']);
   return {
-    name: `tshark -Y modbus, ${basename(prefix.path)} (c)`, seconds: r.seconds, packets: prefix.packets, mb: statSync(prefix.path).size / 1e6,
+    name: `tshark -Y modbus, ${basename(prefix.path)} (c)`, seconds: r.seconds, cpu: r.cpu, packets: prefix.packets, mb: statSync(prefix.path).size / 1e6,
     peakRssMb: r.peakRssMb, note: `${r.lines.toLocaleString('en-US')} Modbus PDUs (exit ${r.code})`,
   };
 };
@@ -247,7 +278,8 @@ const profileSummary = (dir: string): string => {
 };
 
 const row = (r: Row): string =>
-  `${r.name.padEnd(46)} ${r.seconds.toFixed(2).padStart(8)} s ${Math.round(r.packets / r.seconds).toLocaleString('en-US').padStart(11)} pkt/s ` +
+  `${r.name.padEnd(46)} ${r.seconds.toFixed(2).padStart(7)} s ${r.cpu.toFixed(2).padStart(6)} cpu-s ` +
+  `${Math.round(r.packets / r.seconds).toLocaleString('en-US').padStart(11)} pkt/s ${Math.round(r.packets / r.cpu).toLocaleString('en-US').padStart(11)} pkt/cpu-s ` +
   `${(r.mb / r.seconds).toFixed(1).padStart(7)} MB/s ${(r.peakRssMb.toFixed(0) + ' MB').padStart(8)}  ${r.note}`;
 
 const main = async (): Promise<void> => {
@@ -255,6 +287,7 @@ const main = async (): Promise<void> => {
     options: {
       mb: { type: 'string', default: '1000' }, file: { type: 'string' }, 'tshark-mb': { type: 'string', default: '200' },
       skip: { type: 'string', default: '' }, profile: { type: 'boolean', default: false }, part: { type: 'string' },
+      runs: { type: 'string', default: '3' },
     },
   });
   if (values.part) {
@@ -269,10 +302,19 @@ const main = async (): Promise<void> => {
   process.stdout.write(`capture: ${file} (${size.toFixed(1)} MB)\n`);
   const rows: Row[] = [];
   const show = (r: Row): void => { rows.push(r); process.stdout.write(`${row(r)}\n`); };
-  const ours = await child('ours', file);
-  show(ours);
-  show(await child('bare', file));
-  if (!skip.has('softflowd')) show(await softflowd(file, ours.packets));
+  const runs = Math.max(1, Number(values.runs));
+  process.stdout.write(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} interleaved run(s) each, median shown\n`);
+  const got: Record<string, Row[]> = { ours: [], bare: [], softflowd: [], cli: [] };
+  for (let i = 0; i < runs; i++) {
+    const o = await child('ours', file);
+    const packets = o.packets;
+    got.ours!.push(o);
+    got.bare!.push(await child('bare', file));
+    if (!skip.has('softflowd')) got.softflowd!.push(await softflowd(file, packets));
+    if (!skip.has('cli')) got.cli!.push(await cli(file, packets));
+  }
+  for (const k of ['ours', 'softflowd', 'cli', 'bare']) if (got[k]!.length > 0) show(median(got[k]!));
+  process.stdout.write(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   if (!skip.has('tshark')) show(await tshark(prefixOf(file, Number(values['tshark-mb']))));
   if (values.profile) {
     const dir = join(DIR, 'prof');

@@ -116,11 +116,17 @@ export const ipString = (buf: Buffer, off: number, version: 4 | 6): string => {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 };
 
-/** Unsigned big/little-endian reads at `p` (bounds checked by the caller): plain byte reads, since
- * Buffer#readUInt16BE validates its argument on every call. */
-const be16 = (b: Buffer, p: number): number => (b[p]! << 8) | b[p + 1]!;
-const be32 = (b: Buffer, p: number): number => b[p]! * 0x1000000 + b[p + 1]! * 0x10000 + b[p + 2]! * 0x100 + b[p + 3]!;
-const le32 = (b: Buffer, p: number): number => b[p]! + b[p + 1]! * 0x100 + b[p + 2]! * 0x10000 + b[p + 3]! * 0x1000000;
+/**
+ * Reads go through a DataView of the frame's buffer (compiled to plain loads; Buffer#readUInt16BE
+ * validates its argument on every call). The reader alternates between two buffers, so a one-entry
+ * cache of the view is nearly always a hit.
+ */
+let viewBuf: Buffer | undefined;
+let view: DataView = new DataView(new ArrayBuffer(0));
+const viewOf = (b: Buffer): DataView => {
+  if (b !== viewBuf) { viewBuf = b; view = new DataView(b.buffer, b.byteOffset, b.byteLength); }
+  return view;
+};
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -133,6 +139,7 @@ export const decodeFrame = (
   linkType: number, buf: Buffer, off: number, caplen: number, tsMs: number, out: DecodedPacket,
 ): DecodeOutcome => {
   const end = off + caplen;
+  const dv = viewOf(buf);
   out.buf = buf;
   out.ts = tsMs;
   out.vlan = -1;
@@ -141,24 +148,24 @@ export const decodeFrame = (
   switch (linkType) {
     case 1: {
       if (caplen < 14) return 'link_truncated';
-      ethertype = be16(buf, p + 12);
+      ethertype = dv.getUint16(p + 12);
       p += 14;
       for (let tags = 0; (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) && tags < MAX_VLAN_TAGS; tags++) {
         if (end - p < 4) return 'link_truncated';
-        if (out.vlan < 0) out.vlan = be16(buf, p) & 0x0fff;
-        ethertype = be16(buf, p + 2);
+        if (out.vlan < 0) out.vlan = dv.getUint16(p) & 0x0fff;
+        ethertype = dv.getUint16(p + 2);
         p += 4;
       }
       break;
     }
     case 113:
       if (caplen < 16) return 'link_truncated';
-      ethertype = be16(buf, p + 14);
+      ethertype = dv.getUint16(p + 14);
       p += 16;
       break;
     case 276:
       if (caplen < 20) return 'link_truncated';
-      ethertype = be16(buf, p);
+      ethertype = dv.getUint16(p);
       p += 20;
       break;
     case 101: case 12: case 14:
@@ -174,8 +181,8 @@ export const decodeFrame = (
     case 0: case 108: {
       if (caplen < 4) return 'link_truncated';
       // NULL: host byte order of the writer; LOOP: network order. Either way the family is small.
-      const be = be32(buf, p);
-      const af = linkType === 108 || be < 0x10000 ? be : le32(buf, p);
+      const be = dv.getUint32(p);
+      const af = linkType === 108 || be < 0x10000 ? be : dv.getUint32(p, true);
       p += 4;
       if (af === 2) ethertype = ETH_IPV4;
       else if (af === 24 || af === 28 || af === 30 || af === 10) ethertype = ETH_IPV6;
@@ -185,21 +192,21 @@ export const decodeFrame = (
     default:
       return 'unsupported_link_type';
   }
-  if (ethertype === ETH_IPV4) return decodeIpv4(buf, p, end, out);
-  if (ethertype === ETH_IPV6) return decodeIpv6(buf, p, end, out);
+  if (ethertype === ETH_IPV4) return decodeIpv4(buf, dv, p, end, out);
+  if (ethertype === ETH_IPV6) return decodeIpv6(buf, dv, p, end, out);
   return 'non_ip';
 };
 
-const decodeIpv4 = (buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
+const decodeIpv4 = (buf: Buffer, dv: DataView, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
   if (end - p < 20) return 'ipv4_truncated';
   const vihl = buf[p]!;
   if (vihl >> 4 !== 4) return 'ip_version';
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return 'ipv4_ihl';
   if (end - p < ihl) return 'ipv4_truncated';
-  const total = be16(buf, p + 2);
+  const total = dv.getUint16(p + 2);
   if (total < ihl) return 'ipv4_total_length';
-  const frag = be16(buf, p + 6);
+  const frag = dv.getUint16(p + 6);
   const fragOffset = frag & 0x1fff;
   out.ipVersion = 4;
   out.srcOff = p + 12;
@@ -210,13 +217,13 @@ const decodeIpv4 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
   if (fragOffset !== 0) return 'ip_fragment';
   // Ethernet pads short frames; the IP total length bounds the transport.
   const l3end = Math.min(end, p + total);
-  return decodeTransport(buf, p + ihl, l3end, out);
+  return decodeTransport(buf, dv, p + ihl, l3end, out);
 };
 
-const decodeIpv6 = (buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
+const decodeIpv6 = (buf: Buffer, dv: DataView, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
   if (end - p < 40) return 'ipv6_truncated';
   if (buf[p]! >> 4 !== 6) return 'ip_version';
-  const payloadLen = be16(buf, p + 4);
+  const payloadLen = dv.getUint16(p + 4);
   out.ipVersion = 6;
   out.srcOff = p + 8;
   out.dstOff = p + 24;
@@ -238,7 +245,7 @@ const decodeIpv6 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
       q += len;
     } else if (next === 44) {
       if (l3end - q < 8) return 'ipv6_ext_truncated';
-      const offFlags = be16(buf, q + 2);
+      const offFlags = dv.getUint16(q + 2);
       next = buf[q]!;
       q += 8;
       out.fragment = 1;
@@ -247,10 +254,10 @@ const decodeIpv6 = (buf: Buffer, p: number, end: number, out: DecodedPacket): De
   }
   if (q > l3end) return 'ipv6_ext_truncated';
   out.proto = next;
-  return decodeTransport(buf, q, l3end, out);
+  return decodeTransport(buf, dv, q, l3end, out);
 };
 
-const decodeTransport = (buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
+const decodeTransport = (buf: Buffer, dv: DataView, p: number, end: number, out: DecodedPacket): DecodeOutcome => {
   out.tcpFlags = 0;
   out.seq = 0;
   out.srcPort = 0;
@@ -263,9 +270,9 @@ const decodeTransport = (buf: Buffer, p: number, end: number, out: DecodedPacket
       const dataOff = (buf[p + 12]! >> 4) * 4;
       if (dataOff < 20) return 'tcp_data_offset';
       if (end - p < dataOff) return 'tcp_truncated';
-      out.srcPort = be16(buf, p);
-      out.dstPort = be16(buf, p + 2);
-      out.seq = be32(buf, p + 4);
+      out.srcPort = dv.getUint16(p);
+      out.dstPort = dv.getUint16(p + 2);
+      out.seq = dv.getUint32(p + 4);
       out.tcpFlags = buf[p + 13]!;
       out.payloadOff = p + dataOff;
       out.payloadLen = end - p - dataOff;
@@ -273,8 +280,8 @@ const decodeTransport = (buf: Buffer, p: number, end: number, out: DecodedPacket
     }
     case 17: {
       if (end - p < 8) return 'udp_truncated';
-      out.srcPort = be16(buf, p);
-      out.dstPort = be16(buf, p + 2);
+      out.srcPort = dv.getUint16(p);
+      out.dstPort = dv.getUint16(p + 2);
       out.payloadOff = p + 8;
       out.payloadLen = end - p - 8;
       return 'ok';

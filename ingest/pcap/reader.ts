@@ -91,10 +91,6 @@ export interface ReaderCounters {
   truncated: boolean;
 }
 
-/** Unsigned 32-bit reads at `p` (the caller has checked the bounds). */
-const le32 = (b: Buffer, p: number): number => b[p]! + b[p + 1]! * 0x100 + b[p + 2]! * 0x10000 + b[p + 3]! * 0x1000000;
-const be32 = (b: Buffer, p: number): number => b[p]! * 0x1000000 + b[p + 1]! * 0x10000 + b[p + 2]! * 0x100 + b[p + 3]!;
-
 const count = (c: ReaderCounters, code: ReaderViolation): void => {
   c.violations[code] = (c.violations[code] ?? 0) + 1;
 };
@@ -176,6 +172,15 @@ export class CaptureParser {
     this.tsDivisor = (this.le ? m : mb) === MAGIC_NS ? 1_000_000 : 1000;
   }
 
+  private views = new WeakMap<Buffer, DataView>();
+
+  /** A DataView over `buf`, made once per buffer (the reader reuses two). */
+  private view(buf: Buffer): DataView {
+    let v = this.views.get(buf);
+    if (!v) { v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); this.views.set(buf, v); }
+    return v;
+  }
+
   private u32(buf: Buffer, o: number): number {
     return this.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
   }
@@ -201,13 +206,14 @@ export class CaptureParser {
     const div = this.tsDivisor;
     const snaplen = this.snaplen;
     const sink = this.sink;
-    // Plain byte reads: Buffer#readUInt32LE validates its argument on every call, which costs more
-    // than the read itself at millions of records per second.
+    // A DataView: its reads compile to single loads, where Buffer#readUInt32LE validates its
+    // argument on every call, which costs more than the read itself at millions of records per second.
+    const dv = this.view(buf);
     while (end - p >= 16) {
-      const sec = le ? le32(buf, p) : be32(buf, p);
-      const frac = le ? le32(buf, p + 4) : be32(buf, p + 4);
-      const incl = le ? le32(buf, p + 8) : be32(buf, p + 8);
-      const orig = le ? le32(buf, p + 12) : be32(buf, p + 12);
+      const sec = dv.getUint32(p, le);
+      const frac = dv.getUint32(p + 4, le);
+      const incl = dv.getUint32(p + 8, le);
+      const orig = dv.getUint32(p + 12, le);
       if (incl > MAX_PACKET) {
         count(this.counters, 'pcap_record_too_large');
         this.counters.truncated = true;
