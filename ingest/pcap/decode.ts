@@ -70,6 +70,8 @@ export class DecodedPacket {
   ipVersion: 4 | 6 = 4;
   /** The frame buffer; addresses are read from it. */
   buf: Buffer = Buffer.alloc(0);
+  /** A DataView of `buf`, for the reader's reads. */
+  view: DataView = new DataView(new ArrayBuffer(0));
   srcOff = 0;
   dstOff = 0;
   proto = 0;
@@ -141,6 +143,7 @@ export const decodeFrame = (
   const end = off + caplen;
   const dv = viewOf(buf);
   out.buf = buf;
+  out.view = dv;
   out.ts = tsMs;
   out.vlan = -1;
   let p = off;

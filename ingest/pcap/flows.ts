@@ -83,7 +83,7 @@ export const isGroupAddress = (ip: string): boolean => {
 /** Folds a 16-byte IPv6 address into 32 bits for hashing. */
 const fold16 = (buf: Buffer, off: number): number =>
   (be32(buf, off) ^ Math.imul(be32(buf, off + 4), 31) ^ Math.imul(be32(buf, off + 8), 961) ^
-    Math.imul(be32(buf, off + 12), 29791)) >>> 0;
+    Math.imul(be32(buf, off + 12), 29791)) | 0;
 
 /** Unsigned big-endian 32-bit read (bounds checked by the decoder), without Buffer#readUInt32BE's argument validation. */
 const be32 = (b: Buffer, p: number): number => b[p]! * 0x1000000 + b[p + 1]! * 0x10000 + b[p + 2]! * 0x100 + b[p + 3]!;
@@ -96,11 +96,11 @@ const TCP_ACK = 0x10;
 
 interface Flow {
   id: number;
-  /** Hash-table key and identity: endpoints A < B (IPv4 as numbers; IPv6 folded, with full text). */
+  /** Hash-table key and identity: endpoints A < B (IPv4 as signed 32-bit numbers; IPv6 folded, with full text). */
   hash: number;
   a: number;
   b: number;
-  /** A's port * 65536 + B's port. */
+  /** A's port << 16 | B's port (signed 32-bit). */
   ports: number;
   /** IPv6 addresses as 16-char latin1 strings (A, B), '' for IPv4. */
   a6: string;
@@ -227,9 +227,11 @@ export class FlowAssembler {
     let d: number;
     let s6 = '';
     let d6 = '';
+    // Keys are signed 32-bit integers (small integers to V8: no boxing, integer compares); the order
+    // of A and B is only internal, so signed comparison is as good as unsigned.
     if (pkt.ipVersion === 4) {
-      s = be32(buf, pkt.srcOff);
-      d = be32(buf, pkt.dstOff);
+      s = pkt.view.getInt32(pkt.srcOff);
+      d = pkt.view.getInt32(pkt.dstOff);
     } else {
       s6 = buf.toString('latin1', pkt.srcOff, pkt.srcOff + 16);
       d6 = buf.toString('latin1', pkt.dstOff, pkt.dstOff + 16);
@@ -239,7 +241,7 @@ export class FlowAssembler {
     const srcIsA = s < d || (s === d && (s6 < d6 || (s6 === d6 && sp <= dp)));
     const a = srcIsA ? s : d;
     const b = srcIsA ? d : s;
-    const ports = srcIsA ? sp * 65536 + dp : dp * 65536 + sp;
+    const ports = srcIsA ? (sp << 16) | dp : (dp << 16) | sp;
     const a6 = srcIsA ? s6 : d6;
     const b6 = srcIsA ? d6 : s6;
     // A signed 32-bit key stays a small integer: an unsigned one above 2^31 is boxed for Map#get.
