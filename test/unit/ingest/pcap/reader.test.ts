@@ -155,3 +155,15 @@ test('a pcapng file cut inside a block reports truncated', async () => {
   assert.equal(c.truncated, true);
   assert.equal(c.violations.truncated, 1);
 });
+
+test('a pcapng block larger than a read chunk is skipped in the file, and the packets after it still read', async () => {
+  // 6 MiB custom block: the reader jumps over it past the chunk it has read ahead.
+  const head = new Pcapng().shb().idb(1).epb(0, 1000n, frame).bytes();
+  const huge = new Pcapng().block(0x80000001, Buffer.alloc(CHUNK_BYTES + 2 * 1024 * 1024)).bytes();
+  const tooBig = new Pcapng().block(6, Buffer.alloc(300_000)).bytes(); // an EPB above MAX_PACKET
+  const tail = new Pcapng().epb(0, 2000n, frame).epb(0, 3000n, frame).bytes();
+  const { seen, c } = await read(Buffer.concat([head, huge, tooBig, tail]), 'huge.pcapng');
+  assert.deepEqual(seen.map((s) => s.tsMs), [1, 2, 3]);
+  assert.deepEqual(c.violations, { pcapng_packet_too_large: 1 });
+  assert.equal(c.truncated, false);
+});
