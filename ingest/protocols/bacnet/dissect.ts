@@ -55,6 +55,9 @@ export type BacnetViolation =
 
 const isBacnetPort = (p: number): boolean => p >= BACNET_PORT_FIRST && p <= BACNET_PORT_LAST;
 
+/** Big-endian 16-bit read as byte arithmetic: Buffer#readUInt16BE validates its offset on every call. */
+const be16 = (b: Buffer, p: number): number => (b[p]! << 8) | b[p + 1]!;
+
 /**
  * Error class and code of an Error-PDU's body `buf[p, end)`: two application-tagged enumerated values
  * (tag 9), possibly after opening context tags (complex errors such as write_property_multiple's).
@@ -81,7 +84,7 @@ export class BacnetSession implements L7Session {
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
     if (len < 4) { this.violation('bacnet_length_mismatch'); return; }
     if (buf[off] !== 0x81) { this.violation('bacnet_bad_bvlc_type'); return; }
-    const length = buf.readUInt16BE(off + 2);
+    const length = be16(buf, off + 2);
     if (length < 4 || length !== len) { this.violation('bacnet_length_mismatch'); return; }
     this.everValid = true;
     if (fromInitiator) this.slice.request(ts);
@@ -90,7 +93,7 @@ export class BacnetSession implements L7Session {
     if (!NPDU_FUNCTIONS.has(fn)) {
       this.slice.op(fromInitiator, BVLC_FUNCTIONS[fn] ?? `bvlc_0x${fn.toString(16).padStart(2, '0')}`);
       if (fn === 0x00 && len >= 6) {
-        const result = buf.readUInt16BE(off + 4);
+        const result = be16(buf, off + 4);
         if (result !== 0) this.slice.error(BVLC_RESULTS[result] ?? `bvlc_nak_0x${result.toString(16).padStart(4, '0')}`);
       }
       return;
@@ -107,7 +110,7 @@ export class BacnetSession implements L7Session {
     p += 2;
     if (control & 0x20) {
       if (end - p < 3) { this.violation('bacnet_bad_npdu'); return; }
-      if (fromInit) this.slice.unit(buf.readUInt16BE(p));
+      if (fromInit) this.slice.unit(be16(buf, p));
       p += 3 + buf[p + 2]!;
     }
     if (control & 0x08) {

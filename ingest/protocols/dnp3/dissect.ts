@@ -36,7 +36,7 @@
  */
 import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
-import { dnp3Crc, functionName, iinErrors, isResponse, linkFunctionName } from './codes.ts';
+import { DNP3_IIN_ERRORS, dnp3Crc, functionName, isResponse, linkFunctionName } from './codes.ts';
 import { Framer, type Framing } from '../framer.ts';
 import { L7Slice } from '../slice.ts';
 
@@ -91,25 +91,44 @@ export interface LinkFrame {
   badBlocks: number;
 }
 
+/** Little-endian 16-bit read as byte arithmetic: Buffer#readUInt16LE validates its offset on every call. */
+const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
+
+/** Whether the header CRC of the frame at `buf[off…]` (octets 8–9 over 0–7) matches. */
+const headerCrcOk = (buf: Buffer, off: number): boolean => dnp3Crc(buf, off, 8) === le16(buf, off + 8);
+
+/** Data blocks of the complete frame `buf[off, off + total)` whose CRC does not match. */
+const badDataBlocks = (buf: Buffer, off: number, total: number): number => {
+  const userLen = buf[off + 2]! - 5;
+  let bad = 0;
+  let p = off + 10;
+  let u = 0;
+  while (u < userLen && p < off + total) {
+    const n = Math.min(16, userLen - u);
+    if (dnp3Crc(buf, p, n) !== le16(buf, p + n)) bad++;
+    u += n;
+    p += n + 2;
+  }
+  return bad;
+};
+
 /**
  * Parses one complete frame `buf[off, off + total)` (start and length already checked). Undefined when
  * the header CRC is wrong: then nothing in the frame can be trusted.
  */
 export const parseFrame = (buf: Buffer, off: number, total: number): LinkFrame | undefined => {
-  if (dnp3Crc(buf, off, 8) !== buf.readUInt16LE(off + 8)) return undefined;
+  if (!headerCrcOk(buf, off)) return undefined;
   const userLen = buf[off + 2]! - 5;
   const user = Buffer.alloc(userLen);
-  let badBlocks = 0;
   let p = off + 10;
   let u = 0;
   while (u < userLen && p < off + total) {
     const n = Math.min(16, userLen - u);
     buf.copy(user, u, p, p + n);
-    if (dnp3Crc(buf, p, n) !== buf.readUInt16LE(p + n)) badBlocks++;
     u += n;
     p += n + 2;
   }
-  return { control: buf[off + 3]!, destination: buf.readUInt16LE(off + 4), source: buf.readUInt16LE(off + 6), user, badBlocks };
+  return { control: buf[off + 3]!, destination: le16(buf, off + 4), source: le16(buf, off + 6), user, badBlocks: badDataBlocks(buf, off, total) };
 };
 
 /** Link frames are at most {@link MAX_FRAME} bytes, so every one is kept whole. */
@@ -136,44 +155,57 @@ export class Dnp3Session implements L7Session {
     if (this.datagrams && this.framer.gap(fromInitiator)) this.slice.violation('dnp3_truncated');
   }
 
+  /** One complete frame `buf[off, off + total)`, read where it lies (as {@link parseFrame} reads it, without copies). */
   private frame(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
-    const f = parseFrame(buf, off, total);
-    if (!f) { this.slice.violation('dnp3_header_crc'); return; }
+    if (!headerCrcOk(buf, off)) { this.slice.violation('dnp3_header_crc'); return; }
     this.everValid = true;
-    if (f.badBlocks > 0) this.slice.violation('dnp3_data_crc', f.badBlocks);
-    this.slice.unit(f.control & 0x80 ? f.destination : f.source);
-    const primary = (f.control & 0x40) !== 0;
-    const fc = f.control & 0x0f;
+    const bad = badDataBlocks(buf, off, total);
+    if (bad > 0) this.slice.violation('dnp3_data_crc', bad);
+    const control = buf[off + 3]!;
+    this.slice.unit(control & 0x80 ? le16(buf, off + 4) : le16(buf, off + 6));
+    const primary = (control & 0x40) !== 0;
+    const fc = control & 0x0f;
     if (!(primary && (fc === 3 || fc === 4))) {
       this.slice.op(fromInit, linkFunctionName(primary, fc));
       return;
     }
-    this.segment(fromInit, f.user, ts);
+    this.segment(fromInit, buf, off + 10, buf[off + 2]! - 5, ts);
   }
 
-  /** One transport segment (user data of a frame). */
-  private segment(fromInit: boolean, user: Buffer, ts: number): void {
-    if (user.length < 1) { this.slice.violation('dnp3_short_fragment'); return; }
-    const th = user[0]!;
+  /**
+   * One transport segment: the frame's user data, `userLen` octets from `u` with a CRC after every 16.
+   * Only its first 5 octets are read, all in the first block.
+   */
+  private segment(fromInit: boolean, buf: Buffer, u: number, userLen: number, ts: number): void {
+    if (userLen < 1) { this.slice.violation('dnp3_short_fragment'); return; }
+    const th = buf[u]!;
     const fin = (th & 0x80) !== 0;
     const fir = (th & 0x40) !== 0;
     const seq = th & 0x3f;
     const side = fromInit ? this.init : this.resp;
     if (fir) {
       if (side.nextSeq >= 0) this.slice.violation('dnp3_transport_sequence');
-      if (user.length < 3) { this.slice.violation('dnp3_short_fragment'); side.nextSeq = -1; return; }
-      const func = user[2]!;
+      if (userLen < 3) { this.slice.violation('dnp3_short_fragment'); side.nextSeq = -1; return; }
+      const func = buf[u + 2]!;
       this.slice.op(fromInit, functionName(func));
       // Confirms (function 0) answer the outstation; they do not pace the flow.
       if (fromInit && func !== 0) this.slice.request(ts);
       if (isResponse(func)) {
-        if (user.length < 5) this.slice.violation('dnp3_short_fragment');
-        else for (const e of iinErrors(user.readUInt16BE(3))) this.slice.error(e);
+        if (userLen < 5) this.slice.violation('dnp3_short_fragment');
+        else this.iin((buf[u + 3]! << 8) | buf[u + 4]!);
       }
     } else if (side.nextSeq !== seq) {
       this.slice.violation('dnp3_transport_sequence');
     }
     side.nextSeq = fin ? -1 : (seq + 1) & 0x3f;
+  }
+
+  /** The error bits of a response's IIN (IIN1 << 8 | IIN2), as codes.ts iinErrors names them, in its order. */
+  private iin(iin: number): void {
+    for (let i = 0; i < DNP3_IIN_ERRORS.length; i++) {
+      const [bit, name] = DNP3_IIN_ERRORS[i]!;
+      if ((iin & bit) !== 0) this.slice.error(name);
+    }
   }
 
   onGap(fromInitiator: boolean): void {

@@ -127,6 +127,12 @@ const NVS_SERVICES: Readonly<Record<number, string>> = {
   0x4c: 'nvs_transfer',
 };
 
+/** PCCC object (class 0x67) services. */
+const PCCC_SERVICES: Readonly<Record<number, string>> = { 0x4b: 'execute_pccc' };
+
+/** `service_0x<hex>` of every service code (response bit removed), built once, not per message. */
+const UNKNOWN_SERVICES: readonly string[] = Array.from({ length: 0x80 }, (_, sc) => `service_${hex(sc, 2)}`);
+
 /**
  * Name of CIP service `sc` (response bit removed) addressed to `cls` (undefined when the path names no
  * class, e.g. a symbolic tag path). Object-specific codes mean different things per class; an unknown
@@ -138,9 +144,9 @@ export const serviceName = (sc: number, cls: number | undefined): string => {
   const table = cls === CIP_CLASSES.connectionManager ? CONNECTION_MANAGER_SERVICES
     : cls === CIP_CLASSES.file ? FILE_SERVICES
       : cls === CIP_CLASSES.nonVolatileStorage ? NVS_SERVICES
-        : cls === CIP_CLASSES.pccc ? { 0x4b: 'execute_pccc' }
+        : cls === CIP_CLASSES.pccc ? PCCC_SERVICES
           : cls === undefined || cls === CIP_CLASSES.symbol || cls === CIP_CLASSES.template ? LOGIX_SERVICES : undefined;
-  return table?.[sc] ?? `service_${hex(sc, 2)}`;
+  return table?.[sc] ?? UNKNOWN_SERVICES[sc] ?? `service_${hex(sc, 2)}`;
 };
 
 const CODE_BY_NAME: ReadonlyMap<string, number> = new Map(

@@ -73,20 +73,28 @@ export interface CipPath {
   symbolic: boolean;
 }
 
-/**
- * Reads an EPATH `buf[p, end)`: logical class / instance / member / attribute / connection-point
- * segments and symbolic segments; stops at the first other segment kind. Undefined when a segment
- * overruns the path.
- */
-export const parsePath = (buf: Buffer, p: number, end: number): CipPath | undefined => {
-  const out: CipPath = { symbolic: false };
+/** Little-endian reads as byte arithmetic: Buffer#readUInt*LE validates its offset on every call. */
+const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
+const le32 = (b: Buffer, p: number): number => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+
+/** What {@link walkPath} read, reused between calls (no object per request). */
+interface PathScratch { cls: number; hasCls: boolean; instance: number; hasInstance: boolean; symbolic: boolean }
+
+const PATH: PathScratch = { cls: 0, hasCls: false, instance: 0, hasInstance: false, symbolic: false };
+
+/** Walks the path `buf[p, end)` into {@link PATH}; false when a segment overruns it. */
+const walkPath = (buf: Buffer, p: number, end: number): boolean => {
+  const out = PATH;
+  out.hasCls = false;
+  out.hasInstance = false;
+  out.symbolic = false;
   while (p < end) {
     const seg = buf[p]!;
     if (seg === 0x91) {
-      if (p + 2 > end) return undefined;
+      if (p + 2 > end) return false;
       const n = buf[p + 1]!;
       p += 2 + n + (n & 1);
-      if (p > end) return undefined;
+      if (p > end) return false;
       out.symbolic = true;
       continue;
     }
@@ -95,21 +103,33 @@ export const parsePath = (buf: Buffer, p: number, end: number): CipPath | undefi
     const format = seg & 0x03; // 0 8-bit, 1 16-bit (padded), 2 32-bit (padded)
     let value: number;
     if (format === 0) {
-      if (p + 2 > end) return undefined;
+      if (p + 2 > end) return false;
       value = buf[p + 1]!;
       p += 2;
     } else if (format === 1) {
-      if (p + 4 > end) return undefined;
-      value = buf.readUInt16LE(p + 2);
+      if (p + 4 > end) return false;
+      value = le16(buf, p + 2);
       p += 4;
     } else if (format === 2) {
-      if (p + 6 > end) return undefined;
-      value = buf.readUInt32LE(p + 2);
+      if (p + 6 > end) return false;
+      value = le32(buf, p + 2);
       p += 6;
     } else break;
-    if (type === 0) out.cls = value;
-    else if (type === 1) out.instance = value;
+    if (type === 0) { out.cls = value; out.hasCls = true; } else if (type === 1) { out.instance = value; out.hasInstance = true; }
   }
+  return true;
+};
+
+/**
+ * Reads an EPATH `buf[p, end)`: logical class / instance / member / attribute / connection-point
+ * segments and symbolic segments; stops at the first other segment kind. Undefined when a segment
+ * overruns the path.
+ */
+export const parsePath = (buf: Buffer, p: number, end: number): CipPath | undefined => {
+  if (!walkPath(buf, p, end)) return undefined;
+  const out: CipPath = { symbolic: PATH.symbolic };
+  if (PATH.hasCls) out.cls = PATH.cls;
+  if (PATH.hasInstance) out.instance = PATH.instance;
   return out;
 };
 
@@ -117,8 +137,8 @@ export const parsePath = (buf: Buffer, p: number, end: number): CipPath | undefi
 export class EnipSession implements L7Session {
   private readonly framer: Framer<EnipViolation> | undefined;
   private readonly slice = new L7Slice();
-  /** Name of the last request per CIP service code, to name responses (which carry no path). */
-  private readonly lastRequest = new Map<number, string>();
+  /** Name of the last request per CIP service code (the index, 0–127), to name responses (which carry no path). */
+  private readonly lastRequest: Array<string | undefined> = new Array<string | undefined>(0x80).fill(undefined);
   private everValid = false;
 
   /** `datagram`: UDP, one or more whole messages per payload, nothing carried over. */
@@ -127,7 +147,7 @@ export class EnipSession implements L7Session {
       const framing: Framing<EnipViolation> = {
         headerLen: ENIP_HEADER,
         keep: MAX_ENIP_MESSAGE,
-        length: (buf, off) => (ENIP_COMMANDS[buf.readUInt16LE(off)] === undefined ? 'enip_unknown_command' : ENIP_HEADER + buf.readUInt16LE(off + 2)),
+        length: (buf, off) => (ENIP_COMMANDS[le16(buf, off)] === undefined ? 'enip_unknown_command' : ENIP_HEADER + le16(buf, off + 2)),
         handOver: 'kept', // every message fits MAX_ENIP_MESSAGE: handed over whole
       };
       this.framer = new Framer(framing, (req, buf, off, kept, _total, ts) => this.message(req, buf, off, kept, ts), (v) => this.violation(v));
@@ -143,8 +163,8 @@ export class EnipSession implements L7Session {
     const end = off + len;
     while (p < end) {
       if (end - p < ENIP_HEADER) { this.violation('enip_truncated'); return; }
-      if (ENIP_COMMANDS[buf.readUInt16LE(p)] === undefined) { this.violation('enip_unknown_command'); return; }
-      const total = ENIP_HEADER + buf.readUInt16LE(p + 2);
+      if (ENIP_COMMANDS[le16(buf, p)] === undefined) { this.violation('enip_unknown_command'); return; }
+      const total = ENIP_HEADER + le16(buf, p + 2);
       if (end - p < total) { this.violation('enip_truncated'); return; }
       this.message(fromInitiator, buf, p, total, ts);
       p += total;
@@ -154,8 +174,8 @@ export class EnipSession implements L7Session {
   /** One whole encapsulation message at `buf[p, p + n)`. */
   private message(req: boolean, buf: Buffer, p: number, n: number, ts: number): void {
     this.everValid = true;
-    const command = buf.readUInt16LE(p);
-    const status = buf.readUInt32LE(p + 8);
+    const command = le16(buf, p);
+    const status = le32(buf, p + 8);
     if (req) this.slice.request(ts);
     if (status !== 0) this.slice.error(statusName(status));
     if (!CARRIER_COMMANDS.has(command)) {
@@ -170,13 +190,13 @@ export class EnipSession implements L7Session {
   /** Interface handle, timeout and CPF items of send_rr_data / send_unit_data at `buf[p, end)`. */
   private cpf(req: boolean, buf: Buffer, p: number, end: number): void {
     if (end - p < 8) { this.violation('enip_bad_cpf'); return; }
-    const count = buf.readUInt16LE(p + 6);
+    const count = le16(buf, p + 6);
     p += 8;
     let sawData = false;
     for (let i = 0; i < count; i++) {
       if (end - p < 4) { this.violation('enip_bad_cpf'); return; }
-      const type = buf.readUInt16LE(p);
-      const len = buf.readUInt16LE(p + 2);
+      const type = le16(buf, p);
+      const len = le16(buf, p + 2);
       const data = p + 4;
       if (data + len > end) { this.violation('enip_bad_cpf'); return; }
       if (type === CPF_ITEMS.unconnectedData) {
@@ -198,7 +218,7 @@ export class EnipSession implements L7Session {
     const sc = buf[p]! & 0x7f;
     if (buf[p]! & 0x80) {
       if (end - p < 4) { this.violation('enip_short_cip'); return; }
-      const name = this.lastRequest.get(sc) ?? serviceName(sc, undefined);
+      const name = this.lastRequest[sc] ?? serviceName(sc, undefined);
       this.slice.op(fromInit, name);
       const status = buf[p + 2]!;
       if (status !== 0) this.slice.error(generalStatusName(status));
@@ -209,14 +229,14 @@ export class EnipSession implements L7Session {
     }
     const pathEnd = p + 2 + 2 * buf[p + 1]!;
     if (pathEnd > end) { this.violation('enip_short_cip'); return; }
-    const path = parsePath(buf, p + 2, pathEnd);
-    if (!path) { this.violation('enip_short_cip'); return; }
-    const name = serviceName(sc, path.symbolic && path.cls === undefined ? undefined : path.cls ?? -1);
-    this.lastRequest.set(sc, name);
+    if (!walkPath(buf, p + 2, pathEnd)) { this.violation('enip_short_cip'); return; }
+    const cls = PATH.hasCls ? PATH.cls : -1;
+    const name = serviceName(sc, PATH.symbolic && !PATH.hasCls ? undefined : cls);
+    this.lastRequest[sc] = name;
     this.slice.op(fromInit, name);
     if (depth >= MAX_EMBED_DEPTH) return;
     if (sc === 0x0a) this.multiple(fromInit, buf, pathEnd, end, depth);
-    else if (sc === 0x52 && path.cls === CIP_CLASSES.connectionManager) this.unconnectedSend(fromInit, buf, pathEnd, end, depth);
+    else if (sc === 0x52 && cls === CIP_CLASSES.connectionManager) this.unconnectedSend(fromInit, buf, pathEnd, end, depth);
   }
 
   /**
@@ -225,7 +245,7 @@ export class EnipSession implements L7Session {
    */
   private unconnectedSend(fromInit: boolean, buf: Buffer, p: number, end: number, depth: number): void {
     if (end - p < 4) { this.violation('enip_bad_embedded'); return; }
-    const size = buf.readUInt16LE(p + 2);
+    const size = le16(buf, p + 2);
     if (p + 4 + size > end) { this.violation('enip_bad_embedded'); return; }
     this.cip(fromInit, buf, p + 4, p + 4 + size, depth + 1);
   }
@@ -236,11 +256,11 @@ export class EnipSession implements L7Session {
    */
   private multiple(fromInit: boolean, buf: Buffer, p: number, end: number, depth: number): void {
     if (end - p < 2) { this.violation('enip_bad_embedded'); return; }
-    const count = buf.readUInt16LE(p);
+    const count = le16(buf, p);
     if (p + 2 + 2 * count > end) { this.violation('enip_bad_embedded'); return; }
     for (let i = 0; i < count; i++) {
-      const start = p + buf.readUInt16LE(p + 2 + 2 * i);
-      const stop = i + 1 < count ? p + buf.readUInt16LE(p + 4 + 2 * i) : end;
+      const start = p + le16(buf, p + 2 + 2 * i);
+      const stop = i + 1 < count ? p + le16(buf, p + 4 + 2 * i) : end;
       if (start < p + 2 + 2 * count || stop > end || stop < start) { this.violation('enip_bad_embedded'); return; }
       this.cip(fromInit, buf, start, stop, depth + 1);
     }

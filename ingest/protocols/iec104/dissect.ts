@@ -64,16 +64,20 @@ export const apduSize = (buf: Buffer, off: number): number | Iec104Violation => 
   return l + 2;
 };
 
-/**
- * Parses one complete APDU `buf[off, off + total)` (start and length already checked by
- * {@link apduSize}). Returns the APDU and, when its body is malformed, the violation too.
- */
 /** The next start octet in `buf[from, end)`, or -1: the resync point after a bad APCI. */
 export const nextStart = (buf: Buffer, from: number, end: number): number => {
   const i = buf.indexOf(0x68, from);
   return i >= 0 && i < end ? i : -1;
 };
 
+/** Little-endian 16-bit read as byte arithmetic: Buffer#readUInt16LE validates its offset on every call. */
+const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
+
+/**
+ * Parses one complete APDU `buf[off, off + total)` (start and length already checked by
+ * {@link apduSize}). Returns the APDU and, when its body is malformed, the violation too.
+ * The session reads APDUs in place the same way (Iec104Session#apdu), without the objects.
+ */
 export const parseApdu = (buf: Buffer, off: number, total: number): { apdu?: Apdu; violation?: Iec104Violation } => {
   const c1 = buf[off + 2]!;
   const l = total - 2;
@@ -86,14 +90,14 @@ export const parseApdu = (buf: Buffer, off: number, total: number): { apdu?: Apd
         format: 'I',
         typeId: buf[off + 6]!,
         cot: full ? buf[off + 8]! : -1,
-        commonAddress: full ? buf.readUInt16LE(off + 10) : -1,
-        sendSeq: buf.readUInt16LE(off + 2) >>> 1,
-        recvSeq: buf.readUInt16LE(off + 4) >>> 1,
+        commonAddress: full ? le16(buf, off + 10) : -1,
+        sendSeq: le16(buf, off + 2) >>> 1,
+        recvSeq: le16(buf, off + 4) >>> 1,
       },
     };
   }
   if ((c1 & 0x03) === 0x01) {
-    const apdu: Apdu = { format: 'S', recvSeq: buf.readUInt16LE(off + 4) >>> 1 };
+    const apdu: Apdu = { format: 'S', recvSeq: le16(buf, off + 4) >>> 1 };
     return l === 4 ? { apdu } : { apdu, violation: 'iec104_bad_length' };
   }
   const u = c1 >>> 2;
@@ -117,25 +121,43 @@ export class Iec104Session implements L7Session {
     this.framer.push(fromInitiator, buf, off, len, ts);
   }
 
+  /**
+   * One complete APDU `buf[off, off + total)`, classified as {@link parseApdu} does (same ops, units,
+   * errors and violations, in the same order) but read in place: no object per APDU.
+   */
   private apdu(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
-    const { apdu, violation } = parseApdu(buf, off, total);
-    if (violation) this.slice.violation(violation);
-    if (!apdu) return;
-    this.everValid = true;
+    const c1 = buf[off + 2]!;
+    const l = total - 2;
     let name: string;
-    if (apdu.format === 'I') {
-      name = asduTypeName(apdu.typeId);
-      if (apdu.commonAddress >= 0) this.slice.unit(apdu.commonAddress);
-      const err = apdu.cot >= 0 ? causeError(apdu.cot) : undefined;
-      if (err) this.slice.error(err);
-    } else if (apdu.format === 'S') {
-      name = S_FRAME;
-    } else {
-      name = uFunctionName(apdu.u);
+    if ((c1 & 0x01) === 0) {
+      if (l < 5) { this.slice.violation('iec104_short_asdu'); return; }
+      const full = l >= 10;
+      if (!full) this.slice.violation('iec104_short_asdu');
+      this.everValid = true;
+      name = asduTypeName(buf[off + 6]!);
+      if (full) {
+        this.slice.unit(le16(buf, off + 10));
+        const err = causeError(buf[off + 8]!);
+        if (err) this.slice.error(err);
+      }
+      this.slice.op(fromInit, name);
+      if (fromInit) this.slice.request(ts);
+      return;
     }
-    this.slice.op(fromInit, name);
-    // S-frames are acknowledgements paced by the peer's I-frames (w, t2), not the initiator's cadence.
-    if (fromInit && apdu.format !== 'S') this.slice.request(ts);
+    if ((c1 & 0x03) === 0x01) {
+      if (l !== 4) this.slice.violation('iec104_bad_length');
+      this.everValid = true;
+      // S-frames are acknowledgements paced by the peer's I-frames (w, t2), not the initiator's cadence.
+      this.slice.op(fromInit, S_FRAME);
+      return;
+    }
+    const u = c1 >>> 2;
+    if (l !== 4) this.slice.violation('iec104_bad_length');
+    // Exactly one function bit (a power of two within 6 bits).
+    else if (u === 0 || (u & (u - 1)) !== 0) this.slice.violation('iec104_u_function');
+    this.everValid = true;
+    this.slice.op(fromInit, uFunctionName(u));
+    if (fromInit) this.slice.request(ts);
   }
 
   onGap(fromInitiator: boolean): void {

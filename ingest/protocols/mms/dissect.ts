@@ -70,55 +70,65 @@ export interface Tlv {
   next: number;
 }
 
-/**
- * Reads the BER element at `buf[p, limit)`. When `clamp` is true (the container was cut at a keep
- * limit), a length past `limit` is cut to it instead of failing. Indefinite lengths run to `limit`.
- */
-export const readTlv = (buf: Buffer, p: number, limit: number, clamp = false): Tlv | undefined => {
-  if (p + 2 > limit) return undefined;
+/** The element {@link tlvAt} read last: reused, so reading an element allocates nothing. */
+const T = { id: 0, num: 0, start: 0, end: 0 };
+
+/** {@link readTlv} into {@link T}; false where readTlv gives undefined. */
+const tlvAt = (buf: Buffer, p: number, limit: number, clamp: boolean): boolean => {
+  if (p + 2 > limit) return false;
   const id = buf[p]!;
   let q = p + 1;
   let num = id & 0x1f;
   if (num === 0x1f) {
     num = 0;
     for (let i = 0; ; i++) {
-      if (q >= limit || i > 3) return undefined;
+      if (q >= limit || i > 3) return false;
       const b = buf[q++]!;
       num = num * 128 + (b & 0x7f);
       if (!(b & 0x80)) break;
     }
   }
-  if (q >= limit) return undefined;
+  if (q >= limit) return false;
   const l0 = buf[q++]!;
   let len: number;
   if (l0 < 0x80) len = l0;
   else if (l0 === 0x80) len = limit - q;
   else {
     const n = l0 & 0x7f;
-    if (n > 4 || q + n > limit) return undefined;
-    len = buf.readUIntBE(q, n);
+    if (n > 4 || q + n > limit) return false;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[q + i]!;
     q += n;
   }
   let end = q + len;
   if (end > limit) {
-    if (!clamp) return undefined;
+    if (!clamp) return false;
     end = limit;
   }
-  return { id, num, start: q, end, next: end };
+  T.id = id;
+  T.num = num;
+  T.start = q;
+  T.end = end;
+  return true;
 };
 
-/** The first child of `[p, end)` whose identifier byte is `id`. */
-const child = (buf: Buffer, p: number, end: number, id: number, clamp: boolean): Tlv | undefined => {
+/**
+ * Reads the BER element at `buf[p, limit)`. When `clamp` is true (the container was cut at a keep
+ * limit), a length past `limit` is cut to it instead of failing. Indefinite lengths run to `limit`.
+ */
+export const readTlv = (buf: Buffer, p: number, limit: number, clamp = false): Tlv | undefined =>
+  tlvAt(buf, p, limit, clamp) ? { id: T.id, num: T.num, start: T.start, end: T.end, next: T.end } : undefined;
+
+/** Finds the first child of `[p, end)` whose identifier byte is `id`: true with it in {@link T}. */
+const child = (buf: Buffer, p: number, end: number, id: number, clamp: boolean): boolean => {
   while (p < end) {
-    const t = readTlv(buf, p, end, clamp);
-    if (!t) return undefined;
-    if (t.id === id) return t;
-    p = t.next;
+    if (!tlvAt(buf, p, end, clamp)) return false;
+    if (T.id === id) return true;
+    p = T.end;
   }
-  return undefined;
+  return false;
 };
 
-/** Session SPDU types that start an ISO session TSDU. */
 const SPDU_TYPES: ReadonlySet<number> = new Set([0x01, 0x05, 0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x19]);
 
 /** One MMS PDU as read: its op name and PDU kind. */
@@ -132,20 +142,40 @@ export interface MmsPdu {
  * Undefined when the tag is not an MMSpdu alternative.
  */
 export const readMmsPdu = (buf: Buffer, t: Tlv, clamp: boolean): MmsPdu | undefined => {
-  if ((t.id & 0xc0) !== 0x80 || t.num > 13) return undefined;
-  const type = t.num;
-  if (type === MMS_PDU.unconfirmed) {
-    const s = readTlv(buf, t.start, t.end, clamp);
-    return s ? { type, service: s.num } : { type };
+  const service = mmsService(buf, t.id, t.num, t.start, t.end, clamp);
+  if (service === NOT_MMS) return undefined;
+  return service === NO_SERVICE ? { type: t.num } : { type: t.num, service };
+};
+
+/** {@link mmsService}: the element is not an MMSpdu alternative. */
+const NOT_MMS = -2;
+/** {@link mmsService}: an MMSpdu that names no service (or whose service cannot be read). */
+const NO_SERVICE = -1;
+
+/** {@link readMmsPdu} of the element (`id`, `num`, `[start, end)`) without objects: the service tag, or NO_SERVICE / NOT_MMS. */
+const mmsService = (buf: Buffer, id: number, num: number, start: number, end: number, clamp: boolean): number => {
+  if ((id & 0xc0) !== 0x80 || num > 13) return NOT_MMS;
+  const type = num;
+  if (type === MMS_PDU.unconfirmed) return tlvAt(buf, start, end, clamp) ? T.num : NO_SERVICE;
+  if (type !== MMS_PDU.confirmedRequest && type !== MMS_PDU.confirmedResponse) return NO_SERVICE;
+  const invokeId = tlvAt(buf, start, end, clamp) ? T.id : -1;
+  if (invokeId !== 0x02) return NO_SERVICE;
+  let found = tlvAt(buf, T.end, end, clamp);
+  if (found && T.id === 0x30 && type === MMS_PDU.confirmedRequest) found = tlvAt(buf, T.end, end, clamp); // listOfModifier
+  return found && (T.id & 0xc0) === 0x80 ? T.num : NO_SERVICE;
+};
+
+/** Op names by PDU kind and service (< 256), built once: {@link mmsOpName} builds a new string per call. */
+const OP_NAMES = new Map<number, string>();
+const opName = (type: number, service: number): string => {
+  if (service >= 256) return mmsOpName(type, service);
+  const key = type * 512 + service + 1; // service NO_SERVICE (-1) → key type * 512
+  let name = OP_NAMES.get(key);
+  if (name === undefined) {
+    name = mmsOpName(type, service === NO_SERVICE ? undefined : service);
+    OP_NAMES.set(key, name);
   }
-  if (type !== MMS_PDU.confirmedRequest && type !== MMS_PDU.confirmedResponse) return { type };
-  let p = t.start;
-  const invoke = readTlv(buf, p, t.end, clamp);
-  if (!invoke || invoke.id !== 0x02) return { type };
-  p = invoke.next;
-  let s = readTlv(buf, p, t.end, clamp);
-  if (s && s.id === 0x30 && type === MMS_PDU.confirmedRequest) s = readTlv(buf, s.next, t.end, clamp); // listOfModifier
-  return s && (s.id & 0xc0) === 0x80 ? { type, service: s.num } : { type };
+  return name;
 };
 
 interface Tsdu {
@@ -155,26 +185,36 @@ interface Tsdu {
 }
 
 /** Per-flow MMS state. */
+/** TPKT framing; every TPKT fits MAX_TPKT, so 'kept' hands each over whole. */
+const FRAMING: Framing<MmsViolation> = {
+  headerLen: 4,
+  keep: MAX_TPKT,
+  length: (buf, off) => {
+    const len = (buf[off + 2]! << 8) | buf[off + 3]!;
+    return buf[off] !== 3 || len < 7 ? 'mms_bad_tpkt' : len;
+  },
+  handOver: 'kept',
+};
+
+/** The TSDU buffer of a direction that has not needed one yet (replaced, never written, when one grows). */
+const EMPTY = Buffer.alloc(0);
+
+/** Where {@link MmsSession.spduHeader} found an SPDU's parameters and its end (reused between calls). */
+const SPDU = { params: 0, next: 0 };
+/** The user data parameter {@link MmsSession.userDataParam} found (reused between calls). */
+const USER_DATA = { start: 0, end: 0 };
+
 export class MmsSession implements L7Session {
   private readonly framer: Framer<MmsViolation>;
   /** undefined: not decided; true: ISO session (MMS); false: something else on port 102 (silent). */
   private isMms: boolean | undefined;
-  private readonly tsduInit: Tsdu = { buf: Buffer.alloc(0), have: 0, total: 0 };
-  private readonly tsduResp: Tsdu = { buf: Buffer.alloc(0), have: 0, total: 0 };
+  private readonly tsduInit: Tsdu = { buf: EMPTY, have: 0, total: 0 };
+  private readonly tsduResp: Tsdu = { buf: EMPTY, have: 0, total: 0 };
   private readonly slice = new L7Slice();
   private everValid = false;
 
   constructor() {
-    const framing: Framing<MmsViolation> = {
-      headerLen: 4,
-      keep: MAX_TPKT,
-      length: (buf, off) => {
-        const len = buf.readUInt16BE(off + 2);
-        return buf[off] !== 3 || len < 7 ? 'mms_bad_tpkt' : len;
-      },
-      handOver: 'kept', // every TPKT fits MAX_TPKT: handed over whole
-    };
-    this.framer = new Framer(framing, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, ts), (v) => this.violation(v));
+    this.framer = new Framer(FRAMING, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, ts), (v) => this.violation(v));
   }
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
@@ -222,97 +262,94 @@ export class MmsSession implements L7Session {
     if (p >= end) return;
     if (this.isMms === undefined) this.isMms = SPDU_TYPES.has(buf[p]!);
     if (!this.isMms) return;
-    const spdu = this.spduHeader(buf, p, end);
-    if (!spdu) { this.violation('mms_bad_session'); return; }
+    if (!this.spduHeader(buf, p, end)) { this.violation('mms_bad_session'); return; }
     const type = buf[p]!;
     if (type === 0x01) {
       // Give-Tokens (empty), then Data-Transfer; its user information follows its header.
-      const dt = this.spduHeader(buf, spdu.next, end);
-      if (!dt || buf[spdu.next] !== 0x01) { this.violation('mms_bad_session'); return; }
-      this.presentationData(req, buf, dt.next, end, clamp, ts);
+      const dtAt = SPDU.next;
+      if (!this.spduHeader(buf, dtAt, end) || buf[dtAt] !== 0x01) { this.violation('mms_bad_session'); return; }
+      this.presentationData(req, buf, SPDU.next, end, clamp, ts);
       return;
     }
     if (type !== 0x0d && type !== 0x0e) return; // release / abort / refuse: no MMS
-    const userData = this.userDataParam(buf, spdu.params, spdu.next);
-    if (!userData) { this.violation('mms_bad_session'); return; }
+    if (!this.userDataParam(buf, SPDU.params, SPDU.next)) { this.violation('mms_bad_session'); return; }
     // CP-type / CPA-PPDU: SET { …, normal-mode-parameters [2] { …, user-data 0x61 } }
-    const cp = readTlv(buf, userData.start, userData.end, clamp);
-    const normal = cp && cp.id === 0x31 ? child(buf, cp.start, cp.end, 0xa2, clamp) : undefined;
-    const ud = normal ? child(buf, normal.start, normal.end, 0x61, clamp) : undefined;
+    const ud = tlvAt(buf, USER_DATA.start, USER_DATA.end, clamp) && T.id === 0x31
+      && child(buf, T.start, T.end, 0xa2, clamp) && child(buf, T.start, T.end, 0x61, clamp);
     if (!ud) { this.violation('mms_bad_presentation'); return; }
-    this.pdvList(req, buf, ud, clamp, ts);
+    this.pdvList(req, buf, T.start, T.end, clamp, ts);
   }
 
-  /** SPDU header at `p`: where its parameters start and where the SPDU ends. */
-  private spduHeader(buf: Buffer, p: number, end: number): { params: number; next: number } | undefined {
-    if (p + 2 > end) return undefined;
+  /** SPDU header at `p`: where its parameters start and where the SPDU ends, in {@link SPDU}; false when it overruns `end`. */
+  private spduHeader(buf: Buffer, p: number, end: number): boolean {
+    if (p + 2 > end) return false;
     let len = buf[p + 1]!;
     let params = p + 2;
     if (len === 0xff) {
-      if (p + 4 > end) return undefined;
-      len = buf.readUInt16BE(p + 2);
+      if (p + 4 > end) return false;
+      len = (buf[p + 2]! << 8) | buf[p + 3]!;
       params = p + 4;
     }
-    return params + len > end ? undefined : { params, next: params + len };
+    if (params + len > end) return false;
+    SPDU.params = params;
+    SPDU.next = params + len;
+    return true;
   }
 
-  /** The User Data (0xc1) or Extended User Data (0xc2) parameter among the SPDU's `[p, end)`. */
-  private userDataParam(buf: Buffer, p: number, end: number): { start: number; end: number } | undefined {
+  /** The User Data (0xc1) or Extended User Data (0xc2) parameter among the SPDU's `[p, end)`, in {@link USER_DATA}. */
+  private userDataParam(buf: Buffer, p: number, end: number): boolean {
     while (p + 2 <= end) {
-      const h = this.spduHeader(buf, p, end);
-      if (!h) return undefined;
-      if (buf[p] === 0xc1 || buf[p] === 0xc2) return { start: h.params, end: h.next };
-      p = h.next;
+      if (!this.spduHeader(buf, p, end)) return false;
+      if (buf[p] === 0xc1 || buf[p] === 0xc2) {
+        USER_DATA.start = SPDU.params;
+        USER_DATA.end = SPDU.next;
+        return true;
+      }
+      p = SPDU.next;
     }
-    return undefined;
+    return false;
   }
 
   /** Presentation fully-encoded-data at `p` (after a session Data-Transfer). */
   private presentationData(req: boolean, buf: Buffer, p: number, end: number, clamp: boolean, ts: number): void {
-    const ud = readTlv(buf, p, end, clamp);
-    if (!ud) { this.violation('mms_bad_ber'); return; }
-    if (ud.id !== 0x61) { this.violation('mms_bad_presentation'); return; }
-    this.pdvList(req, buf, ud, clamp, ts);
+    if (!tlvAt(buf, p, end, clamp)) { this.violation('mms_bad_ber'); return; }
+    if (T.id !== 0x61) { this.violation('mms_bad_presentation'); return; }
+    this.pdvList(req, buf, T.start, T.end, clamp, ts);
   }
 
-  /** Each PDV-list of a fully-encoded-data element: its single-ASN1-type content (ACSE or MMS). */
-  private pdvList(req: boolean, buf: Buffer, ud: Tlv, clamp: boolean, ts: number): void {
-    let p = ud.start;
+  /** Each PDV-list of the fully-encoded-data content `[start, end)`: its single-ASN1-type content (ACSE or MMS). */
+  private pdvList(req: boolean, buf: Buffer, start: number, end: number, clamp: boolean, ts: number): void {
+    let p = start;
     let found = false;
-    while (p < ud.end) {
-      const pdv = readTlv(buf, p, ud.end, clamp);
-      if (!pdv) { this.violation('mms_bad_ber'); return; }
-      p = pdv.next;
-      if (pdv.id !== 0x30) continue;
-      const single = child(buf, pdv.start, pdv.end, 0xa0, clamp);
-      if (!single) continue;
-      const content = readTlv(buf, single.start, single.end, clamp);
-      if (!content) { this.violation('mms_bad_ber'); return; }
+    while (p < end) {
+      if (!tlvAt(buf, p, end, clamp)) { this.violation('mms_bad_ber'); return; }
+      p = T.end;
+      if (T.id !== 0x30) continue;
+      if (!child(buf, T.start, T.end, 0xa0, clamp)) continue;
+      if (!tlvAt(buf, T.start, T.end, clamp)) { this.violation('mms_bad_ber'); return; }
       found = true;
-      if ((content.id & 0xc0) === 0x40) this.acse(req, buf, content, clamp, ts);
-      else this.mms(req, buf, content, clamp, ts);
+      if ((T.id & 0xc0) === 0x40) this.acse(req, buf, T.id, T.start, T.end, clamp, ts);
+      else this.mms(req, buf, T.id, T.num, T.start, T.end, clamp, ts);
     }
     if (!found) this.violation('mms_bad_presentation');
   }
 
-  /** ACSE APDU: the MMS PDU inside AARQ / AARE user-information; release and abort APDUs carry none. */
-  private acse(req: boolean, buf: Buffer, t: Tlv, clamp: boolean, ts: number): void {
-    if (t.id !== 0x60 && t.id !== 0x61) return;
-    const info = child(buf, t.start, t.end, 0xbe, clamp);
-    const ext = info ? child(buf, info.start, info.end, 0x28, clamp) : undefined;
-    const single = ext ? child(buf, ext.start, ext.end, 0xa0, clamp) : undefined;
-    const pdu = single ? readTlv(buf, single.start, single.end, clamp) : undefined;
+  /** ACSE APDU `id` at `[start, end)`: the MMS PDU inside AARQ / AARE user-information; release and abort APDUs carry none. */
+  private acse(req: boolean, buf: Buffer, id: number, start: number, end: number, clamp: boolean, ts: number): void {
+    if (id !== 0x60 && id !== 0x61) return;
+    const pdu = child(buf, start, end, 0xbe, clamp) && child(buf, T.start, T.end, 0x28, clamp)
+      && child(buf, T.start, T.end, 0xa0, clamp) && tlvAt(buf, T.start, T.end, clamp);
     if (!pdu) { this.violation('mms_bad_presentation'); return; }
-    this.mms(req, buf, pdu, clamp, ts);
+    this.mms(req, buf, T.id, T.num, T.start, T.end, clamp, ts);
   }
 
-  /** One MMS PDU element. */
-  private mms(req: boolean, buf: Buffer, t: Tlv, clamp: boolean, ts: number): void {
-    const pdu = readMmsPdu(buf, t, clamp);
-    if (!pdu) { this.violation('mms_unknown_pdu'); return; }
+  /** One MMS PDU element (`id`, tag `num`, content `[start, end)`). */
+  private mms(req: boolean, buf: Buffer, id: number, num: number, start: number, end: number, clamp: boolean, ts: number): void {
+    const service = mmsService(buf, id, num, start, end, clamp);
+    if (service === NOT_MMS) { this.violation('mms_unknown_pdu'); return; }
     this.everValid = true;
-    this.slice.op(req, mmsOpName(pdu.type, pdu.service));
-    const error = PDU_ERRORS[pdu.type];
+    this.slice.op(req, opName(num, service));
+    const error = PDU_ERRORS[num];
     if (error) this.slice.error(error);
     if (req) this.slice.request(ts);
   }

@@ -42,7 +42,7 @@ import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { Framer, type Framing } from '../framer.ts';
 import { L7Slice } from '../slice.ts';
 import {
-  CHUNK_TYPES, MESSAGE_TYPES, OPEN_SECURE_CHANNEL_NONE, SECURED_CHUNK, SERVICE_REQUESTS, SERVICE_RESPONSES, serviceName,
+  MESSAGE_TYPES, OPEN_SECURE_CHANNEL_NONE, SECURED_CHUNK, SERVICE_REQUESTS, SERVICE_RESPONSES, serviceName,
   statusName,
 } from './codes.ts';
 
@@ -63,18 +63,42 @@ export type OpcuaViolation =
   | 'opcua_truncated' // a chunk still incomplete when the flow ended
   | 'opcua_stream_gap'; // TCP bytes missing while a chunk was partial; it was dropped
 
-const typeOf = (buf: Buffer, off: number): string => buf.toString('latin1', off, off + 3);
+/** Little-endian reads as byte arithmetic: Buffer#readUInt32LE validates its offset on every call. */
+const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
+const le32 = (b: Buffer, p: number): number => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+const leI32 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
+
+/** The three type octets as one number, for lookups without decoding a string. */
+const code3 = (b: Buffer, p: number): number => (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+
+/** Message type strings by {@link code3} of their octets: the same string objects every time. */
+const TYPE_BY_CODE: ReadonlyMap<number, string> = new Map(
+  Object.keys(MESSAGE_TYPES).map((t) => [(t.charCodeAt(0) << 16) | (t.charCodeAt(1) << 8) | t.charCodeAt(2), t]),
+);
+
+/** The message type at `buf[off, off + 3)`: a known type without allocating, anything else decoded. */
+const typeOf = (buf: Buffer, off: number): string => TYPE_BY_CODE.get(code3(buf, off)) ?? buf.toString('latin1', off, off + 3);
+
+/** Chunk type octets F, C, A (codes.ts CHUNK_TYPES), compared as numbers. */
+const CHUNK_F = 0x46;
+const CHUNK_C = 0x43;
+const CHUNK_A = 0x41;
+const isChunkType = (c: number | undefined): boolean => c === CHUNK_F || c === CHUNK_C || c === CHUNK_A;
 
 /**
  * Whether `buf[off, off + len)` starts like a chunk header (used to detect OPC UA on any port). A first
  * segment shorter than the 8-byte header is judged on the bytes it has.
  */
 export const looksLikeOpcua = (buf: Buffer, off: number, len: number): boolean => {
-  const head = buf.toString('latin1', off, off + Math.min(3, len));
-  if (!Object.keys(MESSAGE_TYPES).some((t) => t.startsWith(head))) return false;
-  if (len >= 4 && !CHUNK_TYPES.has(String.fromCharCode(buf[off + 3]!))) return false;
+  if (len >= 3) {
+    if (!TYPE_BY_CODE.has(code3(buf, off))) return false;
+  } else {
+    const head = buf.toString('latin1', off, off + len);
+    if (!Object.keys(MESSAGE_TYPES).some((t) => t.startsWith(head))) return false;
+  }
+  if (len >= 4 && !isChunkType(buf[off + 3])) return false;
   if (len < 8) return len > 0;
-  const size = buf.readUInt32LE(off + 4);
+  const size = le32(buf, off + 4);
   return size >= 8 && size <= MAX_CHUNK;
 };
 
@@ -82,9 +106,9 @@ const framing: Framing<OpcuaViolation> = {
   headerLen: 8,
   keep: KEEP,
   length(buf, off) {
-    if (MESSAGE_TYPES[typeOf(buf, off)] === undefined) return 'opcua_bad_message_type';
-    if (!CHUNK_TYPES.has(String.fromCharCode(buf[off + 3]!))) return 'opcua_bad_chunk_type';
-    const size = buf.readUInt32LE(off + 4);
+    if (!TYPE_BY_CODE.has(code3(buf, off))) return 'opcua_bad_message_type';
+    if (!isChunkType(buf[off + 3])) return 'opcua_bad_chunk_type';
+    const size = le32(buf, off + 4);
     return size < 8 || size > MAX_CHUNK ? 'opcua_bad_length' : size;
   },
   // A chunk's headers are in its first KEEP bytes: count it then, skip the rest as it comes.
@@ -94,25 +118,47 @@ const framing: Framing<OpcuaViolation> = {
 /** Offset just past a String / ByteString at `p` (Int32 length, -1 = null), or -1 when it overruns `end`. */
 export const skipString = (buf: Buffer, p: number, end: number): number => {
   if (p + 4 > end) return -1;
-  const n = buf.readInt32LE(p);
+  const n = leI32(buf, p);
   if (n < 0) return p + 4;
   return p + 4 + n > end ? -1 : p + 4 + n;
 };
 
-/** A NodeId at `p`: its numeric id (ns 0 only; else -1) and where it ends, or undefined when unreadable. */
-export const readNodeId = (buf: Buffer, p: number, end: number): { id: number; next: number } | undefined => {
-  if (p >= end) return undefined;
+/** The id and end of the NodeId {@link nodeIdAt} read last (reused: no object per message). */
+const NODE = { id: 0, next: 0 };
+
+/** Reads the NodeId at `buf[p, end)` into {@link NODE}; false when it overruns `end` or its encoding is unknown. */
+const nodeIdAt = (buf: Buffer, p: number, end: number): boolean => {
+  if (p >= end) return false;
   const enc = buf[p]! & 0x3f;
-  if (enc === 0x00) return p + 2 <= end ? { id: buf[p + 1]!, next: p + 2 } : undefined;
-  if (enc === 0x01) return p + 4 <= end ? { id: buf[p + 1] === 0 ? buf.readUInt16LE(p + 2) : -1, next: p + 4 } : undefined;
-  if (enc === 0x02) return p + 7 <= end ? { id: buf.readUInt16LE(p + 1) === 0 ? buf.readUInt32LE(p + 3) : -1, next: p + 7 } : undefined;
-  if (enc === 0x03 || enc === 0x05) {
-    const next = skipString(buf, p + 3, end);
-    return next < 0 ? undefined : { id: -1, next };
-  }
-  if (enc === 0x04) return p + 19 <= end ? { id: -1, next: p + 19 } : undefined;
-  return undefined;
+  let next: number;
+  let id = -1;
+  if (enc === 0x00) {
+    next = p + 2;
+    if (next > end) return false;
+    id = buf[p + 1]!;
+  } else if (enc === 0x01) {
+    next = p + 4;
+    if (next > end) return false;
+    if (buf[p + 1] === 0) id = le16(buf, p + 2);
+  } else if (enc === 0x02) {
+    next = p + 7;
+    if (next > end) return false;
+    if (le16(buf, p + 1) === 0) id = le32(buf, p + 3);
+  } else if (enc === 0x03 || enc === 0x05) {
+    next = skipString(buf, p + 3, end);
+    if (next < 0) return false;
+  } else if (enc === 0x04) {
+    next = p + 19;
+    if (next > end) return false;
+  } else return false;
+  NODE.id = id;
+  NODE.next = next;
+  return true;
 };
+
+/** A NodeId at `p`: its numeric id (ns 0 only; else -1) and where it ends, or undefined when unreadable. */
+export const readNodeId = (buf: Buffer, p: number, end: number): { id: number; next: number } | undefined =>
+  nodeIdAt(buf, p, end) ? { id: NODE.id, next: NODE.next } : undefined;
 
 /** Channel security as learnt from the client's OPN: unknown until then. */
 type Security = 'unknown' | 'none' | 'secured';
@@ -140,9 +186,9 @@ export class OpcuaSession implements L7Session {
   /** One chunk; its first `n` bytes are at `buf[p, p + n)`. */
   private chunk(req: boolean, buf: Buffer, p: number, n: number, ts: number): void {
     const type = typeOf(buf, p);
-    const chunkType = String.fromCharCode(buf[p + 3]!);
+    const chunkType = buf[p + 3]!;
     const end = p + n;
-    if (req && chunkType === 'F') this.slice.request(ts);
+    if (req && chunkType === CHUNK_F) this.slice.request(ts);
     switch (type) {
       case 'HEL':
         if (n < 32) this.violation('opcua_short_message');
@@ -156,7 +202,7 @@ export class OpcuaSession implements L7Session {
       case 'ERR':
         this.slice.op(req, MESSAGE_TYPES.ERR!);
         if (n < 16) { this.violation('opcua_short_message'); return; }
-        this.slice.error(statusName(buf.readUInt32LE(p + 8)));
+        this.slice.error(statusName(le32(buf, p + 8)));
         return;
       case 'OPN':
         this.opn(req, buf, p, end, chunkType);
@@ -168,11 +214,11 @@ export class OpcuaSession implements L7Session {
   }
 
   /** OPN: reads the policy URI (the client's sets the channel's security), then the body when plaintext. */
-  private opn(req: boolean, buf: Buffer, p: number, end: number, chunkType: string): void {
+  private opn(req: boolean, buf: Buffer, p: number, end: number, chunkType: number): void {
     const uriAt = p + 12;
     const afterUri = skipString(buf, uriAt, end);
     if (afterUri < 0) { this.violation('opcua_short_message'); this.slice.op(req, MESSAGE_TYPES.OPN!); return; }
-    const uriLen = buf.readInt32LE(uriAt);
+    const uriLen = leI32(buf, uriAt);
     const uri = uriLen > 0 ? buf.toString('latin1', uriAt + 4, afterUri) : '';
     const plain = uri.endsWith('#None');
     if (req) this.security = plain ? 'none' : 'secured';
@@ -191,40 +237,41 @@ export class OpcuaSession implements L7Session {
    * or CLO chunk.
    */
   private secureConversation(
-    req: boolean, type: string, buf: Buffer, seqAt: number, body: number, end: number, chunkType: string,
+    req: boolean, type: string, buf: Buffer, seqAt: number, body: number, end: number, chunkType: number,
   ): void {
-    const requestId = buf.readUInt32LE(seqAt + 4);
+    const requestId = le32(buf, seqAt + 4);
     const open = req ? this.openInit : this.openResp;
-    if (chunkType === 'A') {
+    if (chunkType === CHUNK_A) {
       open.delete(requestId);
-      if (this.security !== 'secured' && body + 4 <= end) this.slice.error(statusName(buf.readUInt32LE(body)));
+      if (this.security !== 'secured' && body + 4 <= end) this.slice.error(statusName(le32(buf, body)));
       return;
     }
     const continued = open.has(requestId);
-    if (chunkType === 'C') open.add(requestId);
+    if (chunkType === CHUNK_C) open.add(requestId);
     else open.delete(requestId);
     if (continued) return;
     if (type === 'MSG' && this.security === 'secured') { this.slice.op(req, SECURED_CHUNK); return; }
     if (type !== 'MSG' && this.security === 'secured') { this.slice.op(req, MESSAGE_TYPES[type]!); return; }
-    const node = readNodeId(buf, body, end);
     const table = req ? SERVICE_REQUESTS : SERVICE_RESPONSES;
-    if (!node || node.id < 0) {
+    if (!nodeIdAt(buf, body, end) || NODE.id < 0) {
       if (this.security === 'none') this.violation('opcua_bad_node_id');
       this.slice.op(req, type === 'MSG' ? SECURED_CHUNK : MESSAGE_TYPES[type]!);
       return;
     }
-    if (this.security === 'unknown' && table[node.id] === undefined) { this.slice.op(req, SECURED_CHUNK); return; }
-    const name = serviceName(node.id, req);
+    const id = NODE.id;
+    const next = NODE.next;
+    if (this.security === 'unknown' && table[id] === undefined) { this.slice.op(req, SECURED_CHUNK); return; }
+    const name = serviceName(id, req);
     if (req) {
-      this.slice.op(req, node.id === 446 && this.securityModeNone(buf, node.next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
+      this.slice.op(req, id === 446 && this.securityModeNone(buf, next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
       return;
     }
     this.slice.op(req, name);
     // ResponseHeader: timestamp (8), request handle (4), ServiceResult (4).
-    if (node.next + 16 <= end) {
-      const result = buf.readUInt32LE(node.next + 12);
+    if (next + 16 <= end) {
+      const result = le32(buf, next + 12);
       if (result & 0x80000000) this.slice.error(statusName(result));
-    } else if (node.id === 397) this.violation('opcua_short_message');
+    } else if (id === 397) this.violation('opcua_short_message');
   }
 
   /**
@@ -235,18 +282,18 @@ export class OpcuaSession implements L7Session {
    * security mode (4).
    */
   private securityModeNone(buf: Buffer, p: number, end: number): boolean {
-    const token = readNodeId(buf, p, end);
-    if (!token) return false;
-    let q = skipString(buf, token.next + 16, end);
+    if (!nodeIdAt(buf, p, end)) return false;
+    let q = skipString(buf, NODE.next + 16, end);
     if (q < 0) return false;
-    const ext = readNodeId(buf, q + 4, end);
-    if (!ext || ext.next >= end) return false;
-    q = ext.next + 1;
-    if (buf[ext.next]! & 0x03) {
+    if (!nodeIdAt(buf, q + 4, end)) return false;
+    const extNext = NODE.next;
+    if (extNext >= end) return false;
+    q = extNext + 1;
+    if (buf[extNext]! & 0x03) {
       q = skipString(buf, q, end);
       if (q < 0) return false;
     }
-    return q + 12 <= end && buf.readUInt32LE(q + 8) === 1;
+    return q + 12 <= end && le32(buf, q + 8) === 1;
   }
 
   private violation(code: OpcuaViolation): void {

@@ -72,11 +72,22 @@ export const S7_UD_SUBFUNCTIONS: Readonly<Record<number, Readonly<Record<number,
   0x7: { 0x01: 'read_clock', 0x02: 'set_clock', 0x03: 'read_clock_following', 0x04: 'set_clock_2' },
 };
 
+/** {@link userdataName} results by (group << 8 | sub), built on first use. */
+const UD_NAMES: Array<string | undefined> = new Array<string | undefined>(16 * 256).fill(undefined);
+
 /** Op name of a userdata PDU: `cpu_read_szl`, `block_list_blocks`, or `ud_<group>_<subfunction>`. */
 export const userdataName = (group: number, sub: number): string => {
+  // Built once per (group, sub) and kept: 16 × 256 names at most, not a string per PDU.
+  const key = ((group & 0x0f) << 8) | (sub & 0xff);
+  if (key === group * 256 + sub) {
+    const known = UD_NAMES[key];
+    if (known !== undefined) return known;
+  }
   const g = S7_UD_GROUPS[group];
   const s = S7_UD_SUBFUNCTIONS[group]?.[sub];
-  return g && s ? `${g}_${s}` : `ud_${group}_${sub}`;
+  const name = g && s ? `${g}_${s}` : `ud_${group}_${sub}`;
+  if (key === group * 256 + sub) UD_NAMES[key] = name;
+  return name;
 };
 
 /** Userdata group of an op name produced by {@link userdataName}; undefined for other names. */
@@ -152,7 +163,18 @@ export const S7P_FUNCTIONS: Readonly<Record<number, string>> = {
 };
 
 /** Op name of an S7comm-plus function. */
-export const plusFunctionName = (code: number): string => S7P_FUNCTIONS[code] ?? `function_0x${code.toString(16).padStart(4, '0')}`;
+export const plusFunctionName = (code: number): string => S7P_FUNCTIONS[code] ?? plusUnknownName(code);
+
+/** `function_0x<hex>` names of unlisted codes, kept once built (16-bit codes: 65,536 at most). */
+const PLUS_UNKNOWN = new Map<number, string>();
+const plusUnknownName = (code: number): string => {
+  let n = PLUS_UNKNOWN.get(code);
+  if (n === undefined) {
+    n = `function_0x${code.toString(16).padStart(4, '0')}`;
+    if (code >= 0 && code <= 0xffff && Number.isInteger(code)) PLUS_UNKNOWN.set(code, n);
+  }
+  return n;
+};
 
 /**
  * Ops a detector treats as security-relevant when new on a conduit: S7comm writes, block download and

@@ -13,7 +13,7 @@
  *   6   1   DT: EOT/nr   0x80 = last TPDU of the TSDU; DT data follows the COTP header
  *
  * DT data is gathered per direction until EOT into one TSDU (only its first 64 octets are kept, the rest
- * is counted). A complete TSDU is:
+ * is counted; a TSDU in a single DT is read where it lies, not copied). A complete TSDU is:
  *
  * S7comm (first octet 0x32):
  *   0   1   protocol id  0x32
@@ -71,10 +71,13 @@ export type S7Violation =
   | 's7comm_stream_gap'
   | 's7comm_truncated';
 
+/** Big-endian 16-bit read as byte arithmetic: Buffer#readUInt16BE validates its offset on every call. */
+const be16 = (b: Buffer, p: number): number => (b[p]! << 8) | b[p + 1]!;
+
 /** Total TPKT length from its 4-octet header, or a violation. */
 export const tpktSize = (buf: Buffer, off: number): number | S7Violation => {
   if (buf[off] !== 3) return 's7comm_tpkt';
-  const len = buf.readUInt16BE(off + 2);
+  const len = be16(buf, off + 2);
   return len < 7 ? 's7comm_tpkt' : len;
 };
 
@@ -89,16 +92,36 @@ export interface S7Pdu {
   continues?: boolean;
 }
 
-/** Parses an S7comm TSDU whose first `kept` octets are at `buf[off…]` and whose length is `total`. */
-export const parseS7 = (buf: Buffer, off: number, kept: number, total: number): S7Pdu => {
-  const pdu: S7Pdu = { protocol: 's7comm', errors: [] };
-  if (kept < 10) return { ...pdu, violation: 's7comm_short_pdu' };
+/** `into` emptied for a new PDU of `protocol` (a session reuses one result object for every PDU). */
+const reuse = (into: S7Pdu | undefined, protocol: S7Pdu['protocol']): S7Pdu => {
+  if (!into) return { protocol, errors: [] };
+  into.protocol = protocol;
+  into.op = undefined;
+  if (into.errors.length > 0) into.errors.length = 0; // a length store is a runtime call: only when needed
+  into.violation = undefined;
+  into.continues = undefined;
+  return into;
+};
+
+/** `pdu` marked too short for its headers. */
+const short = (pdu: S7Pdu): S7Pdu => {
+  pdu.violation = 's7comm_short_pdu';
+  return pdu;
+};
+
+/**
+ * Parses an S7comm TSDU whose first `kept` octets are at `buf[off…]` and whose length is `total`, into
+ * `into` when given (its previous content is dropped).
+ */
+export const parseS7 = (buf: Buffer, off: number, kept: number, total: number, into?: S7Pdu): S7Pdu => {
+  const pdu = reuse(into, 's7comm');
+  if (kept < 10) return short(pdu);
   const rosctr = buf[off + 1]!;
   const acked = rosctr === 2 || rosctr === 3;
   const hdr = acked ? 12 : 10;
-  if (kept < hdr) return { ...pdu, violation: 's7comm_short_pdu' };
-  const parlg = buf.readUInt16BE(off + 6);
-  const datlg = buf.readUInt16BE(off + 8);
+  if (kept < hdr) return short(pdu);
+  const parlg = be16(buf, off + 6);
+  const datlg = be16(buf, off + 8);
   if (hdr + parlg + datlg !== total) pdu.violation = 's7comm_length_mismatch';
   if (acked && (buf[off + 10] !== 0 || buf[off + 11] !== 0)) pdu.errors.push(headerErrorName(buf[off + 10]!, buf[off + 11]!));
   const par = off + hdr;
@@ -106,13 +129,13 @@ export const parseS7 = (buf: Buffer, off: number, kept: number, total: number): 
   if (rosctr === 2) {
     pdu.op = 'ack';
   } else if (rosctr === 1 || rosctr === 3) {
-    if (parKept < 1) return { ...pdu, violation: 's7comm_short_pdu' };
+    if (parKept < 1) return short(pdu);
     pdu.op = functionName(buf[par]!);
   } else if (rosctr === 7) {
-    if (parKept < 8) return { ...pdu, violation: 's7comm_short_pdu' };
+    if (parKept < 8) return short(pdu);
     pdu.op = userdataName(buf[par + 5]! & 0x0f, buf[par + 6]!);
     if (buf[par + 3]! >= 8 && parKept >= 12) {
-      const code = buf.readUInt16BE(par + 10);
+      const code = be16(buf, par + 10);
       if (code !== 0) pdu.errors.push(paramErrorName(code));
     }
   } else {
@@ -121,19 +144,22 @@ export const parseS7 = (buf: Buffer, off: number, kept: number, total: number): 
   return pdu;
 };
 
-/** Parses an S7comm-plus TSDU; `continuation`: the previous TSDU of this direction had no trailer. */
-export const parseS7Plus = (buf: Buffer, off: number, kept: number, total: number, continuation: boolean): S7Pdu => {
-  const pdu: S7Pdu = { protocol: 's7comm-plus', errors: [] };
-  if (kept < 4) return { ...pdu, violation: 's7comm_short_pdu' };
-  const dlen = buf.readUInt16BE(off + 2);
+/**
+ * Parses an S7comm-plus TSDU; `continuation`: the previous TSDU of this direction had no trailer. Into
+ * `into` when given, as {@link parseS7}.
+ */
+export const parseS7Plus = (buf: Buffer, off: number, kept: number, total: number, continuation: boolean, into?: S7Pdu): S7Pdu => {
+  const pdu = reuse(into, 's7comm-plus');
+  if (kept < 4) return short(pdu);
+  const dlen = be16(buf, off + 2);
   if (total === 4 + dlen) pdu.continues = true;
   else if (total !== 8 + dlen) pdu.violation = 's7comm_length_mismatch';
   if (continuation) return pdu;
-  if (kept < 5) return { ...pdu, violation: 's7comm_short_pdu' };
+  if (kept < 5) return short(pdu);
   const opcode = buf[off + 4]!;
   if (opcode === 0x31 || opcode === 0x32 || opcode === 0x02) {
-    if (kept < 9) return { ...pdu, violation: 's7comm_short_pdu' };
-    pdu.op = plusFunctionName(buf.readUInt16BE(off + 7));
+    if (kept < 9) return short(pdu);
+    pdu.op = plusFunctionName(be16(buf, off + 7));
   } else {
     pdu.op = S7P_OPCODES[opcode] ?? `opcode_0x${opcode.toString(16).padStart(2, '0')}`;
   }
@@ -141,6 +167,9 @@ export const parseS7Plus = (buf: Buffer, off: number, kept: number, total: numbe
 };
 
 /** A TPKT longer than {@link TPKT_CAP} is handed over, cut, once its last octet has arrived. */
+/** The result object every session's {@link S7Session} TSDU parse fills (used before the next parse). */
+const PDU: S7Pdu = { protocol: 's7comm', errors: [] };
+
 const FRAMING: Framing<S7Violation> = { headerLen: 4, keep: TPKT_CAP, length: tpktSize, handOver: 'whole' };
 
 interface Side {
@@ -151,8 +180,11 @@ interface Side {
   plusContinues: boolean;
 }
 
+/** The TSDU buffer of a direction before a TSDU spans TPKTs (replaced, never written). */
+const EMPTY = Buffer.alloc(0);
+
 const newSide = (): Side => ({
-  tsdu: Buffer.alloc(TSDU_CAP),
+  tsdu: EMPTY,
   tsduKept: 0,
   tsduLen: 0,
   plusContinues: false,
@@ -193,9 +225,16 @@ export class S7Session implements L7Session {
     const side = fromInit ? this.init : this.resp;
     const dataOff = off + 5 + li;
     const dataKept = Math.max(0, kept - 5 - li);
+    if (eot && side.tsduLen === 0) {
+      // A TSDU in one TPKT (the common case) is parsed where it lies, without copying it.
+      const lenT = total - 5 - li;
+      if (lenT > 0) this.tsdu(fromInit, side, buf, dataOff, Math.min(TSDU_CAP, dataKept), lenT, ts);
+      return;
+    }
     const room = TSDU_CAP - side.tsduKept;
     if (room > 0 && dataKept > 0) {
       const n = Math.min(room, dataKept);
+      if (side.tsdu.length === 0) side.tsdu = Buffer.alloc(TSDU_CAP);
       buf.copy(side.tsdu, side.tsduKept, dataOff, dataOff + n);
       side.tsduKept += n;
     }
@@ -205,12 +244,12 @@ export class S7Session implements L7Session {
     const lenT = side.tsduLen;
     side.tsduKept = 0;
     side.tsduLen = 0;
-    if (lenT > 0) this.tsdu(fromInit, side, keptT, lenT, ts);
+    if (lenT > 0) this.tsdu(fromInit, side, side.tsdu, 0, keptT, lenT, ts);
   }
 
-  /** One complete TSDU in `side.tsdu`. */
-  private tsdu(fromInit: boolean, side: Side, kept: number, total: number, ts: number): void {
-    const id = side.tsdu[0];
+  /** One complete TSDU of `total` octets whose first `kept` are at `buf[off…]` (a frame, or `side.tsdu`). */
+  private tsdu(fromInit: boolean, side: Side, buf: Buffer, off: number, kept: number, total: number, ts: number): void {
+    const id = buf[off];
     if (id !== 0x32 && id !== 0x72) {
       if (this.kind === 'undecided') {
         this.kind = 'foreign';
@@ -220,16 +259,16 @@ export class S7Session implements L7Session {
       }
       return;
     }
-    let pdu: S7Pdu;
+    const pdu = PDU;
     if (id === 0x32) {
-      pdu = parseS7(side.tsdu, 0, kept, total);
+      parseS7(buf, off, kept, total, pdu);
     } else {
-      pdu = parseS7Plus(side.tsdu, 0, kept, total, side.plusContinues);
+      parseS7Plus(buf, off, kept, total, side.plusContinues, pdu);
       side.plusContinues = pdu.continues === true;
     }
     if (this.kind === 'undecided') this.kind = pdu.protocol;
     if (pdu.violation) this.slice.violation(pdu.violation);
-    for (const e of pdu.errors) this.slice.error(e);
+    for (let i = 0; i < pdu.errors.length; i++) this.slice.error(pdu.errors[i]!);
     if (!pdu.op) return;
     this.slice.op(fromInit, pdu.op);
     if (fromInit) this.slice.request(ts);
