@@ -66,7 +66,8 @@ class Direction {
   /** Holds `src[p, p + n)`, growing the buffer to at most `cap` bytes. */
   hold(src: Buffer, p: number, n: number, cap: number): void {
     if (this.have + n > this.buf.length) {
-      const grown = Buffer.alloc(Math.min(cap, Math.max(256, 2 * (this.have + n))));
+      // Unzeroed: only the `have` bytes written below are ever read.
+      const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(256, 2 * (this.have + n))));
       this.buf.copy(grown, 0, 0, this.have);
       this.buf = grown;
     }

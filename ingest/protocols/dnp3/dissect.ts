@@ -80,17 +80,6 @@ export const nextStart = (buf: Buffer, from: number, end: number): number => {
   return end > from && buf[end - 1] === 0x05 ? end - 1 : -1;
 };
 
-/** What one frame holds, as {@link parseFrame} returns it. */
-export interface LinkFrame {
-  control: number;
-  destination: number;
-  source: number;
-  /** The user data with block CRCs removed (empty for link-only frames). */
-  user: Buffer;
-  /** Data blocks whose CRC did not match. */
-  badBlocks: number;
-}
-
 /** Little-endian 16-bit read as byte arithmetic: Buffer#readUInt16LE validates its offset on every call. */
 const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
 
@@ -110,25 +99,6 @@ const badDataBlocks = (buf: Buffer, off: number, total: number): number => {
     p += n + 2;
   }
   return bad;
-};
-
-/**
- * Parses one complete frame `buf[off, off + total)` (start and length already checked). Undefined when
- * the header CRC is wrong: then nothing in the frame can be trusted.
- */
-export const parseFrame = (buf: Buffer, off: number, total: number): LinkFrame | undefined => {
-  if (!headerCrcOk(buf, off)) return undefined;
-  const userLen = buf[off + 2]! - 5;
-  const user = Buffer.alloc(userLen);
-  let p = off + 10;
-  let u = 0;
-  while (u < userLen && p < off + total) {
-    const n = Math.min(16, userLen - u);
-    buf.copy(user, u, p, p + n);
-    u += n;
-    p += n + 2;
-  }
-  return { control: buf[off + 3]!, destination: le16(buf, off + 4), source: le16(buf, off + 6), user, badBlocks: badDataBlocks(buf, off, total) };
 };
 
 /** Link frames are at most {@link MAX_FRAME} bytes, so every one is kept whole. */
@@ -155,7 +125,7 @@ export class Dnp3Session implements L7Session {
     if (this.datagrams && this.framer.gap(fromInitiator)) this.slice.violation('dnp3_truncated');
   }
 
-  /** One complete frame `buf[off, off + total)`, read where it lies (as {@link parseFrame} reads it, without copies). */
+  /** One complete frame `buf[off, off + total)` (start and length already checked), read where it lies, without copies. */
   private frame(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
     if (!headerCrcOk(buf, off)) { this.slice.violation('dnp3_header_crc'); return; }
     this.everValid = true;

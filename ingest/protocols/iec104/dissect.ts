@@ -49,13 +49,6 @@ export type Iec104Violation =
   | 'iec104_stream_gap'
   | 'iec104_truncated';
 
-/** One APDU as parsed. */
-export type Apdu =
-  /** `cot` and `commonAddress` are -1 when the ASDU is too short to hold them. */
-  | { format: 'I'; typeId: number; cot: number; commonAddress: number; sendSeq: number; recvSeq: number }
-  | { format: 'S'; recvSeq: number }
-  | { format: 'U'; u: number };
-
 /** Total APDU length from its first two octets, or a violation. */
 export const apduSize = (buf: Buffer, off: number): number | Iec104Violation => {
   if (buf[off] !== 0x68) return 'iec104_start';
@@ -73,41 +66,6 @@ export const nextStart = (buf: Buffer, from: number, end: number): number => {
 /** Little-endian 16-bit read as byte arithmetic: Buffer#readUInt16LE validates its offset on every call. */
 const le16 = (b: Buffer, p: number): number => b[p]! | (b[p + 1]! << 8);
 
-/**
- * Parses one complete APDU `buf[off, off + total)` (start and length already checked by
- * {@link apduSize}). Returns the APDU and, when its body is malformed, the violation too.
- * The session reads APDUs in place the same way (Iec104Session#apdu), without the objects.
- */
-export const parseApdu = (buf: Buffer, off: number, total: number): { apdu?: Apdu; violation?: Iec104Violation } => {
-  const c1 = buf[off + 2]!;
-  const l = total - 2;
-  if ((c1 & 0x01) === 0) {
-    if (l < 5) return { violation: 'iec104_short_asdu' };
-    const full = l >= 10;
-    return {
-      ...(full ? {} : { violation: 'iec104_short_asdu' as const }),
-      apdu: {
-        format: 'I',
-        typeId: buf[off + 6]!,
-        cot: full ? buf[off + 8]! : -1,
-        commonAddress: full ? le16(buf, off + 10) : -1,
-        sendSeq: le16(buf, off + 2) >>> 1,
-        recvSeq: le16(buf, off + 4) >>> 1,
-      },
-    };
-  }
-  if ((c1 & 0x03) === 0x01) {
-    const apdu: Apdu = { format: 'S', recvSeq: le16(buf, off + 4) >>> 1 };
-    return l === 4 ? { apdu } : { apdu, violation: 'iec104_bad_length' };
-  }
-  const u = c1 >>> 2;
-  const apdu: Apdu = { format: 'U', u };
-  if (l !== 4) return { apdu, violation: 'iec104_bad_length' };
-  // Exactly one function bit (a power of two within 6 bits).
-  if (u === 0 || (u & (u - 1)) !== 0) return { apdu, violation: 'iec104_u_function' };
-  return { apdu };
-};
-
 /** APDUs are at most {@link MAX_APDU} bytes, so every one is kept whole. */
 const FRAMING: Framing<Iec104Violation> = { headerLen: 2, keep: MAX_APDU, length: apduSize, resync: nextStart, handOver: 'whole' };
 
@@ -122,8 +80,8 @@ export class Iec104Session implements L7Session {
   }
 
   /**
-   * One complete APDU `buf[off, off + total)`, classified as {@link parseApdu} does (same ops, units,
-   * errors and violations, in the same order) but read in place: no object per APDU.
+   * One complete APDU `buf[off, off + total)` (start and length already checked by {@link apduSize}),
+   * classified in place: no object per APDU.
    */
   private apdu(fromInit: boolean, buf: Buffer, off: number, total: number, ts: number): void {
     const c1 = buf[off + 2]!;
