@@ -30,8 +30,11 @@ const CODE_BY_NAME: ReadonlyMap<string, number> = new Map(
   Object.entries(MODBUS_FUNCTIONS).map(([code, name]) => [name, Number(code)]),
 );
 
-/** Name of a function code (the exception bit already removed): `read_coils`, or `fc_90`. */
-export const functionName = (code: number): string => MODBUS_FUNCTIONS[code] ?? `fc_${code}`;
+/** Every function code's name, built once: the dissector names millions of PDUs. */
+const FUNCTION_NAMES: readonly string[] = Array.from({ length: 128 }, (_, c) => MODBUS_FUNCTIONS[c] ?? `fc_${c}`);
+
+/** Name of a function code (the exception bit already removed, 0–127): `read_coils`, or `fc_90`. */
+export const functionName = (code: number): string => FUNCTION_NAMES[code] ?? `fc_${code}`;
 
 /** Inverse of {@link functionName}: `read_coils` → 1, `fc_90` → 90; undefined for anything else. */
 export const functionCode = (name: string): number | undefined => {

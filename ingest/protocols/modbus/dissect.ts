@@ -37,6 +37,13 @@ export type ModbusViolation =
   | 'modbus_length_mismatch' // MBAP length larger than the payload that came, or a byte count that disagrees
   | 'modbus_stream_gap'; // TCP bytes missing mid-stream; a partial ADU was dropped
 
+/** A lookup table of 128 function codes from a sparse listing (absent = 0). */
+function table(entries: Readonly<Record<number, number>>): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const [k, v] of Object.entries(entries)) t[Number(k)] = v;
+  return t;
+}
+
 /** One ADU header as parsed. */
 export interface MbapHeader {
   transaction: number;
@@ -72,24 +79,24 @@ export const parseMbap = (buf: Buffer, off: number, avail: number): Dissected<Mb
   };
 };
 
-/** Smallest request PDU (function code included) per function (§6). */
-const MIN_REQUEST: Readonly<Record<number, number>> = {
+/** Smallest request PDU (function code included) per function (§6); 0 = no minimum known. */
+const MIN_REQUEST = table({
   1: 5, 2: 5, 3: 5, 4: 5, 5: 5, 6: 5, 7: 1, 8: 3, 11: 1, 12: 1, 15: 6, 16: 6, 17: 1,
   20: 2, 21: 2, 22: 7, 23: 10, 24: 3, 43: 2,
-};
-/** Smallest normal-response PDU per function (§6). */
-const MIN_RESPONSE: Readonly<Record<number, number>> = {
+});
+/** Smallest normal-response PDU per function (§6); 0 = no minimum known. */
+const MIN_RESPONSE = table({
   1: 2, 2: 2, 3: 2, 4: 2, 5: 5, 6: 5, 7: 2, 8: 3, 11: 5, 12: 2, 15: 5, 16: 5, 17: 2,
   20: 2, 21: 2, 22: 7, 23: 2, 24: 3, 43: 2,
-};
+});
 
 /**
  * Checks a PDU `buf[p, p + n)` (function code first) against its function's layout; returns a violation
  * or undefined. Byte counts are checked where the spec fixes them.
  */
 export const checkPdu = (fc: number, request: boolean, buf: Buffer, p: number, n: number): ModbusViolation | undefined => {
-  const min = (request ? MIN_REQUEST : MIN_RESPONSE)[fc];
-  if (min !== undefined && n < min) return 'modbus_short_pdu';
+  const min = (request ? MIN_REQUEST : MIN_RESPONSE)[fc & 0x7f]!;
+  if (n < min) return 'modbus_short_pdu';
   if (!request && fc >= 1 && fc <= 4 && buf[p + 1] !== n - 2) return 'modbus_length_mismatch';
   if (request && (fc === 15 || fc === 16) && buf[p + 5] !== n - 6) return 'modbus_length_mismatch';
   return undefined;
