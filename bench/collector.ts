@@ -3,8 +3,9 @@
  * loopback, beside the same figure for a bare UDP socket and for nfcapd on the same datagram stream.
  *
  *   node --import tsx bench/collector.ts [--seconds 3] [--max 200000] [--workers 2]
- *                                        [--versions v9,ipfix] [--skip nfcapd,pool]
- *                                        [--senders N | --per-sender 60000]
+ *                                        [--versions v9,ipfix] [--skip bare,collector,pool,nfcapd,fair]
+ *                                        [--senders N | --per-sender 60000] [--pin]
+ *                                        [--fair-rate 20000] [--fair-seconds 10]
  *
  * The datagrams are what `softflowd -r` exports (≈1,360 B, 31 records each, v9 and IPFIX) from a
  * lemay capture, cached in .cache/fuzz/seeds/ (bench/fuzz.ts writes them; this bench does when they
@@ -30,7 +31,16 @@
  *
  * Sweep per receiver: rates 5k, ×1.5 … up to `--max` until the first step with loss, then two
  * bisection steps between the last lossless and the first lossy rate. "Lossless" = every datagram
- * sent was received (records for nfcapd) after a drain. Also printed: the decoders alone, in-process.
+ * sent was received (records for nfcapd) after a drain. At the best step: records/s, MB/s of
+ * datagrams, the receiver's CPU per datagram and its peak RSS. Also printed: the decoders alone, in-process.
+ *
+ * Fair comparison (`fair`): the Collector and nfcapd each receive the same export at `--fair-rate`
+ * for `--fair-seconds` (a rate both keep up with); printed: CPU seconds per 1,000 datagrams (ours:
+ * process.cpuUsage() of the receiver process; nfcapd: utime + stime from /proc/<pid>/stat, during the
+ * sending only) and records per CPU-second.
+ *
+ * `--pin` binds the senders to CPU 0 and the receiver under test (every thread; nfcapd too) to CPU 1
+ * with taskset, so that the receiver does not share its core with a sender.
  * Traffic goes only to 127.0.0.1. Figures are for this machine; nothing is asserted.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -55,6 +65,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' }, max: { type: 'string', default: '200000' }, workers: { type: 'string', default: '2' },
     versions: { type: 'string', default: 'v9,ipfix' }, skip: { type: 'string', default: '' }, role: { type: 'string' },
     senders: { type: 'string', default: '0' }, 'per-sender': { type: 'string', default: '60000' },
+    'fair-rate': { type: 'string', default: '20000' }, 'fair-seconds': { type: 'string', default: '10' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -62,6 +74,9 @@ const MAX_RATE = Number(values.max);
 const WORKERS = Number(values.workers);
 const SENDERS = Number(values.senders);
 const PER_SENDER = Number(values['per-sender']);
+const FAIR_RATE = Number(values['fair-rate']);
+const FAIR_SECONDS = Number(values['fair-seconds']);
+const PIN = values.pin!;
 const run = promisify(execFile);
 type Version = 'v9' | 'ipfix';
 
@@ -179,16 +194,17 @@ const senderCount = (rate: number): number => SENDERS > 0 ? SENDERS : Math.max(1
  * Sends `rate` datagrams/s split over senderCount(rate) processes that start together; the rate
  * achieved is their total over the longest sender's time.
  */
-const send = async (ports: number[], rate: number, file: string): Promise<SendReport> => {
+const send = async (ports: number[], rate: number, file: string, seconds = SECONDS): Promise<SendReport> => {
   const m = senderCount(rate);
   while (senders.length < m) {
     const p = tsxFork(['--role', 'send']);
     await nextMessage(p);
+    await pin(p.pid, SENDER_CPU);
     senders.push(p);
   }
   const reports = await Promise.all(senders.slice(0, m).map((p) => {
     const r = nextMessage<SenderReport>(p);
-    p.send({ t: 'send', ports, rate: rate / m, seconds: SECONDS, file } satisfies SendJob);
+    p.send({ t: 'send', ports, rate: rate / m, seconds, file } satisfies SendJob);
     return r;
   }));
   const sent = reports.reduce((a, r) => a + r.sent, 0);
@@ -201,14 +217,15 @@ const send = async (ports: number[], rate: number, file: string): Promise<SendRe
 
 // ───────────────────────────── receivers (child processes) ─────────────────────────────
 
-interface Counts { datagrams: number; records: number }
+/** A receiver's running totals: datagrams, records, its CPU time (µs, all threads) and peak RSS (KiB). */
+interface Counts { datagrams: number; records: number; cpuUs: number; maxRssKb: number }
 
-/** Receiver role: binds, says { ports, recvBufferBytes }, answers { datagrams, records } to each 'count'. */
+/** Receiver role: binds, says { ports, recvBufferBytes }, answers {@link Counts} to each 'count'. */
 const receiver = async (kind: 'bare' | 'collector' | 'pool'): Promise<void> => {
-  const counts: Counts = { datagrams: 0, records: 0 };
+  const counts = { datagrams: 0, records: 0 };
   let ports: number[];
   let granted: number;
-  let stats = (): Counts => counts;
+  let stats = (): { datagrams: number; records: number } => counts;
   if (kind === 'bare') {
     const s = createSocket({ type: 'udp4', recvBufferSize: RCVBUF });
     s.on('message', () => { counts.datagrams++; });
@@ -233,11 +250,31 @@ const receiver = async (kind: 'bare' | 'collector' | 'pool'): Promise<void> => {
     stats = () => ({ datagrams: p.stats.datagrams, records: counts.records });
   }
   process.send!({ ports, recvBufferBytes: granted });
-  process.on('message', (m: { t?: string }) => { if (m.t === 'count') process.send!(stats()); });
+  process.on('message', (m: { t?: string }) => {
+    if (m.t !== 'count') return;
+    const cpu = process.cpuUsage();
+    process.send!({ ...stats(), cpuUs: cpu.user + cpu.system, maxRssKb: process.resourceUsage().maxRSS } satisfies Counts);
+  });
   process.once('disconnect', () => process.exit(0));
 };
 
 const tsxFork = (args: string[]): ChildProcess => fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+
+/** CPUs for `--pin`: the senders share the first, the receiver under test (ours or nfcapd) has the second. */
+const SENDER_CPU = '0';
+const RECEIVER_CPU = '1';
+
+/** With `--pin`, binds every thread of process `pid` (and the threads it starts later) to `cpu`. */
+const pin = async (pid: number | undefined, cpu: string): Promise<void> => {
+  if (PIN && pid !== undefined) await run('taskset', ['-a', '-p', '-c', cpu, String(pid)]);
+};
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, clock ticks of 1/100 s). */
+const procCpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 
 const nextMessage = <T>(p: ChildProcess): Promise<T> => new Promise((r, j) => {
   const onExit = (code: number | null): void => j(new Error(`child exited with ${code} before answering`));
@@ -261,7 +298,11 @@ const settled = async (p: ChildProcess): Promise<Counts> => {
 
 // ───────────────────────────── the sweep ─────────────────────────────
 
-interface Step { rate: number; sent: number; sendRate: number; got: number; records: number; senders: number; senderCpuUs: number; cpu?: number }
+/**
+ * One step of a sweep. `cpu`: the receiver's CPU seconds during the step (all its threads; nfcapd:
+ * from /proc); `rssMb`: its peak RSS so far.
+ */
+interface Step { rate: number; sent: number; sendRate: number; got: number; records: number; senders: number; senderCpuUs: number; cpu?: number; rssMb?: number }
 
 /** A step's loss: datagrams (records for nfcapd) sent and not received. */
 type Trial = (rate: number) => Promise<Step & { lost: number }>;
@@ -297,6 +338,12 @@ const sweep = async (trial: Trial): Promise<SweepResult> => {
 
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
+/** Records/s, MB/s (datagram payload), receiver CPU per datagram and peak RSS of a step. */
+const stepFigures = (s: Step, avgBytes: number): string =>
+  `, ${fmt((s.records / Math.max(1, s.got)) * s.sendRate)} records/s, ${((s.sendRate * avgBytes) / 1e6).toFixed(1)} MB/s` +
+  (s.cpu !== undefined ? `, receiver ${((1e6 * s.cpu) / Math.max(1, s.got)).toFixed(1)} µs CPU/dg` : '') +
+  (s.rssMb !== undefined ? `, peak RSS ${fmt(s.rssMb)} MB` : '');
+
 const describeSweep = (name: string, r: SweepResult, unit: string, extra = ''): string => {
   const b = r.best;
   const head = `${name.padEnd(28)} `;
@@ -309,9 +356,10 @@ const describeSweep = (name: string, r: SweepResult, unit: string, extra = ''): 
 };
 
 /** Sweeps a receiver role kept alive across steps. */
-const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', file: string, recordsPerDg: number): Promise<string> => {
+const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', file: string, recordsPerDg: number, avgBytes: number): Promise<string> => {
   const p = tsxFork(['--role', kind, '--workers', String(WORKERS)]);
   const { ports, recvBufferBytes } = await nextMessage<{ ports: number[]; recvBufferBytes: number }>(p);
+  await pin(p.pid, RECEIVER_CPU);
   try {
     let before = await settled(p);
     const r = await sweep(async (rate) => {
@@ -319,18 +367,28 @@ const sweepReceiver = async (kind: 'bare' | 'collector' | 'pool', file: string, 
       const after = await settled(p);
       const got = after.datagrams - before.datagrams;
       const records = after.records - before.records;
+      const cpu = (after.cpuUs - before.cpuUs) / 1e6;
       before = after;
-      return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got, records, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, s.sent - got) };
+      return {
+        rate, sent: s.sent, sendRate: s.sent / s.seconds, got, records, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs,
+        lost: Math.max(0, s.sent - got), cpu, rssMb: after.maxRssKb / 1024,
+      };
     });
-    const recs = r.best && kind !== 'bare' ? `, ${fmt((r.best.records / Math.max(1, r.best.got)) * r.best.sendRate)} records/s` : kind === 'bare' && r.best ? ` (≈${fmt(r.best.sendRate * recordsPerDg)} records/s if decoded)` : '';
+    const b = r.best;
+    const recs = !b ? '' : kind === 'bare'
+      ? ` (≈${fmt(b.sendRate * recordsPerDg)} records/s if decoded), ${((b.sendRate * avgBytes) / 1e6).toFixed(1)} MB/s, receiver ${((1e6 * b.cpu!) / Math.max(1, b.got)).toFixed(1)} µs CPU/dg`
+      : stepFigures(b, avgBytes);
     return describeSweep(`${kind === 'pool' ? `pool, ${WORKERS} workers/ports` : kind}`, r, 'datagrams', `${recs}; SO_RCVBUF ${fmt(recvBufferBytes / 1024)} KiB`);
   } finally {
     p.kill('SIGKILL');
   }
 };
 
-/** nfcapd on one step: flows stored vs records sent, and its CPU seconds. */
-const nfcapdTrial = (file: string, recsOf: number[]): Trial => async (rate) => {
+/**
+ * nfcapd on one step: flows stored vs records sent; its CPU seconds during the sending (from /proc,
+ * so start-up and the final file write are left out) and its peak RSS (/usr/bin/time).
+ */
+const nfcapdTrial = (file: string, recsOf: number[], seconds = SECONDS): Trial => async (rate) => {
   const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
   const probe = createSocket('udp4');
   await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
@@ -341,11 +399,17 @@ const nfcapdTrial = (file: string, recsOf: number[]): Trial => async (rate) => {
   p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   try {
     await new Promise((r) => setTimeout(r, 1000));
-    const s = await send([port], rate, file);
-    await new Promise((r) => setTimeout(r, 1000));
-    // nfcapd is a child of /usr/bin/time: signal it by its own pid so it flushes its file and exits.
+    // nfcapd is a child of /usr/bin/time: its own pid, to read its CPU time and to signal it.
     const { stdout } = await run('pgrep', ['-P', String(p.pid), 'nfcapd']);
-    for (const pid of stdout.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGTERM');
+    const pids = stdout.split('\n').filter(Boolean).map(Number);
+    for (const pid of pids) await pin(pid, RECEIVER_CPU);
+    const cpuOf = (): number => pids.reduce((a, pid) => a + procCpuSeconds(pid), 0);
+    const cpu0 = cpuOf();
+    const s = await send([port], rate, file, seconds);
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu = cpuOf() - cpu0;
+    // SIGTERM: nfcapd flushes its file and exits.
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
     await new Promise((r) => p.once('close', r));
     let flows = 0;
     for (const f of readdirSync(dir).filter((x) => x.startsWith('nfcapd.'))) {
@@ -354,8 +418,8 @@ const nfcapdTrial = (file: string, recsOf: number[]): Trial => async (rate) => {
     }
     let expected = 0;
     for (const n of s.perSender) for (let i = 0; i < n; i++) expected += recsOf[i % recsOf.length]!;
-    const cpu = Number(err.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? 0) + Number(err.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? 0);
-    return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got: s.sent, records: flows, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, expected - flows), cpu };
+    const rssMb = Number(err.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0) / 1024;
+    return { rate, sent: s.sent, sendRate: s.sent / s.seconds, got: s.sent, records: flows, senders: s.perSender.length, senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, expected - flows), cpu, rssMb };
   } finally {
     if (p.exitCode === null) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -375,10 +439,48 @@ const decodeOnly = (version: Version, dgs: Buffer[]): { dgRate: number; recRate:
   return { dgRate: (rounds * dgs.length) / s, recRate: n / s, recsOf };
 };
 
+/** CPU seconds per 1,000 datagrams and records per CPU-second of one step. */
+const perCpu = (s: Step & { lost: number }, unit: string): string =>
+  `${((1000 * s.cpu!) / Math.max(1, s.sent)).toFixed(4)} CPU-s per 1,000 dg, ${fmt(s.records / Math.max(s.cpu!, 1e-3))} records per CPU-s, ` +
+  `${fmt(s.records)} records, lost ${fmt(s.lost)} ${unit}, peak RSS ${fmt(s.rssMb ?? 0)} MB`;
+
+/**
+ * The Collector and nfcapd on the same export at one rate both keep up with (`--fair-rate` for
+ * `--fair-seconds`): the receiver's CPU during the sending (ours: process.cpuUsage of the receiver
+ * process, every thread; nfcapd: utime + stime from /proc) per 1,000 datagrams, and records per CPU-second.
+ * nfcapd also writes its flows to a file in a temp dir; ours hands them to a consumer that counts them.
+ */
+const fairCompare = async (file: string, recsOf: number[]): Promise<string[]> => {
+  const head = `${`fair, ${fmt(FAIR_RATE)} dg/s × ${FAIR_SECONDS} s`.padEnd(28)}`;
+  const p = tsxFork(['--role', 'collector']);
+  const { ports } = await nextMessage<{ ports: number[] }>(p);
+  await pin(p.pid, RECEIVER_CPU);
+  let ours: Step & { lost: number };
+  try {
+    const before = await settled(p);
+    const s = await send(ports, FAIR_RATE, file, FAIR_SECONDS);
+    const after = await settled(p);
+    const got = after.datagrams - before.datagrams;
+    ours = {
+      rate: FAIR_RATE, sent: s.sent, sendRate: s.sent / s.seconds, got, records: after.records - before.records, senders: s.perSender.length,
+      senderCpuUs: s.cpuPerDgUs, lost: Math.max(0, s.sent - got), cpu: (after.cpuUs - before.cpuUs) / 1e6, rssMb: after.maxRssKb / 1024,
+    };
+  } finally {
+    p.kill('SIGKILL');
+  }
+  const theirs = await nfcapdTrial(file, recsOf, FAIR_SECONDS)(FAIR_RATE);
+  const ratio = theirs.cpu! / Math.max(ours.cpu!, 1e-3);
+  return [
+    `${head} collector: ${perCpu(ours, 'datagrams')}`,
+    `${' '.repeat(28)} nfcapd:    ${perCpu(theirs, 'records')}`,
+    `${' '.repeat(28)} nfcapd uses ${ratio.toFixed(2)}× the collector's CPU for the same datagrams`,
+  ];
+};
+
 const main = async (): Promise<void> => {
   const skip = new Set(values.skip!.split(',').filter(Boolean));
   const la = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
-  process.stdout.write(`collector bench: ${SECONDS} s per step, rates up to ${fmt(MAX_RATE)} dg/s, 127.0.0.1 only; load average ${la()}\n`);
+  process.stdout.write(`collector bench: ${SECONDS} s per step, rates up to ${fmt(MAX_RATE)} dg/s, 127.0.0.1 only${PIN ? `, senders on CPU ${SENDER_CPU}, receiver on CPU ${RECEIVER_CPU}` : ''}; load average ${la()}\n`);
   for (const version of values.versions!.split(',') as Version[]) {
     const dgs = await datagrams(version);
     const file = datagramFile(version, dgs);
@@ -389,16 +491,15 @@ const main = async (): Promise<void> => {
     process.stdout.write(`${'decoder alone (no socket)'.padEnd(28)} ${fmt(d.dgRate)} dg/s, ${fmt(d.recRate)} records/s\n`);
     for (const kind of ['bare', 'collector', 'pool'] as const) {
       if (skip.has(kind)) continue;
-      process.stdout.write(`${await sweepReceiver(kind, file, perDg)}  (load ${la()})\n`);
+      process.stdout.write(`${await sweepReceiver(kind, file, perDg, avg)}  (load ${la()})\n`);
     }
     if (!skip.has('nfcapd') && existsSync('/usr/bin/nfcapd')) {
-      let cpuAtBest = '';
-      const r = await sweep(async (rate) => {
-        const s = await nfcapdTrial(file, d.recsOf)(rate);
-        if (s.lost === 0) cpuAtBest = `; CPU ${s.cpu!.toFixed(2)} s for ${fmt(s.sent)} dg = ${fmt(s.sent / Math.max(s.cpu!, 1e-3))} dg per CPU-s`;
-        return s;
-      });
-      process.stdout.write(`${describeSweep('nfcapd', r, 'records', cpuAtBest)}  (load ${la()})\n`);
+      const r = await sweep(nfcapdTrial(file, d.recsOf));
+      const atBest = r.best ? stepFigures({ ...r.best, got: r.best.sent }, avg) : '';
+      process.stdout.write(`${describeSweep('nfcapd', r, 'records', atBest)}  (load ${la()})\n`);
+    }
+    if (!skip.has('fair') && existsSync('/usr/bin/nfcapd')) {
+      for (const line of await fairCompare(file, d.recsOf)) process.stdout.write(`${line}  (load ${la()})\n`);
     }
   }
 };

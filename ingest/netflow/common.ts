@@ -200,6 +200,9 @@ export const allZero = (b: Uint8Array, from: number, to: number): boolean => {
 export abstract class DatagramDecoder {
   readonly options: DecoderOptions;
   protected readonly seq = new SequenceTracker();
+  private keySession = '';
+  private keyDomain = -1;
+  private key = '';
 
   constructor(options: Partial<DecoderOptions>) {
     this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
@@ -218,6 +221,19 @@ export abstract class DatagramDecoder {
       countError(r, 'truncated');
     }
     return r;
+  }
+
+  /**
+   * `session|domain`, the key of per-domain state (sequence numbers, options). The last key is
+   * reused: an exporter sends runs of datagrams, and a reused string keeps its hash for Map lookups.
+   */
+  protected domainKey(session: string, domain: number): string {
+    if (session !== this.keySession || domain !== this.keyDomain) {
+      this.keySession = session;
+      this.keyDomain = domain;
+      this.key = `${session}|${domain}`;
+    }
+    return this.key;
   }
 
   protected abstract decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void;

@@ -27,7 +27,7 @@ import {
   allZero, countError, countFidelity, u16, u32,
   type DecodeResult,
 } from './common.ts';
-import { MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
+import { MAX_FIELDS, compileTemplate, readDataSet, sameLayout, type FieldSpec, type TimeBase } from './data.ts';
 import { TemplateDecoder } from './template-decoder.ts';
 
 const HEADER = 16;
@@ -41,7 +41,8 @@ export class IpfixDecoder extends TemplateDecoder {
     const base: TimeBase = { exportMs: u32(b, 4) * 1000, sysUptime: -1, sysInitMs: -1 };
     const domain = u32(b, 12);
     if (Math.abs(base.exportMs - receivedAt) > this.options.clockSkewMs) countFidelity(r, 'clock_skew');
-    const info = this.infos.get(`${session}|${domain}`);
+    const key = this.domainKey(session, domain);
+    const info = this.infos.get(key);
     const budget = { records: this.options.maxRecordsPerDatagram };
     let dataRecords = 0;
     let off = HEADER;
@@ -61,7 +62,7 @@ export class IpfixDecoder extends TemplateDecoder {
       off = end;
     }
     if (off < b.length && off + 4 > b.length) countError(r, 'truncated');
-    r.sequenceGap = this.seq.check(`${session}|${domain}`, u32(b, 8), dataRecords);
+    r.sequenceGap = this.seq.check(key, u32(b, 8), dataRecords);
   }
 
   /** Template or options template set: records until the end; trailing zero bytes are padding. */
@@ -94,7 +95,8 @@ export class IpfixDecoder extends TemplateDecoder {
         fields.push({ id: raw & 0x7fff, pen, length });
       }
       if (id < 256) { countError(r, 'template_id_invalid'); continue; }
-      const t = compileTemplate(id, fields, options, scope);
+      const old = this.templates.peek(session, domain, id);
+      const t = old && sameLayout(old, fields, options, scope) ? old : compileTemplate(id, fields, options, scope);
       if (t.invalidFields > 0) countError(r, 'field_length_invalid', t.invalidFields);
       if (t.minLength > MAX_RECORD) { countError(r, 'template_invalid'); continue; }
       const out = this.templates.put(session, domain, t);

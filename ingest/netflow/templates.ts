@@ -97,6 +97,11 @@ export class TemplateStore {
     return e.t;
   }
 
+  /** The stored template, expired or not, without touching its age or LRU position. */
+  peek(session: string, domain: number, id: number): Template | undefined {
+    return this.sessions.get(session)?.get(domain)?.get(id)?.t;
+  }
+
   /** Drops every expired template; returns how many. */
   sweep(): number {
     const now = this.clock.now();

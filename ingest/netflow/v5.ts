@@ -50,10 +50,10 @@ export class V5Decoder extends DatagramDecoder {
     const n = Math.min(count, fits, MAX_COUNT);
     if (count > fits && count <= MAX_COUNT) countError(r, 'truncated');
     if (Math.abs(exportMs - receivedAt) > this.options.clockSkewMs) countFidelity(r, 'clock_skew');
-    r.sequenceGap = this.seq.check(`${session}|${domain}`, u32(b, 16), n);
+    const key = this.domainKey(session, domain);
+    r.sequenceGap = this.seq.check(key, u32(b, 16), n);
 
     const interval = samplingWord & 0x3fff;
-    const key = `${session}|${domain}`;
     const prev = this.sampling.get(key);
     if (prev !== undefined && prev !== interval) countFidelity(r, 'sampling_changed');
     if (prev === undefined && this.sampling.size >= 4096) this.sampling.clear();

@@ -22,7 +22,7 @@ import {
   allZero, countError, countFidelity, u16, u32,
   type DecodeResult,
 } from './common.ts';
-import { MAX_FIELDS, compileTemplate, readDataSet, type FieldSpec, type TimeBase } from './data.ts';
+import { MAX_FIELDS, compileTemplate, readDataSet, sameLayout, type FieldSpec, type TimeBase } from './data.ts';
 import { TemplateDecoder } from './template-decoder.ts';
 
 const HEADER = 20;
@@ -37,8 +37,9 @@ export class V9Decoder extends TemplateDecoder {
     const base: TimeBase = { exportMs: u32(b, 8) * 1000, sysUptime: u32(b, 4), sysInitMs: -1 };
     const domain = u32(b, 16);
     if (Math.abs(base.exportMs - receivedAt) > this.options.clockSkewMs) countFidelity(r, 'clock_skew');
-    r.sequenceGap = this.seq.check(`${session}|${domain}`, u32(b, 12), 1);
-    const info = this.infos.get(`${session}|${domain}`);
+    const key = this.domainKey(session, domain);
+    r.sequenceGap = this.seq.check(key, u32(b, 12), 1);
+    const info = this.infos.get(key);
     const budget = { records: this.options.maxRecordsPerDatagram };
     let off = HEADER;
     for (let sets = 0; off + 4 <= b.length; sets++) {
@@ -61,7 +62,8 @@ export class V9Decoder extends TemplateDecoder {
   }
 
   private store(session: string, domain: number, id: number, fields: FieldSpec[], options: boolean, scope: number, r: DecodeResult): void {
-    const t = compileTemplate(id, fields, options, scope, true);
+    const old = this.templates.peek(session, domain, id);
+    const t = old && sameLayout(old, fields, options, scope) ? old : compileTemplate(id, fields, options, scope, true);
     if (t.invalidFields > 0) countError(r, 'field_length_invalid', t.invalidFields);
     if (t.minLength > MAX_RECORD) { countError(r, 'template_invalid'); return; }
     const out = this.templates.put(session, domain, t);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ipv4At, ipv6At } from '../../../../ingest/netflow/common.ts';
-import { Acc, compileTemplate, readRecord } from '../../../../ingest/netflow/data.ts';
+import { Acc, VARLEN, compileTemplate, readRecord, type FieldSpec } from '../../../../ingest/netflow/data.ts';
 
 test('IPv4 text stays right when many addresses share the bounded cache', () => {
   const b = new Uint8Array(4);
@@ -39,4 +39,34 @@ test('a fixed-length template reads only its used fields, at their offsets, and 
   assert.equal(readRecord(rec, 0, 15, t, acc), 15);
   assert.deepEqual([acc.src, acc.dst, acc.bytes], ['10.0.0.1', '10.0.0.2', 300]);
   assert.equal(readRecord(rec, 1, 15, t, acc), -1);
+});
+
+test('the generated reader of a fixed-length template sets the same fields as the interpreted walk', () => {
+  // Every op at several lengths; the second template adds a variable-length field, so it is read by the
+  // interpreted walk: both must leave the accumulator in the same state for the same bytes.
+  const fields: FieldSpec[] = [
+    [8, 4], [12, 4], [27, 16], [28, 16], [1, 3], [2, 5], [85, 6], [86, 7], [4, 1], [6, 2], [7, 2], [11, 1], [32, 2],
+    [22, 4], [21, 3], [150, 4], [151, 4], [152, 8], [153, 8], [154, 8], [155, 8], [158, 4], [159, 2], [160, 8],
+    [34, 4], [35, 1], [50, 2], [305, 4], [306, 4], [1, 4, 29305], [2, 8, 29305], [99, 3], [139, 2],
+  ].map(([id, length, pen]) => ({ id: id!, length: length!, pen: pen ?? 0 }));
+  const fixed = compileTemplate(256, fields, false, 0);
+  const interpreted = compileTemplate(257, [...fields, { id: 82, pen: 0, length: VARLEN }], false, 0);
+  assert.equal(fixed.varlen, false);
+  assert.equal(interpreted.varlen, true);
+  let seed = 7;
+  const next = (): number => { seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff; return seed & 0xff; };
+  for (let i = 0; i < 200; i++) {
+    const rec = Uint8Array.from({ length: fixed.minLength + 1 }, next);
+    rec[fixed.minLength] = 0; // the variable-length field: empty
+    const a = new Acc(), b = new Acc();
+    assert.equal(readRecord(rec, 0, rec.length, fixed, a), fixed.minLength);
+    assert.equal(readRecord(rec, 0, rec.length, interpreted, b), rec.length);
+    assert.deepEqual(a, b, `record ${i}`);
+  }
+  const rec = Uint8Array.from({ length: fixed.minLength }, (_, i) => i);
+  const a = new Acc();
+  readRecord(rec, 0, rec.length, fixed, a);
+  // byte i holds i: the IPv6 source (offset 8) comes after the IPv4 one and wins, as in the walk
+  assert.deepEqual([a.src, a.bytes, a.packets, a.flags, a.startUp, a.endUp],
+    ['809:a0b:c0d:e0f:1011:1213:1415:1617', 0x28292a, 0x2b2c2d2e2f, 0x3f, 0x45464748, 0x494a4b]);
 });

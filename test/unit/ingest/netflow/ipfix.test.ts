@@ -48,6 +48,19 @@ test('keeps decoding after a template refresh with the same and with a changed d
   assert.deepEqual(r.fidelity, { no_flow_times: 1 });
 });
 
+test('reuses the compiled form of a template re-sent unchanged and recompiles a changed one', () => {
+  const { d } = decoder();
+  d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
+  const first = d.templates.peek('192.0.2.1', 7, 256);
+  const again = d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
+  assert.equal(again.templates, 1);
+  assert.equal(d.templates.peek('192.0.2.1', 7, 256), first);
+  d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE.map(([id, len]): Spec => [id, id === 1 ? 8 : len])))), '192.0.2.1', T0);
+  const changed = d.templates.peek('192.0.2.1', 7, 256);
+  assert.notEqual(changed, first);
+  assert.equal(changed?.minLength, first!.minLength + 4);
+});
+
 test('scopes template ids by exporter session and by observation domain', () => {
   const { d } = decoder();
   const a: Spec[] = [[8, 4], [12, 4], [4, 1]];
