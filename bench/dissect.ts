@@ -23,7 +23,6 @@
  * With --profile, each protocol runs once more under `node --cpu-prof` and the self time per function
  * is printed. Figures are for this machine; nothing is asserted.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -33,6 +32,7 @@ import { PCAP_ANALYZERS } from '../ingest/pcap/index.ts';
 import { DecodedPacket, decodeFrame } from '../ingest/pcap/decode.ts';
 import { DEFAULT_FLOW_OPTIONS, FlowAssembler } from '../ingest/pcap/flows.ts';
 import { CaptureParser, type RawPacket } from '../ingest/pcap/reader.ts';
+import { runPart, timedProcess } from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SHARED = process.env.CONDUITWATCH_SHARED_DATA ?? resolve(fileURLToPath(new URL('../..', import.meta.url)), 'shared', 'data');
@@ -145,32 +145,7 @@ const partOurs = (proto: string, target: number): Row => {
 
 /** Runs the child part for `proto` and parses its JSON answer. */
 const child = (proto: string, target: number, nodeFlags: string[] = []): Promise<Row> =>
-  new Promise((res, rej) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', SELF, '--part', proto, '--packets', String(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let s = '';
-    p.stdout.on('data', (b: Buffer) => { s += b.toString(); });
-    p.on('error', rej);
-    p.on('close', (code) => {
-      if (code !== 0) { rej(new Error(`bench part ${proto} exited with ${code}`)); return; }
-      res(JSON.parse(s.trim().split('\n').at(-1)!) as Row);
-    });
-  });
-
-/** Runs a command under /usr/bin/time -v: wall seconds, CPU seconds and its stdout line count. */
-const timed = (cmd: string, args: string[]): Promise<{ seconds: number; cpu: number; lines: number }> =>
-  new Promise((res, rej) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = 0;
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => { for (const c of b) if (c === 10) lines++; });
-    p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    p.on('error', rej);
-    p.on('close', () => {
-      const cpu = Number(err.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? 0) + Number(err.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? 0);
-      res({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu, lines });
-    });
-  });
+  runPart<Row>(SELF, ['--part', proto, '--packets', String(target)], nodeFlags);
 
 /** The median of `xs`. */
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -193,8 +168,8 @@ const tshark = async (proto: string, runs: number): Promise<Row[]> => {
     const whole: Array<{ seconds: number; cpu: number; lines: number }> = [];
     const one: Array<{ seconds: number; cpu: number }> = [];
     for (let i = 0; i < runs; i++) {
-      whole.push(await timed('tshark', args(f)));
-      one.push(await timed('tshark', args(f, ['-c', '1'])));
+      whole.push(await timedProcess('tshark', args(f)));
+      one.push(await timedProcess('tshark', args(f, ['-c', '1'])));
     }
     seconds += med(whole.map((r) => r.seconds));
     cpu += med(whole.map((r) => r.cpu));

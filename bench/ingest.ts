@@ -20,7 +20,6 @@
  * /usr/bin/time -v for theirs. With --profile, (a) runs again under `node --cpu-prof` and the self time
  * per function and per file is printed. Figures are for this machine; nothing is asserted.
  */
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,6 +27,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
+import { runPart, timedProcess } from './support.ts';
 import { SimOptions, simulatePlant } from '../ingest/simulate/index.ts';
 
 const DIR = join('.cache', 'bench');
@@ -99,35 +99,8 @@ const prefixOf = (file: string, mb: number): { path: string; packets: number } =
   return { path, packets };
 };
 
-/** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS and its stdout line count. */
-const timed = (cmd: string, args: string[]): Promise<{ seconds: number; cpu: number; peakRssMb: number; lines: number; code: number | null }> =>
-  new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = 0;
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => { for (const c of b) if (c === 10) lines++; });
-    p.stderr.on('data', (b: Buffer) => { err += b.toString(); if (err.length > 1e6) err = err.slice(-100_000); });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const kb = Number(err.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] ?? 0);
-      const cpu = Number(err.match(/User time \(seconds\): ([\d.]+)/)?.[1] ?? 0) + Number(err.match(/System time \(seconds\): ([\d.]+)/)?.[1] ?? 0);
-      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu, peakRssMb: kb / 1024, lines, code });
-    });
-  });
-
-/** Runs one part of this bench in a child node process and parses its JSON answer. */
-const child = (part: string, file: string, nodeFlags: string[] = []): Promise<Row & { extra?: unknown }> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', SELF, '--part', part, '--file', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let s = '';
-    p.stdout.on('data', (b: Buffer) => { s += b.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0) { reject(new Error(`bench part ${part} exited with ${code}`)); return; }
-      resolve(JSON.parse(s.trim().split('\n').at(-1)!) as Row);
-    });
-  });
+/** (a) or (d) in a child node process. */
+const child = (part: string, file: string, nodeFlags: string[] = []): Promise<Row> => runPart<Row>(SELF, ['--part', part, '--file', file], nodeFlags);
 
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 /** CPU seconds of this process since `from` (a process.cpuUsage() reading). */
@@ -215,7 +188,7 @@ const softflowd = async (file: string, packets: number): Promise<Row> => {
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
   const port = sink.address().port;
   try {
-    const r = await timed('softflowd', ['-r', file, '-n', `127.0.0.1:${port}`, '-v', '9', '-d', '-c', 'none', '-p', `/tmp/softflowd-bench-${process.pid}.pid`]);
+    const r = await timedProcess('softflowd', ['-r', file, '-n', `127.0.0.1:${port}`, '-v', '9', '-d', '-c', 'none', '-p', `/tmp/softflowd-bench-${process.pid}.pid`]);
     await new Promise((res) => setTimeout(res, 300));
     return {
       name: 'softflowd -r -v 9 -c none (b)', seconds: r.seconds, cpu: r.cpu, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
@@ -229,7 +202,7 @@ const softflowd = async (file: string, packets: number): Promise<Row> => {
 /** (e) The CLI as a user runs it, its JSON lines counted by the bench, timed as a whole process. */
 const cli = async (file: string, packets: number): Promise<Row> => {
   const bin = fileURLToPath(new URL('../bin/conduitwatch.mjs', import.meta.url));
-  const r = await timed(process.execPath, [bin, 'flows', file]);
+  const r = await timedProcess(process.execPath, [bin, 'flows', file]);
   return {
     name: 'conduitwatch flows CLI, whole process (e)', seconds: r.seconds, cpu: r.cpu, packets, mb: statSync(file).size / 1e6, peakRssMb: r.peakRssMb,
     note: `${r.lines.toLocaleString('en-US')} JSON records written (exit ${r.code})`,
@@ -246,7 +219,7 @@ const median = (rows: Row[]): Row => {
 
 /** (c) tshark with Modbus dissection on the prefix. */
 const tshark = async (prefix: { path: string; packets: number }): Promise<Row> => {
-  const r = await timed('tshark', ['-n', '-r', prefix.path, '-Y', 'modbus', '-T', 'fields', '-e', 'modbus.func_code']);
+  const r = await timedProcess('tshark', ['-n', '-r', prefix.path, '-Y', 'modbus', '-T', 'fields', '-e', 'modbus.func_code']);
   return {
     name: `tshark -Y modbus, ${basename(prefix.path)} (c)`, seconds: r.seconds, cpu: r.cpu, packets: prefix.packets, mb: statSync(prefix.path).size / 1e6,
     peakRssMb: r.peakRssMb, note: `${r.lines.toLocaleString('en-US')} Modbus PDUs (exit ${r.code})`,
