@@ -27,7 +27,7 @@ import type { FlowRecord } from '../../core/records.ts';
 import { createEvents, Metrics, silentLogger, type Logger, type UnitEvents } from '../../core/telemetry.ts';
 import { defineUnit } from '../../core/unit.ts';
 import { duration } from '../../core/units.ts';
-import { DEFAULT_DECODER_OPTIONS, countError, emptyResult, type DecodeError, type DecodeResult } from './common.ts';
+import { DEFAULT_DECODER_OPTIONS, PairKey, countError, emptyResult, type DecodeError, type DecodeResult } from './common.ts';
 import { IpfixDecoder } from './ipfix.ts';
 import { DEFAULT_TEMPLATE_STORE_OPTIONS } from './templates.ts';
 import { V5Decoder } from './v5.ts';
@@ -136,9 +136,7 @@ export class Collector {
   private flushTimer: NodeJS.Timeout | undefined;
   /** Wakes the consumer for a part-filled batch at most PARTIAL_BATCH_MS after its first record. */
   private wakeTimer: NodeJS.Timeout | undefined;
-  private lastIp = '';
-  private lastPort = -1;
-  private lastSession = '';
+  private readonly sessions = new PairKey();
   private readonly listen: { host: string; port: number; family: 4 | 6 };
   private socket: Socket | undefined;
   private closed = false;
@@ -325,12 +323,7 @@ export class Collector {
    * and the decoders find their per-session state faster with the same string.
    */
   private sessionOf(ip: string, port: number): string {
-    if (ip !== this.lastIp || port !== this.lastPort) {
-      this.lastIp = ip;
-      this.lastPort = port;
-      this.lastSession = `${ip}|${port}`;
-    }
-    return this.lastSession;
+    return this.sessions.of(ip, port);
   }
 
   private scheduleFlush(): void {

@@ -194,15 +194,32 @@ export const allZero = (b: Uint8Array, from: number, to: number): boolean => {
 };
 
 /**
+ * `first|second`, rebuilt only when either part changes: an exporter sends runs of datagrams, and a
+ * reused string keeps its hash for Map lookups.
+ */
+export class PairKey {
+  private first = '';
+  private second = -1;
+  private key = '';
+
+  of(first: string, second: number): string {
+    if (first !== this.first || second !== this.second) {
+      this.first = first;
+      this.second = second;
+      this.key = `${first}|${second}`;
+    }
+    return this.key;
+  }
+}
+
+/**
  * What every export decoder shares: `decode` never throws. A bounds error inside one datagram (a
  * DataView/array RangeError) is counted as `truncated`; anything else is a programmer error.
  */
 export abstract class DatagramDecoder {
   readonly options: DecoderOptions;
   protected readonly seq = new SequenceTracker();
-  private keySession = '';
-  private keyDomain = -1;
-  private key = '';
+  private readonly domainKeys = new PairKey();
 
   constructor(options: Partial<DecoderOptions>) {
     this.options = { ...DEFAULT_DECODER_OPTIONS, ...options };
@@ -228,12 +245,7 @@ export abstract class DatagramDecoder {
    * reused: an exporter sends runs of datagrams, and a reused string keeps its hash for Map lookups.
    */
   protected domainKey(session: string, domain: number): string {
-    if (session !== this.keySession || domain !== this.keyDomain) {
-      this.keySession = session;
-      this.keyDomain = domain;
-      this.key = `${session}|${domain}`;
-    }
-    return this.key;
+    return this.domainKeys.of(session, domain);
   }
 
   protected abstract decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void;
