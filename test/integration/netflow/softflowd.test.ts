@@ -88,8 +88,9 @@ const flagsOf = (s: string): number => [...s.padStart(8, '.')].reduce((acc, ch, 
 /** nfcapd on a free port until stopped; then nfdump's view of what it stored. */
 const nfcapd = async (t: TestContext, dir: string): Promise<{ port: number; stop: () => Promise<NfdumpFlow[]> }> => {
   const port = await freeUdpPort();
-  const store = join(dir, `nfcapd-${port}`);
-  await run('mkdir', ['-p', store]);
+  // A fresh store per run: a port can come round again for a later capture, and nfdump must not
+  // read an earlier capture's file.
+  const store = mkdtempSync(join(dir, `nfcapd-${port}-`));
   const p = spawn('nfcapd', ['-w', store, '-p', String(port), '-b', '127.0.0.1', '-t', '3600'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => { if (p.exitCode === null) p.kill('SIGKILL'); });
   let log = '';
