@@ -21,14 +21,16 @@
  * per function and per file is printed. Figures are for this machine; nothing is asserted.
  */
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
-import { runPart, timedProcess } from './support.ts';
+import { readCaptureChunks, type RawPacket } from '../ingest/pcap/reader.ts';
 import { SimOptions, simulatePlant } from '../ingest/simulate/index.ts';
+import { runPart, timedProcess } from './support.ts';
 
 const DIR = join('.cache', 'bench');
 const SELF = fileURLToPath(import.meta.url);
@@ -60,42 +62,24 @@ const ensureCapture = async (mb: number): Promise<string> => {
   return file;
 };
 
-/** Copies the pcap header and whole records of `file` until `mb` MB into a prefix file; returns it and its packet count. */
-const prefixOf = (file: string, mb: number): { path: string; packets: number } => {
+/**
+ * The first whole records of the classic pcap `file` up to `mb` MB, copied once into a prefix file;
+ * returns it and its packet count. Records are contiguous, so the prefix is the file's first
+ * 24 + Σ(16 + caplen) bytes.
+ */
+const prefixOf = async (file: string, mb: number): Promise<{ path: string; packets: number }> => {
   const path = join(DIR, `${basename(file, '.pcap')}-${mb}mb.pcap`);
   const limit = mb * 1e6;
-  const fd = openSync(file, 'r');
-  const out = existsSync(path) ? -1 : openSync(path, 'w');
-  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+  let size = 24;
   let packets = 0;
-  try {
-    let filePos = 0;
-    let end = readSync(fd, buf, 0, buf.length, 0);
-    let p = 24;
-    let written = 24;
-    if (out >= 0) writeSync(out, buf, 0, 24);
-    while (true) {
-      if (end - p < 16 || end - p < 16 + buf.readUInt32LE(p + 8)) {
-        buf.copy(buf, 0, p, end);
-        filePos += p;
-        end -= p;
-        p = 0;
-        const n = readSync(fd, buf, end, buf.length - end, filePos + end);
-        if (n === 0) break;
-        end += n;
-        continue;
-      }
-      const rec = 16 + buf.readUInt32LE(p + 8);
-      if (written + rec > limit) break;
-      if (out >= 0) writeSync(out, buf, p, rec);
-      written += rec;
-      packets++;
-      p += rec;
-    }
-  } finally {
-    closeSync(fd);
-    if (out >= 0) closeSync(out);
-  }
+  let full = false;
+  const sink = (p: RawPacket): void => {
+    if (full || size + 16 + p.caplen > limit) { full = true; return; }
+    size += 16 + p.caplen;
+    packets++;
+  };
+  for await (const _ of readCaptureChunks(file, sink, { violations: {}, truncated: false })) if (full) break;
+  if (!existsSync(path)) await pipeline(createReadStream(file, { end: size - 1 }), createWriteStream(path));
   return { path, packets };
 };
 
@@ -288,7 +272,7 @@ const main = async (): Promise<void> => {
   }
   for (const k of ['ours', 'softflowd', 'cli', 'bare']) if (got[k]!.length > 0) show(median(got[k]!));
   process.stdout.write(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-  if (!skip.has('tshark')) show(await tshark(prefixOf(file, Number(values['tshark-mb']))));
+  if (!skip.has('tshark')) show(await tshark(await prefixOf(file, Number(values['tshark-mb']))));
   if (values.profile) {
     const dir = join(DIR, 'prof');
     mkdirSync(dir, { recursive: true });
