@@ -4,6 +4,7 @@
  * per poll (`per-poll`, like Lemay's MTU). Deterministic: jitter comes from a seeded generator.
  */
 import { intervals, type FlowRecord } from '../core/records.ts';
+import { mulberry32 } from '../ingest/simulate/prng.ts';
 
 export interface PollSpec {
   src: string;
@@ -28,17 +29,8 @@ export interface PollSpec {
   sliceMs?: number;
 }
 
-/** mulberry32: a tiny seeded generator, so "random" jitter is the same on every run. */
-export const seeded = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** A seeded generator (the simulator's mulberry32), so "random" jitter is the same on every run. */
+export const seeded = mulberry32;
 
 /** Poll times of a spec, ascending. */
 export const pollTimes = (s: PollSpec): number[] => {
