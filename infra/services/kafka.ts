@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
 import { duration } from '../../core/units.ts';
 import { requestApiVersions } from './kafka-protocol.ts';
-import { ServiceProcess, ensureDebianCommand, freePorts, progress, tail, waitReady, type RunningService } from './process.ts';
+import { ServiceProcess, ensureDebianCommand, freePorts, progress, serviceLifecycle, tail, waitReady, type RunningService } from './process.ts';
 
 /** The one place the broker version is chosen (README.md: why 4.1.1 and why kafkajs 2.2.4 works with it). */
 export const KAFKA_VERSION = '4.1.1';
@@ -265,8 +265,6 @@ export const startKafka = async (options: KafkaOptions = {}): Promise<KafkaServi
       logFile,
     });
     const probe = async (): Promise<boolean> => (await requestApiVersions(port, 0, 2_000)).apis.has(0);
-    let stopped = false;
-
     const service: KafkaService = {
       bootstrap: `127.0.0.1:${port}`,
       port,
@@ -274,22 +272,10 @@ export const startKafka = async (options: KafkaOptions = {}): Promise<KafkaServi
       version: opts.version,
       dir,
       lastStartMs: 0,
-      pid: () => proc.pid,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await proc.stop(opts.stopTimeout);
-        if (!opts.keepDirs) rmSync(dir, { recursive: true, force: true });
-        progress('kafka', `broker on 127.0.0.1:${port} stopped`);
-      },
-      async kill9() {
-        await proc.kill9();
-      },
-      async restart() {
-        if (stopped) throw new Error('restart() after stop(): the log dirs are gone; call startKafka() again');
-        await proc.stop(opts.stopTimeout);
-        await launch();
-      },
+      ...serviceLifecycle({
+        component: 'kafka', label: `broker on 127.0.0.1:${port}`, startFn: 'startKafka', proc, dir,
+        stopTimeout: opts.stopTimeout, keepDirs: opts.keepDirs, launch: () => launch(),
+      }),
     };
     const launch = async (): Promise<void> => {
       const t0 = Date.now();

@@ -3,7 +3,7 @@
  * and a child process that can be stopped gently, killed hard and started again.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { PipelineError } from '../../core/errors.ts';
 
@@ -85,7 +85,6 @@ const installExitHook = (): void => {
   }
 };
 
-/** What to run; `logFile` receives stdout and stderr (appended, so restarts keep the history). */
 /** The lifecycle every test service offers (Kafka, Redis). */
 export interface RunningService {
   port: number;
@@ -100,6 +99,37 @@ export interface RunningService {
   restart(): Promise<void>;
 }
 
+/**
+ * stop / kill9 / restart of a service run by `proc` in the temp dir `dir`, relaunched by `launch`
+ * (start and wait until ready). `label` names it in progress lines, `startFn` in the error of a
+ * restart after stop.
+ */
+export const serviceLifecycle = (s: {
+  component: string; label: string; startFn: string; proc: ServiceProcess; dir: string;
+  stopTimeout: number; keepDirs: boolean; launch: () => Promise<void>;
+}): Pick<RunningService, 'pid' | 'stop' | 'kill9' | 'restart'> => {
+  let stopped = false;
+  return {
+    pid: () => s.proc.pid,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await s.proc.stop(s.stopTimeout);
+      if (!s.keepDirs) rmSync(s.dir, { recursive: true, force: true });
+      progress(s.component, `${s.label} stopped`);
+    },
+    async kill9() {
+      await s.proc.kill9();
+    },
+    async restart() {
+      if (stopped) throw new Error(`restart() after stop(): ${s.dir} is gone; call ${s.startFn}() again`);
+      await s.proc.stop(s.stopTimeout);
+      await s.launch();
+    },
+  };
+};
+
+/** What to run; `logFile` receives stdout and stderr (appended, so restarts keep the history). */
 export interface ProcessSpec {
   command: string;
   args: string[];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/units.ts';
 import { redisCommand } from './resp.ts';
-import { ServiceProcess, ensureDebianCommand, freePort, progress, waitReady, type RunningService } from './process.ts';
+import { ServiceProcess, ensureDebianCommand, freePort, progress, serviceLifecycle, waitReady, type RunningService } from './process.ts';
 
 /** Options of `startRedis`. */
 export const RedisOptions = z.object({
@@ -63,7 +63,6 @@ export const startRedis = async (options: RedisOptions = {}): Promise<RedisServi
     cwd: dir,
     logFile,
   });
-  let stopped = false;
   const launch = async (): Promise<void> => {
     const t0 = Date.now();
     proc.start();
@@ -80,21 +79,9 @@ export const startRedis = async (options: RedisOptions = {}): Promise<RedisServi
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
-    pid: () => proc.pid,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await proc.stop(opts.stopTimeout);
-      if (!opts.keepDirs) rmSync(dir, { recursive: true, force: true });
-      progress('redis', `127.0.0.1:${port} stopped`);
-    },
-    async kill9() {
-      await proc.kill9();
-    },
-    async restart() {
-      if (stopped) throw new Error('restart() after stop(): the dir is gone; call startRedis() again');
-      await proc.stop(opts.stopTimeout);
-      await launch();
-    },
+    ...serviceLifecycle({
+      component: 'redis', label: `127.0.0.1:${port}`, startFn: 'startRedis', proc, dir,
+      stopTimeout: opts.stopTimeout, keepDirs: opts.keepDirs, launch,
+    }),
   };
 };
