@@ -4,21 +4,13 @@
  *   node --import tsx bench/detect.ts                  → 10 000 edges × 30 windows, then 100 000 × 3
  *   node --import tsx bench/detect.ts <edges> <windows>
  */
-import { parseSite, SiteMap } from '../core/config.ts';
+import { testSite } from '../detectors/testing.ts';
 import type { FlowRecord } from '../core/records.ts';
 import { DetectionEngine } from '../detectors/engine.ts';
 
 const RUNS: [number, number][] = process.argv[2] ? [[Number(process.argv[2]), Number(process.argv[3] ?? 30)]] : [[10_000, 30], [100_000, 3]];
 const T0 = Date.parse('2025-01-06T00:00:00Z');
-const siteMap = new SiteMap(parseSite(`
-site: b
-productionCycle: 8h
-zones:
-  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
-  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
-conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: 2h }
-`));
+const siteMap = testSite({ baseline: '2h', corp: false });
 const bench = (EDGES: number, WINDOWS: number): void => {
 const e = new DetectionEngine(siteMap);
 let scores = 0, alerts = 0, records = 0;

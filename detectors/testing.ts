@@ -3,6 +3,7 @@
  * connection open (`session`, one record per slice with request timing) or opens one connection
  * per poll (`per-poll`, like Lemay's MTU). Deterministic: jitter comes from a seeded generator.
  */
+import { parseSite, SiteMap } from '../core/config.ts';
 import { intervals, type FlowRecord } from '../core/records.ts';
 import { mulberry32 } from '../ingest/simulate/prng.ts';
 
@@ -28,6 +29,21 @@ export interface PollSpec {
   /** Slice length of session flows; default 60 s. */
   sliceMs?: number;
 }
+
+/**
+ * The test plant: zones scada (10.0.1.0/24) and field (10.0.2.0/24) with the conduit scada → field
+ * declared and, with `corp`, a corp zone (10.0.9.0/24) with none; 60 s windows, 10 s lateness.
+ */
+export const testSite = ({ cycle = '8h', baseline = '10m', corp = true }: { cycle?: string; baseline?: string; corp?: boolean } = {}): SiteMap =>
+  new SiteMap(parseSite(`
+site: t
+productionCycle: ${cycle}
+zones:
+  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
+  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
+${corp ? '  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }\n' : ''}conduits: [{ from: scada, to: field }]
+detection: { window: 60s, allowedLateness: 10s, baseline: ${baseline} }
+`));
 
 /** A seeded generator (the simulator's mulberry32), so "random" jitter is the same on every run. */
 export const seeded = mulberry32;

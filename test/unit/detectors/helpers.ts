@@ -1,8 +1,9 @@
-import { parseSite, SiteMap } from '../../../core/config.ts';
 /** Builds closed-window features from flows for detector unit tests. */
+import type { SiteMap } from '../../../core/config.ts';
 import type { FlowRecord } from '../../../core/records.ts';
 import type { WindowContext } from '../../../detectors/detector.ts';
 import { addFlow, finalizeConduit, newConduitFeatures, type ConduitFeatures } from '../../../detectors/features.ts';
+import { testSite } from '../../../detectors/testing.ts';
 
 export const conduitWindow = (windowStart: number, flows: FlowRecord[], windowMs = 60_000, conduit = 'scada->field'): ConduitFeatures => {
   const cw = newConduitFeatures(conduit, windowStart, windowStart + windowMs);
@@ -14,14 +15,5 @@ export const ctxFor = (cw: ConduitFeatures, over: Partial<WindowContext> = {}): 
   conduit: cw.conduit, windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning: false, declared: true, maintenance: undefined, cycleMs: 8 * 3_600_000, cyclePhase: (cw.windowStart % (8 * 3_600_000)) / (8 * 3_600_000), aggregateScans: true, ...over,
 });
 
-/** The engine tests' plant: scada -> field declared, corp undeclared; 60 s windows, 10 min baseline. */
-export const engineSiteMap = (): SiteMap => new SiteMap(parseSite(`
-site: t
-productionCycle: 8h
-zones:
-  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
-  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
-  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }
-conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: 10m }
-`));
+/** The engine tests' plant: scada -> field declared, corp undeclared; 60 s windows, 10 min baseline, 8 h cycle. */
+export const engineSiteMap = (): SiteMap => testSite();

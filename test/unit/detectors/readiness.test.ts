@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSite, SiteMap } from '../../../core/config.ts';
 import { ensembleScore, tailToScore, tailToZ, zToScore } from '../../../detectors/calibration.ts';
 import { DetectionEngine } from '../../../detectors/engine.ts';
 import { detectCycle } from '../../../detectors/readiness.ts';
-import { mergeFlows, polls, seeded } from '../../../detectors/testing.ts';
+import { mergeFlows, polls, seeded, testSite } from '../../../detectors/testing.ts';
 
 const batchCycle = (cycles: number, period: number, noise = 2): number[] => {
   const rnd = seeded(7);
@@ -40,15 +39,7 @@ test('the ensemble is the largest score, raised a little for each agreeing detec
 test('status reports the cycle detected in the data and a note when site.yaml says otherwise, plus readiness', () => {
   const T0 = Date.parse('2025-01-06T00:00:00Z');
   const M = 60_000;
-  const site = new SiteMap(parseSite(`
-site: t
-productionCycle: 1h
-zones:
-  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
-  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
-conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: 1h }
-`));
+  const site = testSite({ cycle: '1h', baseline: '1h', corp: false });
   const writes = [0, 1, 2, 3].map((c) => polls({ src: '10.0.1.11', dst: '10.0.2.20', everyMs: 5_000, fromMs: T0 + c * 20 * M + 10 * M, toMs: T0 + c * 20 * M + 15 * M, ops: { write_single_register: 1 }, seed: c + 1 }));
   const e = new DetectionEngine(site);
   const flows = mergeFlows(polls({ src: '10.0.1.10', dst: '10.0.2.20', everyMs: 1_000, fromMs: T0, toMs: T0 + 80 * M, jitterMs: 10 }), ...writes);

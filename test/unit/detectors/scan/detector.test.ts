@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSite, SiteMap } from '../../../../core/config.ts';
 import type { FlowRecord } from '../../../../core/records.ts';
 import { DetectionEngine } from '../../../../detectors/engine.ts';
 import { createScan } from '../../../../detectors/scan/detector.ts';
-import { flow, mergeFlows, polls } from '../../../../detectors/testing.ts';
+import { flow, mergeFlows, polls, testSite } from '../../../../detectors/testing.ts';
 import { conduitWindow, ctxFor } from '../helpers.ts';
 
 const T0 = Date.parse('2025-01-06T00:00:00Z');
@@ -42,16 +41,7 @@ test('scan judges a learned wide source against its own fan-out: steady is quiet
 });
 
 test('the engine raises one alert for a scan of an undeclared conduit, not one per probed edge', () => {
-  const site = new SiteMap(parseSite(`
-site: t
-productionCycle: 1h
-zones:
-  - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
-  - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
-  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }
-conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: 10m }
-`));
+  const site = testSite({ cycle: '1h' });
   const e = new DetectionEngine(site);
   const flows = mergeFlows(polls({ src: '10.0.1.10', dst: '10.0.2.101', everyMs: 1_000, fromMs: T0, toMs: T0 + 20 * M }), scan('10.0.9.50', T0 + 15 * M + 1_000));
   const alerts = [...e.ingest(flows).alerts, ...e.flush().alerts];
