@@ -4,6 +4,8 @@
  */
 import type { FlowRecord } from '../../core/records.ts';
 
+export { ipv4At, ipv6At } from '../../core/net.ts';
+
 /**
  * Malformed or unusable input, counted per reason; never an exception. Snake_case, closed set.
  *
@@ -98,49 +100,6 @@ export const DEFAULT_DECODER_OPTIONS: DecoderOptions = {
 };
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
-
-const V4_CACHE_BITS = 12;
-const V4_CACHE_MASK = (1 << V4_CACHE_BITS) - 1;
-/** Direct-mapped cache of dotted quads by address (bounded: 4096 slots, a collision overwrites). */
-const v4Keys = new Float64Array(1 << V4_CACHE_BITS).fill(-1);
-const v4Text: string[] = new Array<string>(1 << V4_CACHE_BITS).fill('');
-
-/** Dotted quad of 4 bytes at `off`. Plant exporters repeat a few hundred addresses: the text is cached. */
-export const ipv4At = (b: Uint8Array, off: number): string => {
-  const a = b[off]!, c = b[off + 1]!, d = b[off + 2]!, e = b[off + 3]!;
-  const key = a * 16_777_216 + ((c << 16) | (d << 8) | e);
-  const slot = ((key >>> 0) ^ (key >>> V4_CACHE_BITS) ^ (key >>> 24)) & V4_CACHE_MASK;
-  if (v4Keys[slot] === key) return v4Text[slot]!;
-  const text = `${a}.${c}.${d}.${e}`;
-  v4Keys[slot] = key;
-  v4Text[slot] = text;
-  return text;
-};
-
-/** Lower-case hex of 16-bit groups `from`..`to` of `g`, joined by ':'. */
-const hexGroups = (g: Uint16Array, from: number, to: number): string => {
-  let s = '';
-  for (let i = from; i < to; i++) s += (i > from ? ':' : '') + g[i]!.toString(16);
-  return s;
-};
-
-const v6Groups = new Uint16Array(8);
-
-/** RFC 5952 text of 16 bytes at `off`: lower case, longest run (≥2) of zero groups as `::`. */
-export const ipv6At = (b: Uint8Array, off: number): string => {
-  const g = v6Groups;
-  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return hexGroups(g, 0, 8);
-  return `${hexGroups(g, 0, best)}::${hexGroups(g, best + bestLen, 8)}`;
-};
 
 /** Big-endian unsigned of 1..8 bytes (exact to 2^53). */
 export const uintAt = (b: Uint8Array, off: number, len: number): number => {

@@ -29,6 +29,7 @@
  * there); later fragments carry no ports and are reported as `ip_fragment` notes, so flow assembly skips
  * them.
  */
+import { ipv4At, ipv6At } from '../../core/net.ts';
 
 /** Malformed input: counted in `violations` (snake_case, closed set). */
 export type DecodeViolation =
@@ -99,24 +100,8 @@ export class DecodedPacket {
 }
 
 /** Formats an address at `off`: dotted quad for IPv4, RFC 5952 text for IPv6. */
-export const ipString = (buf: Buffer, off: number, version: 4 | 6): string => {
-  if (version === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(off + 2 * i));
-  // Longest run (≥ 2) of zero groups becomes '::'.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-};
+export const ipString = (buf: Buffer, off: number, version: 4 | 6): string =>
+  (version === 4 ? ipv4At(buf, off) : ipv6At(buf, off));
 
 /**
  * Reads go through a DataView of the frame's buffer (compiled to plain loads; Buffer#readUInt16BE
