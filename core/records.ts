@@ -2,6 +2,7 @@
  * The contracts between stages. A stage talks to the next only through these records,
  * the bus and the store (DESIGN.md "Contracts"). Field names follow IPFIX IE meaning.
  */
+import { createHash } from 'node:crypto';
 
 /** Where a flow record came from. */
 export type FlowSource = 'pcap' | 'netflow5' | 'netflow9' | 'ipfix' | 'file' | 'sim';
@@ -21,6 +22,14 @@ export interface IntervalSummary {
  * `packets`/`bytes` count src → dst, `packetsRev`/`bytesRev` count dst → src.
  */
 export interface FlowRecord {
+  /**
+   * Deterministic id from the record's source (`flowId`): reading the same input again gives the
+   * same id, another record another id. Sources build it from their own coordinates — capture file
+   * and packet index (pcap), exporter, observation domain, export sequence and record index
+   * (NetFlow/IPFIX), file and row (flow files). The store deduplicates on it, so a record published
+   * or delivered twice is stored once. Optional while sources are being converted; every source sets it.
+   */
+  id?: string;
   /** Event time of the first packet, epoch ms. */
   tsStart: number;
   /** Event time of the last packet, epoch ms. */
@@ -56,6 +65,14 @@ export interface FlowRecord {
   /** Cadence of the initiator's requests inside this flow. */
   requestIntervalsMs?: IntervalSummary;
 }
+
+/**
+ * A FlowRecord id from a source's coordinates, e.g. `flowId('pcap', file, packetIndex, slice)`:
+ * 24 hex digits (96 bits) of SHA-256 over the parts joined with NUL, so ids are short, fixed-length
+ * and collide with negligible probability.
+ */
+export const flowId = (...parts: (string | number)[]): string =>
+  createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24);
 
 /** Who talked to whom on what: (src asset, dst asset, proto, dst port, l7). */
 export interface EdgeKey {
