@@ -6,13 +6,13 @@
  */
 import { testSite } from '../detectors/testing.ts';
 import type { FlowRecord } from '../core/records.ts';
-import { DetectionEngine } from '../detectors/engine.ts';
+import { createEngine } from '../cli/registry.ts';
 
 const RUNS: [number, number][] = process.argv[2] ? [[Number(process.argv[2]), Number(process.argv[3] ?? 30)]] : [[10_000, 30], [100_000, 3]];
 const T0 = Date.parse('2025-01-06T00:00:00Z');
 const siteMap = testSite({ baseline: '2h', corp: false });
-const bench = (EDGES: number, WINDOWS: number): void => {
-const e = new DetectionEngine(siteMap);
+const bench = async (EDGES: number, WINDOWS: number): Promise<void> => {
+const e = await createEngine(siteMap);
 let scores = 0, alerts = 0, records = 0;
 const t = process.hrtime.bigint();
 for (let w = 0; w < WINDOWS; w++) {
@@ -32,4 +32,4 @@ const sec = Number(process.hrtime.bigint() - t) / 1e9;
 const snap = JSON.stringify(e.snapshot());
 console.log(JSON.stringify({ edges: EDGES, windows: WINDOWS, records, sec: +sec.toFixed(2), edgeWindowsPerSec: Math.round(EDGES * WINDOWS / sec), scoresPerSec: Math.round(scores / sec), scores, alerts, snapshotBytes: snap.length, stateBytesPerEdge: Math.round(snap.length / EDGES), heapMB: Math.round(process.memoryUsage().heapUsed / 1e6) }));
 };
-for (const [edges, windows] of RUNS) bench(edges, windows);
+for (const [edges, windows] of RUNS) await bench(edges, windows);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
 import { bump, edgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
-import { DetectionEngine } from '../detectors/engine.ts';
+import type { DetectionEngine } from '../detectors/engine.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
@@ -14,6 +14,7 @@ import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } fro
 import type { Store } from '../store/store.ts';
 import { openInput, type InputProgress } from './inputs.ts';
 import type { Progress } from './progress.ts';
+import { createEngine } from './registry.ts';
 
 export interface ReplayOptions {
   inputs: string[];
@@ -110,7 +111,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const windowMs = opts.site.detection.window;
   const runId = `run-${new Date(opts.clock.now()).toISOString()}-${createHash('sha256').update(opts.inputs.join('\0')).digest('hex').slice(0, 8)}`;
   const opened = opts.inputs.map((f) => openInput(f, { sliceMs: windowMs, ...(opts.mapping ? { mapping: opts.mapping } : {}) }));
-  const engine = new DetectionEngine(siteMap, { runId });
+  const engine = await createEngine(siteMap, { runId });
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];

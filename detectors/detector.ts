@@ -3,7 +3,10 @@
  * window of one conduit, returning findings and the updated per-conduit state. The engine
  * (detectors/engine.ts) turns findings into `WindowScore`s and, past the baseline, `Alert`s.
  */
+import type { z } from 'zod';
+import type { Site } from '../core/config.ts';
 import type { ConduitFeatures } from './features.ts';
+import type { ProtocolSecurity } from './security.ts';
 
 /** What the engine knows about the window being scored. */
 export interface WindowContext {
@@ -48,6 +51,8 @@ export interface Finding {
   alertInMaintenance?: boolean;
   /** Scored but never alerted by itself: another finding reports it (a scan's many new edges). */
   grouped?: boolean;
+  /** A novel item (never seen on the conduit): counted per production cycle in the conduit's readiness (`novelFirstCycle`, `novelLastCycle`). */
+  novel?: boolean;
 }
 
 export interface ScoreResult<S> {
@@ -62,11 +67,43 @@ export interface ScoreResult<S> {
  */
 export interface WindowDetector<S> {
   name: string;
+  /**
+   * This detector reports a scanning source as one finding of its own: while it runs, the
+   * engine tells the others (`ctx.aggregateScans`) to mark their per-edge findings of the scan
+   * `grouped` instead of alerting each.
+   */
+  reportsScans?: boolean;
   init(): S;
   scoreWindow(window: ConduitFeatures, state: S, ctx: WindowContext): ScoreResult<S>;
   save(state: S): unknown;
   load(json: unknown): S;
 }
+
+/** What a detector's `create` may read besides its own config. */
+export interface DetectorContext {
+  /** The parsed site config (windows, production cycle, baseline). */
+  site: Site;
+  /** The dissectors' own sets of security-relevant operations, by l7 (cli/security-ops.ts); absent = name patterns only. */
+  securityOp?: ProtocolSecurity;
+}
+
+/**
+ * One entry of the detector registry: a name, its config schema and how to build it. The list
+ * lives in the wiring (cli/registry.ts), not here, so that detectors defined above this floor
+ * (models/) join it without an import loop. `create` may be asynchronous (a model whose backend
+ * must be ready first); it gets the config already parsed by `config`.
+ */
+export interface DetectorDef<C extends z.ZodTypeAny = z.ZodTypeAny> {
+  /** snake_case, unique in the registry; the `detector` of its scores and alerts. */
+  name: string;
+  /** One line for `--help` and docs. */
+  summary: string;
+  config: C;
+  create(config: z.output<C>, ctx: DetectorContext): WindowDetector<unknown> | Promise<WindowDetector<unknown>>;
+}
+
+/** Types a registry entry (identity at run time). */
+export const defineDetector = <C extends z.ZodTypeAny>(d: DetectorDef<C>): DetectorDef<C> => d;
 
 /** Compares strings by code unit, for a sort order that never depends on locale. */
 export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

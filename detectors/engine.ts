@@ -1,7 +1,10 @@
 /**
  * DetectionEngine: flows in, scored windows and alerts out. It windows flows by event time
- * (detectors/windows.ts), runs every enabled detector on each closed window of each conduit, and
- * raises alerts past each conduit's baseline.
+ * (detectors/windows.ts), runs the detectors it is given on each closed window of each conduit,
+ * and raises alerts past each conduit's baseline. It knows no detector by name: the wiring
+ * creates them from its registry (cli/registry.ts, asynchronously) and hands them in; what the
+ * engine must treat specially is said by flags — `reportsScans` on a detector, `novel`,
+ * `grouped`, `alertWhileLearning` and `alertInMaintenance` on its findings.
  *
  * Rules (see detectors/README.md):
  * - Baseline: a conduit learns for `siteMap.baselineMs` from its first event time. Windows that
@@ -21,38 +24,22 @@ import { createHash } from 'node:crypto';
 import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
 import { parseEdgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
-import { createCadence } from './cadence/detector.ts';
 import { ensembleScore, round } from './calibration.ts';
 import { byString, phaseBucket, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
 import { newConduitFeatures, type ConduitFeatures } from './features.ts';
-import { createNovelty } from './novelty/detector.ts';
-import { createRate } from './rate/detector.ts';
 import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
-import { createScan } from './scan/detector.ts';
-import { createSilence } from './silence/detector.ts';
-import { createSize } from './size/detector.ts';
 import { FlowWindows, type ClosedWindow, type FlowWindowsJSON, type WindowStats } from './windows.ts';
 
-/** The detectors the engine knows, by name. */
-export const DETECTORS = {
-  cadence: createCadence,
-  novelty: createNovelty,
-  rate: createRate,
-  scan: createScan,
-  silence: createSilence,
-  size: createSize,
-} as const satisfies Record<string, (config?: unknown) => WindowDetector<unknown>>;
-
-export type DetectorName = keyof typeof DETECTORS;
-export const DETECTOR_NAMES = Object.keys(DETECTORS).sort(byString) as DetectorName[];
-
 export interface EngineOptions {
-  /** Detectors to run; default all. */
-  detectors?: string[];
+  /**
+   * The detectors to run, already created (see `createDetectors` in detectors/registry.ts and the
+   * registry in cli/registry.ts). Names must be unique.
+   */
+  detectors: readonly WindowDetector<unknown>[];
   /** Names the run in `stats()`; never part of ids or scores. */
   runId?: string;
-  /** Raw detector configs by detector name, parsed by each detector's zod schema. */
-  config?: Partial<Record<DetectorName, unknown>>;
+  /** The raw detector settings the detectors were created with: kept in snapshots so a restore creates the same ones. */
+  config?: Readonly<Record<string, unknown>>;
 }
 
 export interface ScoredBatch {
@@ -127,7 +114,7 @@ export interface EngineState {
   version: 1;
   runId: string;
   detectors: string[];
-  config: Partial<Record<DetectorName, unknown>>;
+  config: Record<string, unknown>;
   windows: FlowWindowsJSON;
   conduits: [string, Omit<ConduitTrack, 'edges'> & { edges: string[] }][];
   models: Record<string, [string, unknown][]>;
@@ -166,31 +153,22 @@ export class DetectionEngine {
   private siteFirstSeen: number | null = null;
   private readonly runId: string;
   private readonly names: string[];
-  private readonly config: Partial<Record<DetectorName, unknown>>;
+  private readonly config: Record<string, unknown>;
   private readonly aggregateScans: boolean;
   /** Services per initiating host pair, site-wide, for novelty's direction check. */
   private pairs = new Map<string, Set<string>>();
   private readonly knownServices = (src: string, dst: string): ReadonlySet<string> | undefined => this.pairs.get(`${src}>${dst}`);
   private cycleMemo = new Map<string, { at: number; lag: number | null }>();
 
-  constructor(private readonly siteMap: SiteMap, opts: EngineOptions = {}) {
-    const names = opts.detectors ?? DETECTOR_NAMES;
-    const unknown = names.filter((n) => !(n in DETECTORS));
-    if (unknown.length > 0) {
-      throw new PipelineError('config_invalid', `unknown detector(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known detectors: ${DETECTOR_NAMES.join(', ')}`);
-    }
-    this.names = [...new Set(names)].sort(byString);
-    this.config = opts.config ?? {};
+  constructor(private readonly siteMap: SiteMap, opts: EngineOptions) {
+    this.detectors = [...opts.detectors].sort((a, b) => byString(a.name, b.name));
+    this.names = this.detectors.map((d) => d.name);
+    const twice = this.names.filter((n, i) => i > 0 && this.names[i - 1] === n);
+    if (twice.length > 0) throw new PipelineError('config_invalid', `detector(s) ${twice.map((n) => `"${n}"`).join(', ')} given twice; each detector runs once per engine`);
+    this.config = { ...opts.config };
     this.runId = opts.runId ?? '';
-    this.detectors = this.names.map((n) => {
-      try {
-        return DETECTORS[n as DetectorName](this.config[n as DetectorName] ?? {}) as WindowDetector<unknown>;
-      } catch (e) {
-        throw new PipelineError('config_invalid', `detector "${n}" config is invalid: ${(e as Error).message}`, { detector: n }, { cause: e });
-      }
-    });
     for (const n of this.names) this.models.set(n, new Map());
-    this.aggregateScans = this.names.includes('scan') && this.names.includes('novelty');
+    this.aggregateScans = this.detectors.some((d) => d.reportsScans === true);
     const d = siteMap.site.detection;
     this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, (s, t) => siteMap.conduitOf(s, t));
   }
@@ -273,7 +251,7 @@ export class DetectionEngine {
         const { findings, state } = det.scoreWindow(cw, models.has(conduit) ? models.get(conduit) : det.init(), ctx);
         models.set(conduit, state);
         for (const f of findings) {
-          if (det.name === 'novelty' && f.score > 0) this.countNovel(track, w.windowStart);
+          if (f.novel === true) this.countNovel(track, w.windowStart);
           if (byEdge && f.score >= ENSEMBLE_MIN) {
             const list = byEdge.get(f.edge);
             if (list) list.push([det.name, f]);
@@ -422,10 +400,18 @@ export class DetectionEngine {
     };
   }
 
-  /** Rebuilds an engine from `snapshot()` output (after a JSON round trip). */
-  static restore(siteMap: SiteMap, state: EngineState): DetectionEngine {
+  /**
+   * Rebuilds an engine from `snapshot()` output (after a JSON round trip). `detectors` must be
+   * created from the snapshot's own selection (`state.detectors`, `state.config`): cli/registry.ts
+   * `restoreEngine` does that.
+   */
+  static restore(siteMap: SiteMap, state: EngineState, detectors: readonly WindowDetector<unknown>[]): DetectionEngine {
     if (state?.version !== 1) throw new PipelineError('input_invalid', `engine state version ${String(state?.version)} is not supported; expected 1`);
-    const e = new DetectionEngine(siteMap, { detectors: state.detectors, runId: state.runId, config: state.config });
+    const e = new DetectionEngine(siteMap, { detectors, runId: state.runId, config: state.config });
+    const have = e.names.join(',');
+    if (have !== [...state.detectors].sort(byString).join(',')) {
+      throw new PipelineError('input_invalid', `engine state was written by detectors ${state.detectors.join(', ')}, but ${have || 'none'} were given to restore it`);
+    }
     e.windows = FlowWindows.fromJSON(state.windows, (s, t) => siteMap.conduitOf(s, t));
     e.conduits = new Map(state.conduits.map(([c, t]) => [c, {
       ...t, edges: new Set(t.edges), series: [...(t.series ?? [])], phases: [...(t.phases ?? [])], novelByCycle: [...(t.novelByCycle ?? [])],

@@ -16,8 +16,9 @@ import { basename, resolve } from 'node:path';
 import { loadSite, SiteMap, type Site } from '../../core/config.ts';
 import { PipelineError } from '../../core/errors.ts';
 import type { Alert, FlowRecord } from '../../core/records.ts';
-import { DetectionEngine, type DetectorName, type ScoredBatch } from '../../detectors/engine.ts';
+import type { DetectionEngine, ScoredBatch } from '../../detectors/engine.ts';
 import { openInput } from '../inputs.ts';
+import { createEngine } from '../registry.ts';
 import { loadAttacks, type Attack } from './labels.ts';
 import { scoreRun, summarize, type AttackOutcome, type RunFrame, type Summary } from './metrics.ts';
 import type { EvalInput, LoadedSpec } from './spec.ts';
@@ -206,10 +207,10 @@ export const runEval = async (loaded: LoadedSpec): Promise<EvalResult> => {
     const from = Math.min(seg.to, seg.from + ceilTo(spec.settle ?? 0, W));
     const inside = labels.filter((a) => a.end + seg.shiftMs >= from && a.start + seg.shiftMs < seg.to);
 
-    const engine = new DetectionEngine(siteMap, {
+    const engine = await createEngine(siteMap, {
       runId: `eval-${spec.name}-${basename(path)}`,
       ...(spec.detectors ? { detectors: spec.detectors } : {}),
-      ...(spec.detectorConfig ? { config: spec.detectorConfig as Partial<Record<DetectorName, unknown>> } : {}),
+      ...(spec.detectorConfig ? { config: spec.detectorConfig } : {}),
     });
     const fed: Fed = { alerts: [], learning: new Set() };
     for (const b of baseline) feed(engine, b.records, seg.from, fed);

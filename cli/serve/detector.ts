@@ -26,10 +26,11 @@
 import type { SiteMap } from '../../core/config.ts';
 import type { FlowRecord } from '../../core/records.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
-import { DetectionEngine, type EngineState, type ScoredBatch } from '../../detectors/engine.ts';
+import type { DetectionEngine, EngineState, ScoredBatch } from '../../detectors/engine.ts';
 import { HEADERS, nextOffset, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription } from '../../bus/bus.ts';
 import { decodeFlows, encodeJson, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
+import { createEngine, restoreEngine } from '../registry.ts';
 
 export const DETECTOR_GROUP = 'conduitwatch-detector';
 
@@ -91,11 +92,11 @@ export class DetectorRole {
     const m = (await this.o.bus.readLatest(TOPICS.state, [p])).get(stateKey(p));
     if (m) {
       const st = JSON.parse(m.value.toString('utf8'), reviveNonFinite) as PartitionState;
-      h = { engine: DetectionEngine.restore(this.o.siteMap, st.engine), next: BigInt(st.nextOffset) };
+      h = { engine: await restoreEngine(this.o.siteMap, st.engine), next: BigInt(st.nextOffset) };
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
       this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
-      h = { engine: new DetectionEngine(this.o.siteMap, { runId: this.o.runId }), next: 0n };
+      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId }), next: 0n };
     }
     this.held.set(p, h);
     return h;

@@ -16,7 +16,7 @@
  */
 import { intervals, type IntervalSummary } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, num, type Finding, type WindowDetector } from '../detector.ts';
+import { byString, num, type Finding, defineDetector, type WindowDetector } from '../detector.ts';
 import type { EdgeFeatures } from '../features.ts';
 import { edgeText } from '../novelty/detector.ts';
 import { CadenceConfig } from './config.ts';
@@ -70,8 +70,7 @@ type SummaryJSON = IntervalSummary | null;
 const summaryToJSON = (s: IntervalSummary): SummaryJSON => (s.count > 0 ? { ...s } : null);
 const summaryFromJSON = (s: SummaryJSON): IntervalSummary => (s ? { ...s } : intervals.empty());
 
-export const createCadence = (input: unknown = {}): WindowDetector<CadenceState> => {
-  const cfg = CadenceConfig.parse(input);
+const buildCadence = (cfg: CadenceConfig): WindowDetector<CadenceState> => {
 
   const judge = (channel: string, base: IntervalSummary, seen: IntervalSummary): Verdict | undefined => {
     if (seen.count < cfg.minIntervals) return undefined;
@@ -173,3 +172,14 @@ export const createCadence = (input: unknown = {}): WindowDetector<CadenceState>
     }),
   };
 };
+
+/** A cadence detector from raw settings (parsed here; throws on invalid ones). */
+export const createCadence = (input: unknown = {}): WindowDetector<CadenceState> => buildCadence(CadenceConfig.parse(input));
+
+/** The registry entry (cli/registry.ts). */
+export const cadenceDetector = defineDetector({
+  name: NAME,
+  summary: 'Periodicity: the dominant period and jitter of in-flow requests and of connection starts per operation set.',
+  config: CadenceConfig,
+  create: (cfg) => buildCadence(cfg) as WindowDetector<unknown>,
+});

@@ -27,9 +27,9 @@
  * scan detector raises one finding for the source.
  */
 import { hostPort, protoName, type EdgeKey } from '../../core/records.ts';
-import { byString, durationText, listText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
+import { byString, durationText, listText, type Finding, type WindowContext, defineDetector, type WindowDetector } from '../detector.ts';
 import { sortedKeys, type ConduitFeatures, type EdgeFeatures } from '../features.ts';
-import { securityMatcher } from '../security.ts';
+import { securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { NoveltyConfig } from './config.ts';
 
 export const NAME = 'novelty';
@@ -113,9 +113,8 @@ const learnInto = (e: EdgeFeatures, st: Known, skip?: Known): void => {
   st.sources.add(e.key.src);
 };
 
-export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState> => {
-  const cfg = NoveltyConfig.parse(input);
-  const isSecurity = securityMatcher(cfg.securityOps);
+const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): WindowDetector<NoveltyState> => {
+  const isSecurity = securityMatcher(cfg.securityOps, securityOp);
 
   const scoreNewEdge = (e: EdgeFeatures, st: NoveltyState, ctx: WindowContext, cw: ConduitFeatures, inMaint: boolean): Finding => {
     const k = e.key;
@@ -254,6 +253,7 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
           f.explanation += `; one of ${n} ${f.features.unbaselined === 1 ? 'new or reconnecting unbaselined' : 'new'} edges from ${src} this window: reported once as a scan`;
         }
       }
+      for (const f of findings) if (f.score > 0) f.novel = true;
       for (const e of edges) {
         if (inMaint && !state.edges.has(e.edge)) learnInto(e, state.maint);
         else if (inMaint) learnInto(e, state.maint, state);
@@ -270,3 +270,14 @@ export const createNovelty = (input: unknown = {}): WindowDetector<NoveltyState>
     },
   };
 };
+
+/** A novelty detector from raw settings (parsed here; throws on invalid ones). */
+export const createNovelty = (input: unknown = {}, securityOp?: ProtocolSecurity): WindowDetector<NoveltyState> => buildNovelty(NoveltyConfig.parse(input), securityOp);
+
+/** The registry entry (cli/registry.ts). */
+export const noveltyDetector = defineDetector({
+  name: NAME,
+  summary: 'New edges, services, directions, operations and unit ids; undeclared conduits; new connections on unbaselined edges.',
+  config: NoveltyConfig,
+  create: (cfg, ctx) => buildNovelty(cfg, ctx.securityOp) as WindowDetector<unknown>,
+});

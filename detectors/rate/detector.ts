@@ -15,10 +15,10 @@
  */
 import { parseEdgeId } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, num, phaseBucket, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
+import { byString, num, phaseBucket, type Finding, type WindowContext, defineDetector, type WindowDetector } from '../detector.ts';
 import type { EdgeFeatures } from '../features.ts';
 import { edgeText } from '../novelty/detector.ts';
-import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../security.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { RateConfig } from './config.ts';
 
 export const NAME = 'rate';
@@ -74,9 +74,8 @@ const newModel = (): RateEdgeModel => ({
   quiet: 0, pendingZeros: 0, pendingBuckets: [], quietScore: 0,
 });
 
-export const createRate = (input: unknown = {}): WindowDetector<RateState> => {
-  const cfg = RateConfig.parse(input);
-  const isSecurity = securityMatcher([...DEFAULT_SECURITY_PATTERNS, ...(cfg.securityPatterns ?? [])]);
+const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetector<RateState> => {
+  const isSecurity = securityMatcher([...DEFAULT_SECURITY_PATTERNS, ...(cfg.securityPatterns ?? [])], securityOp);
   const B = cfg.phaseBuckets;
 
   const securityCount = (e: EdgeFeatures | undefined): number => {
@@ -203,3 +202,14 @@ export const createRate = (input: unknown = {}): WindowDetector<RateState> => {
     }),
   };
 };
+
+/** A rate detector from raw settings (parsed here; throws on invalid ones). */
+export const createRate = (input: unknown = {}, securityOp?: ProtocolSecurity): WindowDetector<RateState> => buildRate(RateConfig.parse(input), securityOp);
+
+/** The registry entry (cli/registry.ts). */
+export const rateDetector = defineDetector({
+  name: NAME,
+  summary: 'Requests (or flows) per window against a production-cycle profile; polling_stop; bursts of security-relevant operations.',
+  config: RateConfig,
+  create: (cfg, ctx) => buildRate(cfg, ctx.securityOp) as WindowDetector<unknown>,
+});

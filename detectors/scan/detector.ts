@@ -9,7 +9,7 @@
  */
 import { hostPort, protoName } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, listText, num, type Finding, type WindowDetector } from '../detector.ts';
+import { byString, listText, num, type Finding, defineDetector, type WindowDetector } from '../detector.ts';
 import type { EdgeFeatures } from '../features.ts';
 import { addMoment, emptyMoments, momentStd, type Moments } from '../rate/detector.ts';
 import { ScanConfig } from './config.ts';
@@ -26,11 +26,11 @@ export interface ScanState {
 /** Edge id of a source's aggregated scan finding. */
 export const scanEdgeId = (src: string, proto: number): string => `${src}>*/${proto}/0/scan`;
 
-export const createScan = (input: unknown = {}): WindowDetector<ScanState> => {
-  const cfg = ScanConfig.parse(input);
+const buildScan = (cfg: ScanConfig): WindowDetector<ScanState> => {
 
   return {
     name: NAME,
+    reportsScans: true,
     init: () => ({ sources: new Map(), known: new Set() }),
     scoreWindow(cw, state, ctx) {
       const bySource = new Map<string, EdgeFeatures[]>();
@@ -83,3 +83,14 @@ export const createScan = (input: unknown = {}): WindowDetector<ScanState> => {
     },
   };
 };
+
+/** A scan detector from raw settings (parsed here; throws on invalid ones). */
+export const createScan = (input: unknown = {}): WindowDetector<ScanState> => buildScan(ScanConfig.parse(input));
+
+/** The registry entry (cli/registry.ts). */
+export const scanDetector = defineDetector({
+  name: NAME,
+  summary: 'Fan-out per source: one aggregated finding for a scan or burst of destinations.',
+  config: ScanConfig,
+  create: (cfg) => buildScan(cfg) as WindowDetector<unknown>,
+});

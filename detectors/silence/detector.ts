@@ -23,7 +23,7 @@
  * noisy for that (BUT MMS: 7.6 ± 4.7 requests per minute, 110 s and 130 s outages).
  */
 import { round, tailToScore, zToScore } from '../calibration.ts';
-import { byString, durationText, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
+import { byString, durationText, type Finding, type WindowContext, defineDetector, type WindowDetector } from '../detector.ts';
 import { insideGapMs, type EdgeFeatures } from '../features.ts';
 import { edgeText } from '../novelty/detector.ts';
 import { SilenceConfig } from './config.ts';
@@ -99,8 +99,7 @@ type SilenceJSON = [string, SilenceEdgeModel & { gapHist?: [number, number][] }]
   lastWindowEnd: number | null;
 };
 
-export const createSilence = (input: unknown = {}): WindowDetector<SilenceState> => {
-  const cfg = SilenceConfig.parse(input);
+const buildSilence = (cfg: SilenceConfig): WindowDetector<SilenceState> => {
 
   const asked = (e: EdgeFeatures): boolean => e.requests > 0 || e.packets - e.packetsRev >= cfg.minRequestPackets;
 
@@ -237,3 +236,14 @@ export const createSilence = (input: unknown = {}): WindowDetector<SilenceState>
     },
   };
 };
+
+/** A silence detector from raw settings (parsed here; throws on invalid ones). */
+export const createSilence = (input: unknown = {}): WindowDetector<SilenceState> => buildSilence(SilenceConfig.parse(input));
+
+/** The registry entry (cli/registry.ts). */
+export const silenceDetector = defineDetector({
+  name: NAME,
+  summary: 'A device that stops answering, and the longest gap with no traffic at all against the learned one.',
+  config: SilenceConfig,
+  create: (cfg) => buildSilence(cfg) as WindowDetector<unknown>,
+});

@@ -8,7 +8,7 @@
  * a program block where registers were read, a payload that changed shape.
  */
 import { round, zToScore } from '../calibration.ts';
-import { byString, num, type Finding, type WindowDetector } from '../detector.ts';
+import { byString, num, type Finding, defineDetector, type WindowDetector } from '../detector.ts';
 import type { EdgeFeatures } from '../features.ts';
 import { edgeText } from '../novelty/detector.ts';
 import { addMoment, emptyMoments, momentStd, type Moments } from '../rate/detector.ts';
@@ -32,8 +32,7 @@ const CHANNELS: Record<string, string> = {
   request: 'request bytes per packet', response: 'response bytes per packet', per_request: 'bytes per l7 request',
 };
 
-export const createSize = (input: unknown = {}): WindowDetector<SizeState> => {
-  const cfg = SizeConfig.parse(input);
+const buildSize = (cfg: SizeConfig): WindowDetector<SizeState> => {
 
   const values = (e: EdgeFeatures): Record<string, number> => {
     const out: Record<string, number> = {};
@@ -99,3 +98,14 @@ export const createSize = (input: unknown = {}): WindowDetector<SizeState> => {
     }),
   };
 };
+
+/** A size detector from raw settings (parsed here; throws on invalid ones). */
+export const createSize = (input: unknown = {}): WindowDetector<SizeState> => buildSize(SizeConfig.parse(input));
+
+/** The registry entry (cli/registry.ts). */
+export const sizeDetector = defineDetector({
+  name: NAME,
+  summary: 'Payload envelope: bytes per packet per direction and bytes per request.',
+  config: SizeConfig,
+  create: (cfg) => buildSize(cfg) as WindowDetector<unknown>,
+});

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSite, SiteMap } from '../../core/config.ts';
 import type { Alert } from '../../core/records.ts';
-import { DetectionEngine } from '../../detectors/engine.ts';
+import { createEngine } from '../../cli/registry.ts';
 import { readPcapFlows } from '../../ingest/pcap/index.ts';
 import { sharedData } from '../support/data.ts';
 
@@ -23,7 +23,7 @@ detection: { window: 10s, allowedLateness: 2s }
 test('flags the RTU-to-RTU write of the fake-command capture by name, and nothing on the MTU polls', async (t) => {
   const file = sharedData(t, 'lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap');
   if (!file) return;
-  const engine = new DetectionEngine(site);
+  const engine = await createEngine(site);
   const alerts: Alert[] = [];
   for await (const batch of readPcapFlows(file, { sliceMs: 10_000 })) alerts.push(...engine.ingest(batch).alerts);
   alerts.push(...engine.flush().alerts);
@@ -40,7 +40,7 @@ test('two replays of the same capture give byte-identical scores (JSON of every 
   const file = sharedData(t, 'lemay/characterization_modbus_6RTU_with_operate.pcap');
   if (!file) return;
   const replay = async (): Promise<string> => {
-    const engine = new DetectionEngine(site);
+    const engine = await createEngine(site);
     const scores = [];
     for await (const batch of readPcapFlows(file, { sliceMs: 10_000 })) scores.push(...engine.ingest(batch).scores);
     scores.push(...engine.flush().scores);

@@ -52,7 +52,7 @@ const setUp = async (t: TestContext) => {
   if (!pcap) return undefined;
   const { site, siteMap } = lemaySite();
   const batches = await batchesOf(pcap, site);
-  const want = reference(batches, siteMap);
+  const want = await reference(batches, siteMap);
   const ids = fresh();
   const deps = roleDeps();
   const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: ids.prefix, log: deps.log });

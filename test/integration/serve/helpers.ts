@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
 import { loadSite, SiteMap, type Site } from '../../../core/config.ts';
 import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
-import { DetectionEngine } from '../../../detectors/engine.ts';
+import { createEngine } from '../../../cli/registry.ts';
 import { openInput } from '../../../cli/inputs.ts';
 import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
 import { openChdb } from '../../../store/chdb.ts';
@@ -56,8 +56,8 @@ export const scoreKey = (s: Pick<WindowScore, 'conduit' | 'edge' | 'windowStart'
   `${s.conduit}|${s.edge}|${s.windowStart}|${s.detector}|${s.score}|${s.learning}`;
 
 /** What one process (runReplay's engine loop) answers for these batches: sorted keys. */
-export const reference = (batches: FlowRecord[][], siteMap: SiteMap): Reference => {
-  const engine = new DetectionEngine(siteMap, {});
+export const reference = async (batches: FlowRecord[][], siteMap: SiteMap): Promise<Reference> => {
+  const engine = await createEngine(siteMap);
   const scores: WindowScore[] = [];
   const alerts: Alert[] = [];
   for (const b of batches) {

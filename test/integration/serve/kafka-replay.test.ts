@@ -14,7 +14,7 @@ import { fakeClock } from '../../../core/clock.ts';
 import { loadSite, SiteMap } from '../../../core/config.ts';
 import type { Alert, WindowScore } from '../../../core/records.ts';
 import { Metrics, silentLogger } from '../../../core/telemetry.ts';
-import { DetectionEngine } from '../../../detectors/engine.ts';
+import { createEngine } from '../../../cli/registry.ts';
 import { openInput } from '../../../cli/inputs.ts';
 import { runReplay } from '../../../cli/replay.ts';
 import { startRoles } from '../../../cli/serve/index.ts';
@@ -57,7 +57,7 @@ test('a capture through Kafka (collector, detector, sink roles) stores the score
   const site = loadSite(join(projectRoot, 'examples/lemay/site.yaml'));
   const siteMap = new SiteMap(site);
   // Reference: the engine loop of runReplay, in one process.
-  const engine = new DetectionEngine(siteMap, {});
+  const engine = await createEngine(siteMap);
   const refScores: WindowScore[] = [];
   const refAlerts: Alert[] = [];
   for await (const b of openInput(pcap, { sliceMs: site.detection.window }).flows) {

@@ -55,7 +55,7 @@ const run = async (partitions: number, withMarkers: boolean, pcap: string) => {
   const got = await published(bus);
   await role.stop();
   await bus.close();
-  return { got, want: reference(batches, siteMap) };
+  return { got, want: await reference(batches, siteMap) };
 };
 
 for (const partitions of [1, 3, 12]) {

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { engineSiteMap } from './helpers.ts';
 import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../core/records.ts';
-import { DetectionEngine, type ScoredBatch } from '../../../detectors/engine.ts';
+import { type ScoredBatch } from '../../../detectors/engine.ts';
+import { createEngine } from '../../../cli/registry.ts';
 import { mergeFlows, polls } from '../../../detectors/testing.ts';
 
 const T0 = Date.parse('2025-01-06T00:00:00Z');
@@ -28,12 +29,12 @@ const append = (to: ScoredBatch, b: ScoredBatch): ScoredBatch => {
 };
 const json = (b: ScoredBatch): string => JSON.stringify(b);
 
-test('ingest(all) equals ingest(part), advance to the next flow start, ingest(rest)', () => {
+test('ingest(all) equals ingest(part), advance to the next flow start, ingest(rest)', async () => {
   const flows = traffic();
-  const whole = new DetectionEngine(siteMap);
+  const whole = await createEngine(siteMap);
   const want = append(whole.ingest(flows), whole.flush());
   for (const cut of [1, 10, Math.floor(flows.length / 2), flows.length - 3]) {
-    const e = new DetectionEngine(siteMap);
+    const e = await createEngine(siteMap);
     const got = append(append(e.ingest(flows.slice(0, cut)), e.advance(flows[cut]!.tsStart)), e.ingest(flows.slice(cut)));
     append(got, e.flush());
     assert.equal(json(got), json(want), `cut at flow ${cut}`);
@@ -41,9 +42,9 @@ test('ingest(all) equals ingest(part), advance to the next flow start, ingest(re
   }
 });
 
-test('advance alone closes and scores the windows its watermark passes, and never goes back', () => {
+test('advance alone closes and scores the windows its watermark passes, and never goes back', async () => {
   const flows = traffic().filter((f) => f.tsStart < T0 + 5 * M);
-  const e = new DetectionEngine(siteMap);
+  const e = await createEngine(siteMap);
   const before = e.ingest(flows);
   // One flow per edge and minute (session slices): the last starts at 04:00.x, so the watermark
   // (−10 s) closed windows 0..2 and window 3 is open.
@@ -63,11 +64,11 @@ test('advance alone closes and scores the windows its watermark passes, and neve
   assert.equal(e.stats().lateRecords, lateBefore + 1);
 });
 
-test('an engine holding one conduit, advanced by the watermark of all, scores that conduit as one engine for all does', () => {
+test('an engine holding one conduit, advanced by the watermark of all, scores that conduit as one engine for all does', async () => {
   const flows = traffic();
-  const whole = new DetectionEngine(siteMap);
+  const whole = await createEngine(siteMap);
   const want = empty();
-  const part = new DetectionEngine(siteMap);
+  const part = await createEngine(siteMap);
   const got = empty();
   let maxStart = -Infinity;
   for (let i = 0; i < flows.length; i += 50) {
@@ -86,10 +87,10 @@ test('an engine holding one conduit, advanced by the watermark of all, scores th
   assert.equal(json(got), json(w));
 });
 
-test('advance to the last flow start with endOfInput equals flush', () => {
+test('advance to the last flow start with endOfInput equals flush', async () => {
   const flows = traffic();
-  const a = new DetectionEngine(siteMap);
-  const b = new DetectionEngine(siteMap);
+  const a = await createEngine(siteMap);
+  const b = await createEngine(siteMap);
   a.ingest(flows);
   b.ingest(flows);
   const last = Math.max(...flows.map((f) => f.tsStart));

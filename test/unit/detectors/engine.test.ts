@@ -3,7 +3,8 @@ import { engineSiteMap } from './helpers.ts';
 import assert from 'node:assert/strict';
 import { hasCode } from '../../../core/errors.ts';
 import type { FlowRecord } from '../../../core/records.ts';
-import { alertId, DetectionEngine, type ScoredBatch } from '../../../detectors/engine.ts';
+import { alertId, type DetectionEngine, type ScoredBatch } from '../../../detectors/engine.ts';
+import { createEngine, restoreEngine } from '../../../cli/registry.ts';
 import { flow, mergeFlows, polls } from '../../../detectors/testing.ts';
 
 const T0 = Date.parse('2025-01-06T00:00:00Z');
@@ -34,28 +35,28 @@ const finish = (e: DetectionEngine, flows: FlowRecord[], batch = 100): ScoredBat
   return { scores: [...a.scores, ...b.scores], alerts: [...a.alerts, ...b.alerts] };
 };
 
-test('the same input gives byte-identical scores and alerts, however it is batched', () => {
-  const one = JSON.stringify(finish(new DetectionEngine(siteMap), traffic(), 100));
-  const two = JSON.stringify(finish(new DetectionEngine(siteMap), traffic(), 7));
+test('the same input gives byte-identical scores and alerts, however it is batched', async () => {
+  const one = JSON.stringify(finish(await createEngine(siteMap), traffic(), 100));
+  const two = JSON.stringify(finish(await createEngine(siteMap), traffic(), 7));
   assert.equal(two, one);
   assert.ok(one.length > 10_000);
 });
 
-test('snapshot → JSON → restore between two halves gives the same scores and alerts as one run', () => {
+test('snapshot → JSON → restore between two halves gives the same scores and alerts as one run', async () => {
   const flows = traffic();
-  const whole = finish(new DetectionEngine(siteMap, { runId: 'r1' }), flows);
+  const whole = finish(await createEngine(siteMap, { runId: 'r1' }), flows);
   const half = Math.floor(flows.length / 2);
-  const first = new DetectionEngine(siteMap, { runId: 'r1' });
+  const first = await createEngine(siteMap, { runId: 'r1' });
   const a = feed(first, flows.slice(0, half));
-  const restored = DetectionEngine.restore(siteMap, JSON.parse(JSON.stringify(first.snapshot())));
+  const restored = await restoreEngine(siteMap, JSON.parse(JSON.stringify(first.snapshot())));
   const b = finish(restored, flows.slice(half));
   assert.equal(JSON.stringify({ scores: [...a.scores, ...b.scores], alerts: [...a.alerts, ...b.alerts] }), JSON.stringify(whole));
-  assert.deepEqual(restored.status(), (() => { const e = new DetectionEngine(siteMap); finish(e, flows); return e.status(); })());
+  assert.deepEqual(restored.status(), await (async () => { const e = await createEngine(siteMap); finish(e, flows); return e.status(); })());
   assert.equal(restored.stats().alerts, whole.alerts.length);
 });
 
-test('raises the expected alerts with window bounds, edge fields and stable ids', () => {
-  const { alerts } = finish(new DetectionEngine(siteMap), traffic());
+test('raises the expected alerts with window bounds, edge fields and stable ids', async () => {
+  const { alerts } = finish(await createEngine(siteMap), traffic());
   const brief = alerts.map((a) => `${(a.tsStart - T0) / M} ${a.detector} ${a.src}>${a.dst}`);
   assert.ok(brief.includes('3 novelty 10.0.9.5>10.0.2.21'), brief.join('\n'));
   assert.ok(brief.includes('20 cadence 10.0.1.10>10.0.2.20'));
@@ -69,16 +70,16 @@ test('raises the expected alerts with window bounds, edge fields and stable ids'
   assert.equal(new Set(alerts.map((a) => a.id)).size, alerts.length);
 });
 
-test('emits learning scores for the baseline windows and never alerts them on a declared conduit', () => {
-  const { scores, alerts } = finish(new DetectionEngine(siteMap), traffic());
+test('emits learning scores for the baseline windows and never alerts them on a declared conduit', async () => {
+  const { scores, alerts } = finish(await createEngine(siteMap), traffic());
   const early = scores.filter((s) => s.conduit === 'scada->field' && s.windowStart < T0 + 10 * M);
   assert.ok(early.length > 0 && early.every((s) => s.learning));
   assert.ok(early.some((s) => s.score === 1), 'a brand-new edge scores 1 while learning');
   assert.ok(!alerts.some((a) => a.conduit === 'scada->field' && a.tsStart < T0 + 10 * M));
 });
 
-test('status reports per conduit: declared, baseline coverage, learning, edges, flows, alerts', () => {
-  const e = new DetectionEngine(siteMap);
+test('status reports per conduit: declared, baseline coverage, learning, edges, flows, alerts', async () => {
+  const e = await createEngine(siteMap);
   feed(e, traffic().filter((f) => f.tsStart < T0 + 5 * M));
   e.flush();
   const [corp, scada] = e.status();
@@ -92,23 +93,23 @@ test('status reports per conduit: declared, baseline coverage, learning, edges, 
   assert.equal(corp!.alerts, 1);
 });
 
-test('counts late and invalid records in stats instead of scoring them', () => {
-  const e = new DetectionEngine(siteMap);
+test('counts late and invalid records in stats instead of scoring them', async () => {
+  const e = await createEngine(siteMap);
   e.ingest([flow({ srcIp: '10.0.1.1', dstIp: '10.0.2.1', tsStart: T0 + 5 * M })]);
   e.ingest([flow({ srcIp: '10.0.1.1', dstIp: '10.0.2.1', tsStart: T0 + M }), flow({ srcIp: '10.0.1.1', dstIp: '10.0.2.1', tsStart: Number.NaN })]);
   const s = e.stats();
   assert.deepEqual([s.records, s.lateRecords, s.invalidRecords, s.lateByConduit['scada->field']], [2, 1, 1, 1]);
 });
 
-test('runs only the detectors asked for and refuses an unknown one with the list of known ones', () => {
-  const { scores } = finish(new DetectionEngine(siteMap, { detectors: ['rate'] }), traffic());
+test('runs only the detectors asked for and refuses an unknown one with the list of known ones', async () => {
+  const { scores } = finish(await createEngine(siteMap, { detectors: ['rate'] }), traffic());
   assert.deepEqual([...new Set(scores.map((s) => s.detector))], ['rate']);
-  assert.throws(() => new DetectionEngine(siteMap, { detectors: ['rate', 'magic'] }),
+  await assert.rejects(createEngine(siteMap, { detectors: ['rate', 'magic'] }),
     (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate, scan, silence, size/.test(e.message));
 });
 
-test('a conduit first seen after the site baseline has no baseline of its own: its new edge alerts at once', () => {
-  const e = new DetectionEngine(siteMap);
+test('a conduit first seen after the site baseline has no baseline of its own: its new edge alerts at once', async () => {
+  const e = await createEngine(siteMap);
   const flows = mergeFlows(
     polls({ src: '10.0.1.10', dst: '10.0.2.20', everyMs: 1_000, fromMs: T0, toMs: T0 + 20 * M }),
     polls({ src: '10.0.2.5', dst: '10.0.2.20', everyMs: 3_600_000, fromMs: T0 + 15 * M + 7, toMs: T0 + 16 * M, mode: 'per-poll', ops: { write_single_coil: 1 } }),
@@ -118,17 +119,17 @@ test('a conduit first seen after the site baseline has no baseline of its own: i
   assert.equal(e.status().find((c) => c.conduit === 'field->field')!.learning, false);
 });
 
-test('engine scores the silence at the end of input only up to the last flow: a capture that ends mid-window raises no gap alert', () => {
+test('engine scores the silence at the end of input only up to the last flow: a capture that ends mid-window raises no gap alert', async () => {
   // A 10 s per-poll edge ends at 30m25s; the other edge keeps the input going until `until`.
-  const run = (until: number): string[] => {
+  const run = async (until: number): Promise<string[]> => {
     const flows = mergeFlows(
       polls({ src: '10.0.1.10', dst: '10.0.2.20', everyMs: 10_000, fromMs: T0 + 5_000, toMs: T0 + 30 * M + 26_000, mode: 'per-poll', jitterMs: 10 }),
       polls({ src: '10.0.1.10', dst: '10.0.2.21', everyMs: 2_000, fromMs: T0, toMs: T0 + until, jitterMs: 10, seed: 3 }),
     );
-    const out = finish(new DetectionEngine(siteMap), flows);
+    const out = finish(await createEngine(siteMap), flows);
     return out.alerts.filter((a) => a.detector === 'silence').map((a) => `${(a.tsStart - T0) / M} ${a.dst}`);
   };
-  assert.deepEqual(run(30 * M + 27_000), []);
+  assert.deepEqual(await run(30 * M + 27_000), []);
   // Control: when the input goes on, the same end of the 10 s poll is a silence worth an alert.
-  assert.deepEqual(run(33 * M).slice(0, 2), ['30 10.0.2.20', '31 10.0.2.20']);
+  assert.deepEqual((await run(33 * M)).slice(0, 2), ['30 10.0.2.20', '31 10.0.2.20']);
 });

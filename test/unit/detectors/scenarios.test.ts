@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { parseSite, SiteMap } from '../../../core/config.ts';
 import type { Alert, WindowScore } from '../../../core/records.ts';
 import { duration, formatDuration } from '../../../core/units.ts';
-import { DetectionEngine } from '../../../detectors/engine.ts';
+import { createEngine } from '../../../cli/registry.ts';
 import { mergeFlows, polls } from '../../../detectors/testing.ts';
 import { projectRoot } from '../../support/data.ts';
 
@@ -61,8 +61,8 @@ detection:
   baseline: ${s.baseline}ms
 `;
 
-const run = (s: Scenario): { scores: WindowScore[]; alerts: Alert[] } => {
-  const engine = new DetectionEngine(new SiteMap(parseSite(siteYaml(s))));
+const run = async (s: Scenario): Promise<{ scores: WindowScore[]; alerts: Alert[] }> => {
+  const engine = await createEngine(new SiteMap(parseSite(siteYaml(s))));
   const flows = mergeFlows(...s.traffic.map((t) => polls({
     src: t.src, dst: t.dst, dstPort: t.port, proto: t.proto, l7: t.l7, everyMs: t.every, fromMs: T0 + t.from, toMs: T0 + t.to,
     mode: t.mode, ...(t.ops ? { ops: t.ops } : {}), ...(t.units ? { units: t.units } : {}), ...(t.jitter ? { jitterMs: t.jitter } : {}),
@@ -87,8 +87,8 @@ const describeAlert = (a: Alert): string => `${a.detector} @${formatDuration(a.t
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
   const s = Scenario.parse(parse(readFileSync(join(dir, file), 'utf8')));
-  test(`scenario ${file}: ${s.name}`, () => {
-    const { scores, alerts } = run(s);
+  test(`scenario ${file}: ${s.name}`, async () => {
+    const { scores, alerts } = await run(s);
     const inRange = (ts: number, from: number, to: number) => ts >= T0 + from && ts < T0 + to;
     const unexpected = alerts.filter((a) => !s.expect.alerts.some((e) => matches(e, a.detector, a.src, a.dst, a.explanation) && inRange(a.tsStart, e.from, e.to)));
     assert.deepEqual(unexpected.map(describeAlert), [], 'alerts no expectation allows');

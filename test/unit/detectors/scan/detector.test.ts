@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../../core/records.ts';
-import { DetectionEngine } from '../../../../detectors/engine.ts';
+import { createEngine } from '../../../../cli/registry.ts';
 import { createScan } from '../../../../detectors/scan/detector.ts';
 import { flow, mergeFlows, polls, testSite } from '../../../../detectors/testing.ts';
 import { conduitWindow, ctxFor } from '../helpers.ts';
@@ -15,7 +15,7 @@ const scan = (src: string, fromMs: number): FlowRecord[] =>
     srcIp: src, dstIp: `10.0.2.${101 + h}`, dstPort: p, tsStart: fromMs + (h * PORTS.length + i) * 200, tcpFlags: 0x02, packets: 1, bytes: 60, packetsRev: 1, bytesRev: 54,
   }))).flat();
 
-test('scan reports a source reaching 48 destinations as one finding that lists them, and a narrow source not at all', () => {
+test('scan reports a source reaching 48 destinations as one finding that lists them, and a narrow source not at all', async () => {
   const d = createScan();
   const w = conduitWindow(0, [...scan('10.0.9.50', 1_000), flow({ srcIp: '10.0.1.10', dstIp: '10.0.2.101', tsStart: 5_000 })]);
   const { findings } = d.scoreWindow(w, d.init(), ctxFor(w, { declared: false, conduit: 'corp->field' }));
@@ -28,7 +28,7 @@ test('scan reports a source reaching 48 destinations as one finding that lists t
   assert.equal(f.alertWhileLearning, true);
 });
 
-test('scan judges a learned wide source against its own fan-out: steady is quiet, three times wider alerts', () => {
+test('scan judges a learned wide source against its own fan-out: steady is quiet, three times wider alerts', async () => {
   const d = createScan();
   let state = d.init();
   const hmi = (i: number, hosts: number) => conduitWindow(i * M, Array.from({ length: hosts }, (_, h) => flow({ srcIp: '10.0.1.10', dstIp: `10.0.2.${h + 1}`, tsStart: i * M + h })));
@@ -40,9 +40,9 @@ test('scan judges a learned wide source against its own fan-out: steady is quiet
   assert.match(wide.findings[0]!.explanation, /reached 24 destinations .* 16 never reached before; expected 8 ± 0 per window/);
 });
 
-test('the engine raises one alert for a scan of an undeclared conduit, not one per probed edge', () => {
+test('the engine raises one alert for a scan of an undeclared conduit, not one per probed edge', async () => {
   const site = testSite({ cycle: '1h' });
-  const e = new DetectionEngine(site);
+  const e = await createEngine(site);
   const flows = mergeFlows(polls({ src: '10.0.1.10', dst: '10.0.2.101', everyMs: 1_000, fromMs: T0, toMs: T0 + 20 * M }), scan('10.0.9.50', T0 + 15 * M + 1_000));
   const alerts = [...e.ingest(flows).alerts, ...e.flush().alerts];
   assert.deepEqual(alerts.map((a) => `${a.detector} ${a.src}>${a.dst} ${(a.tsStart - T0) / M}`), ['scan 10.0.9.50>* 15']);

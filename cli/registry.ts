@@ -1,0 +1,40 @@
+/**
+ * The detector registry: every detector conduitwatch can run, as `{ name, config schema, create }`
+ * (detectors/detector.ts `DetectorDef`), handed to the engine by the commands that build one
+ * (replay, serve, eval). It lives in the wiring so that detectors from a higher floor (models/)
+ * can join the list without detectors/ importing them. Creation is asynchronous: an entry may wait
+ * for a backend before it returns its detector.
+ */
+import type { SiteMap } from '../core/config.ts';
+import { cadenceDetector } from '../detectors/cadence/detector.ts';
+import type { DetectorDef } from '../detectors/detector.ts';
+import { DetectionEngine, type EngineState } from '../detectors/engine.ts';
+import { noveltyDetector } from '../detectors/novelty/detector.ts';
+import { rateDetector } from '../detectors/rate/detector.ts';
+import { createDetectors, type DetectorSelection } from '../detectors/registry.ts';
+import { scanDetector } from '../detectors/scan/detector.ts';
+import { silenceDetector } from '../detectors/silence/detector.ts';
+import { sizeDetector } from '../detectors/size/detector.ts';
+import { protocolSecurityOp } from './security-ops.ts';
+
+/** Every detector, in name order. */
+export const DETECTORS: readonly DetectorDef[] = [cadenceDetector, noveltyDetector, rateDetector, scanDetector, silenceDetector, sizeDetector];
+
+/** Detector names of the registry, sorted. */
+export const DETECTOR_NAMES: readonly string[] = DETECTORS.map((d) => d.name);
+
+export interface EngineSetup extends DetectorSelection {
+  runId?: string;
+}
+
+/** An engine running the selected detectors (default: all, with their default settings). */
+export const createEngine = async (siteMap: SiteMap, setup: EngineSetup = {}, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
+  const detectors = await createDetectors(defs, setup, { site: siteMap.site, securityOp: protocolSecurityOp });
+  return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), ...(setup.config ? { config: setup.config } : {}) });
+};
+
+/** The engine a snapshot describes, with the detectors and settings it was written by. */
+export const restoreEngine = async (siteMap: SiteMap, state: EngineState, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
+  const detectors = await createDetectors(defs, { detectors: state?.detectors ?? [], config: state?.config ?? {} }, { site: siteMap.site, securityOp: protocolSecurityOp });
+  return DetectionEngine.restore(siteMap, state, detectors);
+};
