@@ -49,6 +49,20 @@ export const Detection = z.object({
 }).strict();
 export type Detection = z.output<typeof Detection>;
 
+export const EnforceAudit = z.object({
+  signingKey: z.string().optional().describe('Ed25519 private key (PEM) that signs audit checkpoints; made on first use. Relative paths are from this file. Default: audit-signing-key.pem in the data directory — keep it elsewhere (another user, a TPM) in production.'),
+  publicKey: z.string().optional().describe('The pinned public key `audit verify` checks checkpoints against: a PEM file or the base64 raw key it prints. Without it a log re-signed with another key is not detected.'),
+  anchor: z.string().optional().describe('Witness file outside the data directory: every checkpoint is also appended there, and `audit verify` refuses a trail that no longer extends it (catches deleted tails).'),
+  checkpointEvery: z.number().int().min(1).default(100).describe('A signed checkpoint at least every this many entries (and on every propose, waive, approve, apply and rollback).'),
+}).strict();
+export type EnforceAudit = z.output<typeof EnforceAudit>;
+
+export const Enforce = z.object({
+  minCycles: z.number().int().min(1).default(3).describe('Full production cycles a conduit\'s stored baseline must cover before a rule is proposed; an entry seen in fewer cycles is held for review.'),
+  audit: EnforceAudit.default({}).describe('The tamper-evident audit trail of rule steps.'),
+}).strict();
+export type Enforce = z.output<typeof Enforce>;
+
 export const Site = z.object({
   site: name.describe('Site name, e.g. "plant-a".'),
   productionCycle: duration.describe('Length of one full production cycle (a shift, a batch, a day), e.g. "8h".'),
@@ -56,6 +70,7 @@ export const Site = z.object({
   conduits: z.array(Conduit).default([]).describe('Declared conduits. Traffic between zones with no conduit is itself an alert.'),
   maintenanceWindows: z.array(MaintenanceWindow).default([]).describe('Planned maintenance windows (when blocking rules may be applied).'),
   detection: Detection.default({}).describe('Windowing and alerting.'),
+  enforce: Enforce.default({}).describe('Promote-to-block: allow-list rules, the readiness gate, the audit trail.'),
 }).strict().superRefine((s, ctx) => {
   const zones = new Set<string>();
   s.zones.forEach((z, i) => {

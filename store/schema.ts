@@ -52,6 +52,15 @@ export const tables = {
     firstSeen: 'first_seen', lastSeen: 'last_seen', flows: 'flows', bytes: 'bytes', status: 'status',
     baselineUntil: 'baseline_until', updatedAt: 'updated_at',
   }),
+  /** The promote-to-block audit trail (enforce/audit.ts): one row per audit.jsonl line. */
+  audit: table('audit', {
+    seq: 'seq', kind: 'kind', ts: 'ts', actor: 'actor', action: 'action', target: 'target', result: 'result',
+    ruleHash: 'rule_hash', whatifHash: 'whatif_hash', hash: 'hash', line: 'line',
+  }),
+  /** Allow-list rule versions (enforce/rules.ts), stored as canonical JSON under their content hash. */
+  rules: table('rules', {
+    hash: 'hash', conduit: 'conduit', parent: 'parent', createdAt: 'created_at', createdBy: 'created_by', json: 'json',
+  }),
 } as const;
 
 /** Table names alone, for callers that only need `FROM ${TABLES.alerts}`. */
@@ -62,10 +71,12 @@ export const TABLES = {
   alerts: tables.alerts.name,
   assets: tables.assets.name,
   conduits: tables.conduits.name,
+  audit: tables.audit.name,
+  rules: tables.rules.name,
 } as const;
 
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
-export const dataTables = [tables.flows, tables.windows, tables.alerts, tables.assets, tables.conduits] as const;
+export const dataTables = [tables.flows, tables.windows, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
 type RowOf<C extends Record<string, string>, V extends { [K in keyof C]: unknown }> = { [K in keyof C as C[K]]: V[K] };

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { hasCode } from '../../../core/errors.ts';
 import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
 import { openChdb } from '../../../store/chdb.ts';
-import { DDL_DIR, migrate } from '../../../store/migrate.ts';
+import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
   alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, parseChTime, tables, windowRow,
 } from '../../../store/schema.ts';
@@ -57,16 +57,17 @@ const printed = (row: object, timeCols: string[]): Record<string, unknown> => {
   return out;
 };
 
-test('migrations create every table, record versions 1..6, and a second run applies nothing', async () => {
+test('migrations create every table, record versions 1..N, and a second run applies nothing', async () => {
   const first = await migrate(store, { now: () => T0 });
-  assert.deepEqual(first, { applied: [1, 2, 3, 4, 5, 6], version: 6 });
+  const newest = (await loadMigrations()).length;
+  assert.deepEqual(first, { applied: Array.from({ length: newest }, (_, i) => i + 1), version: newest });
   const second = await migrate(store);
-  assert.deepEqual(second, { applied: [], version: 6 });
+  assert.deepEqual(second, { applied: [], version: newest });
   const names = (await store.query<{ name: string }>('SHOW TABLES')).map((r) => r.name).sort();
-  assert.deepEqual(names, ['alerts', 'assets', 'conduits', 'flows', 'schema_migrations', 'sink_batches', 'windows']);
+  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
   const recorded = await store.query<{ version: number; name: string; applied_at: string }>(
     'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches']);
+  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules']);
   assert.equal(parseChTime(recorded[0]!.applied_at), T0);
 });
 
@@ -175,11 +176,12 @@ test('text() prints a query in the ClickHouse format asked for', async () => {
 });
 
 test('migrate refuses a database newer than the code, naming both versions', async () => {
+  const newest = (await loadMigrations()).length;
   const ddl = await mkdtemp(join(tmpdir(), 'cw-ddl-'));
   try {
     for (const f of ['001_flows.sql', '002_windows.sql']) await cp(join(DDL_DIR, f), join(ddl, f));
     await assert.rejects(migrate(store, { dir: ddl }), (e) => hasCode(e, 'config_invalid') &&
-      /schema version 6, newer than this conduitwatch knows \(2\)/.test((e as Error).message));
+      new RegExp(`schema version ${newest}, newer than this conduitwatch knows \\(2\\)`).test((e as Error).message));
   } finally {
     await rm(ddl, { recursive: true, force: true });
   }
@@ -219,5 +221,5 @@ test('data is still there after close and reopen; close twice is harmless; a clo
   store = await openChdb(dir);
   const [n] = await store.query<{ n: number }>(`SELECT count() AS n FROM flows WHERE run_id = 'rt-flows'`);
   assert.equal(n!.n, 2);
-  assert.deepEqual(await migrate(store), { applied: [], version: 6 });
+  assert.deepEqual(await migrate(store), { applied: [], version: (await loadMigrations()).length });
 });
