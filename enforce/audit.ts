@@ -377,12 +377,7 @@ export class AuditTrail {
   /** Both copies, file first; a failure cuts the file back to where it was and rethrows. */
   private async write(lines: AuditLine[]): Promise<void> {
     const texts = lines.map((l) => canonicalJson(l));
-    let size = 0;
-    try {
-      size = (await stat(this.file)).size;
-    } catch {
-      size = 0;
-    }
+    const size = await stat(this.file).then((st) => st.size, () => 0);
     const fail = (what: string, e: unknown) => new PipelineError('write_rejected',
       `Audit entry not written (${what}: ${errorMessage(e)}); the step was not carried out (IEC 62443-3-3 SR 2.10). ` +
       'Fix the audit store, then retry the step.', { file: this.file }, { cause: e });
@@ -585,7 +580,7 @@ export const verifyAudit = async (o: VerifyOptions): Promise<AuditVerifyReport> 
     } else if (l.note !== checkpointNote(l.origin, l.seq, l.hash, l.ts)) {
       report({ line: n, seq: l.seq, problem: 'checkpoint_mismatch', message: `checkpoint for seq ${l.seq} (line ${n}): its note does not say what its fields say` });
     } else if (key) {
-      let good = false;
+      let good: boolean;
       try { good = verify(null, Buffer.from(l.note, 'utf8'), key, Buffer.from(l.signature, 'base64')); } catch { good = false; }
       if (l.keyId !== keyId) {
         report({ line: n, seq: l.seq, problem: 'unknown_key', message: `checkpoint for seq ${l.seq} (line ${n}) is signed by key ${l.keyId}, not the pinned key ${keyId}` });
