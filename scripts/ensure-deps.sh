@@ -14,13 +14,16 @@ fi
 
 if [ "${1:-}" = "--system" ]; then
   # Real peers and services the tests use: tshark (peer decoder), softflowd (NetFlow/IPFIX exporter),
-  # nfdump/nfcapd (peer collector), redis-server (BullMQ), Java 17 + Maven (Kafka broker jars).
+  # nfdump/nfcapd (peer collector), redis-server (BullMQ), Java 17 + Maven (Kafka broker jars),
+  # nftables + iproute2 (enforcement tested in network namespaces: nft, ip netns).
   missing=()
   command -v tshark >/dev/null || missing+=(tshark)
   command -v softflowd >/dev/null || missing+=(softflowd)
   command -v nfcapd >/dev/null || missing+=(nfdump)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v kcat >/dev/null || missing+=(kcat)
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v ip >/dev/null || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2
