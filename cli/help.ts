@@ -13,6 +13,8 @@ Commands:
   eval       score detectors on labelled recordings: hits, misses, precision/recall, false alerts/day
   serve      run as a service: collector, detector and sink roles over Kafka (or all in one process)
   collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
+  rules      allow-list rules from a conduit's stored baseline: propose (readiness gate), what-if, waive, nftables
+  audit      verify the tamper-evident audit trail of rule steps
 
 Examples:
   conduitwatch demo
@@ -203,4 +205,86 @@ Examples:
   conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 3 DESC"
   conduitwatch sql "SELECT ts_start, src_ip, dst_ip, explanation FROM alerts ORDER BY score DESC LIMIT 5"
   conduitwatch sql --format JSONEachRow "SELECT * FROM assets"`,
+
+  rules: `conduitwatch rules — turn a conduit's stored baseline into an allow-list, and see what it would block
+
+Usage: conduitwatch rules propose  --conduit 'FROM->TO' --site site.yaml [--data DIR] [--run latest|ID,…] [--out FILE] [--json]
+       conduitwatch rules whatif   (--conduit 'FROM->TO' | --rule FILE) --site site.yaml [--data DIR] [--run …] [--json]
+       conduitwatch rules waive    (--conduit 'FROM->TO' | --rule FILE) --site site.yaml --edge SRC>DST/PROTO/PORT [--op OP]
+                                   --by NAME --reason TEXT [--out FILE]
+       conduitwatch rules nft      --rule FILE --site site.yaml [--json]
+       conduitwatch rules apply    (--conduit 'FROM->TO' | --rule FILE) --site site.yaml [--data DIR] [--netns NS] [--dry-run]
+       conduitwatch rules rollback --conduit 'FROM->TO' --site site.yaml [--data DIR] [--netns NS] [--reason TEXT]
+
+The order of the work: replay (or serve) until the conduit has a baseline, then
+  propose  the readiness gate: the stored baseline must cover enforce.minCycles full production cycles
+           (site.yaml; default 3) and every phase (1/12) of the cycle. If it does not, it refuses and says
+           what is missing ("2 of 3 production cycles covered…; phases 7–9 of 12 never seen"). If it does,
+           it learns one entry per edge (src, dst, proto, port) and, for dissected protocols, per op
+           (Modbus function, DNP3 function, IEC 104 type id, …), each with its evidence: cycles it recurred
+           in, first/last seen, flows, and whether it was first seen under an open alert. An entry seen in
+           fewer than minCycles cycles, or first seen under an alert, is HELD for review (blocked until a
+           person allows it) — so an attack that ran while the baseline was learned is not learned as normal.
+  whatif   replays the rule over every stored flow of the conduit in ClickHouse and lists each flow it
+           would have blocked and why. Not promotable while a blocked flow outside an open alert has no
+           waiver. The same store and rule give byte-identical --json.
+  waive    accepts, by name and with a reason, that some blocked flows will be blocked (a new rule version).
+  nft      prints the nftables table the rule becomes (deny by default; Modbus function codes matched on
+           the payload; what nftables cannot enforce is listed).
+  apply    loads it atomically (nft -f, one table), after a what-if that must be promotable; the table that
+           was live before is saved in DIR/enforce/. rollback puts it back. Both need root (CAP_NET_ADMIN).
+           The approval workflow (named approver, maintenance window) wraps these steps; see enforce/README.md.
+Every step is appended to the audit trail (DIR/audit.jsonl and the audit table) before it takes effect;
+a step whose audit entry cannot be written does not happen.
+
+Options:
+  --conduit 'FROM->TO'  a conduit declared in site.yaml (or FROM->FROM inside one zone)
+  --site FILE         the site config the data was replayed with (required)
+  --data DIR          embedded ClickHouse (chDB) data directory                [default: ./conduitwatch-data]
+  --run latest|IDs    which stored runs to read: the newest run that holds the conduit (default), or run ids
+                      (comma-separated; see SELECT DISTINCT run_id FROM flows). Two replays of the same
+                      capture are two runs: read one, or their flows count twice.
+  --rule FILE         a rule file (JSON or YAML) instead of the newest stored proposal
+  --out FILE          where to write the rule                        [default: DIR/rules/<conduit>-<hash>.json]
+  --json              one JSON object on stdout
+  --actor NAME        who acts, for the audit trail             [default: $CONDUITWATCH_ACTOR or the OS user]
+  --role ROLE         the actor's role, for the audit trail
+  --netns NS          run nft inside this network namespace (apply, rollback)
+  --dry-run           run every check, change nothing (apply, rollback)
+
+Examples:
+  conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
+  conduitwatch rules propose --conduit 'control->field' --site examples/lemay/site.yaml
+  conduitwatch rules whatif --conduit 'control->field' --site examples/lemay/site.yaml --json | jq '.blocked[] | {dst, dstPort, op, reason}'
+  conduitwatch rules waive --conduit 'control->field' --site examples/lemay/site.yaml \\
+      --edge "192.168.1.100>192.168.1.104/udp/137" --by "J. Operator" --reason "NetBIOS name query from the MTU; not needed by the RTUs"
+  conduitwatch rules nft --rule conduitwatch-data/rules/control_to_field-*.json --site examples/lemay/site.yaml
+
+Exit status: 0 done; 3 refused (baseline not ready, rule not promotable); 2 bad arguments, site or rule file; 1 other failure.`,
+
+  audit: `conduitwatch audit — verify the tamper-evident audit trail of rule steps
+
+Usage: conduitwatch audit verify --data DIR [--json] [--public-key KEY] [--anchor FILE] [--site site.yaml]
+
+Every rule step (propose, whatif, waive, apply, rollback; approvals in the workflow) is an entry of a
+hash chain (SHA-256 over the canonical JSON and the previous entry's hash) in DIR/audit.jsonl and in the
+store's audit table, with Ed25519-signed checkpoints every enforce.audit.checkpointEvery entries and on
+every propose, waive, apply and rollback. verify recomputes the chain, checks each checkpoint against
+the pinned public key, compares the file with the table and with the anchor, and names the first bad
+entry: an edited, deleted, inserted or reordered entry, a log re-signed with another key, a checkpoint
+dated back, a tail cut off (with an anchor).
+
+Options:
+  --data DIR         the data directory                                     [default: ./conduitwatch-data]
+  --public-key KEY   the pinned key: a PEM file or the base64 raw key (else enforce.audit.publicKey; without
+                     either, the key in DIR is used and the report warns that it is not pinned)
+  --anchor FILE      the witness file of enforce.audit.anchor (catches entries deleted from the end)
+  --site FILE        read enforce.audit.publicKey and .anchor from this site config
+  --json             the report as one JSON object (ok, entries, firstBad {line, seq, problem, message}, …)
+
+Examples:
+  conduitwatch audit verify --data conduitwatch-data
+  conduitwatch audit verify --data conduitwatch-data --site examples/lemay/site.yaml --json | jq .firstBad
+
+Exit status: 0 intact; 3 tampering or damage found; 2 bad arguments or no trail; 1 other failure.`,
 };

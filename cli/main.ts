@@ -39,6 +39,18 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   serve: { options: SERVE_OPTIONS, run: async (v, p) => (await import('./serve/index.ts')).runServeCommand(v, p) },
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } },
     run: async (v) => (await import('./collect.ts')).runCollectCommand(v) },
+  rules: {
+    options: {
+      conduit: { type: 'string' }, site: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, json: { type: 'boolean' },
+      out: { type: 'string' }, rule: { type: 'string' }, actor: { type: 'string' }, role: { type: 'string' }, by: { type: 'string' },
+      reason: { type: 'string' }, edge: { type: 'string' }, op: { type: 'string' }, netns: { type: 'string' }, 'dry-run': { type: 'boolean' },
+    },
+    run: async (v, p) => (await import('./rules.ts')).runRulesCommand(v, p, systemClock),
+  },
+  audit: {
+    options: { data: { type: 'string' }, json: { type: 'boolean' }, 'public-key': { type: 'string' }, anchor: { type: 'string' }, site: { type: 'string' } },
+    run: async (v, p) => (await import('./audit.ts')).runAuditCommand(v, p),
+  },
 };
 
 export const main = async (argv: string[]): Promise<number> => {

@@ -117,7 +117,7 @@ export const checkpointNote = (origin: string, seq: number, hash: string, ts: nu
 
 /** Raw 32-byte Ed25519 public key of a key object. */
 const rawPublicKey = (k: KeyObject): Buffer => {
-  const der = createPublicKey(k).export({ format: 'der', type: 'spki' });
+  const der = (k.type === 'public' ? k : createPublicKey(k)).export({ format: 'der', type: 'spki' });
   return der.subarray(der.length - 32);
 };
 

@@ -9,12 +9,15 @@
  * version with a new hash and `parent` = the hash it came from.
  *
  * Semantics (deny by default, IEC 62443-3-3 SR 5.2 RE1): a flow of the conduit passes when an entry
- * with `status: allow` matches its (src, dst, proto, dstPort) and, when the entry lists ops, every op
- * the flow's initiator sent is listed there with `status: allow`. Anything else is blocked. Entries
- * and ops with `status: hold` are *held for review*: shown with their evidence, not allowed.
- *   - `src` is an address (an asset) or `zone:<name>` (any address of that zone in site.yaml);
- *     `dst` is an address.
- *   - `ops` empty: the entry allows the edge whatever it carries (no L7 seen, or not dissected).
+ * with `status: allow` matches its (src, dst, proto, dstPort) and, when the entry names an `l7`
+ * protocol, every op the flow's initiator sent is listed in the entry's `ops` with `status: allow`.
+ * Anything else is blocked. Entries and ops with `status: hold` are *held for review*: shown with
+ * their evidence, not allowed.
+ *   - `src` is an address (an asset) or `zone:<name>` (any address of the conduit's initiating
+ *     zone); `dst` is an address. An entry for the exact src wins over a `zone:` entry.
+ *   - `l7` empty: the entry allows the edge whatever it carries (no L7 seen, or not dissected), and
+ *     `ops` must be empty. `l7` set: `ops` is the allow-list of that protocol's operations (empty =
+ *     no operation allowed; flows that carry none, such as a bare TCP handshake, still pass).
  */
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
@@ -61,7 +64,7 @@ export const RuleEntry = z.object({
   status: Status,
   held: z.array(z.string()).default([]).describe('Why it is held, in words; empty when allowed.'),
   evidence: Evidence.optional().describe('What the baseline showed; absent for an entry added by hand.'),
-  ops: z.array(OpEntry).default([]).describe('Operations allowed or held on this edge; empty = any.'),
+  ops: z.array(OpEntry).default([]).describe('With l7 set: the operations allowed or held on this edge (anything unlisted is blocked). With l7 empty: must be empty.'),
 }).strict();
 export type RuleEntry = z.output<typeof RuleEntry>;
 
@@ -179,9 +182,10 @@ export const checkRule = (r: Rule, site: Site): [(string | number)[], string][] 
     }
     if (!isAddress(e.dst)) issues.push([['entries', i, 'dst'], `"${e.dst}" is not an address; write the responder's IPv4/IPv6 address`]);
     else if (map.zoneOf(e.dst) !== to) issues.push([['entries', i, 'dst'], `${e.dst} is in zone "${map.zoneOf(e.dst)}", not in the conduit's answering zone "${to}"`]);
-    if (e.ops.length > 0 && !knownProtocol(e.l7)) {
-      issues.push([['entries', i, 'l7'], `ops are listed for protocol "${e.l7}", which conduitwatch does not dissect; known: ${RULE_PROTOCOLS.join(', ')}`]);
+    if (e.l7 !== '' && !knownProtocol(e.l7)) {
+      issues.push([['entries', i, 'l7'], `"${e.l7}" is not a protocol a rule can list ops for; known: ${RULE_PROTOCOLS.join(', ')} (or leave l7 empty to allow the edge whatever it carries)`]);
     }
+    if (e.l7 === '' && e.ops.length > 0) issues.push([['entries', i, 'ops'], 'ops are listed but l7 is empty: name the protocol (e.g. l7: modbus) or remove the ops']);
     e.ops.forEach((o, j) => {
       if (knownProtocol(e.l7) && !isOpOf(e.l7, o.op)) issues.push([['entries', i, 'ops', j, 'op'], `"${o.op}" is not a ${e.l7} operation; ${opHint(e.l7, o.op)}`]);
     });

@@ -97,7 +97,7 @@ export const generateNftables = (rule: Rule, site: Site, ruleHash: string): Gene
     counters.push(name);
     if (e.proto !== 6 && e.proto !== 17 && e.proto !== 132) limits.push(`${edge}: protocol ${e.proto} has no ports; the entry allows all of it between these hosts`);
     const allowedOps = e.ops.filter((o) => o.status === 'allow');
-    if (e.l7 === 'modbus' && e.ops.length > 0 && e.proto === 6) {
+    if (e.l7 === 'modbus' && e.proto === 6) {
       const fcs = [...new Set(allowedOps.map((o) => modbusFunctionCode(o.op)).filter((c): c is number => c !== undefined))].sort((a, b) => a - b);
       counters.push(`${name}_op_drop`);
       conduitRules.push(`    ${match} counter name ${quote(name)} jump ${name} comment ${quote(edge)}`);
@@ -110,7 +110,7 @@ export const generateNftables = (rule: Rule, site: Site, ruleHash: string): Gene
       body.push('    accept comment "no Modbus payload (handshake, ACK, FIN)"', '  }');
       edgeChains.push(body.join('\n'));
     } else {
-      if (e.ops.length > 0) {
+      if (e.l7 !== '') {
         limits.push(`${edge}: ${e.l7 || 'its'} ops are not matched by nftables; the edge is allowed whole (${e.ops.filter((o) => o.status === 'hold').length} held ops not enforced)`);
       }
       conduitRules.push(`    ${match} counter name ${quote(name)} accept comment ${quote(edge)}`);

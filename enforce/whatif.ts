@@ -1,0 +1,176 @@
+/**
+ * What-if: replays a rule over every stored flow of its conduit — the whole baseline and everything
+ * since — as one ClickHouse query, and lists each flow the rule would have blocked and why.
+ *
+ * The rule becomes three constant sets (hash-set lookups in the engine, not a row loop in JS):
+ *   exact   (src_ip, dst_ip, proto, dst_port) of allowed entries with an address as src,
+ *   zone    (dst_ip, proto, dst_port) of allowed `zone:` entries (the conduit's src zone by definition),
+ *   ops     (edge, op) of allowed ops on allowed entries that name an l7 protocol.
+ * A flow is blocked when neither `exact` nor `zone` holds its edge, or when the entry that matches
+ * (exact first) names an l7 and one of the flow's `l7_ops` keys is not in `ops` for that entry.
+ * The reason for each blocked flow (entry missing, entry held and why, op missing, op held and why)
+ * is then read off the rule in JS: blocked flows are few, or the rule is not worth promoting.
+ *
+ * Determinism: the result holds no wall-clock time and its lists are fully ordered, so the same
+ * store, runs and rule give byte-identical JSON ({@link whatIfJson}) and the same `hash`.
+ *
+ * Promotable: a rule is not promotable while `blocked` holds a flow outside an open alert of the
+ * conduit that no waiver covers (a waiver names the edge, optionally the op, a person and a reason).
+ */
+import { PipelineError } from '../core/errors.ts';
+import { protoName } from '../core/records.ts';
+import { tables } from '../store/schema.ts';
+import type { Store } from '../store/store.ts';
+import { alertSpans, msOf, openAlertAt, sqlList, sqlString } from './baseline.ts';
+import { canonicalJson, contentHash } from './canonical.ts';
+import { edgeKeyOf, type Rule, type RuleEntry, type Waiver } from './rules.ts';
+
+const F = tables.flows.columns;
+
+/** One flow the rule would have blocked. */
+export interface BlockedFlow {
+  conduit: string;
+  runId: string;
+  src: string;
+  srcPort: number;
+  dst: string;
+  proto: number;
+  dstPort: number;
+  l7: string;
+  /** The first op that is not allowed ('' when the edge itself is not). */
+  op: string;
+  /** Every op of the flow that is not allowed, sorted. */
+  ops: string[];
+  tsStart: number;
+  tsEnd: number;
+  /** Which entry is missing or held, in words. */
+  reason: string;
+  /** Id of an alert on the conduit open at the flow's start ('' when none). */
+  inAlert: string;
+  /** The waiver that covers it, as "by: reason" ('' when none). */
+  waiver: string;
+}
+
+export interface WhatIfResult {
+  conduit: string;
+  ruleHash: string;
+  runs: string[];
+  /** Event time range of the flows evaluated, epoch ms (0 when there were none). */
+  from: number;
+  to: number;
+  flowsEvaluated: number;
+  flowsBlocked: number;
+  blocked: BlockedFlow[];
+  /** Blocked flows outside open alerts with no waiver: each stops promotion. */
+  unwaived: number;
+  promotable: boolean;
+  /** Why it is not promotable, in words (empty when promotable). */
+  notPromotable: string[];
+  /** `sha256:` of the canonical JSON of everything above. */
+  hash: string;
+}
+
+/** Placeholders no flow has, typed like the keys, keep `IN (…)` valid for an empty set. */
+const NONE = "'\\0none'";
+const P4 = [NONE, "''", '0', '0'];
+const P3 = [NONE, '0', '0'];
+
+const tupleList = (rows: string[][], placeholder: string[]): string => {
+  const all = rows.length ? rows : [placeholder];
+  return `(${all.map((r) => `(${r.join(', ')})`).join(', ')})`;
+};
+
+const lit = (e: { src?: string; dst: string; proto: number; dstPort: number }) => [
+  ...(e.src !== undefined ? [sqlString(e.src)] : []), sqlString(e.dst), String(e.proto), String(e.dstPort),
+];
+
+/** The SQL of a what-if (exported for the bench and for reading). */
+export const whatIfSql = (rule: Rule, runs: readonly string[]): { blocked: string; summary: string } => {
+  const allowed = rule.entries.filter((e) => e.status === 'allow');
+  const exact = allowed.filter((e) => !e.src.startsWith('zone:'));
+  const zone = allowed.filter((e) => e.src.startsWith('zone:'));
+  const exactL7 = exact.filter((e) => e.l7 !== '');
+  const zoneL7 = zone.filter((e) => e.l7 !== '');
+  const opsOf = (e: RuleEntry) => e.ops.filter((o) => o.status === 'allow').map((o) => o.op);
+  const exactOps = exactL7.flatMap((e) => opsOf(e).map((op) => [...lit(e), sqlString(op)]));
+  const zoneOps = zoneL7.flatMap((e) => opsOf(e).map((op) => [...lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort }), sqlString(op)]));
+  const where = `${F.conduit} = ${sqlString(rule.conduit)} AND ${F.runId} IN ${sqlList(runs)}`;
+  const key4 = `(${F.srcIp}, ${F.dstIp}, ${F.proto}, ${F.dstPort})`;
+  const key3 = `(${F.dstIp}, ${F.proto}, ${F.dstPort})`;
+  const sql = `
+    SELECT ${F.runId} AS run, ${F.srcIp} AS src, ${F.srcPort} AS src_port, ${F.dstIp} AS dst, ${F.proto} AS proto, ${F.dstPort} AS port,
+      toString(${F.l7}) AS l7, ${msOf(F.tsStart)} AS ts0, ${msOf(F.tsEnd)} AS ts1,
+      ${key4} IN ${tupleList(exact.map((e) => lit(e)), P4)} AS exact_ok,
+      ${key3} IN ${tupleList(zone.map((e) => lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort })), P3)} AS zone_ok,
+      multiIf(
+        exact_ok, if(${key4} IN ${tupleList(exactL7.map((e) => lit(e)), P4)},
+          arrayFilter(op -> NOT ((${F.srcIp}, ${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${tupleList(exactOps, [...P4, "''"])}), mapKeys(${F.l7Ops})), []),
+        zone_ok, if(${key3} IN ${tupleList(zoneL7.map((e) => lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort })), P3)},
+          arrayFilter(op -> NOT ((${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${tupleList(zoneOps, [...P3, "''"])}), mapKeys(${F.l7Ops})), []),
+        []) AS bad_ops
+    FROM ${tables.flows.name}
+    WHERE ${where} AND (NOT (exact_ok OR zone_ok) OR notEmpty(bad_ops))
+    ORDER BY ts0, src, src_port, dst, port, proto, ts1, run, l7, bad_ops`;
+  const summary = `SELECT count() AS n, ${msOf(`min(${F.tsStart})`)} AS from, ${msOf(`max(${F.tsEnd})`)} AS to FROM ${tables.flows.name} WHERE ${where}`;
+  return { blocked: sql, summary };
+};
+
+interface Row { run: string; src: string; src_port: number; dst: string; proto: number; port: number; l7: string; ts0: string; ts1: string; exact_ok: number; zone_ok: number; bad_ops: string[] }
+
+const edgeText = (e: { src: string; dst: string; proto: number; dstPort: number }) => `${e.src} → ${e.dst} ${protoName(e.proto)}/${e.dstPort}`;
+
+const waiverFor = (waivers: readonly Waiver[], b: { src: string; dst: string; proto: number; dstPort: number; ops: string[] }): Waiver | undefined =>
+  waivers.find((w) => w.src === b.src && w.dst === b.dst && w.proto === b.proto && w.dstPort === b.dstPort && (w.op === '' || (b.ops.length > 0 && b.ops.every((o) => o === w.op))));
+
+/**
+ * Runs the what-if of `rule` over the conduit's stored flows in `runs` (see the module comment).
+ * `ruleHash` is the hash the caller computed (ruleHash(rule)); it is copied into the result.
+ */
+export const whatIf = async (store: Pick<Store, 'query'>, rule: Rule, ruleHash: string, runs: readonly string[]): Promise<WhatIfResult> => {
+  if (runs.length === 0) throw new PipelineError('input_invalid', `No runs to evaluate for ${rule.conduit}.`);
+  const { blocked: sql, summary } = whatIfSql(rule, runs);
+  const [sum] = await store.query<{ n: string; from: string; to: string }>(summary);
+  const rows = await store.query<Row>(sql);
+  const spans = await alertSpans(store, rule.conduit, runs);
+  const exact = new Map(rule.entries.filter((e) => !e.src.startsWith('zone:')).map((e) => [edgeKeyOf(e), e]));
+  const zone = new Map(rule.entries.filter((e) => e.src.startsWith('zone:')).map((e) => [`${e.dst}/${e.proto}/${e.dstPort}`, e]));
+  const blocked: BlockedFlow[] = rows.map((r) => {
+    const e = { src: r.src, dst: r.dst, proto: Number(r.proto), dstPort: Number(r.port) };
+    const entry = exact.get(edgeKeyOf(e)) ?? zone.get(`${e.dst}/${e.proto}/${e.dstPort}`);
+    const ops = [...r.bad_ops].sort();
+    let reason: string;
+    if (!entry) reason = `edge ${edgeText(e)} is not in the rule`;
+    else if (entry.status === 'hold') reason = `edge ${edgeText(e)} is held for review: ${entry.held.join('; ')}`;
+    else {
+      reason = ops.map((op) => {
+        const o = entry.ops.find((x) => x.op === op);
+        return o ? `${entry.l7} op ${op} on ${edgeText(e)} is held for review: ${o.held.join('; ')}` : `${entry.l7} op ${op} is not allowed on ${edgeText(e)}`;
+      }).join('; ');
+    }
+    const ts0 = Number(r.ts0);
+    const w = waiverFor(rule.waivers, { ...e, ops });
+    return {
+      conduit: rule.conduit, runId: r.run, src: r.src, srcPort: Number(r.src_port), dst: r.dst, proto: e.proto, dstPort: e.dstPort, l7: r.l7,
+      op: ops[0] ?? '', ops, tsStart: ts0, tsEnd: Number(r.ts1), reason, inAlert: openAlertAt(spans, ts0)?.id ?? '',
+      waiver: w ? `${w.by}: ${w.reason}` : '',
+    };
+  });
+  const unwaived = blocked.filter((b) => !b.inAlert && !b.waiver);
+  const notPromotable: string[] = [];
+  if (unwaived.length) {
+    const byReason = new Map<string, number>();
+    for (const b of unwaived) byReason.set(b.reason, (byReason.get(b.reason) ?? 0) + 1);
+    notPromotable.push(`${unwaived.length} blocked flow(s) outside open alerts have no waiver: ` +
+      [...byReason].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([why, n]) => `${n} × ${why}`).join('; ') +
+      '. Allow them in the rule, or waive them with a named, reasoned waiver (conduitwatch rules waive).');
+  }
+  const n = Number(sum?.n ?? 0);
+  const body = {
+    conduit: rule.conduit, ruleHash, runs: [...runs].sort(), from: n ? Number(sum!.from) : 0, to: n ? Number(sum!.to) : 0,
+    flowsEvaluated: n, flowsBlocked: blocked.length, blocked, unwaived: unwaived.length, promotable: notPromotable.length === 0, notPromotable,
+  };
+  return { ...body, hash: contentHash(body) };
+};
+
+/** The result as canonical JSON (byte-identical for the same store, runs and rule). */
+export const whatIfJson = (r: WhatIfResult): string => canonicalJson(r);
