@@ -2,7 +2,8 @@
  * What-if: replays a rule over every stored flow of its conduit — the whole baseline and everything
  * since — as one ClickHouse query, and lists each flow the rule would have blocked and why.
  *
- * The rule becomes three constant sets (hash-set lookups in the engine, not a row loop in JS):
+ * The rule is loaded into transient ClickHouse `Set` tables (hash-set lookups in the engine, not a row
+ * loop in JS; see {@link whatIfSql}):
  *   exact   (src_ip, dst_ip, proto, dst_port) of allowed entries with an address as src,
  *   zone    (dst_ip, proto, dst_port) of allowed `zone:` entries (the conduit's src zone by definition),
  *   ops     (edge, op) of allowed ops on allowed entries that name an l7 protocol.
@@ -17,6 +18,7 @@
  * Promotable: a rule is not promotable while `blocked` holds a flow outside an open alert of the
  * conduit that no waiver covers (a waiver names the edge, optionally the op, a person and a reason).
  */
+import { randomBytes } from 'node:crypto';
 import { PipelineError } from '../core/errors.ts';
 import { protoName } from '../core/records.ts';
 import { tables } from '../store/schema.ts';
@@ -70,43 +72,65 @@ export interface WhatIfResult {
   hash: string;
 }
 
-/** Placeholders no flow has, typed like the keys, keep `IN (…)` valid for an empty set. */
-const NONE = "'\\0none'";
-const P4 = [NONE, "''", '0', '0'];
-const P3 = [NONE, '0', '0'];
+/** The transient Set tables one what-if loads its rule into (dropped when it is done). */
+export interface WhatIfSets {
+  /** (src, dst, proto, port) of allowed address entries. */
+  exact: string;
+  /** (dst, proto, port) of allowed `zone:` entries. */
+  zone: string;
+  /** The subset of `exact` that names an l7 (their ops are checked). */
+  exactL7: string;
+  zoneL7: string;
+  /** (src, dst, proto, port, op) of allowed ops on allowed address entries. */
+  exactOps: string;
+  /** (dst, proto, port, op) of allowed ops on allowed `zone:` entries. */
+  zoneOps: string;
+}
 
-const tupleList = (rows: string[][], placeholder: string[]): string => {
-  const all = rows.length ? rows : [placeholder];
-  return `(${all.map((r) => `(${r.join(', ')})`).join(', ')})`;
+const KEY4 = 'src String, dst String, proto UInt8, port UInt16';
+const KEY3 = 'dst String, proto UInt8, port UInt16';
+
+/** Names of the Set tables of one what-if: `whatif_<12 hex of the rule hash>_<token>_<set>`. */
+export const whatIfSets = (ruleHash: string, token: string): WhatIfSets => {
+  const base = `whatif_${ruleHash.replace('sha256:', '').slice(0, 12)}_${token}`;
+  return { exact: `${base}_exact`, zone: `${base}_zone`, exactL7: `${base}_exact_l7`, zoneL7: `${base}_zone_l7`, exactOps: `${base}_exact_ops`, zoneOps: `${base}_zone_ops` };
 };
 
-const lit = (e: { src?: string; dst: string; proto: number; dstPort: number }) => [
-  ...(e.src !== undefined ? [sqlString(e.src)] : []), sqlString(e.dst), String(e.proto), String(e.dstPort),
-];
-
-/** The SQL of a what-if (exported for the bench and for reading). */
-export const whatIfSql = (rule: Rule, runs: readonly string[]): { blocked: string; summary: string } => {
+/** The rows of each Set table, from the rule's allowed entries and ops. */
+const setRows = (rule: Rule): Record<keyof WhatIfSets, object[]> => {
   const allowed = rule.entries.filter((e) => e.status === 'allow');
+  const k4 = (e: RuleEntry) => ({ src: e.src, dst: e.dst, proto: e.proto, port: e.dstPort });
+  const k3 = (e: RuleEntry) => ({ dst: e.dst, proto: e.proto, port: e.dstPort });
   const exact = allowed.filter((e) => !e.src.startsWith('zone:'));
   const zone = allowed.filter((e) => e.src.startsWith('zone:'));
-  const exactL7 = exact.filter((e) => e.l7 !== '');
-  const zoneL7 = zone.filter((e) => e.l7 !== '');
   const opsOf = (e: RuleEntry) => e.ops.filter((o) => o.status === 'allow').map((o) => o.op);
-  const exactOps = exactL7.flatMap((e) => opsOf(e).map((op) => [...lit(e), sqlString(op)]));
-  const zoneOps = zoneL7.flatMap((e) => opsOf(e).map((op) => [...lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort }), sqlString(op)]));
-  const where = `${F.conduit} = ${sqlString(rule.conduit)} AND ${F.runId} IN ${sqlList(runs)}`;
+  return {
+    exact: exact.map(k4), zone: zone.map(k3),
+    exactL7: exact.filter((e) => e.l7 !== '').map(k4), zoneL7: zone.filter((e) => e.l7 !== '').map(k3),
+    exactOps: exact.filter((e) => e.l7 !== '').flatMap((e) => opsOf(e).map((op) => ({ ...k4(e), op }))),
+    zoneOps: zone.filter((e) => e.l7 !== '').flatMap((e) => opsOf(e).map((op) => ({ ...k3(e), op }))),
+  };
+};
+
+/**
+ * The SQL of a what-if over the Set tables `t` (exported for the bench and for reading). The rule
+ * travels in tables, not in the query text: a plant's rule of thousands of entries would pass
+ * ClickHouse's max_query_size (256 KiB) as literals, and a Set table is the same hash lookup.
+ */
+export const whatIfSql = (conduit: string, runs: readonly string[], t: WhatIfSets): { blocked: string; summary: string } => {
+  const where = `${F.conduit} = ${sqlString(conduit)} AND ${F.runId} IN ${sqlList(runs)}`;
   const key4 = `(${F.srcIp}, ${F.dstIp}, ${F.proto}, ${F.dstPort})`;
   const key3 = `(${F.dstIp}, ${F.proto}, ${F.dstPort})`;
   const sql = `
     SELECT ${F.runId} AS run, ${F.srcIp} AS src, ${F.srcPort} AS src_port, ${F.dstIp} AS dst, ${F.proto} AS proto, ${F.dstPort} AS port,
       toString(${F.l7}) AS l7, ${msOf(F.tsStart)} AS ts0, ${msOf(F.tsEnd)} AS ts1,
-      ${key4} IN ${tupleList(exact.map((e) => lit(e)), P4)} AS exact_ok,
-      ${key3} IN ${tupleList(zone.map((e) => lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort })), P3)} AS zone_ok,
+      ${key4} IN ${t.exact} AS exact_ok,
+      ${key3} IN ${t.zone} AS zone_ok,
       multiIf(
-        exact_ok, if(${key4} IN ${tupleList(exactL7.map((e) => lit(e)), P4)},
-          arrayFilter(op -> NOT ((${F.srcIp}, ${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${tupleList(exactOps, [...P4, "''"])}), mapKeys(${F.l7Ops})), []),
-        zone_ok, if(${key3} IN ${tupleList(zoneL7.map((e) => lit({ dst: e.dst, proto: e.proto, dstPort: e.dstPort })), P3)},
-          arrayFilter(op -> NOT ((${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${tupleList(zoneOps, [...P3, "''"])}), mapKeys(${F.l7Ops})), []),
+        exact_ok, if(${key4} IN ${t.exactL7},
+          arrayFilter(op -> NOT ((${F.srcIp}, ${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${t.exactOps}), mapKeys(${F.l7Ops})), []),
+        zone_ok, if(${key3} IN ${t.zoneL7},
+          arrayFilter(op -> NOT ((${F.dstIp}, ${F.proto}, ${F.dstPort}, op) IN ${t.zoneOps}), mapKeys(${F.l7Ops})), []),
         []) AS bad_ops
     FROM ${tables.flows.name}
     WHERE ${where} AND (NOT (exact_ok OR zone_ok) OR notEmpty(bad_ops))
@@ -126,11 +150,23 @@ const waiverFor = (waivers: readonly Waiver[], b: { src: string; dst: string; pr
  * Runs the what-if of `rule` over the conduit's stored flows in `runs` (see the module comment).
  * `ruleHash` is the hash the caller computed (ruleHash(rule)); it is copied into the result.
  */
-export const whatIf = async (store: Pick<Store, 'query'>, rule: Rule, ruleHash: string, runs: readonly string[]): Promise<WhatIfResult> => {
+export const whatIf = async (store: Pick<Store, 'query' | 'exec' | 'insertRows'>, rule: Rule, ruleHash: string, runs: readonly string[]): Promise<WhatIfResult> => {
   if (runs.length === 0) throw new PipelineError('input_invalid', `No runs to evaluate for ${rule.conduit}.`);
-  const { blocked: sql, summary } = whatIfSql(rule, runs);
-  const [sum] = await store.query<{ n: string; from: string; to: string }>(summary);
-  const rows = await store.query<Row>(sql);
+  const sets = whatIfSets(ruleHash, randomBytes(4).toString('hex'));
+  const rowsOf = setRows(rule);
+  let sum: { n: string; from: string; to: string } | undefined;
+  let rows: Row[];
+  try {
+    for (const k of Object.keys(sets) as (keyof WhatIfSets)[]) {
+      await store.exec(`CREATE TABLE ${sets[k]} (${k.startsWith('zone') ? KEY3 : KEY4}${k.endsWith('Ops') ? ', op String' : ''}) ENGINE = Set`);
+      if (rowsOf[k].length) await store.insertRows(sets[k], rowsOf[k]);
+    }
+    const { blocked: sql, summary } = whatIfSql(rule.conduit, runs, sets);
+    [sum] = await store.query<{ n: string; from: string; to: string }>(summary);
+    rows = await store.query<Row>(sql);
+  } finally {
+    for (const name of Object.values(sets)) await store.exec(`DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
+  }
   const spans = await alertSpans(store, rule.conduit, runs);
   const exact = new Map(rule.entries.filter((e) => !e.src.startsWith('zone:')).map((e) => [edgeKeyOf(e), e]));
   const zone = new Map(rule.entries.filter((e) => e.src.startsWith('zone:')).map((e) => [`${e.dst}/${e.proto}/${e.dstPort}`, e]));
