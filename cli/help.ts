@@ -16,6 +16,8 @@ Commands:
   rules      allow-list rules from a conduit's stored baseline: propose (readiness gate), what-if, waive, nftables
   audit      verify the tamper-evident audit trail of rule steps
 
+  dashboards build the Grafana dashboards (dashboards/) to JSON under infra/grafana/dashboards/
+
 Examples:
   conduitwatch demo
   conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
@@ -287,4 +289,21 @@ Examples:
   conduitwatch audit verify --data conduitwatch-data --site examples/lemay/site.yaml --json | jq .firstBad
 
 Exit status: 0 intact; 3 tampering or damage found; 2 bad arguments or no trail; 1 other failure.`,
+
+  dashboards: `conduitwatch dashboards — the Grafana dashboards as code (dashboards/), built to JSON
+
+Usage: conduitwatch dashboards build [--out DIR] [--check]
+
+Writes one JSON file per dashboard (SOC overview, conduit detail, alert detail, asset inventory,
+baseline readiness, pipeline health) for Grafana's ClickHouse plugin (grafana-clickhouse-datasource).
+infra/grafana/provisioning/ loads them and the data source; docs/deploy.md shows the whole stack.
+
+Options:
+  --out DIR   where to write                          [default: this checkout's infra/grafana/dashboards/]
+  --check     write nothing; exit 1 when the files there differ from a fresh build
+
+Examples:
+  conduitwatch dashboards build
+  conduitwatch dashboards build --out /etc/grafana/dashboards/conduitwatch
+  conduitwatch dashboards build --check`,
 };

@@ -37,6 +37,8 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
     run: async (v, p) => (await import('./sql.ts')).runSqlCommand(v, p) },
   eval: { options: EVAL_OPTIONS, run: async (v, p) => (await import('./eval/command.ts')).runEvalCommand(v, p) },
   serve: { options: SERVE_OPTIONS, run: async (v, p) => (await import('./serve/index.ts')).runServeCommand(v, p) },
+  dashboards: { options: { out: { type: 'string' }, check: { type: 'boolean' } },
+    run: async (v, p) => (await import('./dashboards.ts')).runDashboardsCommand(v, p) },
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } },
     run: async (v) => (await import('./collect.ts')).runCollectCommand(v) },
   rules: {
