@@ -163,13 +163,21 @@ Options:
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
   --prefix P      topic name prefix (several deployments on one cluster)
+  --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the store, for Grafana and
+                  'conduitwatch sql'; "off" disables                       [default: http://127.0.0.1:8123]
+
+Role query (alone): serve a finished chDB store read-only, e.g. after a replay:
+  conduitwatch serve --role query --data DIR --listen http://127.0.0.1:8123
+Credentials for the endpoint: CONDUITWATCH_QUERY_USER / CONDUITWATCH_QUERY_PASSWORD, or
+CONDUITWATCH_QUERY_TOKEN (bearer); without them only loopback is allowed.
 
 Examples:
   conduitwatch serve --site site.yaml --role all                                  # one process, in-process bus
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role collector --listen udp://0.0.0.0:2055
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role detector       # start several: one group
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role sink --data /var/lib/conduitwatch
-  curl -s 127.0.0.1:9464/metrics | grep conduitwatch_`,
+  curl -s 127.0.0.1:9464/metrics | grep conduitwatch_
+  conduitwatch serve --role query --data conduitwatch-demo/data                   # Grafana reads it on :8123`,
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 
@@ -202,6 +210,8 @@ Options:
   --format FMT    ClickHouse output format                              [default: PrettyCompactMonoBlock]
 
 Tables: flows, windows, alerts, assets (see store/README.md for the columns).
+While 'conduitwatch serve' holds the directory, the query goes to its read-only HTTP endpoint
+(set CONDUITWATCH_QUERY_PASSWORD or CONDUITWATCH_QUERY_TOKEN if serve was started with one).
 
 Examples:
   conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 3 DESC"

@@ -16,7 +16,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
-import type { InsertOptions, Receipt, Store } from './store.ts';
+import type { InsertOptions, RawOptions, Receipt, Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
 const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
@@ -82,6 +82,18 @@ class ChdbStore implements Store {
     const s = this.live();
     try {
       return (await s.queryAsync(sql, { format })).text();
+    } catch (e) {
+      throw new PipelineError('unrecoverable', `Query failed: ${engineMessage(e)} (query: ${quoteSnippet(sql)})`,
+        { dir: this.dir, sql }, { cause: e });
+    }
+  }
+
+  async raw(sql: string, format: string, opts: RawOptions = {}): Promise<Uint8Array> {
+    const s = this.live();
+    const o = { format, ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) };
+    try {
+      const r = opts.params && Object.keys(opts.params).length ? await s.queryBindAsync(sql, opts.params, o) : await s.queryAsync(sql, o);
+      return r.bytes();
     } catch (e) {
       throw new PipelineError('unrecoverable', `Query failed: ${engineMessage(e)} (query: ${quoteSnippet(sql)})`,
         { dir: this.dir, sql }, { cause: e });

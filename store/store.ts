@@ -17,6 +17,14 @@ export interface InsertOptions {
   dedupToken?: string;
 }
 
+/** Options of `Store.raw`. */
+export interface RawOptions {
+  /** Values for the query's {name:Type} placeholders. */
+  params?: Record<string, string>;
+  /** Settle with an error after this long (the engine's own max_execution_time stops the work). */
+  timeoutMs?: number;
+}
+
 export interface Store {
   /** Where the data lives: the chDB data directory, or the server URL for a server client. */
   readonly dir: string;
@@ -32,6 +40,12 @@ export interface Store {
    * (e.g. 'PrettyCompactMonoBlock', 'CSVWithNames'), for `conduitwatch sql`.
    */
   text(sql: string, format: string): Promise<string>;
+  /**
+   * Runs a query and returns the engine's output bytes in any format, binary ones too (Native,
+   * Parquet), with optional query parameters ({name:Type} placeholders) and a timeout. For the
+   * read-only HTTP endpoint that a one-box install serves (dashboards/http/); chDB implements it.
+   */
+  raw?(sql: string, format: string, opts?: RawOptions): Promise<Uint8Array>;
   /** Runs one statement that returns no rows (DDL, ALTER, OPTIMIZE, INSERT … SELECT). */
   exec(sql: string): Promise<void>;
   /**

@@ -13,6 +13,9 @@
  *   --http H:P        /healthz, /readyz, /metrics (default 127.0.0.1:9464; "off" disables).
  *   --run-id ID       run_id stamped on stored rows (default serve-<site>); keep it stable across restarts.
  *   --prefix P        topic name prefix (tests, several deployments on one cluster).
+ *   --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the chDB store (default
+ *                     http://127.0.0.1:8123; "off" disables). --role query serves a finished store
+ *                     alone, on --listen. Credentials: CONDUITWATCH_QUERY_USER/_PASSWORD/_TOKEN.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { loadSite, SiteMap } from '../../core/config.ts';
@@ -25,6 +28,7 @@ import { Collector, CollectorConfig } from '../../ingest/netflow/collector.ts';
 import { openChdb } from '../../store/chdb.ts';
 import { migrate } from '../../store/migrate.ts';
 import type { Store } from '../../store/store.ts';
+import { QueryEndpointConfig, serveStore, type QueryEndpoint } from '../../dashboards/http/server.ts';
 import { usageError } from '../args.ts';
 import { openInput } from '../inputs.ts';
 import { FlowPublisher, publishFlows } from './collector.ts';
@@ -105,11 +109,38 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
   return s;
 };
 
+/** The query endpoint's config from a listen address and CONDUITWATCH_QUERY_USER/_PASSWORD/_TOKEN. */
+export const queryEndpointConfig = (listen: string, env: NodeJS.ProcessEnv = process.env): QueryEndpointConfig =>
+  QueryEndpointConfig.parse({
+    listen,
+    ...(env.CONDUITWATCH_QUERY_USER ? { user: env.CONDUITWATCH_QUERY_USER } : {}),
+    ...(env.CONDUITWATCH_QUERY_PASSWORD ? { password: env.CONDUITWATCH_QUERY_PASSWORD } : {}),
+    ...(env.CONDUITWATCH_QUERY_TOKEN ? { token: env.CONDUITWATCH_QUERY_TOKEN } : {}),
+  });
+
+/** `serve --role query`: a finished store served read-only until SIGINT/SIGTERM. */
+const runQueryRole = async (v: Record<string, unknown>): Promise<number> => {
+  const log = createLogger(process.env.CONDUITWATCH_LOG ?? 'info');
+  const dir = typeof v.data === 'string' ? v.data : 'conduitwatch-data';
+  const store = await openChdb(dir);
+  let ep: QueryEndpoint | undefined;
+  try {
+    ep = await serveStore(store, queryEndpointConfig(typeof v.listen === 'string' ? v.listen : 'http://127.0.0.1:8123'), { log, metrics: new Metrics() });
+    process.stdout.write(`Serving ${store.dir} read-only on ${ep.url} (ClickHouse HTTP interface). Ctrl-C stops.\n`);
+    await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+  } finally {
+    await ep?.close();
+    await store.close();
+  }
+  return 0;
+};
+
 export const runServeCommand = async (v: Record<string, unknown>, positionals: string[]): Promise<number> => {
+  if (v.role === 'query' || (Array.isArray(v.role) && v.role.length === 1 && v.role[0] === 'query')) return runQueryRole(v);
   const rawRoles = (Array.isArray(v.role) ? v.role : v.role ? [v.role] : ['all']) as string[];
   const roles = rawRoles.flatMap((r) => (r === 'all' ? ROLES : [r]));
   const badRole = roles.find((r) => !ROLES.includes(r as Role));
-  if (badRole) throw usageError('serve', `Unknown role "${badRole}"; use collector, detector, sink or all.`);
+  if (badRole) throw usageError('serve', `Unknown role "${badRole}"; use collector, detector, sink, all, or query (alone).`);
   if (typeof v.site !== 'string') throw usageError('serve', 'Missing --site: the site config, e.g. --site examples/lemay/site.yaml.');
   const site = loadSite(v.site);
   const siteMap = new SiteMap(site);
@@ -129,10 +160,12 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     ...(store ? { store } : {}), inputs: positionals,
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
   });
+  const querySpec = typeof v['query-listen'] === 'string' ? v['query-listen'] : 'http://127.0.0.1:8123';
+  const queryEp = store && querySpec !== 'off' ? await serveStore(store, queryEndpointConfig(querySpec), { log, metrics }) : undefined;
   let http: HealthServer | undefined;
   const httpSpec = typeof v.http === 'string' ? v.http : '127.0.0.1:9464';
   if (httpSpec !== 'off') http = await startHealthServer(httpSpec, metrics, serving.ready);
-  log.info({ roles, http: http?.address }, 'Serving.');
+  log.info({ roles, http: http?.address, query: queryEp?.url }, 'Serving.');
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
@@ -140,6 +173,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     if (roles.length === 1 && roles[0] === 'collector' && positionals.length) void serving.published?.then(done, done);
   });
   await serving.stop();
+  await queryEp?.close();
   await http?.close();
   await bus.close();
   await store?.close();

@@ -10,4 +10,5 @@ export const SERVE_OPTIONS = {
   http: { type: 'string' },
   'run-id': { type: 'string' },
   prefix: { type: 'string' },
+  'query-listen': { type: 'string' },
 } as const;
