@@ -166,6 +166,10 @@ Options:
   --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the store, for Grafana and
                   'conduitwatch sql'; "off" disables                       [default: http://127.0.0.1:8123]
 
+  --siem URL      alerts also to a SIEM as syslog: udp://H:P, tcp://H:P (octet-counted) or tls://H:P
+  --siem-format F rfc5424 (fields as structured data) | cef                  [default: rfc5424]
+  --siem-ca FILE  TLS: the CA that signed the SIEM's certificate             [default: system CAs]
+
 Role query (alone): serve a finished chDB store read-only, e.g. after a replay:
   conduitwatch serve --role query --data DIR --listen http://127.0.0.1:8123
 Credentials for the endpoint: CONDUITWATCH_QUERY_USER / CONDUITWATCH_QUERY_PASSWORD, or
@@ -177,7 +181,8 @@ Examples:
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role detector       # start several: one group
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role sink --data /var/lib/conduitwatch
   curl -s 127.0.0.1:9464/metrics | grep conduitwatch_
-  conduitwatch serve --role query --data conduitwatch-demo/data                   # Grafana reads it on :8123`,
+  conduitwatch serve --role query --data conduitwatch-demo/data                   # Grafana reads it on :8123
+  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role sink --siem tls://siem.example:6514 --siem-format cef`,
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 

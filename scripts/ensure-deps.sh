@@ -24,6 +24,12 @@ if [ "${1:-}" = "--system" ]; then
   command -v kcat >/dev/null || missing+=(kcat)
   command -v nft >/dev/null || missing+=(nftables)
   command -v ip >/dev/null || missing+=(iproute2)
+  # SIEM receiver (rsyslogd; its TLS driver is a package of its own, found by its module) and the
+  # dashboard pictures' headless browser.
+  command -v rsyslogd >/dev/null || missing+=(rsyslog)
+  [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || missing+=(rsyslog-gnutls)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2

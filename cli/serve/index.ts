@@ -16,6 +16,8 @@
  *   --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the chDB store (default
  *                     http://127.0.0.1:8123; "off" disables). --role query serves a finished store
  *                     alone, on --listen. Credentials: CONDUITWATCH_QUERY_USER/_PASSWORD/_TOKEN.
+ *   --siem URL        alerts also to a SIEM as syslog: udp://H:P, tcp://H:P or tls://H:P (its own
+ *                     consumer group); --siem-format rfc5424|cef, --siem-ca FILE for TLS.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { loadSite, SiteMap } from '../../core/config.ts';
@@ -34,7 +36,9 @@ import { openInput } from '../inputs.ts';
 import { FlowPublisher, publishFlows } from './collector.ts';
 import { DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
+import { SiemRole } from './siem.ts';
 import { SinkRole } from './sink.ts';
+import { SiemConfig } from '../../bus/siem/sender.ts';
 
 export { DetectorRole } from './detector.ts';
 export { SinkRole } from './sink.ts';
@@ -58,12 +62,15 @@ export interface ServeOptions {
   /** Collector: publish these files instead of listening. */
   inputs?: string[];
   listen?: string;
+  /** Forward alerts to a SIEM (bus/siem/). */
+  siem?: SiemConfig;
 }
 
 /** Running roles. */
 export interface Serving {
   detector?: DetectorRole;
   sink?: SinkRole;
+  siem?: SiemRole;
   collector?: Collector;
   /** Resolves when a file-fed collector finished publishing (with the flow count). */
   published?: Promise<number>;
@@ -77,6 +84,10 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
     if (!o.store) throw new PipelineError('config_invalid', 'The sink role needs a store (--data DIR).');
     s.sink = new SinkRole({ bus: o.bus, store: o.store, siteMap: o.siteMap, runId: o.runId, clock: o.clock, log: o.log, metrics: o.metrics });
     await s.sink.start();
+  }
+  if (o.siem) {
+    s.siem = new SiemRole({ bus: o.bus, config: o.siem, log: o.log, metrics: o.metrics });
+    await s.siem.start();
   }
   if (o.roles.includes('detector')) {
     s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics });
@@ -99,12 +110,13 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
       s.published = publishFlows(o.bus, o.siteMap, c.records(), o.clock, o.metrics);
     }
   }
-  s.ready = () => (s.sink?.ready ?? true) && (s.detector?.ready ?? true);
+  s.ready = () => (s.sink?.ready ?? true) && (s.detector?.ready ?? true) && (s.siem?.ready ?? true);
   s.stop = async () => {
     await s.collector?.close();
     await s.published?.catch(() => 0);
     await s.detector?.stop();
     await s.sink?.stop();
+    await s.siem?.stop();
   };
   return s;
 };
@@ -117,6 +129,15 @@ export const queryEndpointConfig = (listen: string, env: NodeJS.ProcessEnv = pro
     ...(env.CONDUITWATCH_QUERY_PASSWORD ? { password: env.CONDUITWATCH_QUERY_PASSWORD } : {}),
     ...(env.CONDUITWATCH_QUERY_TOKEN ? { token: env.CONDUITWATCH_QUERY_TOKEN } : {}),
   });
+
+const siemConfig = (v: Record<string, unknown>): SiemConfig => {
+  const r = SiemConfig.safeParse({
+    url: v.siem, ...(typeof v['siem-format'] === 'string' ? { format: v['siem-format'] } : {}),
+    ...(typeof v['siem-ca'] === 'string' ? { caFile: v['siem-ca'] } : {}),
+  });
+  if (!r.success) throw usageError('serve', `--siem: ${r.error.issues.map((i) => `${i.path.join('.') || 'url'}: ${i.message}`).join('; ')}`);
+  return r.data;
+};
 
 /** `serve --role query`: a finished store served read-only until SIGINT/SIGTERM. */
 const runQueryRole = async (v: Record<string, unknown>): Promise<number> => {
@@ -159,6 +180,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     runId: typeof v['run-id'] === 'string' ? v['run-id'] : `serve-${site.site}`,
     ...(store ? { store } : {}), inputs: positionals,
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
+    ...(typeof v.siem === 'string' ? { siem: siemConfig(v) } : {}),
   });
   const querySpec = typeof v['query-listen'] === 'string' ? v['query-listen'] : 'http://127.0.0.1:8123';
   const queryEp = store && querySpec !== 'off' ? await serveStore(store, queryEndpointConfig(querySpec), { log, metrics }) : undefined;

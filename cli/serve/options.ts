@@ -11,4 +11,7 @@ export const SERVE_OPTIONS = {
   'run-id': { type: 'string' },
   prefix: { type: 'string' },
   'query-listen': { type: 'string' },
+  siem: { type: 'string' },
+  'siem-format': { type: 'string' },
+  'siem-ca': { type: 'string' },
 } as const;

@@ -13,3 +13,5 @@ export { kafkajsCompatibility, requestApiVersions } from './kafka-protocol.ts';
 export type { ApiVersions, NegotiatedApi, VersionRange } from './kafka-protocol.ts';
 export { redisCommand } from './resp.ts';
 export type { RespValue } from './resp.ts';
+export { startRsyslog } from './rsyslog.ts';
+export type { ReceivedMessage, RsyslogService } from './rsyslog.ts';
