@@ -310,7 +310,7 @@ Exit status: 0 intact; 3 tampering or damage found; 2 bad arguments or no trail;
 Usage: conduitwatch dashboards build [--out DIR] [--check]
 
 Writes one JSON file per dashboard (SOC overview, conduit detail, alert detail, asset inventory,
-baseline readiness, pipeline health) for Grafana's ClickHouse plugin (grafana-clickhouse-datasource).
+baseline readiness, rules and promotions, audit trail, pipeline health) for Grafana's ClickHouse plugin (grafana-clickhouse-datasource).
 infra/grafana/provisioning/ loads them and the data source; docs/deploy.md shows the whole stack.
 
 Options:

@@ -29,6 +29,8 @@ export const C = {
   alerts: tables.alerts.columns,
   assets: tables.assets.columns,
   conduits: tables.conduits.columns,
+  rules: tables.rules.columns,
+  audit: tables.audit.columns,
 } as const;
 
 /** The Grafana plugin id of the official ClickHouse data source. */
@@ -46,6 +48,8 @@ export const UID = {
   assets: 'conduitwatch-assets',
   readiness: 'conduitwatch-readiness',
   pipeline: 'conduitwatch-pipeline',
+  rules: 'conduitwatch-rules',
+  audit: 'conduitwatch-audit',
 } as const;
 
 /** The plugin's result formats (the backend reads `format`: 0 time series, 1 table). */

@@ -5,7 +5,10 @@
  * column, and has the fields its links and series need.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { DASHBOARDS_DIR } from '../../../cli/dashboards.ts';
 import { edgeId } from '../../../core/records.ts';
@@ -14,11 +17,23 @@ import { loadDashboards, panelQuery, resolveVariables, type RunQuery } from '../
 import type { VarValue } from '../../../dashboards/macros.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { TABLES, tables } from '../../../store/schema.ts';
+import { projectRoot } from '../../support/data.ts';
 import { replayShared } from '../../support/replayed.ts';
+
+const exec = promisify(execFile);
 
 test('every dashboard panel runs on a replayed capture and returns rows where its data exists', async (t) => {
   const r = await replayShared(t);
   if (!r) return;
+  // The enforcement dashboards read rules and the audit trail: propose a rule for the polled conduit
+  // and replay it (what-if), as an engineer would, through the real commands.
+  const bin = join(projectRoot, 'bin/conduitwatch.mjs');
+  for (const step of ['propose', 'whatif']) {
+    // whatif exits non-zero when the rule is not promotable (this capture: two held flows); it still ran.
+    const out = await exec(process.execPath, [bin, 'rules', step, '--conduit', 'control->field', '--site', join(projectRoot, 'examples/lemay/site.yaml'), '--data', r.dir],
+      { env: { ...process.env, TZ: 'UTC', CONDUITWATCH_LOG: 'warn' } }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout}${e.stderr}` }));
+    assert.match(out.stdout, step === 'propose' ? /Proposed/ : /What-if hash/, `rules ${step}: ${out.stdout}`);
+  }
   const store = await openChdb(r.dir);
   t.after(async () => { await store.close(); await rm(r.dir, { recursive: true, force: true }); });
   const meta = new Map<string, string[]>();
@@ -27,7 +42,10 @@ test('every dashboard panel runs on a replayed capture and returns rows where it
     meta.set(sql, out.meta.map((m) => m.name));
     return out.data;
   };
-  const range = { from: r.from, to: r.to };
+  const capture = { from: r.from, to: r.to };
+  // Rules and audit entries carry processing time: those dashboards open on the last 30 days.
+  const recent = { from: Date.now() - 30 * 86_400_000, to: Date.now() + 3_600_000 };
+  const rangeOf = (uid: string) => (uid === 'conduitwatch-rules' || uid === 'conduitwatch-audit' ? recent : capture);
   const a = tables.alerts.columns;
   const f = tables.flows.columns;
   // Where data exists: the conduit with the most flows has the baseline and cadence panels' data,
@@ -38,9 +56,10 @@ test('every dashboard panel runs on a replayed capture and returns rows where it
   const conduits = [String(polled![0]), String(alerted![0])];
   assert.notEqual(conduits[0], conduits[1], 'the capture should alert on a conduit other than its busiest');
   const dashboards = loadDashboards(DASHBOARDS_DIR);
-  assert.ok(dashboards.length >= 6, `expected the 6 dashboards, found ${dashboards.length}`);
+  assert.ok(dashboards.length >= 8, `expected the 8 dashboards, found ${dashboards.length}`);
   let ran = 0;
   for (const d of dashboards) {
+    const range = rangeOf(d.uid);
     const conduitVar = d.variables.find((v) => v.name === 'conduit');
     // Scope 0 is "All" (or, without a multi conduit variable, the only one that must have rows).
     const scopes: Record<string, VarValue>[] = !conduitVar ? [{}]
@@ -83,8 +102,12 @@ test('every dashboard panel runs on a replayed capture and returns rows where it
   t.diagnostic(`${ran} panel queries with rows over ${dashboards.length} dashboards (${dashboards.reduce((n, d) => n + d.panels.length, 0)} panels)`);
   // One figure checked against the replay itself, not against the store: the overview's alert count.
   const soc = dashboards.find((d) => d.uid === 'conduitwatch-soc')!;
-  const vars = await resolveVariables(soc, run, range);
-  const alerts = await run(panelQuery(soc.panels.find((p) => p.title === 'Alerts')!, range, vars));
+  const vars = await resolveVariables(soc, run, capture);
+  const alerts = await run(panelQuery(soc.panels.find((p) => p.title === 'Alerts')!, capture, vars));
+  // And the audit dashboard's verification agrees with the trail's own verifier.
+  const audit = dashboards.find((d) => d.uid === 'conduitwatch-audit')!;
+  const [[status]] = await run(panelQuery(audit.panels.find((p) => p.title === 'Chain verification')!, recent, {})) as [[string]];
+  assert.equal(status, 'intact');
   assert.equal(Number(alerts[0]![0]), r.report.rawAlerts);
   // The alert dashboard finds an alert's windows by rebuilding its edge id in SQL: it must spell it as core does.
   const stored = await store.query<{ edge: string; src: string; dst: string; proto: number; dstPort: number; l7: string }>(
