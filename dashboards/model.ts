@@ -24,6 +24,10 @@ export interface PanelModel {
   gridPos: { x: number; y: number; w: number; h: number };
   /** Per-field overrides (name → property id → value), e.g. fillBelowTo, unit. */
   overrides: Record<string, Record<string, unknown>>;
+  /** Time series: 'line' or 'bars'; stacked series. Bar charts: the category field. */
+  drawStyle?: string;
+  stacked: boolean;
+  xField?: string;
 }
 
 export interface VariableModel {
@@ -65,6 +69,9 @@ const panelOf = (p: Json): PanelModel => {
     links: ((defaults.links ?? []) as Json[]).map((l) => String(l.url)),
     gridPos: p.gridPos as PanelModel['gridPos'],
     overrides,
+    ...(typeof (defaults.custom as Json | undefined)?.drawStyle === 'string' ? { drawStyle: String((defaults.custom as Json).drawStyle) } : {}),
+    stacked: ((((defaults.custom as Json | undefined)?.stacking as Json | undefined)?.mode ?? ((p.options as Json | undefined)?.stacking)) ?? 'none') !== 'none',
+    ...(typeof (p.options as Json | undefined)?.xField === 'string' ? { xField: String((p.options as Json).xField) } : {}),
   };
 };
 
