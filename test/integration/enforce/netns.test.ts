@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { parseSite } from '../../../core/config.ts';
@@ -157,7 +160,7 @@ test('an applied conduit rule passes baseline polls, drops a new write and a new
   }
 });
 
-test('a ruleset nft refuses, a missing nft and a restore of a table that was live all leave the firewall as it was', async (t) => {
+test('a ruleset nft refuses, a missing nft, nft without root and a restore of a table that was live all leave the firewall as it was', async (t) => {
   if (!need(t)) return;
   tearDown();
   try {
@@ -170,9 +173,14 @@ test('a ruleset nft refuses, a missing nft and a restore of a table that was liv
     const broken = { ...rs, text: rs.text.replace('policy accept;', 'policy acept;'), hash: 'sha256:x' };
     await assert.rejects(backend.apply(broken), (e) => hasCode(e, 'unrecoverable') && /nft -c refused/.test((e as Error).message));
     assert.equal((await backend.current(rs.target)).hash, rs.hash);
-    // No nft binary: a clear refusal, nothing changed.
+    // No nft binary, or nft without root: a clear refusal, nothing changed.
     const none = new NftablesBackend({ netns: NS.rtr, nft: '/nonexistent/nft' });
     await assert.rejects(none.apply(rs), (e) => hasCode(e, 'config_invalid') && /Nothing was changed/.test((e as Error).message));
+    const wrapper = join(await mkdtemp(join(tmpdir(), 'cw-nft-nobody-')), 'nft');
+    await writeFile(wrapper, '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups nft "$@"\n', { mode: 0o755 });
+    const unprivileged = new NftablesBackend({ netns: NS.rtr, nft: wrapper });
+    await assert.rejects(unprivileged.apply(broken), (e) => hasCode(e, 'config_invalid') && /needs root/.test((e as Error).message));
+    await rm(dirname(wrapper), { recursive: true, force: true });
     // A second rule version replaces the table atomically; restoring its `previous` brings the first back.
     const r2: Rule = { ...rule, entries: [{ ...rule.entries[0]!, ops: [...rule.entries[0]!.ops, { op: 'write_multiple_registers', status: 'allow', held: [] }] }] };
     const rs2 = backend.generate(r2, site, ruleHash(r2));

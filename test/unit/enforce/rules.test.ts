@@ -73,3 +73,27 @@ test('op names are checked against each protocol\'s own code table', () => {
   assert.equal(isOpOf('dnp3', 'read_coils'), false);
   assert.equal(isOpOf('profinet', 'anything'), false);
 });
+
+test('the rules command refuses a bad rule file with exit 2 and the file and line on stderr', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { main } = await import('../../../cli/main.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'cw-rule-cli-'));
+  const file = join(dir, 'bad.yaml');
+  const r = rule();
+  r.conduit = 'control->field';
+  await writeFile(file, stringify({ ...r, site: 'lemay-modbus-sandbox', entries: [{ ...r.entries[0]!, src: '192.168.1.100', dst: '192.168.1.101', ops: [{ op: 'write_coil', status: 'allow', held: [] }] }] }));
+  let err = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await main(['rules', 'nft', '--rule', file, '--site', 'examples/lemay/site.yaml']);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(code, 2);
+  assert.match(err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: entries\\.0\\.ops\\.0\\.op: "write_coil" is not a modbus operation`));
+  await rm(dir, { recursive: true });
+});
