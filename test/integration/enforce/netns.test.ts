@@ -8,16 +8,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { fakeClock } from '../../../core/clock.ts';
 import { parseSite } from '../../../core/config.ts';
 import { hasCode } from '../../../core/errors.ts';
 import { NftablesBackend } from '../../../enforce/nftables/backend.ts';
 import { tableName } from '../../../enforce/nftables/generate.ts';
+import { AuditTrail, DEFAULT_KEY_FILE, loadOrCreateSigningKey, verifyAudit } from '../../../enforce/audit.ts';
 import { ruleHash, RULE_KIND, type Rule } from '../../../enforce/rules.ts';
+import { applyRule, rollback, waive } from '../../../enforce/steps.ts';
+import { openChdb } from '../../../store/chdb.ts';
+import { migrate } from '../../../store/migrate.ts';
+import { flowRow, tables } from '../../../store/schema.ts';
 
 const PEER = fileURLToPath(new URL('./support/modbus-peer.mjs', import.meta.url));
 const id = `${process.pid % 100000}`;
@@ -195,6 +201,50 @@ test('a ruleset nft refuses, a missing nft, nft without root and a restore of a 
     assert.equal(dry.changed, false);
     assert.equal((await backend.current(rs.target)).hash, rs.hash);
   } finally {
+    tearDown();
+  }
+});
+
+test('the audited apply and rollback steps record requested and ok around the change, and refuse a rule that is not promotable', async (t) => {
+  if (!need(t)) return;
+  tearDown();
+  const dir = await mkdtemp(join(tmpdir(), 'cw-apply-'));
+  const store = await openChdb(dir);
+  try {
+    sh(['ip', 'netns', 'add', NS.rtr]);
+    await migrate(store);
+    // The stored baseline: the HMI's reads, and one write the rule does not allow.
+    const row = (i: number, ops: Record<string, number>) => flowRow({
+      tsStart: 1_700_000_000_000 + i * 1000, tsEnd: 1_700_000_000_100 + i * 1000, srcIp: HMI, srcPort: 40000 + i, dstIp: PLC, dstPort: 502, proto: 6,
+      packets: 4, bytes: 200, packetsRev: 4, bytesRev: 200, tcpFlags: 0x1b, exporter: 'netns', observationDomain: 0, source: 'pcap', l7: 'modbus', l7Ops: ops,
+    }, { conduit: 'control->field', srcZone: 'control', dstZone: 'field', runId: 'netns', observedAt: 1 });
+    await store.insertRows(tables.flows.name, [row(0, { read_coils: 1 }), row(1, { read_holding_registers: 1 }), row(2, { write_multiple_registers: 1 })]);
+    const clock = fakeClock('2026-01-01T00:00:00Z');
+    const { key } = await loadOrCreateSigningKey(join(dir, DEFAULT_KEY_FILE));
+    const audit = await AuditTrail.open({ dataDir: dir, store, signingKey: key, clock, origin: 'o' });
+    const backend = new NftablesBackend({ netns: NS.rtr, clock });
+    const by = { actor: 'test-engineer' };
+    const hash = ruleHash(rule);
+    const refused = await applyRule({ store, site, rule, hash, backend, audit, by, dataDir: dir });
+    assert.equal(refused.applied, undefined);
+    assert.equal((await backend.current(`inet ${tableName('control->field')}`)).exists, false);
+    const waived = await waive({ store, rule, hash, waiver: { src: HMI, dst: PLC, proto: 6, dstPort: 502, op: 'write_multiple_registers', by: 'J. Operator', reason: 'recipe writes retired' }, audit, by, clock });
+    const dry = await applyRule({ store, site, ...waived, backend, audit, by, dataDir: dir, dryRun: true });
+    assert.equal(dry.applied!.changed, false);
+    assert.equal((await backend.current(dry.applied!.target)).exists, false);
+    const done = await applyRule({ store, site, ...waived, backend, audit, by, dataDir: dir });
+    assert.equal(done.applied!.changed, true);
+    assert.equal((await backend.current(done.applied!.target)).exists, true);
+    const back = await rollback({ conduit: 'control->field', target: done.applied!.target, backend, audit, by, dataDir: dir, reason: 'test' });
+    assert.equal(back.changed, true);
+    assert.equal((await backend.current(done.applied!.target)).exists, false);
+    const lines = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; action: string; result: string });
+    assert.deepEqual(lines.filter((l) => l.type === 'entry').map((l) => `${l.action}:${l.result}`),
+      ['apply:refused', 'waive:ok', 'apply:requested', 'apply:ok', 'apply:requested', 'apply:ok', 'rollback:requested', 'rollback:ok']);
+    assert.equal((await verifyAudit({ dataDir: dir, publicKey: key, keyPinned: true, store })).ok, true);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
     tearDown();
   }
 });
