@@ -18,7 +18,7 @@ const IDENT = /^[A-Za-z][A-Za-z0-9_.:-]{0,79}$/;
 const U_NAMES = new Set(Object.values(U_FUNCTIONS));
 
 const CHECKS: Readonly<Record<string, (op: string) => boolean>> = {
-  modbus: (op) => { const c = modbusCode(op); return c !== undefined && c >= 1 && c <= 127; },
+  modbus: (op) => { const c = modbusCode(op); return c !== undefined && c >= 0 && c <= 127; },
   dnp3: (op) => { const c = dnp3Code(op); return c !== undefined && c >= 0 && c <= 255; },
   iec104: (op) => op === S_FRAME || U_NAMES.has(op) || /^U_0x[0-9a-f]{2}$/.test(op) || (asduTypeCode(op) ?? -1) >= 0,
   enip: (op) => serviceCode(op) !== undefined || commandCode(op) !== undefined,
