@@ -46,6 +46,8 @@ export const Detection = z.object({
   allowedLateness: duration.default('10s').describe('How far behind the newest event time a flow may arrive and still count (watermark lag).'),
   baseline: duration.optional().describe('Learning time per conduit before alerts are raised; defaults to one production cycle.'),
   alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
+  learningScores: z.boolean().default(false).describe('Also emit (and store) the detector scores of windows inside a conduit\'s baseline. They never alert (undeclared conduits alert at once either way, and their findings are always kept); off, a learning window gets only its `activity` row, with the count of novel items it learned.'),
+  scoreFloor: z.number().min(0).max(1).default(0.1).describe('Detector scores below this are not emitted or stored (normal traffic); every conduit still gets one `activity` row per window with its counts and top score. 0 keeps every score.'),
 }).strict();
 export type Detection = z.output<typeof Detection>;
 

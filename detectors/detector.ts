@@ -1,11 +1,15 @@
 /**
- * The shape every window detector has: a pure-ish `scoreWindow(window, state, ctx)` over one closed
- * window of one conduit, returning findings and the updated per-conduit state. The engine
- * (detectors/engine.ts) turns findings into `WindowScore`s and, past the baseline, `Alert`s.
+ * The shape every window detector has: `scoreWindow(window, ctx, out)` over one closed window of
+ * one conduit, reading the window's columns (detectors/features.ts) and keeping its own state in
+ * columns indexed by the engine's edge index (detectors/edges.ts). It pushes only the findings
+ * that are needed — those the sink `wants` — and builds their explanation and features
+ * then, never for the rest. The engine (detectors/engine.ts) turns findings into `WindowScore`s
+ * and, past the baseline, `Alert`s.
  */
 import type { z } from 'zod';
 import type { Site } from '../core/config.ts';
-import type { ConduitFeatures } from './features.ts';
+import type { EdgeTable } from './edges.ts';
+import type { WindowAcc } from './features.ts';
 import type { ProtocolSecurity } from './security.ts';
 
 /** What the engine knows about the window being scored. */
@@ -23,7 +27,7 @@ export interface WindowContext {
   cycleMs: number;
   /** Where the window start falls in the production cycle, [0, 1): (windowStart mod cycleMs) / cycleMs. */
   cyclePhase: number;
-  /** The engine runs the scan detector, which reports a scanning source as one finding. */
+  /** Some detector of the engine reports a scanning source as one finding (`reportsScans`). */
   aggregateScans: boolean;
   /**
    * How far the input had reached when the window closed, ≤ windowEnd: windowEnd while more input
@@ -31,9 +35,28 @@ export interface WindowContext {
    * the end of a capture that simply stops is not evidence of anything. Default windowEnd.
    */
   horizon?: number;
-  /** Services (e.g. 'tcp/502 modbus') `src` has initiated to `dst` on any conduit so far, if any. */
-  knownServices?: (src: string, dst: string) => ReadonlySet<string> | undefined;
 }
+
+/** One closed window of one conduit: its slots in the window's columns, and the edge index. */
+export interface ConduitWindow {
+  edges: EdgeTable;
+  /** Conduit id in `edges.conduits`. */
+  conduit: number;
+  windowStart: number;
+  windowEnd: number;
+  /** The window's columns; undefined when no conduit had traffic in the window. */
+  acc: WindowAcc | undefined;
+  /** The conduit's slots are `acc.order[from..to)`, in first-flow order; none when from = to. */
+  from: number;
+  to: number;
+  /** Flows of the conduit in the window, first tsStart and last tsEnd. */
+  flows: number;
+  firstTs: number;
+  lastTs: number;
+}
+
+/** Slot of edge `e` in the window, -1 when it had no traffic there. */
+export const slotIn = (w: ConduitWindow, e: number): number => (w.acc ? (w.acc.slotOf[e] ?? -1) : -1);
 
 /** Phase bucket (0 … buckets − 1) of a cycle phase in [0, 1). */
 export const phaseBucket = (phase: number, buckets: number): number => Math.min(buckets - 1, Math.max(0, Math.floor(phase * buckets)));
@@ -55,17 +78,44 @@ export interface Finding {
   novel?: boolean;
 }
 
-export interface ScoreResult<S> {
-  findings: Finding[];
-  /** The state after this window. It may be the given state object, updated: treat the input as consumed. */
-  state: S;
+/** Where findings go: a detector builds (and pushes) only the findings the sink `wants`. */
+export interface FindingSink {
+  /**
+   * Whether a finding of this score is needed: emitted, alerted or ensembled. `alertsWhileLearning`
+   * says the finding would carry `alertWhileLearning` (while a conduit learns, only those are
+   * needed, unless learning scores are kept). Build the explanation and features only when true.
+   * Ask it about every finding the detector would make, needed or not: the sink keeps the highest.
+   */
+  wants(score: number, alertsWhileLearning?: boolean): boolean;
+  push(f: Finding): void;
+  /** Novel items whose finding was not wanted (readiness counts novel items per cycle). */
+  novelSkipped: number;
+}
+
+/** A `FindingSink` that keeps what it is given: findings scoring at least `floor`, and while `learningOnlyAlerts` only those that can alert at `threshold`. */
+export class Findings implements FindingSink {
+  readonly list: Finding[] = [];
+  novelSkipped = 0;
+  constructor(readonly floor = 0, readonly learningOnlyAlerts = false, readonly threshold = 0) {}
+  /** The highest score asked about, wanted or not (the conduit's top score in its activity row). */
+  top = 0;
+  wants(score: number, alertsWhileLearning = false): boolean {
+    if (score > this.top) this.top = score;
+    if (!(score >= this.floor)) return false;
+    return !this.learningOnlyAlerts || (alertsWhileLearning && score >= this.threshold);
+  }
+  push(f: Finding): void {
+    this.list.push(f);
+  }
 }
 
 /**
- * A window detector. State is per conduit. `save` / `load` turn it into plain JSON data and back;
- * `load(JSON.parse(JSON.stringify(save(s))))` must behave exactly like `s`.
+ * A window detector. Its state covers every conduit and edge it has scored, in columns indexed
+ * by the engine's edge index (`ConduitWindow.edges`) and conduit id. `save` / `load` turn it
+ * into plain JSON data and back; a detector loaded from `JSON.parse(JSON.stringify(save()))`
+ * must behave exactly like the original.
  */
-export interface WindowDetector<S> {
+export interface WindowDetector {
   name: string;
   /**
    * This detector reports a scanning source as one finding of its own: while it runs, the
@@ -73,10 +123,9 @@ export interface WindowDetector<S> {
    * `grouped` instead of alerting each.
    */
   reportsScans?: boolean;
-  init(): S;
-  scoreWindow(window: ConduitFeatures, state: S, ctx: WindowContext): ScoreResult<S>;
-  save(state: S): unknown;
-  load(json: unknown): S;
+  scoreWindow(window: ConduitWindow, ctx: WindowContext, out: FindingSink): void;
+  save(): unknown;
+  load(json: unknown): void;
 }
 
 /** What a detector's `create` may read besides its own config. */
@@ -99,7 +148,7 @@ export interface DetectorDef<C extends z.ZodTypeAny = z.ZodTypeAny> {
   /** One line for `--help` and docs. */
   summary: string;
   config: C;
-  create(config: z.output<C>, ctx: DetectorContext): WindowDetector<unknown> | Promise<WindowDetector<unknown>>;
+  create(config: z.output<C>, ctx: DetectorContext): WindowDetector | Promise<WindowDetector>;
 }
 
 /** Types a registry entry (identity at run time). */

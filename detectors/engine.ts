@@ -6,6 +6,15 @@
  * engine must treat specially is said by flags — `reportsScans` on a detector, `novel`,
  * `grouped`, `alertWhileLearning` and `alertInMaintenance` on its findings.
  *
+ * Columnar: each flow's edge is resolved once in the edge index (detectors/edges.ts); window
+ * counters and every detector's per-edge model are typed-array columns indexed by it. Detectors
+ * build explanations and features only for the findings that are emitted:
+ *
+ * - Emitted scores: every finding scoring ≥ `detection.scoreFloor` (default 0.1; 0 emits every
+ *   score), the `ensemble` row of each edge some detector scored ≥ 0.1, and one `activity` row per
+ *   conduit and window (edge '', the conduit's counts and its highest score: the cadence series
+ *   the dashboards draw). This is what the `windows` table holds (store/README.md).
+ *
  * Rules (see detectors/README.md):
  * - Baseline: a conduit learns for `siteMap.baselineMs` from its first event time. Windows that
  *   start inside it are scored with `learning: true` and never alerted — except novelty on an
@@ -25,8 +34,9 @@ import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
 import { parseEdgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
 import { ensembleScore, round } from './calibration.ts';
-import { byString, phaseBucket, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
-import { newConduitFeatures, type ConduitFeatures } from './features.ts';
+import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
+import { byString, num, phaseBucket, Findings, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
+import { EdgeTable, type EdgeTableJSON } from './edges.ts';
 import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
 import { FlowWindows, type ClosedWindow, type FlowWindowsJSON, type WindowStats } from './windows.ts';
 
@@ -35,7 +45,7 @@ export interface EngineOptions {
    * The detectors to run, already created (see `createDetectors` in detectors/registry.ts and the
    * registry in cli/registry.ts). Names must be unique.
    */
-  detectors: readonly WindowDetector<unknown>[];
+  detectors: readonly WindowDetector[];
   /** Names the run in `stats()`; never part of ids or scores. */
   runId?: string;
   /** The raw detector settings the detectors were created with: kept in snapshots so a restore creates the same ones. */
@@ -90,7 +100,8 @@ interface ConduitTrack {
   firstSeen: number;
   lastSeen: number;
   lastWindowStart: number;
-  edges: Set<string>;
+  /** Edges seen in the conduit's closed windows. */
+  edges: number;
   flows: number;
   windowsScored: number;
   alerts: number;
@@ -108,20 +119,23 @@ const SERIES_MAX = 10_080;
 const NOVEL_CYCLES_MAX = 1_000;
 /** Edge-windows whose best detector score is below this get no `ensemble` row (they are as learned). */
 export const ENSEMBLE_MIN = 0.1;
+/** `detector` of the per-conduit, per-window row (the cadence series). */
+export const ACTIVITY = 'activity';
 
 /** Plain JSON state of an engine. */
 export interface EngineState {
-  version: 1;
+  version: 2;
   runId: string;
   detectors: string[];
   config: Record<string, unknown>;
+  edges: EdgeTableJSON;
+  /** Per edge: counted in its conduit's `edges` (seen in a closed window). */
+  counted: NumJSON[];
   windows: FlowWindowsJSON;
-  conduits: [string, Omit<ConduitTrack, 'edges'> & { edges: string[] }][];
-  models: Record<string, [string, unknown][]>;
+  conduits: [string, ConduitTrack][];
+  models: Record<string, unknown>;
   counters: { scores: number; alerts: number };
   siteFirstSeen: number | null;
-  /** Services each host pair has initiated, site-wide ('src>dst' → services). */
-  pairs?: [string, string[]][];
 }
 
 const formatMs = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`);
@@ -132,8 +146,13 @@ export const alertId = (conduit: string, edge: string, detector: string, windowS
 
 const sortRecord = (r: Record<string, number>): Record<string, number> => {
   const keys = Object.keys(r);
-  if (keys.every((k, i) => i === 0 || keys[i - 1]! < k)) return r;
-  return Object.fromEntries(keys.sort(byString).map((k) => [k, r[k]!]));
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i += 1) sorted = keys[i - 1]! < keys[i]!;
+  if (sorted) return r;
+  keys.sort(byString);
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = r[k]!;
+  return out;
 };
 
 const scoreOrder = (a: WindowScore, b: WindowScore): number =>
@@ -144,33 +163,38 @@ const alertOrder = (a: Alert, b: Alert): number =>
   || a.proto - b.proto || a.dstPort - b.dstPort || byString(a.l7, b.l7) || byString(a.detector, b.detector);
 
 export class DetectionEngine {
+  private edges: EdgeTable;
   private windows: FlowWindows;
-  private readonly detectors: WindowDetector<unknown>[];
-  private models = new Map<string, Map<string, unknown>>();
+  private readonly detectors: WindowDetector[];
   private conduits = new Map<string, ConduitTrack>();
+  /** Conduit names of `conduits`, sorted. */
+  private names: string[] = [];
+  private counted = new Uint8Array(16);
   private counters = { scores: 0, alerts: 0 };
   /** First event time of the whole input: conduits that appear after its baseline get none of their own. */
   private siteFirstSeen: number | null = null;
   private readonly runId: string;
-  private readonly names: string[];
+  private readonly detectorNames: string[];
   private readonly config: Record<string, unknown>;
   private readonly aggregateScans: boolean;
-  /** Services per initiating host pair, site-wide, for novelty's direction check. */
-  private pairs = new Map<string, Set<string>>();
-  private readonly knownServices = (src: string, dst: string): ReadonlySet<string> | undefined => this.pairs.get(`${src}>${dst}`);
+  private readonly scoreFloor: number;
+  /** Findings below this are not needed at all (not emitted, alerted or ensembled). */
+  private readonly buildFloor: number;
   private cycleMemo = new Map<string, { at: number; lag: number | null }>();
 
   constructor(private readonly siteMap: SiteMap, opts: EngineOptions) {
     this.detectors = [...opts.detectors].sort((a, b) => byString(a.name, b.name));
-    this.names = this.detectors.map((d) => d.name);
-    const twice = this.names.filter((n, i) => i > 0 && this.names[i - 1] === n);
+    this.detectorNames = this.detectors.map((d) => d.name);
+    const twice = this.detectorNames.filter((n, i) => i > 0 && this.detectorNames[i - 1] === n);
     if (twice.length > 0) throw new PipelineError('config_invalid', `detector(s) ${twice.map((n) => `"${n}"`).join(', ')} given twice; each detector runs once per engine`);
     this.config = { ...opts.config };
     this.runId = opts.runId ?? '';
-    for (const n of this.names) this.models.set(n, new Map());
     this.aggregateScans = this.detectors.some((d) => d.reportsScans === true);
     const d = siteMap.site.detection;
-    this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, (s, t) => siteMap.conduitOf(s, t));
+    this.scoreFloor = d.scoreFloor;
+    this.buildFloor = Math.min(d.scoreFloor, d.alertThreshold, this.detectors.length > 1 ? ENSEMBLE_MIN : 1);
+    this.edges = new EdgeTable((s, t) => siteMap.conduitOf(s, t));
+    this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, this.edges);
   }
 
   /** Adds a batch of flows; returns the scores and alerts of the windows it closed. */
@@ -196,20 +220,20 @@ export class DetectionEngine {
   advance(eventTimeMs: number, endOfInput = false): ScoredBatch {
     const { windowMs, allowedLatenessMs } = this.windows.spec;
     if (!Number.isFinite(eventTimeMs)) return { scores: [], alerts: [] };
-    // FlowWindows has no public watermark setter: its JSON state, as snapshots use, carries it.
     const limit = endOfInput ? Math.floor(eventTimeMs / windowMs) * windowMs + windowMs : eventTimeMs - allowedLatenessMs;
     const current = this.windows.maxEventTime;
     if (current !== null && limit + allowedLatenessMs <= current) return { scores: [], alerts: [] };
-    const state = this.windows.toJSON();
-    this.windows = FlowWindows.fromJSON({ ...state, maxEventTime: limit + allowedLatenessMs }, (s, t) => this.siteMap.conduitOf(s, t));
-    return this.scoreClosed(this.windows.add([]), endOfInput ? eventTimeMs : Infinity);
+    return this.scoreClosed(this.windows.advanceTo(limit + allowedLatenessMs), endOfInput ? eventTimeMs : Infinity);
   }
 
   /** `reached`: how far the input got (flush: the last flow start); windows are never scored past it. */
   private scoreClosed(closed: ClosedWindow[], reached = Infinity): ScoredBatch {
     const scores: WindowScore[] = [];
     const alerts: Alert[] = [];
-    for (const w of closed) this.scoreWindow(w, scores, alerts, reached);
+    for (const w of closed) {
+      this.scoreWindow(w, scores, alerts, reached);
+      this.windows.release(w);
+    }
     scores.sort(scoreOrder);
     alerts.sort(alertOrder);
     this.counters.scores += scores.length;
@@ -218,50 +242,72 @@ export class DetectionEngine {
   }
 
   private scoreWindow(w: ClosedWindow, scores: WindowScore[], alerts: Alert[], reached: number): void {
-    const withData = new Map(w.conduits.map((c) => [c.conduit, c]));
-    if (this.siteFirstSeen === null && w.conduits.length > 0) this.siteFirstSeen = Math.min(...w.conduits.map((c) => c.firstTs));
-    for (const c of w.conduits) {
-      if (!this.conduits.has(c.conduit)) {
-        this.conduits.set(c.conduit, {
-          firstSeen: c.firstTs, lastSeen: c.lastTs, lastWindowStart: w.windowStart, edges: new Set(), flows: 0, windowsScored: 0, alerts: 0,
-          series: [], phases: [], novelByCycle: [],
-        });
-      }
+    const t = this.edges;
+    const acc = w.acc;
+    const conduitNames = t.conduits.list;
+    if (this.siteFirstSeen === null && w.conduits.length > 0) {
+      this.siteFirstSeen = Math.min(...w.conduits.map((c) => acc!.byConduit.get(c)!.firstTs));
     }
-    const names = [...this.conduits.keys()].sort(byString);
+    for (const c of w.conduits) {
+      const name = conduitNames[c]!;
+      if (this.conduits.has(name)) continue;
+      const g = acc!.byConduit.get(c)!;
+      this.conduits.set(name, {
+        firstSeen: g.firstTs, lastSeen: g.lastTs, lastWindowStart: w.windowStart, edges: 0, flows: 0, windowsScored: 0, alerts: 0,
+        series: [], phases: [], novelByCycle: [],
+      });
+      this.names.push(name);
+      this.names.sort(byString);
+    }
     const maintenance = this.siteMap.inMaintenance(w.windowStart) ?? this.siteMap.inMaintenance(w.windowEnd - 1);
     const threshold = this.siteMap.site.detection.alertThreshold;
     const cycleMs = this.siteMap.site.productionCycle;
     const cyclePhase = (((w.windowStart % cycleMs) + cycleMs) % cycleMs) / cycleMs;
     const ensemble = this.detectors.length > 1;
-    for (const conduit of names) {
+    this.counted = grow(this.counted, t.count);
+    for (const conduit of this.names) {
       const track = this.conduits.get(conduit)!;
-      const cw: ConduitFeatures = withData.get(conduit) ?? newConduitFeatures(conduit, w.windowStart, w.windowEnd);
-      this.track(track, cw, cyclePhase);
+      const cid = t.conduits.find(conduit);
+      const g = acc?.byConduit.get(cid);
+      const cw: ConduitWindow = {
+        edges: t, conduit: cid, windowStart: w.windowStart, windowEnd: w.windowEnd, acc,
+        from: g?.from ?? 0, to: g?.to ?? 0, flows: g?.flows ?? 0, firstTs: g?.firstTs ?? Infinity, lastTs: g?.lastTs ?? -Infinity,
+      };
+      const activity = this.track(track, cw, cyclePhase);
+      const learning = w.windowStart < this.baselineEnd(track);
       const ctx: WindowContext = {
-        conduit, windowStart: w.windowStart, windowEnd: w.windowEnd, maintenance,
-        learning: w.windowStart < this.baselineEnd(track),
+        conduit, windowStart: w.windowStart, windowEnd: w.windowEnd, maintenance, learning,
         declared: this.siteMap.isDeclared(conduit), cycleMs, cyclePhase, aggregateScans: this.aggregateScans,
         horizon: Math.max(w.windowStart, Math.min(w.windowEnd, reached)),
-        knownServices: this.knownServices,
       };
       const byEdge = ensemble ? new Map<string, [string, Finding][]>() : undefined;
+      let top = 0;
+      let topDetector = '';
+      let stored = 0;
+      let novel = 0;
       for (const det of this.detectors) {
-        const models = this.models.get(det.name)!;
-        const { findings, state } = det.scoreWindow(cw, models.has(conduit) ? models.get(conduit) : det.init(), ctx);
-        models.set(conduit, state);
-        for (const f of findings) {
-          if (f.novel === true) this.countNovel(track, w.windowStart);
+        const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold);
+        det.scoreWindow(cw, ctx, out);
+        if (out.top > top) { top = out.top; topDetector = det.name; }
+        for (let i = 0; i < out.novelSkipped; i += 1) this.countNovel(track, w.windowStart);
+        novel += out.novelSkipped;
+        for (const f of out.list) {
+          if (f.novel === true) { this.countNovel(track, w.windowStart); novel += 1; }
           if (byEdge && f.score >= ENSEMBLE_MIN) {
             const list = byEdge.get(f.edge);
             if (list) list.push([det.name, f]);
             else byEdge.set(f.edge, [[det.name, f]]);
           }
-          const raise = f.score >= threshold && (!ctx.learning || f.alertWhileLearning === true) && f.grouped !== true;
+          const raise = f.score >= threshold && (!learning || f.alertWhileLearning === true) && f.grouped !== true;
           const muted = raise && maintenance !== undefined && f.alertInMaintenance !== true;
-          const features = sortRecord(maintenance !== undefined ? { ...f.features, maintenance: 1 } : f.features);
+          const emit = f.score >= this.scoreFloor;
+          if (!emit && !raise) continue;
           const explanation = muted ? `${f.explanation} (in maintenance window ${maintenance}: not alerted)` : f.explanation;
-          scores.push({ conduit, edge: f.edge, windowStart: w.windowStart, windowEnd: w.windowEnd, detector: det.name, score: f.score, learning: ctx.learning, explanation, features });
+          if (emit) {
+            stored += 1;
+            const features = sortRecord(maintenance !== undefined ? { ...f.features, maintenance: 1 } : f.features);
+            scores.push({ conduit, edge: f.edge, windowStart: w.windowStart, windowEnd: w.windowEnd, detector: det.name, score: f.score, learning, explanation, features });
+          }
           if (!raise || muted) continue;
           const k = parseEdgeId(f.edge);
           track.alerts += 1;
@@ -271,16 +317,39 @@ export class DetectionEngine {
           });
         }
       }
-      if (byEdge) this.ensembleScores(byEdge, conduit, w, ctx.learning, scores);
+      if (byEdge) this.ensembleScores(byEdge, conduit, w, learning, scores);
+      scores.push(this.activityRow(conduit, cw, activity, learning, top, topDetector, stored, novel, maintenance));
     }
-    for (const c of w.conduits) {
-      for (const e of c.edges.values()) {
-        const pair = `${e.key.src}>${e.key.dst}`;
-        let set = this.pairs.get(pair);
-        if (!set) this.pairs.set(pair, (set = new Set()));
-        if (set.size < 64) set.add(`${e.key.proto === 6 ? 'tcp' : e.key.proto === 17 ? 'udp' : e.key.proto}/${e.key.dstPort}${e.key.l7 ? ` ${e.key.l7}` : ''}`);
+    // Site-wide services per host pair (novelty's reverse-direction hint), as the window closes.
+    if (acc) {
+      for (const c of w.conduits) {
+        const g = acc.byConduit.get(c)!;
+        for (let k = g.from; k < g.to; k += 1) t.register(acc.edge[acc.order[k]!]!);
       }
     }
+  }
+
+  /** The conduit's row of the cadence series: counts of the window and its highest score. */
+  private activityRow(conduit: string, cw: ConduitWindow, a: { requests: number; edges: number }, learning: boolean, top: number, topDetector: string, findings: number, novel: number, maintenance: string | undefined): WindowScore {
+    const acc = cw.acc;
+    let packets = 0;
+    let bytes = 0;
+    let responses = 0;
+    let connections = 0;
+    if (acc) {
+      for (let k = cw.from; k < cw.to; k += 1) {
+        const s = acc.order[k]!;
+        packets += acc.packets[s]!;
+        bytes += acc.bytes[s]!;
+        responses += acc.responses[s]!;
+        for (let i = acc.startsHead[s]!; i >= 0; i = acc.startNext[i]!) connections += 1;
+      }
+    }
+    const features: Record<string, number> = {
+      bytes, connections, edges: a.edges, findings, flows: cw.flows, ...(maintenance !== undefined ? { maintenance: 1 } : {}), novel, packets, requests: a.requests, responses,
+    };
+    const text = `${cw.flows} flows, ${num(a.requests)} requests on ${a.edges} edge${a.edges === 1 ? '' : 's'}; ${top > 0 ? `highest score ${top} (${topDetector})` : 'nothing deviated'}`;
+    return { conduit, edge: '', windowStart: cw.windowStart, windowEnd: cw.windowEnd, detector: ACTIVITY, score: top, learning, explanation: text, features: sortRecord(features) };
   }
 
   /**
@@ -289,9 +358,11 @@ export class DetectionEngine {
    * comes from one detector.
    */
   private ensembleScores(byEdge: Map<string, [string, Finding][]>, conduit: string, w: ClosedWindow, learning: boolean, scores: WindowScore[]): void {
-    for (const edge of [...byEdge.keys()].sort(byString)) {
-      const list = byEdge.get(edge)!.sort((a, b) => b[1].score - a[1].score || byString(a[0], b[0]));
+    // Any order: the batch's scores are sorted by (window, conduit, edge, detector) at the end.
+    for (const [edge, found] of byEdge) {
+      const list = found.sort((a, b) => b[1].score - a[1].score || byString(a[0], b[0]));
       const score = ensembleScore(list.map(([, f]) => f.score));
+      if (score < this.scoreFloor) continue;
       const agree = list.filter(([, f]) => f.score >= 0.5).length;
       const features: Record<string, number> = { agreeing: agree };
       for (const [name, f] of list) features[name] = f.score;
@@ -320,21 +391,33 @@ export class DetectionEngine {
     return t.firstSeen + base;
   }
 
-  private track(t: ConduitTrack, cw: ConduitFeatures, phase: number): void {
+  /** Updates the conduit's track with one window; returns its requests (flows where none) and edges with traffic. */
+  private track(t: ConduitTrack, cw: ConduitWindow, phase: number): { requests: number; edges: number } {
     t.lastWindowStart = cw.windowStart;
     t.windowsScored += 1;
     let activity = 0;
-    for (const e of cw.edges.values()) activity += e.requests > 0 ? e.requests : e.flows;
+    const acc = cw.acc;
+    if (acc) {
+      for (let k = cw.from; k < cw.to; k += 1) {
+        const s = acc.order[k]!;
+        activity += acc.requests[s]! > 0 ? acc.requests[s]! : acc.flows[s]!;
+      }
+    }
     t.series.push(activity);
     const cap = Math.min(SERIES_MAX, Math.max(240, SERIES_CYCLES * Math.ceil(this.siteMap.site.productionCycle / this.siteMap.site.detection.window)));
     if (t.series.length > cap) t.series.splice(0, t.series.length - cap);
-    if (cw.flows === 0) return;
+    const edges = cw.to - cw.from;
+    if (cw.flows === 0) return { requests: activity, edges };
     const b = phaseBucket(phase, PHASE_BUCKETS);
     if (!t.phases.includes(b)) t.phases.push(b);
     t.firstSeen = Math.min(t.firstSeen, cw.firstTs);
     t.lastSeen = Math.max(t.lastSeen, cw.lastTs);
     t.flows += cw.flows;
-    for (const id of cw.edges.keys()) t.edges.add(id);
+    for (let k = cw.from; k < cw.to; k += 1) {
+      const e = acc!.edge[acc!.order[k]!]!;
+      if (this.counted[e] === 0) { this.counted[e] = 1; t.edges += 1; }
+    }
+    return { requests: activity, edges };
   }
 
   /** Per conduit: declared, first/last seen, baseline progress, readiness, detected cycle, counts. Sorted by conduit. */
@@ -342,7 +425,8 @@ export class DetectionEngine {
     const base = this.siteMap.baselineMs;
     const cycleMs = this.siteMap.site.productionCycle;
     const windowMs = this.siteMap.site.detection.window;
-    return [...this.conduits].sort(([a], [b]) => byString(a, b)).map(([conduit, t]) => {
+    return this.names.map((conduit) => {
+      const t = this.conduits.get(conduit)!;
       const coveredMs = t.lastWindowStart + windowMs - t.firstSeen;
       const coverage = base > 0 ? round(Math.min(1, Math.max(0, coveredMs / base))) : 1;
       const learning = t.lastWindowStart < this.baselineEnd(t);
@@ -358,7 +442,7 @@ export class DetectionEngine {
       }
       return {
         conduit, declared: this.siteMap.isDeclared(conduit), firstSeen: t.firstSeen, lastSeen: t.lastSeen,
-        learning, coverage, edges: t.edges.size, flows: t.flows, windowsScored: t.windowsScored, alerts: t.alerts,
+        learning, coverage, edges: t.edges, flows: t.flows, windowsScored: t.windowsScored, alerts: t.alerts,
         state, cyclesCovered, phaseBucketsSeen: t.phases.length, phaseBuckets: PHASE_BUCKETS,
         novelFirstCycle: t.novelByCycle[0] ?? 0,
         novelLastCycle: t.novelByCycle[Math.max(0, Math.floor((t.lastWindowStart - t.firstSeen) / cycleMs))] ?? 0, detectedCycleMs, cycleNote,
@@ -385,18 +469,21 @@ export class DetectionEngine {
     };
   }
 
-  /** Plain JSON-serialisable state: open windows, conduit tracks, every detector model. */
+  /** Edges in the index (every edge seen, closed window or not). */
+  get edgeCount(): number {
+    return this.edges.count;
+  }
+
+  /** Plain JSON-serialisable state: the edge index, open windows, conduit tracks, every detector model. */
   snapshot(): EngineState {
-    const models: Record<string, [string, unknown][]> = {};
-    for (const det of this.detectors) {
-      models[det.name] = [...this.models.get(det.name)!].map(([conduit, s]) => [conduit, det.save(s)]);
-    }
+    const models: Record<string, unknown> = {};
+    for (const det of this.detectors) models[det.name] = det.save();
     return {
-      version: 1, runId: this.runId, detectors: [...this.names], config: this.config,
+      version: 2, runId: this.runId, detectors: [...this.detectorNames], config: this.config,
+      edges: this.edges.toJSON(), counted: colToJson(this.counted, this.edges.count),
       windows: this.windows.toJSON(),
-      conduits: [...this.conduits].map(([c, t]) => [c, { ...t, edges: [...t.edges].sort(byString) }]),
+      conduits: this.names.map((c) => { const t = this.conduits.get(c)!; return [c, { ...t, series: [...t.series], phases: [...t.phases], novelByCycle: [...t.novelByCycle] }]; }),
       models, counters: { ...this.counters }, siteFirstSeen: this.siteFirstSeen,
-      pairs: [...this.pairs].map(([p, set]) => [p, [...set]]),
     };
   }
 
@@ -405,21 +492,22 @@ export class DetectionEngine {
    * created from the snapshot's own selection (`state.detectors`, `state.config`): cli/registry.ts
    * `restoreEngine` does that.
    */
-  static restore(siteMap: SiteMap, state: EngineState, detectors: readonly WindowDetector<unknown>[]): DetectionEngine {
-    if (state?.version !== 1) throw new PipelineError('input_invalid', `engine state version ${String(state?.version)} is not supported; expected 1`);
+  static restore(siteMap: SiteMap, state: EngineState, detectors: readonly WindowDetector[]): DetectionEngine {
+    if (state?.version !== 2) {
+      throw new PipelineError('input_invalid', `engine state version ${String(state?.version)} is not supported; expected 2 (a state written before the columnar engine cannot be read: drop it and replay the flows it covered)`);
+    }
     const e = new DetectionEngine(siteMap, { detectors, runId: state.runId, config: state.config });
-    const have = e.names.join(',');
+    const have = e.detectorNames.join(',');
     if (have !== [...state.detectors].sort(byString).join(',')) {
       throw new PipelineError('input_invalid', `engine state was written by detectors ${state.detectors.join(', ')}, but ${have || 'none'} were given to restore it`);
     }
-    e.windows = FlowWindows.fromJSON(state.windows, (s, t) => siteMap.conduitOf(s, t));
-    e.conduits = new Map(state.conduits.map(([c, t]) => [c, {
-      ...t, edges: new Set(t.edges), series: [...(t.series ?? [])], phases: [...(t.phases ?? [])], novelByCycle: [...(t.novelByCycle ?? [])],
-    }]));
-    e.pairs = new Map((state.pairs ?? []).map(([p, set]) => [p, new Set(set)]));
-    for (const det of e.detectors) {
-      e.models.set(det.name, new Map((state.models[det.name] ?? []).map(([conduit, s]) => [conduit, det.load(s)])));
-    }
+    const conduitOf = (s: string, t: string): string => siteMap.conduitOf(s, t);
+    e.edges = EdgeTable.fromJSON(state.edges, conduitOf);
+    e.counted = colFromJson(Uint8Array, state.counted, e.edges.count);
+    e.windows = FlowWindows.fromJSON(state.windows, e.edges);
+    e.conduits = new Map(state.conduits.map(([c, t]) => [c, { ...t, series: [...t.series], phases: [...t.phases], novelByCycle: [...t.novelByCycle] }]));
+    e.names = [...e.conduits.keys()].sort(byString);
+    for (const det of e.detectors) if (state.models[det.name] !== undefined) det.load(state.models[det.name]);
     e.counters = { ...state.counters };
     e.siteFirstSeen = state.siteFirstSeen;
     return e;

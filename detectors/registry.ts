@@ -92,11 +92,11 @@ export const checkSelection = (defs: readonly DetectorDef[], sel: DetectorSelect
 };
 
 /** Creates the selected detectors, in name order, each with its parsed settings. */
-export const createDetectors = async (defs: readonly DetectorDef[], sel: DetectorSelection, ctx: DetectorContext): Promise<WindowDetector<unknown>[]> => {
+export const createDetectors = async (defs: readonly DetectorDef[], sel: DetectorSelection, ctx: DetectorContext): Promise<WindowDetector[]> => {
   const parsed = checkSelection(defs, sel);
   const byName = new Map(defs.map((d) => [d.name, d]));
   const names = [...new Set(sel.detectors ?? [...byName.keys()])].sort(byString);
-  const out: WindowDetector<unknown>[] = [];
+  const out: WindowDetector[] = [];
   for (const n of names) {
     const det = await byName.get(n)!.create(parsed.get(n), ctx);
     if (det.name !== n) throw new PipelineError('config_invalid', `detector "${n}" was created with the name "${det.name}"; a registry entry must create the detector it names`);

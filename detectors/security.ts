@@ -41,3 +41,22 @@ export const securityMatcher = (patterns: readonly string[] = DEFAULT_SECURITY_P
     return hit;
   };
 };
+
+/**
+ * `securityMatcher` over interned ids, for the hot path: (l7 id, op id) → security-relevant?,
+ * cached in one array per l7 (`names` resolves ids: an `EdgeTable`'s interners).
+ */
+export const securityById = (match: (l7: string, op: string) => boolean, names: { l7s: { list: string[] }; ops: { list: string[] } }): ((l7: number, op: number) => boolean) => {
+  const cache: Int8Array[] = [];
+  return (l7, op) => {
+    let row = cache[l7];
+    if (!row || row.length <= op) {
+      const next = new Int8Array(Math.max(op + 1, (row?.length ?? 0) * 2, 16)).fill(-1);
+      if (row) next.set(row);
+      cache[l7] = row = next;
+    }
+    let v = row[op]!;
+    if (v === -1) row[op] = v = match(names.l7s.list[l7]!, names.ops.list[op]!) ? 1 : 0;
+    return v === 1;
+  };
+};

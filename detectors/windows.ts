@@ -18,13 +18,15 @@
  *   `maxEmptyWindows` empty windows is skipped (counted in `stats.skippedEmptyWindows`) so two
  *   captures days apart do not produce days of empty windows.
  * - `flush()` closes every open window, at end of input.
+ *
+ * Each flow's edge is resolved once, in the shared `EdgeTable`; its counters go into the columns
+ * of its window (`WindowAcc`, detectors/features.ts). A closed window is handed out until the
+ * engine `release`s it, then its columns are reused.
  */
 import { PipelineError } from '../core/errors.ts';
 import type { FlowRecord } from '../core/records.ts';
-import {
-  addFlow, conduitFeaturesFromJSON, conduitFeaturesToJSON, finalizeConduit, newConduitFeatures,
-  type ConduitFeatures, type ConduitFeaturesJSON,
-} from './features.ts';
+import type { EdgeTable } from './edges.ts';
+import { WindowAcc, type WindowAccJSON } from './features.ts';
 
 export interface WindowSpec {
   /** Tumbling window length, ms. */
@@ -35,11 +37,13 @@ export interface WindowSpec {
   maxEmptyWindows?: number;
 }
 
-/** One closed window: every conduit with traffic in it, sorted by conduit id. */
+/** One closed window: the conduits with traffic in it (ids, sorted by conduit name) and their columns. */
 export interface ClosedWindow {
   windowStart: number;
   windowEnd: number;
-  conduits: ConduitFeatures[];
+  /** The window's columns, or undefined for a window with no traffic. */
+  acc: WindowAcc | undefined;
+  conduits: number[];
 }
 
 export interface WindowStats {
@@ -59,7 +63,7 @@ export interface FlowWindowsJSON {
   spec: WindowSpec;
   maxEventTime: number | null;
   closedUpTo: number | null;
-  open: ConduitFeaturesJSON[];
+  open: WindowAccJSON[];
   stats: WindowStats;
 }
 
@@ -79,9 +83,6 @@ export class Watermark {
 
 const DEFAULT_MAX_EMPTY = 1440;
 
-/** Conduit of a flow: normally `SiteMap.conduitOf`. */
-export type ConduitOf = (srcIp: string, dstIp: string) => string;
-
 const invalidReason = (f: FlowRecord): string | undefined => {
   if (typeof f !== 'object' || f === null) return 'record is not an object';
   if (!Number.isFinite(f.tsStart)) return `tsStart ${String(f.tsStart)} is not a finite epoch-ms time`;
@@ -94,22 +95,40 @@ export class FlowWindows {
   private readonly watermark: Watermark;
   /** Windows ending at or before this are closed; null before the first close. */
   private closedUpTo: number | null = null;
-  /** Open windows: windowStart → conduit → features. */
-  private readonly open = new Map<number, Map<string, ConduitFeatures>>();
+  /** Open windows by start. */
+  private readonly open = new Map<number, WindowAcc>();
+  private readonly free: WindowAcc[] = [];
+  /** The last batch's open window, looked up without the Map for runs of flows in one window. */
+  private lastStart = NaN;
+  private lastAcc: WindowAcc | undefined;
   private readonly st: WindowStats = {
     records: 0, lateRecords: 0, lateByConduit: {}, invalidRecords: 0, lastInvalid: '', windowsClosed: 0, skippedEmptyWindows: 0, watermark: null,
   };
 
-  constructor(readonly spec: WindowSpec, private readonly conduitOf: ConduitOf) {
+  constructor(readonly spec: WindowSpec, readonly edges: EdgeTable) {
     if (!(spec.windowMs > 0) || !(spec.allowedLatenessMs >= 0)) {
       throw new PipelineError('config_invalid', `window (${spec.windowMs} ms) must be > 0 and allowedLateness (${spec.allowedLatenessMs} ms) >= 0; e.g. window 60s, allowedLateness 10s`);
     }
     this.watermark = new Watermark(spec.allowedLatenessMs);
   }
 
+  private accFor(start: number): WindowAcc {
+    if (start === this.lastStart && this.lastAcc) return this.lastAcc;
+    let acc = this.open.get(start);
+    if (!acc) {
+      acc = this.free.pop() ?? new WindowAcc();
+      acc.reset(start, this.spec.windowMs);
+      this.open.set(start, acc);
+    }
+    this.lastStart = start;
+    this.lastAcc = acc;
+    return acc;
+  }
+
   /** Adds a batch; returns the windows it closed, oldest first. */
   add(flows: readonly FlowRecord[]): ClosedWindow[] {
     const w = this.spec.windowMs;
+    const edges = this.edges;
     for (const f of flows) {
       const bad = invalidReason(f);
       if (bad) {
@@ -119,19 +138,27 @@ export class FlowWindows {
       }
       this.st.records += 1;
       const start = windowStartOf(f.tsStart, w);
-      const conduit = this.conduitOf(f.srcIp, f.dstIp);
+      const p = edges.pairOf(f.srcIp, f.dstIp);
       if (start + w <= this.watermark.value) {
+        const conduit = edges.conduits.list[edges.pairConduit[p]!]!;
         this.st.lateRecords += 1;
         this.st.lateByConduit[conduit] = (this.st.lateByConduit[conduit] ?? 0) + 1;
         continue;
       }
-      let byConduit = this.open.get(start);
-      if (!byConduit) this.open.set(start, (byConduit = new Map()));
-      let cw = byConduit.get(conduit);
-      if (!cw) byConduit.set(conduit, (cw = newConduitFeatures(conduit, start, start + w)));
-      addFlow(cw, f);
+      const e = edges.edgeOf(p, f.proto, f.dstPort, f.l7 === undefined ? 0 : edges.l7s.id(f.l7));
+      if (start < edges.firstWindow[e]!) edges.firstWindow[e] = start;
+      this.accFor(start).addFlow(e, f, edges);
       this.watermark.observe(f.tsStart);
     }
+    return this.closeUpTo(this.watermark.value);
+  }
+
+  /**
+   * Moves the newest event time to `maxEventTime` without a flow (a watermark from elsewhere) and
+   * closes what that closes; an older time is a no-op.
+   */
+  advanceTo(maxEventTime: number): ClosedWindow[] {
+    this.watermark.observe(maxEventTime);
     return this.closeUpTo(this.watermark.value);
   }
 
@@ -144,6 +171,12 @@ export class FlowWindows {
     return closed;
   }
 
+  /** Returns a closed window's columns for reuse; the window must not be read afterwards. */
+  release(w: ClosedWindow): void {
+    if (w.acc && !this.free.includes(w.acc)) this.free.push(w.acc);
+    w.acc = undefined;
+  }
+
   private closeUpTo(limit: number): ClosedWindow[] {
     const w = this.spec.windowMs;
     const maxEmpty = this.spec.maxEmptyWindows ?? DEFAULT_MAX_EMPTY;
@@ -152,16 +185,19 @@ export class FlowWindows {
     let next = this.closedUpTo ?? openStarts[0];
     if (next === undefined) return out;
     let empties = 0;
+    const names = this.edges.conduits.list;
     while (next + w <= limit) {
-      const byConduit = this.open.get(next);
-      if (byConduit) {
+      const acc = this.open.get(next);
+      if (acc) {
         this.open.delete(next);
+        if (this.lastAcc === acc) { this.lastAcc = undefined; this.lastStart = NaN; }
         empties = 0;
-        const conduits = [...byConduit.values()].sort((a, b) => (a.conduit < b.conduit ? -1 : a.conduit > b.conduit ? 1 : 0)).map(finalizeConduit);
-        out.push({ windowStart: next, windowEnd: next + w, conduits });
+        acc.group(this.edges);
+        const conduits = [...acc.byConduit.keys()].sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+        out.push({ windowStart: next, windowEnd: next + w, acc, conduits });
       } else if (empties < maxEmpty) {
         empties += 1;
-        out.push({ windowStart: next, windowEnd: next + w, conduits: [] });
+        out.push({ windowStart: next, windowEnd: next + w, acc: undefined, conduits: [] });
       } else {
         const upcoming = openStarts.find((s) => s > next!);
         const target = upcoming ?? windowStartOf(limit, w) - w;
@@ -190,20 +226,19 @@ export class FlowWindows {
   }
 
   toJSON(): FlowWindowsJSON {
-    const open = [...this.open.keys()].sort((a, b) => a - b)
-      .flatMap((s) => [...this.open.get(s)!.values()].map(conduitFeaturesToJSON));
+    const open = [...this.open.keys()].sort((a, b) => a - b).map((s) => this.open.get(s)!.toJSON());
     const m = this.watermark.maxEventTime;
     return { spec: { ...this.spec }, maxEventTime: Number.isFinite(m) ? m : null, closedUpTo: this.closedUpTo, open, stats: this.stats() };
   }
 
-  static fromJSON(j: FlowWindowsJSON, conduitOf: ConduitOf): FlowWindows {
-    const fw = new FlowWindows(j.spec, conduitOf);
+  static fromJSON(j: FlowWindowsJSON, edges: EdgeTable): FlowWindows {
+    const fw = new FlowWindows(j.spec, edges);
     fw.watermark.maxEventTime = j.maxEventTime ?? -Infinity;
     fw.closedUpTo = j.closedUpTo;
-    for (const c of j.open) {
-      let byConduit = fw.open.get(c.windowStart);
-      if (!byConduit) fw.open.set(c.windowStart, (byConduit = new Map()));
-      byConduit.set(c.conduit, conduitFeaturesFromJSON(c));
+    for (const o of j.open) {
+      const acc = new WindowAcc();
+      acc.load(o, j.spec.windowMs);
+      fw.open.set(o.windowStart, acc);
     }
     Object.assign(fw.st, { ...j.stats, lateByConduit: { ...j.stats.lateByConduit } });
     return fw;

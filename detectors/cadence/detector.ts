@@ -13,173 +13,283 @@
  * intervals in a window, a gap that is a whole multiple (≥ 2) of the period is a missed poll, not a
  * new period (rate and polling_stop judge missing polls). The window's z is the largest, mapped by
  * `zToScore`.
+ *
+ * State, in columns: per edge the requests channel (learned count, mean, m2 of the intervals);
+ * connection channels in a pool linked per edge (signature, count, mean, m2, last start). An
+ * edge with more than `maxChannels` operation sets puts the rest in one overflow channel.
  */
-import { intervals, type IntervalSummary } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, num, type Finding, defineDetector, type WindowDetector } from '../detector.ts';
-import type { EdgeFeatures } from '../features.ts';
-import { edgeText } from '../novelty/detector.ts';
+import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
+import { defineDetector, num, type WindowDetector } from '../detector.ts';
+import { edgeKeyText, type EdgeTable } from '../edges.ts';
+import { startsBySig } from '../features.ts';
 import { CadenceConfig } from './config.ts';
 
 export const NAME = 'cadence';
 
-/** One channel: learned intervals and, for connection channels, the last start (for the gap into the next window). */
-export interface CadenceChannel {
-  base: IntervalSummary;
-  lastStart: number | null;
-}
-
-export interface CadenceEdgeModel {
-  /** 'requests', or 'conn:<sorted ops>' ('conn:' for connections without l7 operations). */
-  channels: Map<string, CadenceChannel>;
-}
-
-export interface CadenceState {
-  edges: Map<string, CadenceEdgeModel>;
-}
+/** Signature id of the overflow channel (ids ≥ 0 are `EdgeTable.sigs`). */
+const OVERFLOW = -2;
+/** Channel index of the requests channel in a window's work list. */
+const REQ = -1;
 
 interface Verdict {
-  channel: string;
+  /** Requests channel (REQ) or the connection channel's signature id (OVERFLOW for the overflow). */
+  sig: number;
   z: number;
   judged: boolean;
-  text: string;
-  features: Record<string, number>;
-  seen: IntervalSummary;
+  count: number;
+  mean: number;
+  m2: number;
+  baseCount: number;
+  baseMean: number;
+  baseM2: number;
 }
 
-const REQUESTS = 'requests';
-const OVERFLOW = 'conn:*';
+interface CadenceJSON {
+  edges: number;
+  reqCount: NumJSON[];
+  reqMean: NumJSON[];
+  reqM2: NumJSON[];
+  /** Per edge: [signature, count, mean, m2, last start] of each connection channel, in creation order. */
+  conn: [number, [number, NumJSON, NumJSON, NumJSON, NumJSON][]][];
+}
 
-const gapsFrom = (starts: readonly number[], lastStart: number | null): IntervalSummary => {
-  const s = intervals.empty();
-  let prev = lastStart;
-  for (const t of starts) {
-    if (prev !== null && t >= prev) intervals.add(s, t - prev);
-    prev = t;
-  }
-  return s;
-};
+const std = (count: number, m2: number): number => (count > 1 ? Math.sqrt(m2 / (count - 1)) : 0);
 
-const channelName = (ch: string): string => {
-  if (ch === REQUESTS) return 'request period';
-  const ops = ch.slice(5);
-  return ops === '' ? 'connection period' : ops === '*' ? 'connection period (other ops)' : `connection period (${ops.replaceAll('+', ', ')})`;
-};
+const buildCadence = (cfg: CadenceConfig): WindowDetector => {
+  let used = 0;
+  let reqCount = new Float64Array(0);
+  let reqMean = new Float64Array(0);
+  let reqM2 = new Float64Array(0);
+  let connHead = new Int32Array(0);
+  let connN = new Int32Array(0);
+  // Connection channel pool.
+  let chN = 0;
+  let chSig = new Int32Array(16);
+  let chCount = new Float64Array(16);
+  let chMean = new Float64Array(16);
+  let chM2 = new Float64Array(16);
+  let chLast = new Float64Array(16);
+  let chNext = new Int32Array(16);
 
-type SummaryJSON = IntervalSummary | null;
-const summaryToJSON = (s: IntervalSummary): SummaryJSON => (s.count > 0 ? { ...s } : null);
-const summaryFromJSON = (s: SummaryJSON): IntervalSummary => (s ? { ...s } : intervals.empty());
+  const ensure = (edges: number): void => {
+    if (edges <= connHead.length && edges <= reqCount.length) return;
+    reqCount = grow(reqCount, edges); reqMean = grow(reqMean, edges); reqM2 = grow(reqM2, edges);
+    connHead = grow(connHead, edges, -1); connN = grow(connN, edges);
+  };
 
-const buildCadence = (cfg: CadenceConfig): WindowDetector<CadenceState> => {
-
-  const judge = (channel: string, base: IntervalSummary, seen: IntervalSummary): Verdict | undefined => {
-    if (seen.count < cfg.minIntervals) return undefined;
-    const p = channel === REQUESTS ? 'request_' : 'connection_';
-    const what = channelName(channel);
-    if (base.count < cfg.minBaselineIntervals) {
-      return { channel, z: 0, judged: false, seen, text: `learning ${what}: ${base.count} of ${cfg.minBaselineIntervals} intervals`, features: { [`${p}intervals`]: seen.count } };
+  const newChannel = (e: number, sig: number): number => {
+    const i = chN++;
+    if (i >= chSig.length) {
+      chSig = grow(chSig, i + 1); chCount = grow(chCount, i + 1); chMean = grow(chMean, i + 1);
+      chM2 = grow(chM2, i + 1); chLast = grow(chLast, i + 1); chNext = grow(chNext, i + 1);
     }
-    const jitterBase = intervals.std(base);
-    const jitterSeen = intervals.std(seen);
+    chSig[i] = sig; chCount[i] = 0; chMean[i] = 0; chM2[i] = 0; chLast[i] = NaN; chNext[i] = -1;
+    if (connHead[e] === -1) connHead[e] = i;
+    else {
+      let t = connHead[e]!;
+      while (chNext[t]! >= 0) t = chNext[t]!;
+      chNext[t] = i;
+    }
+    if (sig !== OVERFLOW) connN[e] = connN[e]! + 1;
+    return i;
+  };
+
+  /** The channel of `sig` on edge `e`: created while the edge has fewer than maxChannels, else the overflow channel. */
+  const channelOf = (e: number, sig: number): number => {
+    let over = -1;
+    for (let i = connHead[e]!; i >= 0; i = chNext[i]!) {
+      if (chSig[i] === sig) return i;
+      if (chSig[i] === OVERFLOW) over = i;
+    }
+    if (connN[e]! < cfg.maxChannels) return newChannel(e, sig);
+    return over >= 0 ? over : newChannel(e, OVERFLOW);
+  };
+
+  /** z of one channel, or undefined when the window holds too few intervals on it. */
+  const judge = (v: Verdict): boolean => {
+    if (v.count < cfg.minIntervals) return false;
+    v.z = 0;
+    v.judged = false;
+    if (v.baseCount < cfg.minBaselineIntervals) return true;
+    const jitterBase = std(v.baseCount, v.baseM2);
+    const jitterSeen = std(v.count, v.m2);
+    const cv = v.baseMean > 0 ? jitterBase / v.baseMean : Infinity;
+    if (cv > cfg.maxPeriodicCv) return true;
+    const jitterEff = Math.max(jitterBase, cfg.relativeFloor * v.baseMean, cfg.absoluteFloorMs);
+    let zPeriod = Math.abs(v.mean - v.baseMean) / jitterEff;
+    if (v.count < 3 && v.mean > v.baseMean) {
+      const k = Math.round(v.mean / v.baseMean);
+      if (k >= 2 && Math.abs(v.mean - k * v.baseMean) <= 3 * k * jitterEff) zPeriod = 0;
+    }
+    const zJitter = v.count > 2 && jitterSeen > jitterEff ? cfg.jitterZPerDoubling * Math.log2(jitterSeen / jitterEff) : 0;
+    v.z = Math.max(zPeriod, zJitter);
+    v.judged = true;
+    return true;
+  };
+
+  const channelName = (sig: number, t: EdgeTable): string => {
+    if (sig === REQ) return 'request period';
+    if (sig === OVERFLOW) return 'connection period (other ops)';
+    const ops = t.sigs.list[sig]!;
+    return ops === '' ? 'connection period' : `connection period (${ops.replaceAll('+', ', ')})`;
+  };
+
+  /** The verdict's text and features (the same words and numbers as `judge` decided on). */
+  const describe = (v: Verdict, t: EdgeTable): { text: string; features: Record<string, number> } => {
+    const p = v.sig === REQ ? 'request_' : 'connection_';
+    const what = channelName(v.sig, t);
+    if (v.baseCount < cfg.minBaselineIntervals) {
+      return { text: `learning ${what}: ${v.baseCount} of ${cfg.minBaselineIntervals} intervals`, features: { [`${p}intervals`]: v.count } };
+    }
+    const jitterBase = std(v.baseCount, v.baseM2);
+    const jitterSeen = std(v.count, v.m2);
     const features: Record<string, number> = {
-      [`${p}period_ms`]: round(seen.mean, 2), [`${p}jitter_ms`]: round(jitterSeen, 2), [`${p}expected_period_ms`]: round(base.mean, 2),
-      [`${p}expected_jitter_ms`]: round(jitterBase, 2), [`${p}intervals`]: seen.count,
+      [`${p}period_ms`]: round(v.mean, 2), [`${p}jitter_ms`]: round(jitterSeen, 2), [`${p}expected_period_ms`]: round(v.baseMean, 2),
+      [`${p}expected_jitter_ms`]: round(jitterBase, 2), [`${p}intervals`]: v.count,
     };
-    const seenText = `${num(seen.mean)} ms${seen.count > 1 ? ` ± ${num(jitterSeen)}` : ''} seen over ${seen.count} interval${seen.count > 1 ? 's' : ''}`;
-    const cv = base.mean > 0 ? jitterBase / base.mean : Infinity;
+    const seenText = `${num(v.mean)} ms${v.count > 1 ? ` ± ${num(jitterSeen)}` : ''} seen over ${v.count} interval${v.count > 1 ? 's' : ''}`;
+    const cv = v.baseMean > 0 ? jitterBase / v.baseMean : Infinity;
     if (cv > cfg.maxPeriodicCv) {
-      return { channel, z: 0, judged: false, seen, features: { ...features, [`${p}z`]: 0 },
-        text: `${what} not judged: aperiodic (event-driven) traffic, ${num(base.mean)} ms ± ${num(jitterBase)} learned; ${seenText}` };
+      return { features: { ...features, [`${p}z`]: 0 }, text: `${what} not judged: aperiodic (event-driven) traffic, ${num(v.baseMean)} ms ± ${num(jitterBase)} learned; ${seenText}` };
     }
-    const jitterEff = Math.max(jitterBase, cfg.relativeFloor * base.mean, cfg.absoluteFloorMs);
-    let zPeriod = Math.abs(seen.mean - base.mean) / jitterEff;
+    const jitterEff = Math.max(jitterBase, cfg.relativeFloor * v.baseMean, cfg.absoluteFloorMs);
+    let zPeriod = Math.abs(v.mean - v.baseMean) / jitterEff;
     let missed = '';
-    if (seen.count < 3 && seen.mean > base.mean) {
-      const k = Math.round(seen.mean / base.mean);
-      if (k >= 2 && Math.abs(seen.mean - k * base.mean) <= 3 * k * jitterEff) {
+    if (v.count < 3 && v.mean > v.baseMean) {
+      const k = Math.round(v.mean / v.baseMean);
+      if (k >= 2 && Math.abs(v.mean - k * v.baseMean) <= 3 * k * jitterEff) {
         zPeriod = 0;
         missed = ` (${k - 1} missed poll${k > 2 ? 's' : ''}, not a new period)`;
       }
     }
-    const zJitter = seen.count > 2 && jitterSeen > jitterEff ? cfg.jitterZPerDoubling * Math.log2(jitterSeen / jitterEff) : 0;
-    const z = Math.max(zPeriod, zJitter);
+    const zJitter = v.count > 2 && jitterSeen > jitterEff ? cfg.jitterZPerDoubling * Math.log2(jitterSeen / jitterEff) : 0;
     const kind = zJitter > zPeriod && zJitter > 0 ? ' (jitter)' : '';
     return {
-      channel, z, judged: true, seen, features: { ...features, [`${p}z`]: round(z) },
-      text: `${what} ${num(base.mean)} ms ± ${num(jitterBase)} expected, ${seenText}${missed}${z >= 2 ? kind : ''}`,
+      features: { ...features, [`${p}z`]: round(v.z) },
+      text: `${what} ${num(v.baseMean)} ms ± ${num(jitterBase)} expected, ${seenText}${missed}${v.z >= 2 ? kind : ''}`,
     };
   };
 
-  const channelOf = (m: CadenceEdgeModel, name: string): CadenceChannel => {
-    let ch = m.channels.get(name);
-    if (!ch) {
-      const conns = [...m.channels.keys()].filter((k) => k !== REQUESTS).length;
-      if (name !== REQUESTS && conns >= cfg.maxChannels) return channelOf(m, OVERFLOW);
-      m.channels.set(name, (ch = { base: intervals.empty(), lastStart: null }));
-    }
-    return ch;
-  };
-
-  const scoreEdge = (e: EdgeFeatures, m: CadenceEdgeModel, learn: boolean, learning: boolean): Finding | undefined => {
-    const work: [CadenceChannel, IntervalSummary, Verdict | undefined][] = [];
-    const req = channelOf(m, REQUESTS);
-    work.push([req, e.requestIntervals, judge(REQUESTS, req.base, e.requestIntervals)]);
-    for (const sig of [...e.startsByOps.keys()].sort(byString)) {
-      const starts = e.startsByOps.get(sig)!;
-      let name = `conn:${sig}`;
-      let ch = channelOf(m, name);
-      if (!m.channels.has(name)) name = OVERFLOW;
-      const seen = gapsFrom(starts, ch.lastStart);
-      ch.lastStart = starts[starts.length - 1]!;
-      ch = m.channels.get(name)!;
-      work.push([ch, seen, judge(name, ch.base, seen)]);
-    }
-    const verdicts = work.map((w) => w[2]).filter((v): v is Verdict => v !== undefined);
-    // Nothing measurable this window (one long flow without request timing): no score.
-    if (verdicts.length === 0) return undefined;
-    const worst = verdicts.reduce((a, b) => (b.z > a.z ? b : a));
-    const score = zToScore(worst.z);
-    if (learn && (learning || score < cfg.learnBelow)) for (const [ch, seen] of work) intervals.merge(ch.base, seen);
-    // Features: requests channel, and the connection channel that scored worst (or had most intervals).
-    const conns = verdicts.filter((v) => v.channel !== REQUESTS);
-    const conn = conns.reduce<Verdict | undefined>((a, b) => (!a || b.z > a.z || (b.z === a.z && b.seen.count > a.seen.count) ? b : a), undefined);
-    const features: Record<string, number> = { ...verdicts.find((v) => v.channel === REQUESTS)?.features, ...conn?.features };
-    if (conns.length > 1) features.connection_channels = conns.length;
-    const texts = [worst, ...verdicts.filter((v) => v !== worst && v.judged)].map((v) => v.text);
-    return { edge: e.edge, score, explanation: `${edgeText(e.key)}: ${texts.join('; ')}`, features };
-  };
+  const verdict = (sig: number, count: number, mean: number, m2: number, baseCount: number, baseMean: number, baseM2: number): Verdict =>
+    ({ sig, z: 0, judged: false, count, mean, m2, baseCount, baseMean, baseM2 });
 
   return {
     name: NAME,
-    init: () => ({ edges: new Map() }),
-    scoreWindow(cw, state, ctx) {
-      const findings: Finding[] = [];
+    scoreWindow(w, ctx, out) {
+      const acc = w.acc;
+      if (!acc) return;
+      const t = w.edges;
+      ensure(t.count);
+      used = Math.max(used, t.count);
       // Maintenance traffic is scored but never learned: the production baseline stays clean.
       const learn = ctx.maintenance === undefined;
-      for (const e of [...cw.edges.values()].sort((a, b) => byString(a.edge, b.edge))) {
-        let m = state.edges.get(e.edge);
-        if (!m) state.edges.set(e.edge, (m = { channels: new Map() }));
-        const f = scoreEdge(e, m, learn, ctx.learning);
-        if (f) findings.push(f);
+      for (let k = w.from; k < w.to; k += 1) {
+        const s = acc.order[k]!;
+        const e = acc.edge[s]!;
+        // [channel (-1 = requests), verdict or undefined] in the order they were judged.
+        const work: [number, Verdict, boolean][] = [];
+        const rv = verdict(REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
+        work.push([REQ, rv, judge(rv)]);
+        const starts = acc.startsHead[s]! >= 0 ? startsBySig(acc, s, t) : [];
+        for (const [sig, times] of starts) {
+          const ch = channelOf(e, sig);
+          // Gaps from the channel's last start, carried across windows (Welford add, in order).
+          let prev = chLast[ch]!;
+          let count = 0;
+          let mean = 0;
+          let m2 = 0;
+          for (const ts of times) {
+            if (!Number.isNaN(prev) && ts >= prev) {
+              const x = ts - prev;
+              count += 1;
+              const d = x - mean;
+              mean += d / count;
+              m2 += d * (x - mean);
+            }
+            prev = ts;
+          }
+          chLast[ch] = times[times.length - 1]!;
+          const v = verdict(chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
+          work.push([ch, v, judge(v)]);
+        }
+        let worst: Verdict | undefined;
+        for (const [, v, ok] of work) if (ok && (!worst || v.z > worst.z)) worst = v;
+        // Nothing measurable this window (one long flow without request timing): no score.
+        if (!worst) continue;
+        const score = zToScore(worst.z);
+        if (out.wants(score)) {
+          const verdicts = work.filter((x) => x[2]).map((x) => x[1]);
+          const conns = verdicts.filter((v) => v.sig !== REQ);
+          const conn = conns.reduce<Verdict | undefined>((a, b) => (!a || b.z > a.z || (b.z === a.z && b.count > a.count) ? b : a), undefined);
+          const reqV = verdicts.find((v) => v.sig === REQ);
+          const features: Record<string, number> = { ...(reqV ? describe(reqV, t).features : {}), ...(conn ? describe(conn, t).features : {}) };
+          if (conns.length > 1) features.connection_channels = conns.length;
+          const texts = [worst, ...verdicts.filter((v) => v !== worst && v.judged)].map((v) => describe(v, t).text);
+          out.push({ edge: t.idOf(e), score, explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${texts.join('; ')}`, features });
+        }
+        if (learn && (ctx.learning || score < cfg.learnBelow)) {
+          for (const [ch, v] of work) {
+            if (v.count === 0) continue;
+            // intervals.merge (Chan et al.) into the channel's learned summary.
+            const n0 = ch === REQ ? reqCount[e]! : chCount[ch]!;
+            let mean: number;
+            let m2: number;
+            let n: number;
+            if (n0 === 0) {
+              n = v.count; mean = v.mean; m2 = v.m2;
+            } else {
+              const mean0 = ch === REQ ? reqMean[e]! : chMean[ch]!;
+              n = n0 + v.count;
+              const d = v.mean - mean0;
+              m2 = (ch === REQ ? reqM2[e]! : chM2[ch]!) + v.m2 + (d * d * n0 * v.count) / n;
+              mean = mean0 + (d * v.count) / n;
+            }
+            if (ch === REQ) { reqCount[e] = n; reqMean[e] = mean; reqM2[e] = m2; } else { chCount[ch] = n; chMean[ch] = mean; chM2[ch] = m2; }
+          }
+        }
       }
-      return { findings, state };
     },
-    save: (s) => [...s.edges].map(([id, m]) => [id, [...m.channels].map(([k, c]) => [k, summaryToJSON(c.base), c.lastStart])]),
-    load: (json) => ({
-      edges: new Map((json as [string, [string, SummaryJSON, number | null][]][]).map(([id, chans]) => [id, {
-        channels: new Map(chans.map(([k, base, lastStart]) => [k, { base: summaryFromJSON(base), lastStart }])),
-      }])),
-    }),
+    save: (): CadenceJSON => {
+      const conn: CadenceJSON['conn'] = [];
+      for (let e = 0; e < used; e += 1) {
+        if (connHead[e] === -1) continue;
+        const list: [number, NumJSON, NumJSON, NumJSON, NumJSON][] = [];
+        for (let i = connHead[e]!; i >= 0; i = chNext[i]!) {
+          const [c, m, v, l] = colToJson(new Float64Array([chCount[i]!, chMean[i]!, chM2[i]!, chLast[i]!]), 4);
+          list.push([chSig[i]!, c!, m!, v!, l!]);
+        }
+        conn.push([e, list]);
+      }
+      return { edges: used, reqCount: colToJson(reqCount, used), reqMean: colToJson(reqMean, used), reqM2: colToJson(reqM2, used), conn };
+    },
+    load: (json) => {
+      const j = json as CadenceJSON;
+      used = j.edges;
+      reqCount = colFromJson(Float64Array, j.reqCount, used);
+      reqMean = colFromJson(Float64Array, j.reqMean, used);
+      reqM2 = colFromJson(Float64Array, j.reqM2, used);
+      connHead = new Int32Array(Math.max(16, used)).fill(-1);
+      connN = new Int32Array(Math.max(16, used));
+      chN = 0;
+      for (const [e, list] of j.conn) {
+        for (const [sig, c, m, v, l] of list) {
+          const i = newChannel(e, sig);
+          const [cc, mm, vv, ll] = colFromJson(Float64Array, [c, m, v, l]);
+          chCount[i] = cc!; chMean[i] = mm!; chM2[i] = vv!; chLast[i] = ll!;
+        }
+      }
+    },
   };
 };
 
 /** A cadence detector from raw settings (parsed here; throws on invalid ones). */
-export const createCadence = (input: unknown = {}): WindowDetector<CadenceState> => buildCadence(CadenceConfig.parse(input));
+export const createCadence = (input: unknown = {}): WindowDetector => buildCadence(CadenceConfig.parse(input));
 
 /** The registry entry (cli/registry.ts). */
 export const cadenceDetector = defineDetector({
   name: NAME,
   summary: 'Periodicity: the dominant period and jitter of in-flow requests and of connection starts per operation set.',
   config: CadenceConfig,
-  create: (cfg) => buildCadence(cfg) as WindowDetector<unknown>,
+  create: (cfg) => buildCadence(cfg),
 });

@@ -12,13 +12,17 @@
  * add up (z grows with √k). Security-relevant requests (writes, downloads, restarts: see
  * detectors/security.ts) are also counted on their own: a burst of them (a program download:
  * FC 16 / FC 21 every 100 ms) alerts even inside a maintenance window.
+ *
+ * State, per edge in columns: Welford moments (n, mean, m2, windows with a non-zero count) of
+ * requests, flows and security requests per window; the profile (per phase bucket n, mean, m2),
+ * allocated on the edge's first learned window; the silent run (quiet windows, pending silent
+ * windows with their buckets, the run's score).
  */
-import { parseEdgeId } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, num, phaseBucket, type Finding, type WindowContext, defineDetector, type WindowDetector } from '../detector.ts';
-import type { EdgeFeatures } from '../features.ts';
-import { edgeText } from '../novelty/detector.ts';
-import { DEFAULT_SECURITY_PATTERNS, securityMatcher, type ProtocolSecurity } from '../security.ts';
+import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
+import { defineDetector, num, phaseBucket, slotIn, type ConduitWindow, type WindowDetector } from '../detector.ts';
+import { edgeKeyText, type EdgeTable } from '../edges.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { RateConfig } from './config.ts';
 
 export const NAME = 'rate';
@@ -30,31 +34,6 @@ export interface Moments {
   m2: number;
   /** Windows with a non-zero count. */
   active: number;
-}
-
-export interface RateEdgeModel {
-  requests: Moments;
-  flows: Moments;
-  /** Security-relevant requests per window. */
-  security: Moments;
-  /** Per phase bucket: requests (or flows, for edges without l7 ops) per window; created on first use. */
-  profile: Moments[] | null;
-  /** The profile counts requests (true) or flows. */
-  profileRequests: boolean;
-  /** Consecutive windows with nothing, while something was expected. */
-  quiet: number;
-  /** Silent windows after the baseline not learned yet: learned when the silence ends, if it stayed below `learnBelow`. */
-  pendingZeros: number;
-  /** Buckets of those pending silent windows. */
-  pendingBuckets: number[];
-  /** Score of the current silent run so far (it only grows). */
-  quietScore: number;
-}
-
-export interface RateState {
-  edges: Map<string, RateEdgeModel>;
-  /** Edge ids in sorted order (a cache, rebuilt when an edge is added; not saved). */
-  sorted?: string[];
 }
 
 export const emptyMoments = (): Moments => ({ n: 0, mean: 0, m2: 0, active: 0 });
@@ -69,147 +48,254 @@ export const addMoment = (m: Moments, x: number): void => {
 
 export const momentStd = (m: Moments): number => (m.n > 1 ? Math.sqrt(m.m2 / (m.n - 1)) : 0);
 
-const newModel = (): RateEdgeModel => ({
-  requests: emptyMoments(), flows: emptyMoments(), security: emptyMoments(), profile: null, profileRequests: true,
-  quiet: 0, pendingZeros: 0, pendingBuckets: [], quietScore: 0,
-});
+/** Moments in columns: index → n, mean, m2, active. */
+class MomentCols {
+  n = new Int32Array(0);
+  mean = new Float64Array(0);
+  m2 = new Float64Array(0);
+  /** Windows with a non-zero count; not kept (length 0) when `withActive` is false. */
+  active = new Int32Array(0);
+  constructor(private readonly withActive = true) {}
+  ensure(k: number): void {
+    if (k <= this.n.length) return;
+    this.n = grow(this.n, k); this.mean = grow(this.mean, k); this.m2 = grow(this.m2, k);
+    if (this.withActive) this.active = grow(this.active, k);
+  }
+  add(i: number, x: number): void {
+    this.n[i] = this.n[i]! + 1;
+    const d = x - this.mean[i]!;
+    this.mean[i] = this.mean[i]! + (d / this.n[i]!);
+    this.m2[i] = this.m2[i]! + (d * (x - this.mean[i]!));
+    if (x !== 0 && this.withActive) this.active[i] = this.active[i]! + 1;
+  }
+  std(i: number): number {
+    return this.n[i]! > 1 ? Math.sqrt(this.m2[i]! / (this.n[i]! - 1)) : 0;
+  }
+  toJSON(k: number): NumJSON[][] {
+    return [colToJson(this.n, k), colToJson(this.mean, k), colToJson(this.m2, k), ...(this.withActive ? [colToJson(this.active, k)] : [])];
+  }
+  load(j: NumJSON[][]): void {
+    const k = j[0]!.length;
+    this.n = colFromJson(Int32Array, j[0], k); this.mean = colFromJson(Float64Array, j[1], k);
+    this.m2 = colFromJson(Float64Array, j[2], k);
+    if (this.withActive) this.active = colFromJson(Int32Array, j[3], k);
+  }
+}
 
-const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetector<RateState> => {
-  const isSecurity = securityMatcher([...DEFAULT_SECURITY_PATTERNS, ...(cfg.securityPatterns ?? [])], securityOp);
+interface RateJSON {
+  edges: number;
+  requests: NumJSON[][];
+  flows: NumJSON[][];
+  security: NumJSON[][];
+  /** Per edge: profile index or -1; profile moments by index · buckets + bucket. */
+  profileAt: NumJSON[];
+  profile: NumJSON[][];
+  profileRequests: NumJSON[];
+  quiet: NumJSON[];
+  quietScore: NumJSON[];
+  pending: [number, number[]][];
+}
+
+const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetector => {
+  const match = securityMatcher([...DEFAULT_SECURITY_PATTERNS, ...(cfg.securityPatterns ?? [])], securityOp);
   const B = cfg.phaseBuckets;
+  let isSecurity: ((l7: number, op: number) => boolean) | undefined;
+  let boundTo: EdgeTable | undefined;
 
-  const securityCount = (e: EdgeFeatures | undefined): number => {
-    if (!e || e.ops.size === 0) return 0;
+  let cap = 0;
+  /** Edges of the table as of the last window scored: what `save` writes. */
+  let used = 0;
+  const req = new MomentCols();
+  const flw = new MomentCols();
+  const sec = new MomentCols();
+  /** Per edge: index into the profile pool, -1 before the first learned window. */
+  let profileAt = new Int32Array(0);
+  let profileRequests = new Uint8Array(0);
+  let quiet = new Int32Array(0);
+  let quietScore = new Float64Array(0);
+  /** Buckets of the silent windows after the baseline not learned yet, per edge (only while there are some). */
+  const pending = new Map<number, number[]>();
+  let profiles = 0;
+  const prof = new MomentCols(false);
+
+  const ensure = (edges: number): void => {
+    if (edges <= cap) return;
+    req.ensure(edges); flw.ensure(edges); sec.ensure(edges);
+    profileAt = grow(profileAt, edges, -1);
+    profileRequests = grow(profileRequests, edges, 1);
+    quiet = grow(quiet, edges);
+    quietScore = grow(quietScore, edges);
+    cap = Math.min(req.n.length, profileAt.length, profileRequests.length, quiet.length, quietScore.length);
+  };
+
+  const securityCount = (w: ConduitWindow, s: number): number => {
+    if (s < 0) return 0;
+    const acc = w.acc!;
+    const l7 = w.edges.l7[acc.edge[s]!]!;
     let n = 0;
-    for (const [op, c] of e.ops) if (isSecurity(e.key.l7, op)) n += c;
+    for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSecurity!(l7, acc.opId[i]!)) n += acc.opCount[i]!;
     return n;
   };
 
-  const sdEff = (m: Moments): number => Math.max(momentStd(m), cfg.relativeFloor * m.mean, cfg.absoluteFloor);
+  const sdEffAt = (m: MomentCols, i: number): number => Math.max(m.std(i), cfg.relativeFloor * m.mean[i]!, cfg.absoluteFloor);
 
-  /** Statistics a window in `bucket` is judged against: the most lenient ready bucket of bucket ± 1, else global. */
-  const reference = (model: RateEdgeModel, global: Moments, useRequests: boolean, bucket: number, x: number): { m: Moments; where: string } => {
-    if (B > 1 && model.profile && model.profileRequests === useRequests) {
-      let best: { m: Moments; z: number; b: number } | undefined;
-      for (const d of [0, -1, 1]) {
-        const b = (bucket + d + B) % B;
-        const m = model.profile[b]!;
-        if (m.n < cfg.minBucketWindows) continue;
-        const z = Math.abs(x - m.mean) / sdEff(m);
-        if (!best || z < best.z) best = { m, z, b };
+  const add = (e: number, requests: number, flows: number, security: number, b: number): void => {
+    req.add(e, requests);
+    flw.add(e, flows);
+    sec.add(e, security);
+    if (B > 1) {
+      if (profileAt[e] === -1) {
+        profileAt[e] = profiles;
+        profiles += 1;
+        prof.ensure(profiles * B);
       }
-      if (best) return { m: best.m, where: ` in cycle phase ${best.b + 1}/${B}` };
+      prof.add(profileAt[e]! * B + b, profileRequests[e] ? requests : flows);
     }
-    return { m: global, where: '' };
   };
 
-  const learn = (model: RateEdgeModel, e: EdgeFeatures | undefined, learning: boolean, score: number, silent: boolean, bucket: number): void => {
-    const add = (requests: number, flows: number, security: number, b: number): void => {
-      addMoment(model.requests, requests);
-      addMoment(model.flows, flows);
-      addMoment(model.security, security);
-      if (B > 1) {
-        model.profile ??= Array.from({ length: B }, emptyMoments);
-        addMoment(model.profile[b]!, model.profileRequests ? requests : flows);
-      }
-    };
+  const learn = (w: ConduitWindow, e: number, s: number, learning: boolean, score: number, silent: boolean, bucket: number): void => {
     if (silent) {
-      model.quiet += 1;
-      if (learning) add(0, 0, 0, bucket);
-      else { model.pendingZeros += 1; model.pendingBuckets.push(bucket); model.quietScore = score; }
+      quiet[e] = quiet[e]! + 1;
+      if (learning) add(e, 0, 0, 0, bucket);
+      else {
+        const list = pending.get(e);
+        if (list) list.push(bucket);
+        else pending.set(e, [bucket]);
+        quietScore[e] = score;
+      }
       return;
     }
-    if (model.pendingZeros > 0 && model.quietScore < cfg.learnBelow) for (const b of model.pendingBuckets) add(0, 0, 0, b);
-    model.quiet = 0;
-    model.pendingZeros = 0;
-    model.pendingBuckets = [];
-    model.quietScore = 0;
-    if (learning || score < cfg.learnBelow) add(e?.requests ?? 0, e?.flows ?? 0, securityCount(e), bucket);
-  };
-
-  const scoreEdge = (id: string, e: EdgeFeatures | undefined, model: RateEdgeModel, ctx: WindowContext): Finding => {
-    if (model.requests.n === 0 && model.profile === null) model.profileRequests = (e?.requests ?? 0) > 0;
-    const useRequests = model.requests.mean > 0 || (model.requests.n === 0 && (e?.requests ?? 0) > 0);
-    const unit = useRequests ? 'requests' : 'flows';
-    const global = useRequests ? model.requests : model.flows;
-    const x = (useRequests ? e?.requests : e?.flows) ?? 0;
-    const text = edgeText(e?.key ?? parseEdgeId(id));
-    const bucket = phaseBucket(ctx.cyclePhase, B);
-    let finding: Finding;
-    if (global.n < cfg.minWindows) {
-      finding = {
-        edge: id, score: 0, explanation: `learning the rate of ${text}: ${global.n} of ${cfg.minWindows} windows`,
-        features: { value: x, windows: global.n },
-      };
-    } else {
-      const { m, where } = reference(model, global, useRequests, bucket, x);
-      const mu = m.mean;
-      const sd = momentStd(m);
-      const eff = sdEff(m);
-      const silent = x === 0 && mu > 0 && global.n >= cfg.minPolledWindows && global.active >= cfg.pollingFraction * global.n;
-      const quiet = silent ? model.quiet + 1 : 0;
-      const z = silent ? (mu * Math.sqrt(quiet)) / eff : Math.abs(x - mu) / eff;
-      const sec = securityCount(e);
-      const secMu = model.security.mean;
-      const zSec = sec > secMu ? (sec - secMu) / sdEff(model.security) : 0;
-      const security = zSec > z;
-      const score = zToScore(Math.max(z, zSec));
-      const expected = `expected ${num(mu)} ± ${num(sd)} per window${where}`;
-      let explanation: string;
-      if (silent) {
-        explanation = `polling_stop: no ${unit} on ${text} for ${quiet} window${quiet > 1 ? 's' : ''}, ${expected}`;
-      } else {
-        const dir = x > mu ? 'above' : x < mu ? 'below' : 'at';
-        explanation = `${num(x)} ${unit} on ${text}, ${expected} (${dir}, z ${num(z)})`;
-      }
-      if (security) {
-        explanation = `burst of security-relevant operations: ${num(sec)} on ${text}, expected ${num(secMu)} ± ${num(momentStd(model.security))} per window (z ${num(zSec)}); ${explanation}`;
-      }
-      finding = {
-        edge: id, score, explanation, ...(security ? { alertInMaintenance: true } : {}),
-        features: {
-          value: x, expected: round(mu), std: round(sd), z: round(z), quiet_windows: quiet, phase_bucket: bucket,
-          ...(sec > 0 || security ? { security_ops: sec, security_expected: round(secMu), security_z: round(zSec) } : {}),
-        },
-      };
+    const list = pending.get(e);
+    if (list && quietScore[e]! < cfg.learnBelow) for (const b of list) add(e, 0, 0, 0, b);
+    quiet[e] = 0;
+    pending.delete(e);
+    quietScore[e] = 0;
+    if (learning || score < cfg.learnBelow) {
+      const acc = w.acc;
+      add(e, s >= 0 ? acc!.requests[s]! : 0, s >= 0 ? acc!.flows[s]! : 0, securityCount(w, s), bucket);
     }
-    // Maintenance traffic is scored but never learned: the production baseline stays clean.
-    if (ctx.maintenance === undefined) {
-      learn(model, e, ctx.learning || global.n < cfg.minWindows, finding.score, (finding.features.quiet_windows ?? 0) > 0, bucket);
-    }
-    return finding;
   };
 
   return {
     name: NAME,
-    init: () => ({ edges: new Map() }),
-    scoreWindow(cw, state, ctx) {
-      for (const id of cw.edges.keys()) {
-        if (state.edges.has(id)) continue;
-        state.edges.set(id, newModel());
-        state.sorted = undefined;
+    scoreWindow(w, ctx, out) {
+      const t = w.edges;
+      if (boundTo !== t) { boundTo = t; isSecurity = securityById(match, t); }
+      ensure(t.count);
+      // Room for a profile per edge, so the pool does not grow one profile at a time.
+      if (B > 1) prof.ensure(t.count * B);
+      used = Math.max(used, t.count);
+      const { list, count } = t.edgesOf(w.conduit);
+      const bucket = phaseBucket(ctx.cyclePhase, B);
+      const acc = w.acc;
+      for (let k = 0; k < count; k += 1) {
+        const e = list[k]!;
+        if (t.firstWindow[e]! > w.windowStart) continue;
+        const s = slotIn(w, e);
+        const eReq = s >= 0 ? acc!.requests[s]! : 0;
+        if (req.n[e] === 0 && profileAt[e] === -1) profileRequests[e] = eReq > 0 ? 1 : 0;
+        const useRequests = req.mean[e]! > 0 || (req.n[e] === 0 && eReq > 0);
+        const g = useRequests ? req : flw;
+        const x = s >= 0 ? (useRequests ? eReq : acc!.flows[s]!) : 0;
+        const gn = g.n[e]!;
+        let score = 0;
+        let quietNow = 0;
+        if (gn < cfg.minWindows) {
+          if (out.wants(0)) {
+            out.push({
+              edge: t.idOf(e), score: 0, explanation: `learning the rate of ${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${gn} of ${cfg.minWindows} windows`,
+              features: { value: x, windows: gn },
+            });
+          }
+        } else {
+          // The reference: the most lenient ready bucket of bucket ± 1, else the edge's global statistics.
+          let m = g;
+          let mi = e;
+          let where = -1;
+          const pa = profileAt[e]!;
+          if (B > 1 && pa >= 0 && (profileRequests[e] === 1) === useRequests) {
+            let bestZ = Infinity;
+            for (const d of [0, -1, 1]) {
+              const b = (bucket + d + B) % B;
+              const i = pa * B + b;
+              if (prof.n[i]! < cfg.minBucketWindows) continue;
+              const z = Math.abs(x - prof.mean[i]!) / sdEffAt(prof, i);
+              if (where < 0 || z < bestZ) { bestZ = z; where = b; mi = i; m = prof; }
+            }
+          }
+          const mu = m.mean[mi]!;
+          const eff = sdEffAt(m, mi);
+          const silent = x === 0 && mu > 0 && gn >= cfg.minPolledWindows && g.active[e]! >= cfg.pollingFraction * gn;
+          quietNow = silent ? quiet[e]! + 1 : 0;
+          const z = silent ? (mu * Math.sqrt(quietNow)) / eff : Math.abs(x - mu) / eff;
+          const secN = securityCount(w, s);
+          const secMu = sec.mean[e]!;
+          const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
+          const security = zSec > z;
+          score = zToScore(Math.max(z, zSec));
+          if (out.wants(score)) {
+            const sd = m.std(mi);
+            const unit = useRequests ? 'requests' : 'flows';
+            const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
+            const expected = `expected ${num(mu)} ± ${num(sd)} per window${where >= 0 ? ` in cycle phase ${where + 1}/${B}` : ''}`;
+            let explanation: string;
+            if (silent) {
+              explanation = `polling_stop: no ${unit} on ${text} for ${quietNow} window${quietNow > 1 ? 's' : ''}, ${expected}`;
+            } else {
+              const dir = x > mu ? 'above' : x < mu ? 'below' : 'at';
+              explanation = `${num(x)} ${unit} on ${text}, ${expected} (${dir}, z ${num(z)})`;
+            }
+            if (security) {
+              explanation = `burst of security-relevant operations: ${num(secN)} on ${text}, expected ${num(secMu)} ± ${num(sec.std(e))} per window (z ${num(zSec)}); ${explanation}`;
+            }
+            out.push({
+              edge: t.idOf(e), score, explanation, ...(security ? { alertInMaintenance: true } : {}),
+              features: {
+                value: x, expected: round(mu), std: round(sd), z: round(z), quiet_windows: quietNow, phase_bucket: bucket,
+                ...(secN > 0 || security ? { security_ops: secN, security_expected: round(secMu), security_z: round(zSec) } : {}),
+              },
+            });
+          }
+        }
+        // Maintenance traffic is scored but never learned: the production baseline stays clean.
+        if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket);
       }
-      const ids = (state.sorted ??= [...state.edges.keys()].sort(byString));
-      const findings = ids.map((id) => scoreEdge(id, cw.edges.get(id), state.edges.get(id)!, ctx));
-      return { findings, state };
     },
-    save: (s) => [...s.edges].map(([id, m]) => [id, m]),
-    load: (json) => ({
-      edges: new Map((json as [string, RateEdgeModel][]).map(([id, m]) => [id, {
-        ...m, requests: { ...m.requests }, flows: { ...m.flows }, security: { ...m.security },
-        profile: m.profile ? m.profile.map((p) => ({ ...p })) : null, pendingBuckets: [...m.pendingBuckets],
-      }])),
-    }),
+    save: (): RateJSON => {
+      const k = used;
+      const pa: NumJSON[] = colToJson(profileAt, k);
+      return {
+        edges: k, requests: req.toJSON(k), flows: flw.toJSON(k), security: sec.toJSON(k), profileAt: pa, profile: prof.toJSON(profiles * B),
+        profileRequests: colToJson(profileRequests, k), quiet: colToJson(quiet, k), quietScore: colToJson(quietScore, k),
+        pending: [...pending].sort((a, b) => a[0] - b[0]).map(([e, l]) => [e, [...l]]),
+      };
+    },
+    load: (json) => {
+      const j = json as RateJSON;
+      req.load(j.requests); flw.load(j.flows); sec.load(j.security); prof.load(j.profile);
+      profileAt = colFromJson(Int32Array, j.profileAt, j.edges, -1);
+      profileRequests = colFromJson(Uint8Array, j.profileRequests, j.edges, 1);
+      quiet = colFromJson(Int32Array, j.quiet, j.edges);
+      quietScore = colFromJson(Float64Array, j.quietScore, j.edges);
+      for (let i = j.profileAt.length; i < profileAt.length; i += 1) profileAt[i] = -1;
+      for (let i = j.profileRequests.length; i < profileRequests.length; i += 1) profileRequests[i] = 1;
+      profiles = j.profile[0]!.length / B;
+      pending.clear();
+      for (const [e, l] of j.pending) pending.set(e, [...l]);
+      req.ensure(j.edges); flw.ensure(j.edges); sec.ensure(j.edges);
+      used = j.edges;
+      cap = Math.min(req.n.length, flw.n.length, sec.n.length, profileAt.length, profileRequests.length, quiet.length, quietScore.length);
+    },
   };
 };
 
 /** A rate detector from raw settings (parsed here; throws on invalid ones). */
-export const createRate = (input: unknown = {}, securityOp?: ProtocolSecurity): WindowDetector<RateState> => buildRate(RateConfig.parse(input), securityOp);
+export const createRate = (input: unknown = {}, securityOp?: ProtocolSecurity): WindowDetector => buildRate(RateConfig.parse(input), securityOp);
 
 /** The registry entry (cli/registry.ts). */
 export const rateDetector = defineDetector({
   name: NAME,
   summary: 'Requests (or flows) per window against a production-cycle profile; polling_stop; bursts of security-relevant operations.',
   config: RateConfig,
-  create: (cfg, ctx) => buildRate(cfg, ctx.securityOp) as WindowDetector<unknown>,
+  create: (cfg, ctx) => buildRate(cfg, ctx.securityOp),
 });

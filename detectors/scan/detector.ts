@@ -6,91 +6,144 @@
  * not 120. Learned sources are judged against their own per-window fan-out (z with floors); a
  * source without statistics by its new destinations alone (z = new / `newSourceSpread`).
  * On an undeclared conduit the finding says so and alerts even while learning and in maintenance.
+ *
+ * State: Welford moments of each (conduit, source)'s destinations per window. Whether an edge
+ * was reached before is the edge index's own record (its first window is earlier than this one).
  */
 import { hostPort, protoName } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
-import { byString, listText, num, type Finding, defineDetector, type WindowDetector } from '../detector.ts';
-import type { EdgeFeatures } from '../features.ts';
-import { addMoment, emptyMoments, momentStd, type Moments } from '../rate/detector.ts';
+import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
+import { byString, defineDetector, listText, num, type WindowDetector } from '../detector.ts';
 import { ScanConfig } from './config.ts';
 
 export const NAME = 'scan';
 
-export interface ScanState {
-  /** Per source: distinct destinations per window (windows where the source talked). */
-  sources: Map<string, Moments>;
-  /** Edge ids ever seen on the conduit. */
-  known: Set<string>;
-}
-
 /** Edge id of a source's aggregated scan finding. */
 export const scanEdgeId = (src: string, proto: number): string => `${src}>*/${proto}/0/scan`;
 
-const buildScan = (cfg: ScanConfig): WindowDetector<ScanState> => {
+interface ScanJSON {
+  /** [conduit id, source address id] per moments row. */
+  keys: [number, number][];
+  n: NumJSON[];
+  mean: NumJSON[];
+  m2: NumJSON[];
+}
+
+const KEY = 2 ** 32;
+
+const buildScan = (cfg: ScanConfig): WindowDetector => {
+  const rows = new Map<number, number>();
+  const keys: [number, number][] = [];
+  let n = new Int32Array(16);
+  let mean = new Float64Array(16);
+  let m2 = new Float64Array(16);
+  const rowOf = (conduit: number, src: number, create: boolean): number => {
+    const k = conduit * KEY + src;
+    let r = rows.get(k);
+    if (r === undefined && create) {
+      r = keys.length;
+      keys.push([conduit, src]);
+      rows.set(k, r);
+      n = grow(n, r + 1); mean = grow(mean, r + 1); m2 = grow(m2, r + 1);
+    }
+    return r ?? -1;
+  };
+  const std = (r: number): number => (n[r]! > 1 ? Math.sqrt(m2[r]! / (n[r]! - 1)) : 0);
 
   return {
     name: NAME,
     reportsScans: true,
-    init: () => ({ sources: new Map(), known: new Set() }),
-    scoreWindow(cw, state, ctx) {
-      const bySource = new Map<string, EdgeFeatures[]>();
-      for (const e of cw.edges.values()) {
-        const list = bySource.get(e.key.src);
-        if (list) list.push(e);
-        else bySource.set(e.key.src, [e]);
+    scoreWindow(w, ctx, out) {
+      const acc = w.acc;
+      if (!acc || w.to === w.from) return;
+      const t = w.edges;
+      // Per source: destinations this window and those never reached before.
+      const bySource = new Map<number, [number, number]>();
+      for (let k = w.from; k < w.to; k += 1) {
+        const e = acc.edge[acc.order[k]!]!;
+        const src = t.pairSrc[t.pair[e]!]!;
+        let c = bySource.get(src);
+        if (!c) bySource.set(src, (c = [0, 0]));
+        c[0] = c[0]! + 1;
+        if (!(t.firstWindow[e]! < w.windowStart)) c[1] = c[1]! + 1;
       }
-      const findings: Finding[] = [];
-      for (const src of [...bySource.keys()].sort(byString)) {
-        const edges = bySource.get(src)!.sort((a, b) => byString(a.edge, b.edge));
-        const x = edges.length;
-        const fresh = edges.filter((e) => !state.known.has(e.edge));
-        let m = state.sources.get(src);
-        const learned = m !== undefined && m.n >= cfg.minWindows;
+      // The edges of each source, collected in one pass when a finding needs them.
+      let lists: Map<number, number[]> | undefined;
+      const edgesOf = (src: number): number[] => {
+        if (!lists) {
+          lists = new Map();
+          for (let k = w.from; k < w.to; k += 1) {
+            const e = acc.edge[acc.order[k]!]!;
+            const sx = t.pairSrc[t.pair[e]!]!;
+            const l = lists.get(sx);
+            if (l) l.push(e);
+            else lists.set(sx, [e]);
+          }
+        }
+        return lists.get(src)!;
+      };
+      for (const [src, [x, fresh]] of bySource) {
+        let r = rowOf(w.conduit, src, false);
+        const learned = r >= 0 && n[r]! >= cfg.minWindows;
         let score = 0;
         if (x >= cfg.minDestinations) {
           const z = learned
-            ? Math.max(0, x - m!.mean) / Math.max(momentStd(m!), cfg.relativeFloor * m!.mean, cfg.absoluteFloor)
-            : fresh.length / cfg.newSourceSpread;
+            ? Math.max(0, x - mean[r]!) / Math.max(std(r), cfg.relativeFloor * mean[r]!, cfg.absoluteFloor)
+            : fresh / cfg.newSourceSpread;
           score = zToScore(z);
-          const hosts = [...new Set(edges.map((e) => e.key.dst))].sort(byString);
-          const ports = [...new Set(edges.map((e) => e.key.dstPort))].sort((a, b) => a - b);
-          const protoCount = new Map<number, number>();
-          for (const e of edges) protoCount.set(e.key.proto, (protoCount.get(e.key.proto) ?? 0) + 1);
-          const proto = [...protoCount].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
-          const expected = learned ? `expected ${num(m!.mean)} ± ${num(momentStd(m!))} per window` : 'no fan-out learned for this source';
-          const [from, to] = ctx.conduit.split('->');
-          const undeclared = ctx.declared ? '' : `; undeclared conduit ${ctx.conduit} (no conduit is declared from zone ${from} to zone ${to})`;
-          const sample = listText(edges.map((e) => `${hostPort(e.key.dst, e.key.dstPort)}${e.key.l7 ? ` ${e.key.l7}` : ` ${protoName(e.key.proto)}`}`), 8);
-          findings.push({
-            edge: scanEdgeId(src, proto), score,
-            alertWhileLearning: !ctx.declared, alertInMaintenance: !ctx.declared,
-            explanation: `scan/fan-out: ${src} reached ${x} destinations (${hosts.length} host${hosts.length > 1 ? 's' : ''} × ${ports.length} port${ports.length > 1 ? 's' : ''}: ${listText(ports, 10)}) this window, ${fresh.length} never reached before; ${expected} (z ${num(z)})${undeclared}; ${sample}`,
-            features: { destinations: x, new_destinations: fresh.length, hosts: hosts.length, ports: ports.length, expected: learned ? round(m!.mean) : 0, z: round(z), undeclared: ctx.declared ? 0 : 1 },
-          });
+          if (out.wants(score, !ctx.declared)) {
+            const srcIp = t.ips.list[src]!;
+            const edges = edgesOf(src).map((e) => [t.idOf(e), e] as const).sort((a, b) => byString(a[0], b[0])).map(([, e]) => e);
+            const hosts = [...new Set(edges.map((e) => t.dst(e)))].sort(byString);
+            const ports = [...new Set(edges.map((e) => t.port[e]!))].sort((a, b) => a - b);
+            const protoCount = new Map<number, number>();
+            for (const e of edges) protoCount.set(t.proto[e]!, (protoCount.get(t.proto[e]!) ?? 0) + 1);
+            const proto = [...protoCount].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+            const expected = learned ? `expected ${num(mean[r]!)} ± ${num(std(r))} per window` : 'no fan-out learned for this source';
+            const [from, to] = ctx.conduit.split('->');
+            const undeclared = ctx.declared ? '' : `; undeclared conduit ${ctx.conduit} (no conduit is declared from zone ${from} to zone ${to})`;
+            // listText(every destination, 8), building only the 8 it shows.
+            const shown = edges.slice(0, 8).map((e) => `${hostPort(t.dst(e), t.port[e]!)}${t.l7Name(e) ? ` ${t.l7Name(e)}` : ` ${protoName(t.proto[e]!)}`}`);
+            const sample = edges.length > 8 ? `${shown.join(', ')} (+${edges.length - 8} more)` : listText(shown, 8);
+            out.push({
+              edge: scanEdgeId(srcIp, proto), score,
+              alertWhileLearning: !ctx.declared, alertInMaintenance: !ctx.declared,
+              explanation: `scan/fan-out: ${srcIp} reached ${x} destinations (${hosts.length} host${hosts.length > 1 ? 's' : ''} × ${ports.length} port${ports.length > 1 ? 's' : ''}: ${listText(ports, 10)}) this window, ${fresh} never reached before; ${expected} (z ${num(z)})${undeclared}; ${sample}`,
+              features: { destinations: x, new_destinations: fresh, hosts: hosts.length, ports: ports.length, expected: learned ? round(mean[r]!) : 0, z: round(z), undeclared: ctx.declared ? 0 : 1 },
+            });
+          }
         }
         if (ctx.maintenance === undefined && (ctx.learning || score < cfg.learnBelow || !learned)) {
-          if (!m) state.sources.set(src, (m = emptyMoments()));
-          if (score < cfg.learnBelow || ctx.learning) addMoment(m, x);
+          if (r < 0) r = rowOf(w.conduit, src, true);
+          if (score < cfg.learnBelow || ctx.learning) {
+            n[r] = n[r]! + 1;
+            const d = x - mean[r]!;
+            mean[r] = mean[r]! + (d / n[r]!);
+            m2[r] = m2[r]! + (d * (x - mean[r]!));
+          }
         }
-        for (const e of edges) state.known.add(e.edge);
       }
-      return { findings, state };
     },
-    save: (s) => ({ sources: [...s.sources], known: [...s.known] }),
+    save: (): ScanJSON => ({ keys: keys.map(([c, s]) => [c, s]), n: colToJson(n, keys.length), mean: colToJson(mean, keys.length), m2: colToJson(m2, keys.length) }),
     load: (json) => {
-      const j = json as { sources: [string, Moments][]; known: string[] };
-      return { sources: new Map(j.sources.map(([k, m]) => [k, { ...m }])), known: new Set(j.known) };
+      const j = json as ScanJSON;
+      rows.clear();
+      keys.length = 0;
+      j.keys.forEach(([c, s], i) => { keys.push([c, s]); rows.set(c * KEY + s, i); });
+      n = colFromJson(Int32Array, j.n, keys.length);
+      mean = colFromJson(Float64Array, j.mean, keys.length);
+      m2 = colFromJson(Float64Array, j.m2, keys.length);
     },
   };
 };
 
 /** A scan detector from raw settings (parsed here; throws on invalid ones). */
-export const createScan = (input: unknown = {}): WindowDetector<ScanState> => buildScan(ScanConfig.parse(input));
+export const createScan = (input: unknown = {}): WindowDetector => buildScan(ScanConfig.parse(input));
 
 /** The registry entry (cli/registry.ts). */
 export const scanDetector = defineDetector({
   name: NAME,
   summary: 'Fan-out per source: one aggregated finding for a scan or burst of destinations.',
   config: ScanConfig,
-  create: (cfg) => buildScan(cfg) as WindowDetector<unknown>,
+  create: (cfg) => buildScan(cfg),
 });

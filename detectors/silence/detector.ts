@@ -10,10 +10,10 @@
  *   of 60 answered windows, 1 unanswered window scores 0.31, 2 0.58, 3 0.74, 4 0.85 (alert).
  * - Longest gap (no traffic at all: a lost connection): per window, the longest silence of the
  *   edge — from its previous activity (carried across windows) to its first flow, between its
- *   flows, between requests inside a flow (`requestIntervals.max`), and the silence still open at
- *   the window's end (up to `ctx.horizon`, so a capture that simply ends is not a silence). Closed
- *   gaps are learned as a distribution of per-window longest gaps (a log-scale histogram); the
- *   window is judged against its `gapQuantile` (floored at `gapFloor`) with
+ *   flows, between requests inside a flow (the request intervals' max), and the silence still open
+ *   at the window's end (up to `ctx.horizon`, so a capture that simply ends is not a silence).
+ *   Closed gaps are learned as a distribution of per-window longest gaps (a log-scale histogram);
+ *   the window is judged against its `gapQuantile` (floored at `gapFloor`) with
  *   z = gapZPerDoubling · log2(gap / reference) and `zToScore`: 4x the usual longest gap → 0.8.
  *   Only edges with traffic in most learned windows are judged. A silence that overlaps a
  *   maintenance window is never judged once it ends.
@@ -21,56 +21,35 @@
  * A poller that stops asking while the connection stays up is also the rate detector's
  * `polling_stop`; the longest gap is what catches a conduit whose request count per window is too
  * noisy for that (BUT MMS: 7.6 ± 4.7 requests per minute, 110 s and 130 s outages).
+ *
+ * State, in columns per edge: the answer counts and the current unanswered run; the end of the
+ * latest activity; the gap histogram (a pool of (bucket, windows) entries linked per edge in
+ * bucket order) with its count and maximum; per conduit, the end of the last window scored.
  */
 import { round, tailToScore, zToScore } from '../calibration.ts';
-import { byString, durationText, type Finding, type WindowContext, defineDetector, type WindowDetector } from '../detector.ts';
-import { insideGapMs, type EdgeFeatures } from '../features.ts';
-import { edgeText } from '../novelty/detector.ts';
+import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
+import { defineDetector, durationText, slotIn, type WindowDetector } from '../detector.ts';
+import { edgeKeyText } from '../edges.ts';
+import { insideGapMs } from '../features.ts';
 import { SilenceConfig } from './config.ts';
-import { parseEdgeId } from '../../core/records.ts';
 
 export const NAME = 'silence';
-
-export interface SilenceEdgeModel {
-  /** Windows with requests learned. */
-  n: number;
-  /** Of those, unanswered. */
-  unanswered: number;
-  /** Of those, with l7 responses. */
-  l7Answered: number;
-  /** Current run of unanswered windows. */
-  run: number;
-  /** Unanswered windows of the current run not learned yet. */
-  pending: number;
-  /** Highest score of the current run: its pending windows are learned when it ends, if this stayed below `learnBelow`. */
-  runScore: number;
-  /** End of the edge's latest activity (largest flow tsEnd), null before any or after a data gap. */
-  last: number | null;
-  /** Windows learned for the longest-gap check since the edge was first seen, and those with traffic. */
-  gapWindows: number;
-  gapActive: number;
-  /** Learned per-window longest closed gaps: histogram bucket (ceil(8 · log2 ms)) → windows. */
-  gapHist: Map<number, number>;
-  gapCount: number;
-  /** Longest closed gap learned, ms. */
-  gapMax: number;
-  /** The open silence overlapped a maintenance window: it is not judged when it ends. */
-  excused: boolean;
-}
-
-export interface SilenceState {
-  edges: Map<string, SilenceEdgeModel>;
-  /** End of the last window scored: a later start means windows were skipped (a gap in the data, not a silence). */
-  lastWindowEnd: number | null;
-}
 
 /** Histogram buckets per doubling of the gap (9 % wide). */
 const BUCKETS_PER_DOUBLING = 8;
 const bucketOf = (ms: number): number => Math.ceil(BUCKETS_PER_DOUBLING * Math.log2(Math.max(1, ms)));
 const bucketTop = (b: number): number => 2 ** (b / BUCKETS_PER_DOUBLING);
 
+/** The learned gaps of one edge, as `gapQuantileMs` reads them. */
+export interface GapHistogram {
+  /** Bucket (ceil(8 · log2 ms)) → windows. */
+  gapHist: Map<number, number>;
+  gapCount: number;
+  gapMax: number;
+}
+
 /** The q-quantile (nearest rank) of the learned gaps, as its bucket's upper bound capped at the exact maximum. */
-export const gapQuantileMs = (m: Pick<SilenceEdgeModel, 'gapHist' | 'gapCount' | 'gapMax'>, q: number): number => {
+export const gapQuantileMs = (m: GapHistogram, q: number): number => {
   if (m.gapCount === 0) return 0;
   const rank = Math.max(1, Math.ceil(q * m.gapCount));
   let seen = 0;
@@ -81,169 +60,242 @@ export const gapQuantileMs = (m: Pick<SilenceEdgeModel, 'gapHist' | 'gapCount' |
   return m.gapMax;
 };
 
-const newModel = (): SilenceEdgeModel => ({
-  n: 0, unanswered: 0, l7Answered: 0, run: 0, pending: 0, runScore: 0,
-  last: null, gapWindows: 0, gapActive: 0, gapHist: new Map(), gapCount: 0, gapMax: 0, excused: false,
-});
+/** Integer columns per edge, in JSON order. */
+const INTS = ['n', 'unanswered', 'l7Answered', 'run', 'pending', 'gapWindows', 'gapActive', 'gapCount', 'excused', 'hasLast'] as const;
+const NUMS = ['runScore', 'last', 'gapMax'] as const;
 
-/** What the longest-gap check found on one edge in one window. */
-interface GapVerdict {
-  finding: Finding | undefined;
-  score: number;
-  /** Longest silence that ended in the window (learned), 0 when none. */
-  closed: number;
+interface SilenceJSON {
+  edges: number;
+  ints: NumJSON[][];
+  nums: NumJSON[][];
+  /** Per edge with a histogram: [edge, [bucket, windows]…] in bucket order. */
+  hist: [number, [number, number][]][];
+  /** Per conduit id: end of the last window scored ("nan" before any). */
+  lastWindowEnd: NumJSON[];
 }
 
-type SilenceJSON = [string, SilenceEdgeModel & { gapHist?: [number, number][] }][] | {
-  edges: [string, Omit<SilenceEdgeModel, 'gapHist'> & { gapHist: [number, number][] }][];
-  lastWindowEnd: number | null;
-};
+const buildSilence = (cfg: SilenceConfig): WindowDetector => {
+  let used = 0;
+  const I: Record<(typeof INTS)[number], Int32Array> = Object.fromEntries(INTS.map((k) => [k, new Int32Array(0)])) as never;
+  const F: Record<(typeof NUMS)[number], Float64Array> = Object.fromEntries(NUMS.map((k) => [k, new Float64Array(0)])) as never;
+  let histHead = new Int32Array(0);
+  let hN = 0;
+  let hBucket = new Int32Array(16);
+  let hCount = new Int32Array(16);
+  let hNext = new Int32Array(16);
+  let lastWindowEnd = new Float64Array(0);
 
-const buildSilence = (cfg: SilenceConfig): WindowDetector<SilenceState> => {
-
-  const asked = (e: EdgeFeatures): boolean => e.requests > 0 || e.packets - e.packetsRev >= cfg.minRequestPackets;
-
-  const judgedGaps = (m: SilenceEdgeModel): boolean =>
-    m.gapCount >= cfg.gapMinWindows && m.gapWindows >= cfg.gapMinWindows && m.gapActive >= cfg.gapActiveFraction * m.gapWindows;
-
-  /** The longest-gap check; learns nothing (see `learnGap`). */
-  const scoreGap = (id: string, e: EdgeFeatures | undefined, m: SilenceEdgeModel, ctx: WindowContext): GapVerdict => {
-    const horizon = ctx.horizon ?? ctx.windowEnd;
-    const head = e && m.last !== null && !m.excused ? Math.max(0, e.firstTs - m.last) : 0;
-    const closed = e ? Math.max(head, insideGapMs(e)) : 0;
-    const end = e ? Math.max(e.lastTs, m.last ?? -Infinity) : m.last;
-    const open = end !== null && !m.excused ? Math.max(0, horizon - end) : 0;
-    const gap = Math.max(closed, open);
-    if (!judgedGaps(m) || gap <= 0) return { finding: undefined, score: 0, closed };
-    const usual = gapQuantileMs(m, cfg.gapQuantile);
-    const ref = Math.max(usual, cfg.gapFloor);
-    if (gap <= ref) return { finding: undefined, score: 0, closed };
-    const z = cfg.gapZPerDoubling * Math.log2(gap / ref);
-    const score = zToScore(z);
-    const stillOpen = open >= closed;
-    const text = edgeText(e?.key ?? parseEdgeId(id));
-    const baseline = usual >= m.gapMax
-      ? `longest gap in baseline ${durationText(m.gapMax)}`
-      : `longest gap in baseline ${durationText(m.gapMax)}, ${round(cfg.gapQuantile * 100, 1)}% of windows ≤ ${durationText(usual)}`;
-    const floor = ref > usual ? ` (judged against the ${durationText(cfg.gapFloor)} floor)` : '';
-    return {
-      score, closed,
-      finding: {
-        edge: id, score,
-        explanation: `no traffic on ${text} for ${durationText(gap)}${stillOpen ? ' so far' : ''}; ${baseline}${floor}`,
-        features: { gap_ms: round(gap, 1), gap_open: stillOpen ? 1 : 0, gap_expected_ms: round(usual, 1), gap_max_ms: round(m.gapMax, 1), gap_z: round(z) },
-      },
-    };
+  const ensure = (edges: number, conduits: number): void => {
+    if (edges > histHead.length) {
+      for (const k of INTS) I[k] = grow(I[k], edges);
+      for (const k of NUMS) F[k] = grow(F[k], edges);
+      histHead = grow(histHead, edges, -1);
+    }
+    if (conduits > lastWindowEnd.length) lastWindowEnd = grow(lastWindowEnd, conduits, NaN);
   };
 
-  const learnGap = (e: EdgeFeatures | undefined, m: SilenceEdgeModel, v: GapVerdict, ctx: WindowContext): void => {
-    if (ctx.maintenance !== undefined) {
-      m.excused = true;
-    } else if (ctx.learning || !judgedGaps(m) || v.score < cfg.learnBelow) {
-      m.gapWindows += 1;
-      if (e) m.gapActive += 1;
-      if (v.closed > 0) {
-        const b = bucketOf(v.closed);
-        m.gapHist.set(b, (m.gapHist.get(b) ?? 0) + 1);
-        m.gapCount += 1;
-        m.gapMax = Math.max(m.gapMax, v.closed);
-      }
-    }
-    if (!e) return;
-    m.last = Math.max(e.lastTs, m.last ?? -Infinity);
-    if (ctx.maintenance === undefined) m.excused = false;
+  const histAdd = (e: number, b: number): void => {
+    let prev = -1;
+    let i = histHead[e]!;
+    while (i >= 0 && hBucket[i]! < b) { prev = i; i = hNext[i]!; }
+    if (i >= 0 && hBucket[i] === b) { hCount[i] = hCount[i]! + 1; return; }
+    const j = hN++;
+    if (j >= hBucket.length) { hBucket = grow(hBucket, j + 1); hCount = grow(hCount, j + 1); hNext = grow(hNext, j + 1); }
+    hBucket[j] = b;
+    hCount[j] = 1;
+    hNext[j] = i;
+    if (prev < 0) histHead[e] = j;
+    else hNext[prev] = j;
   };
 
-  /** The unanswered check, with its learning (unchanged rules: runs are learned when they end). */
-  const scoreUnanswered = (e: EdgeFeatures, m: SilenceEdgeModel, ctx: WindowContext): Finding | undefined => {
-    const useL7 = m.n > 0 && m.l7Answered >= cfg.l7Fraction * m.n;
-    const noL7 = useL7 && e.requests > 0 && e.responses === 0;
-    const unanswered = e.packetsRev === 0 || noL7;
-    const run = unanswered ? m.run + 1 : 0;
-    let score = 0;
-    let finding: Finding | undefined;
-    // Answered windows get no finding (no score row): only a mute device is worth a row.
-    if (m.n >= cfg.minWindows && unanswered) {
-      const q = (m.unanswered + 1) / (m.n + 2);
-      score = tailToScore(run * Math.log(q));
-      const what = e.requests > 0 ? `${e.requests} requests` : `${e.packets - e.packetsRev} packets`;
-      const how = e.packetsRev === 0 ? 'no packet back' : 'no l7 response (TCP still acknowledges)';
-      finding = {
-        edge: e.edge, score,
-        explanation: `device not answering: ${edgeText(e.key)} sent ${what} and got ${how}, ${run} window${run > 1 ? 's' : ''} in a row; baseline: ${m.unanswered} of ${m.n} windows unanswered`,
-        features: { unanswered: 1, run, expected_unanswered: round(q), responses: e.responses, packets_rev: e.packetsRev },
-      };
+  const quantile = (e: number): number => {
+    const count = I.gapCount[e]!;
+    if (count === 0) return 0;
+    const rank = Math.max(1, Math.ceil(cfg.gapQuantile * count));
+    let seen = 0;
+    for (let i = histHead[e]!; i >= 0; i = hNext[i]!) {
+      seen += hCount[i]!;
+      if (seen >= rank) return Math.min(bucketTop(hBucket[i]!), F.gapMax[e]!);
     }
-    m.run = run;
-    if (ctx.maintenance !== undefined) return finding;
-    if (unanswered && !(ctx.learning || m.n < cfg.minWindows)) {
-      // Learned later, as a whole run, once the device answers again: a run that is still
-      // growing must not teach the model that silence is normal.
-      m.pending += 1;
-      m.runScore = Math.max(m.runScore, score);
-      return finding;
-    }
-    if (!unanswered) {
-      if (m.runScore < cfg.learnBelow) { m.n += m.pending; m.unanswered += m.pending; }
-      m.pending = 0;
-      m.runScore = 0;
-    }
-    m.n += 1;
-    if (unanswered) m.unanswered += 1;
-    if (e.responses > 0) m.l7Answered += 1;
-    return finding;
+    return F.gapMax[e]!;
   };
 
-  const merge = (a: Finding | undefined, b: Finding | undefined): Finding | undefined => {
-    if (!a || !b) return a ?? b;
-    const [hi, lo] = b.score > a.score ? [b, a] : [a, b];
-    return { edge: a.edge, score: hi.score, explanation: `${hi.explanation}; ${lo.explanation}`, features: { ...lo.features, ...hi.features } };
-  };
+  const judgedGaps = (e: number): boolean =>
+    I.gapCount[e]! >= cfg.gapMinWindows && I.gapWindows[e]! >= cfg.gapMinWindows && I.gapActive[e]! >= cfg.gapActiveFraction * I.gapWindows[e]!;
 
   return {
     name: NAME,
-    init: () => ({ edges: new Map(), lastWindowEnd: null }),
-    scoreWindow(cw, state, ctx) {
-      if (state.lastWindowEnd !== null && ctx.windowStart > state.lastWindowEnd) {
+    scoreWindow(w, ctx, out) {
+      const t = w.edges;
+      ensure(t.count, t.conduits.size);
+      used = Math.max(used, t.count);
+      const { list, count } = t.edgesOf(w.conduit);
+      const lw = lastWindowEnd[w.conduit]!;
+      if (!Number.isNaN(lw) && ctx.windowStart > lw) {
         // Windows were skipped (no input at all for a long stretch): a gap in the data, not a silence.
-        for (const m of state.edges.values()) m.last = null;
+        for (let k = 0; k < count; k += 1) if (t.firstWindow[list[k]!]! <= w.windowStart) I.hasLast[list[k]!] = 0;
       }
-      state.lastWindowEnd = ctx.windowEnd;
-      for (const id of cw.edges.keys()) if (!state.edges.has(id)) state.edges.set(id, newModel());
-      const findings: Finding[] = [];
-      for (const id of [...state.edges.keys()].sort(byString)) {
-        const m = state.edges.get(id)!;
-        const e = cw.edges.get(id);
-        const gap = scoreGap(id, e, m, ctx);
-        learnGap(e, m, gap, ctx);
-        const mute = e && asked(e) ? scoreUnanswered(e, m, ctx) : undefined;
-        const f = merge(mute, gap.finding);
-        if (f) findings.push(f);
+      lastWindowEnd[w.conduit] = ctx.windowEnd;
+      const horizon = ctx.horizon ?? ctx.windowEnd;
+      const acc = w.acc;
+      const maint = ctx.maintenance !== undefined;
+      for (let k = 0; k < count; k += 1) {
+        const e = list[k]!;
+        if (t.firstWindow[e]! > w.windowStart) continue;
+        const s = slotIn(w, e);
+        const has = s >= 0;
+        const hasLast = I.hasLast[e] === 1;
+        const last = F.last[e]!;
+        const excused = I.excused[e] === 1;
+        // The longest gap (learns nothing yet).
+        const head = has && hasLast && !excused ? Math.max(0, acc!.firstTs[s]! - last) : 0;
+        const closed = has ? Math.max(head, insideGapMs(acc!, s)) : 0;
+        const endKnown = has || hasLast;
+        const end = has ? Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity) : last;
+        const open = endKnown && !excused ? Math.max(0, horizon - end) : 0;
+        const gap = Math.max(closed, open);
+        let gapScore = 0;
+        let gapJudged = false;
+        let usual = 0;
+        let ref = 0;
+        let gz = 0;
+        if (judgedGaps(e) && !(gap <= 0)) {
+          usual = quantile(e);
+          ref = Math.max(usual, cfg.gapFloor);
+          if (!(gap <= ref)) {
+            gz = cfg.gapZPerDoubling * Math.log2(gap / ref);
+            gapScore = zToScore(gz);
+            gapJudged = true;
+          }
+        }
+        // The unanswered check (numbers only; its state moves below).
+        const asked = has && (acc!.requests[s]! > 0 || acc!.packets[s]! - acc!.packetsRev[s]! >= cfg.minRequestPackets);
+        let unanswered = false;
+        let run = 0;
+        let muteScore = 0;
+        let muteFinding = false;
+        let q = 0;
+        if (asked) {
+          const n = I.n[e]!;
+          const useL7 = n > 0 && I.l7Answered[e]! >= cfg.l7Fraction * n;
+          const noL7 = useL7 && acc!.requests[s]! > 0 && acc!.responses[s] === 0;
+          unanswered = acc!.packetsRev[s] === 0 || noL7;
+          run = unanswered ? I.run[e]! + 1 : 0;
+          if (n >= cfg.minWindows && unanswered) {
+            q = (I.unanswered[e]! + 1) / (n + 2);
+            muteScore = tailToScore(run * Math.log(q));
+            muteFinding = true;
+          }
+        }
+        if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0))) {
+          const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
+          let gf: { score: number; explanation: string; features: Record<string, number> } | undefined;
+          let mf: typeof gf;
+          if (gapJudged) {
+            const gapMax = F.gapMax[e]!;
+            const stillOpen = open >= closed;
+            const baseline = usual >= gapMax
+              ? `longest gap in baseline ${durationText(gapMax)}`
+              : `longest gap in baseline ${durationText(gapMax)}, ${round(cfg.gapQuantile * 100, 1)}% of windows ≤ ${durationText(usual)}`;
+            const floor = ref > usual ? ` (judged against the ${durationText(cfg.gapFloor)} floor)` : '';
+            gf = {
+              score: gapScore,
+              explanation: `no traffic on ${text} for ${durationText(gap)}${stillOpen ? ' so far' : ''}; ${baseline}${floor}`,
+              features: { gap_ms: round(gap, 1), gap_open: stillOpen ? 1 : 0, gap_expected_ms: round(usual, 1), gap_max_ms: round(gapMax, 1), gap_z: round(gz) },
+            };
+          }
+          if (muteFinding) {
+            const req = acc!.requests[s]!;
+            const what = req > 0 ? `${req} requests` : `${acc!.packets[s]! - acc!.packetsRev[s]!} packets`;
+            const how = acc!.packetsRev[s] === 0 ? 'no packet back' : 'no l7 response (TCP still acknowledges)';
+            mf = {
+              score: muteScore,
+              explanation: `device not answering: ${text} sent ${what} and got ${how}, ${run} window${run > 1 ? 's' : ''} in a row; baseline: ${I.unanswered[e]} of ${I.n[e]} windows unanswered`,
+              features: { unanswered: 1, run, expected_unanswered: round(q), responses: acc!.responses[s]!, packets_rev: acc!.packetsRev[s]! },
+            };
+          }
+          if (mf && gf) {
+            const [hi, lo] = gf.score > mf.score ? [gf, mf] : [mf, gf];
+            out.push({ edge: t.idOf(e), score: hi.score, explanation: `${hi.explanation}; ${lo.explanation}`, features: { ...lo.features, ...hi.features } });
+          } else {
+            const f = (mf ?? gf)!;
+            out.push({ edge: t.idOf(e), score: f.score, explanation: f.explanation, features: f.features });
+          }
+        }
+        // Learn the gap.
+        if (maint) {
+          I.excused[e] = 1;
+        } else if (ctx.learning || !judgedGaps(e) || gapScore < cfg.learnBelow) {
+          I.gapWindows[e] = I.gapWindows[e]! + 1;
+          if (has) I.gapActive[e] = I.gapActive[e]! + 1;
+          if (closed > 0) {
+            histAdd(e, bucketOf(closed));
+            I.gapCount[e] = I.gapCount[e]! + 1;
+            F.gapMax[e] = Math.max(F.gapMax[e]!, closed);
+          }
+        }
+        if (has) {
+          F.last[e] = Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity);
+          I.hasLast[e] = 1;
+          if (!maint) I.excused[e] = 0;
+        }
+        // Learn the answers (runs are learned when they end).
+        if (!asked) continue;
+        I.run[e] = run;
+        if (maint) continue;
+        if (unanswered && !(ctx.learning || I.n[e]! < cfg.minWindows)) {
+          // Learned later, as a whole run, once the device answers again: a run that is still
+          // growing must not teach the model that silence is normal.
+          I.pending[e] = I.pending[e]! + 1;
+          F.runScore[e] = Math.max(F.runScore[e]!, muteScore);
+          continue;
+        }
+        if (!unanswered) {
+          if (F.runScore[e]! < cfg.learnBelow) { I.n[e] = I.n[e]! + (I.pending[e]!); I.unanswered[e] = I.unanswered[e]! + (I.pending[e]!); }
+          I.pending[e] = 0;
+          F.runScore[e] = 0;
+        }
+        I.n[e] = I.n[e]! + 1;
+        if (unanswered) I.unanswered[e] = I.unanswered[e]! + 1;
+        if (acc!.responses[s]! > 0) I.l7Answered[e] = I.l7Answered[e]! + 1;
       }
-      return { findings, state };
     },
-    save: (s): SilenceJSON => ({
-      edges: [...s.edges].map(([id, m]) => [id, { ...m, gapHist: [...m.gapHist].sort((a, b) => a[0] - b[0]) }]),
-      lastWindowEnd: s.lastWindowEnd,
-    }),
+    save: (): SilenceJSON => {
+      const hist: SilenceJSON['hist'] = [];
+      for (let e = 0; e < used; e += 1) {
+        if (histHead[e] === -1) continue;
+        const l: [number, number][] = [];
+        for (let i = histHead[e]!; i >= 0; i = hNext[i]!) l.push([hBucket[i]!, hCount[i]!]);
+        hist.push([e, l]);
+      }
+      return {
+        edges: used, ints: INTS.map((k) => colToJson(I[k], used)), nums: NUMS.map((k) => colToJson(F[k], used)), hist,
+        lastWindowEnd: colToJson(lastWindowEnd, lastWindowEnd.length),
+      };
+    },
     load: (json) => {
       const j = json as SilenceJSON;
-      const list = Array.isArray(j) ? j : j.edges;
-      return {
-        edges: new Map(list.map(([id, m]) => [id, { ...newModel(), ...m, gapHist: new Map(m.gapHist ?? []) }])),
-        lastWindowEnd: Array.isArray(j) ? null : j.lastWindowEnd,
-      };
+      used = j.edges;
+      INTS.forEach((k, i) => { I[k] = colFromJson(Int32Array, j.ints[i], used); });
+      NUMS.forEach((k, i) => { F[k] = colFromJson(Float64Array, j.nums[i], used); });
+      const size = Math.min(...INTS.map((k) => I[k].length), ...NUMS.map((k) => F[k].length));
+      for (const k of INTS) I[k] = I[k].slice(0, size);
+      for (const k of NUMS) F[k] = F[k].slice(0, size);
+      histHead = new Int32Array(size).fill(-1);
+      hN = 0;
+      for (const [e, l] of j.hist) for (const [b, c] of l) { histAdd(e, b); hCount[hN - 1] = c; }
+      lastWindowEnd = colFromJson(Float64Array, j.lastWindowEnd, 0, NaN);
     },
   };
 };
 
 /** A silence detector from raw settings (parsed here; throws on invalid ones). */
-export const createSilence = (input: unknown = {}): WindowDetector<SilenceState> => buildSilence(SilenceConfig.parse(input));
+export const createSilence = (input: unknown = {}): WindowDetector => buildSilence(SilenceConfig.parse(input));
 
 /** The registry entry (cli/registry.ts). */
 export const silenceDetector = defineDetector({
   name: NAME,
   summary: 'A device that stops answering, and the longest gap with no traffic at all against the learned one.',
   config: SilenceConfig,
-  create: (cfg) => buildSilence(cfg) as WindowDetector<unknown>,
+  create: (cfg) => buildSilence(cfg),
 });

@@ -39,8 +39,10 @@ test('flags the RTU-to-RTU write of the fake-command capture by name, and nothin
 test('two replays of the same capture give byte-identical scores (JSON of every WindowScore)', async (t) => {
   const file = sharedData(t, 'lemay/characterization_modbus_6RTU_with_operate.pcap');
   if (!file) return;
+  // Every score, learning windows and those under the floor included.
+  const every = new SiteMap({ ...site.site, detection: { ...site.site.detection, scoreFloor: 0, learningScores: true } });
   const replay = async (): Promise<string> => {
-    const engine = await createEngine(site);
+    const engine = await createEngine(every);
     const scores = [];
     for await (const batch of readPcapFlows(file, { sliceMs: 10_000 })) scores.push(...engine.ingest(batch).scores);
     scores.push(...engine.flush().scores);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { engineSiteMap } from './helpers.ts';
+import { SiteMap } from '../../../core/config.ts';
 import assert from 'node:assert/strict';
 import { hasCode } from '../../../core/errors.ts';
 import type { FlowRecord } from '../../../core/records.ts';
@@ -70,12 +71,35 @@ test('raises the expected alerts with window bounds, edge fields and stable ids'
   assert.equal(new Set(alerts.map((a) => a.id)).size, alerts.length);
 });
 
-test('emits learning scores for the baseline windows and never alerts them on a declared conduit', async () => {
+test('a baseline window of a declared conduit emits its activity row (learning, with the novel items it learned) and alerts nothing', async () => {
   const { scores, alerts } = finish(await createEngine(siteMap), traffic());
   const early = scores.filter((s) => s.conduit === 'scada->field' && s.windowStart < T0 + 10 * M);
-  assert.ok(early.length > 0 && early.every((s) => s.learning));
-  assert.ok(early.some((s) => s.score === 1), 'a brand-new edge scores 1 while learning');
+  assert.equal(early.length, 10, 'one row per window');
+  assert.ok(early.every((s) => s.learning && s.detector === 'activity' && s.edge === ''));
+  assert.equal(early[0]!.features.novel, 2, 'two edges first seen in the first window');
+  assert.equal(early[0]!.features.flows, 2);
+  assert.match(early[0]!.explanation, /^2 flows, \d+ requests on 2 edges; highest score 1 \(novelty\)$/);
   assert.ok(!alerts.some((a) => a.conduit === 'scada->field' && a.tsStart < T0 + 10 * M));
+});
+
+test('with learningScores the baseline windows emit their detector scores too, still without alerts', async () => {
+  const keep = new SiteMap({ ...siteMap.site, detection: { ...siteMap.site.detection, learningScores: true } });
+  const { scores, alerts } = finish(await createEngine(keep), traffic());
+  const early = scores.filter((s) => s.conduit === 'scada->field' && s.windowStart < T0 + 10 * M && s.detector !== 'activity');
+  assert.ok(early.length > 0 && early.every((s) => s.learning));
+  assert.ok(early.some((s) => s.score === 1 && s.detector === 'novelty'), 'a brand-new edge scores 1 while learning');
+  assert.ok(!alerts.some((a) => a.conduit === 'scada->field' && a.tsStart < T0 + 10 * M));
+});
+
+test('emits only scores at or above detection.scoreFloor, and every score with scoreFloor 0', async () => {
+  const all = new SiteMap({ ...siteMap.site, detection: { ...siteMap.site.detection, scoreFloor: 0 } });
+  const lo = finish(await createEngine(all), traffic());
+  const hi = finish(await createEngine(siteMap), traffic());
+  const det = (x: ScoredBatch) => x.scores.filter((s) => s.detector !== 'activity');
+  assert.ok(det(lo).some((s) => s.score === 0), 'score-0 rows with floor 0');
+  assert.ok(det(hi).length > 0 && det(hi).every((s) => s.score >= 0.1));
+  assert.deepEqual(det(hi), det(lo).filter((s) => s.score >= 0.1));
+  assert.deepEqual(hi.alerts, lo.alerts);
 });
 
 test('status reports per conduit: declared, baseline coverage, learning, edges, flows, alerts', async () => {
@@ -103,7 +127,7 @@ test('counts late and invalid records in stats instead of scoring them', async (
 
 test('runs only the detectors asked for and refuses an unknown one with the list of known ones', async () => {
   const { scores } = finish(await createEngine(siteMap, { detectors: ['rate'] }), traffic());
-  assert.deepEqual([...new Set(scores.map((s) => s.detector))], ['rate']);
+  assert.deepEqual([...new Set(scores.map((s) => s.detector))].sort(), ['activity', 'rate']);
   await assert.rejects(createEngine(siteMap, { detectors: ['rate', 'magic'] }),
     (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate, scan, silence, size/.test(e.message));
 });

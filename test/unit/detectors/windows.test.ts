@@ -1,12 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../core/records.ts';
-import { FlowWindows, Watermark, windowStartOf, type ClosedWindow } from '../../../detectors/windows.ts';
+import { EdgeTable } from '../../../detectors/edges.ts';
+import { FlowWindows, Watermark, windowStartOf, type ClosedWindow, type WindowSpec } from '../../../detectors/windows.ts';
 import { flow } from '../../../detectors/testing.ts';
 
 const conduitOf = (src: string, dst: string): string => `${src.split('.')[2]}->${dst.split('.')[2]}`;
 const at = (tsStart: number, src = '10.0.1.1', dst = '10.0.2.1'): FlowRecord => flow({ srcIp: src, dstIp: dst, tsStart });
-const spans = (ws: ClosedWindow[]): string[] => ws.map((w) => `${w.windowStart}-${w.windowEnd}:${w.conduits.map((c) => `${c.conduit}=${c.flows}`).join(',')}`);
+/** Conduit names of the windows made last (tests compare windows of one run, or of runs with the same conduits). */
+let names: string[] = [];
+const windows = (spec: WindowSpec): FlowWindows => {
+  const fw = new FlowWindows(spec, new EdgeTable(conduitOf));
+  names = fw.edges.conduits.list;
+  return fw;
+};
+const spans = (ws: ClosedWindow[]): string[] => ws.map((w) => `${w.windowStart}-${w.windowEnd}:${w.conduits.map((c) => `${names[c]}=${w.acc!.byConduit.get(c)!.flows}`).join(',')}`);
 
 test('assigns a record to the epoch-aligned window holding its tsStart', () => {
   const cases: [number, number, number][] = [[0, 60_000, 0], [59_999, 60_000, 0], [60_000, 60_000, 60_000], [125_000, 10_000, 120_000], [-1, 60_000, -60_000]];
@@ -32,7 +40,7 @@ const cases: { name: string; batches: number[][]; closed: string[]; late: number
 
 for (const c of cases) {
   test(`windows: ${c.name}`, () => {
-    const fw = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 10_000 }, conduitOf);
+    const fw = windows({ windowMs: 60_000, allowedLatenessMs: 10_000 });
     const closed = c.batches.flatMap((b) => fw.add(b.map((t) => at(t))));
     assert.deepEqual(spans(closed), c.closed);
     assert.equal(fw.stats().lateRecords, c.late);
@@ -41,7 +49,7 @@ for (const c of cases) {
 }
 
 test('flush closes every open window, and records behind it afterwards are late', () => {
-  const fw = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 10_000 }, conduitOf);
+  const fw = windows({ windowMs: 60_000, allowedLatenessMs: 10_000 });
   assert.deepEqual(fw.add([at(1_000), at(61_000, '10.0.3.1')]), []);
   assert.deepEqual(spans(fw.flush()), ['0-60000:1->2=1', '60000-120000:3->2=1']);
   assert.deepEqual(fw.flush(), []);
@@ -51,14 +59,14 @@ test('flush closes every open window, and records behind it afterwards are late'
 });
 
 test('skips the empty windows of a gap longer than maxEmptyWindows and counts them', () => {
-  const fw = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 0, maxEmptyWindows: 2 }, conduitOf);
+  const fw = windows({ windowMs: 60_000, allowedLatenessMs: 0, maxEmptyWindows: 2 });
   const closed = [...fw.add([at(0), at(600_000)]), ...fw.flush()];
   assert.deepEqual(spans(closed), ['0-60000:1->2=1', '60000-120000:', '120000-180000:', '600000-660000:1->2=1']);
   assert.equal(fw.stats().skippedEmptyWindows, 7);
 });
 
 test('counts a record it cannot window as invalid with a reason, without throwing', () => {
-  const fw = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 0 }, conduitOf);
+  const fw = windows({ windowMs: 60_000, allowedLatenessMs: 0 });
   fw.add([at(Number.NaN), { ...at(5), srcIp: '' }, at(10)]);
   const s = fw.stats();
   assert.equal(s.invalidRecords, 2);
@@ -68,11 +76,11 @@ test('counts a record it cannot window as invalid with a reason, without throwin
 
 test('a JSON round trip of the open windows continues exactly like the original', () => {
   const input = [[1_000, 20_000, 61_000], [62_000, 75_000], [130_000, 131_000]];
-  const a = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 10_000 }, conduitOf);
+  const a = windows({ windowMs: 60_000, allowedLatenessMs: 10_000 });
   const one = [...input.flatMap((b) => a.add(b.map((t) => at(t)))), ...a.flush()];
-  const b1 = new FlowWindows({ windowMs: 60_000, allowedLatenessMs: 10_000 }, conduitOf);
+  const b1 = windows({ windowMs: 60_000, allowedLatenessMs: 10_000 });
   const first = b1.add(input[0]!.map((t) => at(t)));
-  const b2 = FlowWindows.fromJSON(JSON.parse(JSON.stringify(b1.toJSON())), conduitOf);
+  const b2 = FlowWindows.fromJSON(JSON.parse(JSON.stringify(b1.toJSON())), EdgeTable.fromJSON(JSON.parse(JSON.stringify(b1.edges.toJSON())), conduitOf));
   const two = [...first, ...input.slice(1).flatMap((b) => b2.add(b.map((t) => at(t)))), ...b2.flush()];
   assert.deepEqual(spans(two), spans(one));
   assert.deepEqual(b2.stats(), a.stats());

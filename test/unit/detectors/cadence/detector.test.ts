@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../../core/records.ts';
 import { createCadence } from '../../../../detectors/cadence/detector.ts';
 import { polls } from '../../../../detectors/testing.ts';
-import { conduitWindow, ctxFor } from '../helpers.ts';
+import { conduitWindow, ctxFor, Harness } from '../helpers.ts';
 
 const W = 60_000;
 const session = (everyMs: number, fromMs: number, toMs: number, jitterMs = 10): FlowRecord[] =>
@@ -13,13 +13,11 @@ const perPoll = (everyMs: number, fromMs: number, toMs: number): FlowRecord[] =>
 
 /** Runs windows of `windowMs` over flows; the first `learn` windows are learning. Returns findings per window. */
 const run = (flows: FlowRecord[], windows: number, learn: number, windowMs = W) => {
-  const d = createCadence();
-  let state = d.init();
+  const h = new Harness(createCadence());
   const out = [];
   for (let i = 0; i < windows; i += 1) {
     const w = conduitWindow(i * windowMs, flows.filter((f) => f.tsStart >= i * windowMs && f.tsStart < (i + 1) * windowMs), windowMs);
-    const r = d.scoreWindow(w, state, ctxFor(w, { learning: i < learn }));
-    state = r.state;
+    const r = { findings: h.score(w, ctxFor(w, { learning: i < learn })) };
     out.push(r.findings[0]);
   }
   return out;
@@ -57,8 +55,10 @@ test('cadence flags connection-per-poll that goes from 10 s to 1 s', () => {
 });
 
 test('cadence state survives save → JSON → load', () => {
-  const d = createCadence();
-  const w = conduitWindow(0, session(1_000, 0, W));
-  const s = d.scoreWindow(w, d.init(), ctxFor(w, { learning: true })).state;
-  assert.deepEqual(d.load(JSON.parse(JSON.stringify(d.save(s)))), s);
+  const flows = [...session(1_000, 0, 10 * W), ...perPoll(10_000, 2_000, 10 * W), ...session(250, 10 * W, 12 * W)];
+  const at = (i: number) => conduitWindow(i * W, flows.filter((f) => f.tsStart >= i * W && f.tsStart < (i + 1) * W));
+  const a = new Harness(createCadence());
+  for (let i = 0; i < 6; i += 1) a.score(at(i), ctxFor(at(i), { learning: true }));
+  const b = a.roundTrip(createCadence());
+  for (let i = 6; i < 12; i += 1) assert.deepEqual(b.score(at(i)), a.score(at(i)), `window ${i}`);
 });

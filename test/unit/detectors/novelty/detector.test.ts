@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FlowRecord } from '../../../../core/records.ts';
 import { createNovelty } from '../../../../detectors/novelty/detector.ts';
 import { flow } from '../../../../detectors/testing.ts';
-import { conduitWindow, ctxFor } from '../helpers.ts';
+import { conduitWindow, ctxFor, Harness } from '../helpers.ts';
 
 const A = '192.168.1.100';
 const B = '192.168.1.102';
@@ -12,12 +12,11 @@ const read = (tsStart: number, over: Partial<FlowRecord> = {}): FlowRecord =>
 
 /** Learns `baseline` in window 0, then scores `probe` in window 1. */
 const probe = (baseline: FlowRecord[], probeFlows: FlowRecord[], declared = true) => {
-  const d = createNovelty();
-  let state = d.init();
+  const h = new Harness(createNovelty());
   const w0 = conduitWindow(0, baseline);
-  state = d.scoreWindow(w0, state, ctxFor(w0, { learning: true, declared })).state;
+  h.score(w0, ctxFor(w0, { learning: true, declared }));
   const w1 = conduitWindow(60_000, probeFlows);
-  return { d, state, out: d.scoreWindow(w1, state, ctxFor(w1, { declared })).findings };
+  return { h, out: h.score(w1, ctxFor(w1, { declared })) };
 };
 
 const cases: { name: string; probe: FlowRecord[]; score: number; explains: RegExp; maint?: boolean; declared?: boolean }[] = [
@@ -45,15 +44,18 @@ for (const c of cases) {
 }
 
 test('novelty learns a novel item once: the same write in the next window scores 0', () => {
-  const { d, state } = probe([read(1_000)], [read(61_000, { l7Ops: { write_single_coil: 1 } })]);
+  const { h } = probe([read(1_000)], [read(61_000, { l7Ops: { write_single_coil: 1 } })]);
   const w2 = conduitWindow(120_000, [read(121_000, { l7Ops: { write_single_coil: 1 } })]);
-  assert.equal(d.scoreWindow(w2, state, ctxFor(w2)).findings[0]!.score, 0);
+  assert.equal(h.score(w2)[0]!.score, 0);
 });
 
 test('novelty state survives save → JSON → load', () => {
-  const { d, state } = probe([read(1_000)], [read(61_000, { l7Ops: { write_single_coil: 1 } })]);
-  const back = d.load(JSON.parse(JSON.stringify(d.save(state))));
-  assert.deepEqual(back, state);
+  const { h } = probe([read(1_000)], [read(61_000, { l7Ops: { write_single_coil: 1 } })]);
+  const back = h.roundTrip(createNovelty());
+  const next = [read(121_000, { l7Ops: { write_single_coil: 1, read_input_registers: 1 }, l7Units: [1, 9] }), read(122_000, { srcIp: '192.168.1.101' })];
+  const a = h.score(conduitWindow(120_000, next));
+  assert.ok(a.some((f) => f.score > 0));
+  assert.deepEqual(back.score(conduitWindow(120_000, next)), a);
 });
 
 describe('novelty on unbaselined edges (first seen after the baseline)', () => {
@@ -66,15 +68,12 @@ describe('novelty on unbaselined edges (first seen after the baseline)', () => {
 
   /** Window 0 learns A → B in the baseline; then each entry of `windows` is scored as window 1, 2, … */
   const runWindows = (windows: FlowRecord[][], over: Record<string, unknown> = {}) => {
-    const d = createNovelty(over);
-    let state = d.init();
+    const h = new Harness(createNovelty(over));
     const w0 = conduitWindow(0, [read(1_000)]);
-    state = d.scoreWindow(w0, state, ctxFor(w0, { learning: true, cycleMs: CYCLE })).state;
+    h.score(w0, ctxFor(w0, { learning: true, cycleMs: CYCLE }));
     return windows.map((flows, i) => {
       const w = conduitWindow((i + 1) * W, flows);
-      const r = d.scoreWindow(w, state, ctxFor(w, { cycleMs: CYCLE }));
-      state = r.state;
-      return r.findings.find((f) => f.edge.includes('>192.168.1.105/'));
+      return h.score(w, ctxFor(w, { cycleMs: CYCLE })).find((f) => f.edge.includes('>192.168.1.105/'));
     });
   };
 
@@ -122,15 +121,14 @@ describe('novelty on unbaselined edges (first seen after the baseline)', () => {
   });
 
   test('keeps its unbaselined edges through save and load', () => {
-    const d = createNovelty();
-    let state = d.init();
+    const h = new Harness(createNovelty());
     const w0 = conduitWindow(0, [read(1_000)]);
-    state = d.scoreWindow(w0, state, ctxFor(w0, { learning: true, cycleMs: CYCLE })).state;
+    h.score(w0, ctxFor(w0, { learning: true, cycleMs: CYCLE }));
     const w1 = conduitWindow(W, [conn(W + 1_000)]);
-    state = d.scoreWindow(w1, state, ctxFor(w1, { cycleMs: CYCLE })).state;
-    const restored = d.load(JSON.parse(JSON.stringify(d.save(state))));
+    h.score(w1, ctxFor(w1, { cycleMs: CYCLE }));
+    const restored = h.roundTrip(createNovelty());
     const w2 = conduitWindow(2 * W, [conn(2 * W + 1_000)]);
-    const f = d.scoreWindow(w2, restored, ctxFor(w2, { cycleMs: CYCLE })).findings.find((x) => x.features.unbaselined === 1);
+    const f = restored.score(w2, ctxFor(w2, { cycleMs: CYCLE })).find((x) => x.features.unbaselined === 1);
     assert.match(f!.explanation, /\(2nd so far\)$/);
   });
 });

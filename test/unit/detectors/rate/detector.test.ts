@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { zToScore } from '../../../../detectors/calibration.ts';
 import { createRate } from '../../../../detectors/rate/detector.ts';
 import { flow } from '../../../../detectors/testing.ts';
-import { conduitWindow, ctxFor } from '../helpers.ts';
+import { conduitWindow, ctxFor, Harness } from '../helpers.ts';
 
 const W = 60_000;
 const EDGE = '10.0.1.1>10.0.2.1/6/502/modbus';
@@ -12,13 +12,11 @@ const win = (i: number, requests: number | null) =>
 
 /** Learns `baseline` per-window counts, then scores `probe` (null = no traffic at all). */
 const run = (baseline: number[], probe: (number | null)[]) => {
-  const d = createRate();
-  let state = d.init();
-  baseline.forEach((n, i) => { const w = win(i, n); state = d.scoreWindow(w, state, ctxFor(w, { learning: true })).state; });
+  const h = new Harness(createRate());
+  baseline.forEach((n, i) => { const w = win(i, n); h.score(w, ctxFor(w, { learning: true })); });
   return probe.map((n, j) => {
     const w = win(baseline.length + j, n);
-    const r = d.scoreWindow(w, state, ctxFor(w));
-    state = r.state;
+    const r = { findings: h.score(w, ctxFor(w)) };
     return r.findings.find((f) => f.edge === EDGE)!;
   });
 };
@@ -48,11 +46,9 @@ test('rate keeps alerting a lasting deviation because it learns only from window
 });
 
 test('rate scores every known edge in every window, quiet or not', () => {
-  const d = createRate();
-  const w0 = win(0, 5);
-  const s = d.scoreWindow(w0, d.init(), ctxFor(w0)).state;
-  const w1 = win(1, null);
-  assert.deepEqual(d.scoreWindow(w1, s, ctxFor(w1)).findings.map((f) => f.edge), [EDGE]);
+  const h = new Harness(createRate());
+  h.score(win(0, 5));
+  assert.deepEqual(h.score(win(1, null)).map((f) => f.edge), [EDGE]);
 });
 
 test('the calibration maps z 5 to 0.8 and is monotone', () => {

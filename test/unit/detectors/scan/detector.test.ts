@@ -4,7 +4,7 @@ import type { FlowRecord } from '../../../../core/records.ts';
 import { createEngine } from '../../../../cli/registry.ts';
 import { createScan } from '../../../../detectors/scan/detector.ts';
 import { flow, mergeFlows, polls, testSite } from '../../../../detectors/testing.ts';
-import { conduitWindow, ctxFor } from '../helpers.ts';
+import { conduitWindow, ctxFor, Harness } from '../helpers.ts';
 
 const T0 = Date.parse('2025-01-06T00:00:00Z');
 const M = 60_000;
@@ -16,9 +16,8 @@ const scan = (src: string, fromMs: number): FlowRecord[] =>
   }))).flat();
 
 test('scan reports a source reaching 48 destinations as one finding that lists them, and a narrow source not at all', async () => {
-  const d = createScan();
-  const w = conduitWindow(0, [...scan('10.0.9.50', 1_000), flow({ srcIp: '10.0.1.10', dstIp: '10.0.2.101', tsStart: 5_000 })]);
-  const { findings } = d.scoreWindow(w, d.init(), ctxFor(w, { declared: false, conduit: 'corp->field' }));
+  const w = conduitWindow(0, [...scan('10.0.9.50', 1_000), flow({ srcIp: '10.0.1.10', dstIp: '10.0.2.101', tsStart: 5_000 })], 60_000, 'corp->field');
+  const findings = new Harness(createScan()).score(w, ctxFor(w, { declared: false }));
   assert.equal(findings.length, 1);
   const f = findings[0]!;
   assert.equal(f.edge, '10.0.9.50>*/6/0/scan');
@@ -29,15 +28,14 @@ test('scan reports a source reaching 48 destinations as one finding that lists t
 });
 
 test('scan judges a learned wide source against its own fan-out: steady is quiet, three times wider alerts', async () => {
-  const d = createScan();
-  let state = d.init();
+  const h = new Harness(createScan());
   const hmi = (i: number, hosts: number) => conduitWindow(i * M, Array.from({ length: hosts }, (_, h) => flow({ srcIp: '10.0.1.10', dstIp: `10.0.2.${h + 1}`, tsStart: i * M + h })));
-  for (let i = 0; i < 10; i += 1) state = d.scoreWindow(hmi(i, 8), state, ctxFor(hmi(i, 8), { learning: true })).state;
-  const quiet = d.scoreWindow(hmi(10, 8), state, ctxFor(hmi(10, 8)));
-  assert.equal(quiet.findings[0]!.score, 0);
-  const wide = d.scoreWindow(hmi(11, 24), quiet.state, ctxFor(hmi(11, 24)));
-  assert.ok(wide.findings[0]!.score >= 0.99, wide.findings[0]!.explanation);
-  assert.match(wide.findings[0]!.explanation, /reached 24 destinations .* 16 never reached before; expected 8 ± 0 per window/);
+  for (let i = 0; i < 10; i += 1) h.score(hmi(i, 8), ctxFor(hmi(i, 8), { learning: true }));
+  const quiet = h.score(hmi(10, 8));
+  assert.equal(quiet[0]!.score, 0);
+  const wide = h.score(hmi(11, 24));
+  assert.ok(wide[0]!.score >= 0.99, wide[0]!.explanation);
+  assert.match(wide[0]!.explanation, /reached 24 destinations .* 16 never reached before; expected 8 ± 0 per window/);
 });
 
 test('the engine raises one alert for a scan of an undeclared conduit, not one per probed edge', async () => {

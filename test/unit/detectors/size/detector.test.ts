@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSize } from '../../../../detectors/size/detector.ts';
 import { flow } from '../../../../detectors/testing.ts';
-import { conduitWindow, ctxFor } from '../helpers.ts';
+import { conduitWindow, ctxFor, Harness } from '../helpers.ts';
 
 const W = 60_000;
 const win = (i: number, reqBytes: number) => conduitWindow(i * W, [flow({
@@ -11,10 +11,9 @@ const win = (i: number, reqBytes: number) => conduitWindow(i * W, [flow({
 })]);
 
 const learnThen = (probe: number) => {
-  const d = createSize();
-  let state = d.init();
-  for (let i = 0; i < 10; i += 1) state = d.scoreWindow(win(i, 66 + (i % 2)), state, ctxFor(win(i, 66), { learning: true })).state;
-  return d.scoreWindow(win(10, probe), state, ctxFor(win(10, probe))).findings[0];
+  const h = new Harness(createSize());
+  for (let i = 0; i < 10; i += 1) h.score(win(i, 66 + (i % 2)), ctxFor(win(i, 66), { learning: true }));
+  return h.score(win(10, probe))[0];
 };
 
 test('size gives a window inside the learned envelope no finding', () => {
