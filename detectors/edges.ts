@@ -27,16 +27,22 @@ const PAIR_WALK_MAX = 8;
 export class Interner {
   readonly list: string[] = [];
   private readonly ids = new Map<string, number>();
+  /** The last string looked up and its id: runs of flows from one poller or with one l7 skip the Map. */
+  private last = '';
+  private lastId = -1;
   constructor(seed: readonly string[] = []) {
     for (const s of seed) this.id(s);
   }
   id(s: string): number {
+    if (s === this.last && this.lastId >= 0) return this.lastId;
     let i = this.ids.get(s);
     if (i === undefined) {
       i = this.list.length;
       this.list.push(s);
       this.ids.set(s, i);
     }
+    this.last = s;
+    this.lastId = i;
     return i;
   }
   /** The id of `s`, or -1 when it was never interned. */
@@ -116,8 +122,9 @@ export class EdgeTable {
 
   /** The pair of two addresses, created on first sight. */
   pairOf(srcIp: string, dstIp: string): number {
-    const src = this.ips.id(srcIp);
-    const dst = this.ips.id(dstIp);
+    if (srcIp === this.lastSrc && dstIp === this.lastDst) return this.lastPair;
+    const src = srcIp === this.lastSrc ? this.lastSrcId : this.ips.id(srcIp);
+    const dst = dstIp === this.lastDst ? this.lastDstId : this.ips.id(dstIp);
     const i = this.slotFor(src, dst);
     let p = this.pairSlots[i]!;
     if (p < 0) {
@@ -126,8 +133,20 @@ export class EdgeTable {
       this.pairSlots[i] = p;
       if (2 * this.pairCount > this.pairSlots.length) this.rehash();
     }
+    this.lastSrc = srcIp;
+    this.lastSrcId = src;
+    this.lastDst = dstIp;
+    this.lastDstId = dst;
+    this.lastPair = p;
     return p;
   }
+
+  // The last pair looked up (a poller's flows often come in runs).
+  private lastSrc = '';
+  private lastSrcId = -1;
+  private lastDst = '';
+  private lastDstId = -1;
+  private lastPair = -1;
 
   private rehash(): void {
     this.pairSlots = new Int32Array(this.pairSlots.length * 2).fill(-1);

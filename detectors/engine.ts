@@ -289,7 +289,7 @@ export class DetectionEngine {
         const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold);
         det.scoreWindow(cw, ctx, out);
         if (out.top > top) { top = out.top; topDetector = det.name; }
-        for (let i = 0; i < out.novelSkipped; i += 1) this.countNovel(track, w.windowStart);
+        if (out.novelSkipped > 0) this.countNovel(track, w.windowStart, out.novelSkipped);
         novel += out.novelSkipped;
         for (const f of out.list) {
           if (f.novel === true) { this.countNovel(track, w.windowStart); novel += 1; }
@@ -373,11 +373,11 @@ export class DetectionEngine {
     }
   }
 
-  private countNovel(t: ConduitTrack, windowStart: number): void {
+  private countNovel(t: ConduitTrack, windowStart: number, n = 1): void {
     const i = Math.max(0, Math.floor((windowStart - t.firstSeen) / this.siteMap.site.productionCycle));
     if (i >= NOVEL_CYCLES_MAX) return;
     while (t.novelByCycle.length <= i) t.novelByCycle.push(0);
-    t.novelByCycle[i]! += 1;
+    t.novelByCycle[i]! += n;
   }
 
   /**

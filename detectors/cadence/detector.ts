@@ -106,27 +106,61 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
     return over >= 0 ? over : newChannel(e, OVERFLOW);
   };
 
-  /** z of one channel, or undefined when the window holds too few intervals on it. */
-  const judge = (v: Verdict): boolean => {
-    if (v.count < cfg.minIntervals) return false;
-    v.z = 0;
-    v.judged = false;
-    if (v.baseCount < cfg.minBaselineIntervals) return true;
-    const jitterBase = std(v.baseCount, v.baseM2);
-    const jitterSeen = std(v.count, v.m2);
-    const cv = v.baseMean > 0 ? jitterBase / v.baseMean : Infinity;
-    if (cv > cfg.maxPeriodicCv) return true;
-    const jitterEff = Math.max(jitterBase, cfg.relativeFloor * v.baseMean, cfg.absoluteFloorMs);
-    let zPeriod = Math.abs(v.mean - v.baseMean) / jitterEff;
-    if (v.count < 3 && v.mean > v.baseMean) {
-      const k = Math.round(v.mean / v.baseMean);
-      if (k >= 2 && Math.abs(v.mean - k * v.baseMean) <= 3 * k * jitterEff) zPeriod = 0;
+  // Scratch: the channels judged for the edge being scored (index 0 = requests), in order.
+  let wN = 0;
+  let wCh = new Int32Array(8);
+  let wSig = new Int32Array(8);
+  let wOk = new Uint8Array(8);
+  let wJudged = new Uint8Array(8);
+  let wZ = new Float64Array(8);
+  let wCount = new Float64Array(8);
+  let wMean = new Float64Array(8);
+  let wM2 = new Float64Array(8);
+  let wBaseCount = new Float64Array(8);
+  let wBaseMean = new Float64Array(8);
+  let wBaseM2 = new Float64Array(8);
+  const work = (ch: number, sig: number, count: number, mean: number, m2: number, baseCount: number, baseMean: number, baseM2: number): void => {
+    const i = wN++;
+    if (i >= wCh.length) {
+      wCh = grow(wCh, i + 1); wSig = grow(wSig, i + 1); wOk = grow(wOk, i + 1); wJudged = grow(wJudged, i + 1); wZ = grow(wZ, i + 1);
+      wCount = grow(wCount, i + 1); wMean = grow(wMean, i + 1); wM2 = grow(wM2, i + 1); wBaseCount = grow(wBaseCount, i + 1);
+      wBaseMean = grow(wBaseMean, i + 1); wBaseM2 = grow(wBaseM2, i + 1);
     }
-    const zJitter = v.count > 2 && jitterSeen > jitterEff ? cfg.jitterZPerDoubling * Math.log2(jitterSeen / jitterEff) : 0;
-    v.z = Math.max(zPeriod, zJitter);
-    v.judged = true;
+    wCh[i] = ch; wSig[i] = sig; wCount[i] = count; wMean[i] = mean; wM2[i] = m2; wBaseCount[i] = baseCount; wBaseMean[i] = baseMean; wBaseM2[i] = baseM2;
+    wZ[i] = 0;
+    wJudged[i] = 0;
+    wOk[i] = judge(i) ? 1 : 0;
+  };
+
+  /** Judges scratch channel `i` (its z and whether it was judged); false when the window holds too few intervals on it. */
+  const judge = (i: number): boolean => {
+    const count = wCount[i]!;
+    if (count < cfg.minIntervals) return false;
+    const baseCount = wBaseCount[i]!;
+    if (baseCount < cfg.minBaselineIntervals) return true;
+    const baseMean = wBaseMean[i]!;
+    const mean = wMean[i]!;
+    const jitterBase = std(baseCount, wBaseM2[i]!);
+    const jitterSeen = std(count, wM2[i]!);
+    const cv = baseMean > 0 ? jitterBase / baseMean : Infinity;
+    if (cv > cfg.maxPeriodicCv) return true;
+    const jitterEff = Math.max(jitterBase, cfg.relativeFloor * baseMean, cfg.absoluteFloorMs);
+    let zPeriod = Math.abs(mean - baseMean) / jitterEff;
+    if (count < 3 && mean > baseMean) {
+      const k = Math.round(mean / baseMean);
+      if (k >= 2 && Math.abs(mean - k * baseMean) <= 3 * k * jitterEff) zPeriod = 0;
+    }
+    const zJitter = count > 2 && jitterSeen > jitterEff ? cfg.jitterZPerDoubling * Math.log2(jitterSeen / jitterEff) : 0;
+    wZ[i] = Math.max(zPeriod, zJitter);
+    wJudged[i] = 1;
     return true;
   };
+
+  /** Scratch channel `i` as a Verdict, for explanations. */
+  const verdictAt = (i: number): Verdict => ({
+    sig: wSig[i]!, z: wZ[i]!, judged: wJudged[i] === 1, count: wCount[i]!, mean: wMean[i]!, m2: wM2[i]!,
+    baseCount: wBaseCount[i]!, baseMean: wBaseMean[i]!, baseM2: wBaseM2[i]!,
+  });
 
   const channelName = (sig: number, t: EdgeTable): string => {
     if (sig === REQ) return 'request period';
@@ -171,9 +205,6 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
     };
   };
 
-  const verdict = (sig: number, count: number, mean: number, m2: number, baseCount: number, baseMean: number, baseM2: number): Verdict =>
-    ({ sig, z: 0, judged: false, count, mean, m2, baseCount, baseMean, baseM2 });
-
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
@@ -187,63 +218,71 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
       for (let k = w.from; k < w.to; k += 1) {
         const s = acc.order[k]!;
         const e = acc.edge[s]!;
-        // [channel (-1 = requests), verdict or undefined] in the order they were judged.
-        const work: [number, Verdict, boolean][] = [];
-        const rv = verdict(REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
-        work.push([REQ, rv, judge(rv)]);
-        const starts = acc.startsHead[s]! >= 0 ? startsBySig(acc, s, t) : [];
-        for (const [sig, times] of starts) {
-          const ch = channelOf(e, sig);
-          // Gaps from the channel's last start, carried across windows (Welford add, in order).
-          let prev = chLast[ch]!;
-          let count = 0;
-          let mean = 0;
-          let m2 = 0;
-          for (const ts of times) {
-            if (!Number.isNaN(prev) && ts >= prev) {
-              const x = ts - prev;
-              count += 1;
-              const d = x - mean;
-              mean += d / count;
-              m2 += d * (x - mean);
+        wN = 0;
+        work(REQ, REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
+        if (acc.startsHead[s]! >= 0) {
+          for (const [sig, times] of startsBySig(acc, s, t)) {
+            const ch = channelOf(e, sig);
+            // Gaps from the channel's last start, carried across windows (Welford add, in order).
+            let prev = chLast[ch]!;
+            let count = 0;
+            let mean = 0;
+            let m2 = 0;
+            for (const ts of times) {
+              if (!Number.isNaN(prev) && ts >= prev) {
+                const x = ts - prev;
+                count += 1;
+                const d = x - mean;
+                mean += d / count;
+                m2 += d * (x - mean);
+              }
+              prev = ts;
             }
-            prev = ts;
+            chLast[ch] = times[times.length - 1]!;
+            work(ch, chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
           }
-          chLast[ch] = times[times.length - 1]!;
-          const v = verdict(chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
-          work.push([ch, v, judge(v)]);
         }
-        let worst: Verdict | undefined;
-        for (const [, v, ok] of work) if (ok && (!worst || v.z > worst.z)) worst = v;
+        let worst = -1;
+        for (let i = 0; i < wN; i += 1) if (wOk[i] === 1 && (worst < 0 || wZ[i]! > wZ[worst]!)) worst = i;
         // Nothing measurable this window (one long flow without request timing): no score.
-        if (!worst) continue;
-        const score = zToScore(worst.z);
+        if (worst < 0) continue;
+        const score = zToScore(wZ[worst]!);
         if (out.wants(score)) {
-          const verdicts = work.filter((x) => x[2]).map((x) => x[1]);
+          const verdicts: Verdict[] = [];
+          let w0: Verdict | undefined;
+          for (let i = 0; i < wN; i += 1) {
+            if (wOk[i] !== 1) continue;
+            const v = verdictAt(i);
+            verdicts.push(v);
+            if (i === worst) w0 = v;
+          }
+          const worstV = w0!;
           const conns = verdicts.filter((v) => v.sig !== REQ);
           const conn = conns.reduce<Verdict | undefined>((a, b) => (!a || b.z > a.z || (b.z === a.z && b.count > a.count) ? b : a), undefined);
           const reqV = verdicts.find((v) => v.sig === REQ);
           const features: Record<string, number> = { ...(reqV ? describe(reqV, t).features : {}), ...(conn ? describe(conn, t).features : {}) };
           if (conns.length > 1) features.connection_channels = conns.length;
-          const texts = [worst, ...verdicts.filter((v) => v !== worst && v.judged)].map((v) => describe(v, t).text);
+          const texts = [worstV, ...verdicts.filter((v) => v !== worstV && v.judged)].map((v) => describe(v, t).text);
           out.push({ edge: t.idOf(e), score, explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${texts.join('; ')}`, features });
         }
         if (learn && (ctx.learning || score < cfg.learnBelow)) {
-          for (const [ch, v] of work) {
-            if (v.count === 0) continue;
+          for (let i = 0; i < wN; i += 1) {
+            const count = wCount[i]!;
+            if (count === 0) continue;
+            const ch = wCh[i]!;
             // intervals.merge (Chan et al.) into the channel's learned summary.
             const n0 = ch === REQ ? reqCount[e]! : chCount[ch]!;
             let mean: number;
             let m2: number;
             let n: number;
             if (n0 === 0) {
-              n = v.count; mean = v.mean; m2 = v.m2;
+              n = count; mean = wMean[i]!; m2 = wM2[i]!;
             } else {
               const mean0 = ch === REQ ? reqMean[e]! : chMean[ch]!;
-              n = n0 + v.count;
-              const d = v.mean - mean0;
-              m2 = (ch === REQ ? reqM2[e]! : chM2[ch]!) + v.m2 + (d * d * n0 * v.count) / n;
-              mean = mean0 + (d * v.count) / n;
+              n = n0 + count;
+              const d = wMean[i]! - mean0;
+              m2 = (ch === REQ ? reqM2[e]! : chM2[ch]!) + wM2[i]! + (d * d * n0 * count) / n;
+              mean = mean0 + (d * count) / n;
             }
             if (ch === REQ) { reqCount[e] = n; reqMean[e] = mean; reqM2[e] = m2; } else { chCount[ch] = n; chMean[ch] = mean; chM2[ch] = m2; }
           }

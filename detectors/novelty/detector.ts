@@ -378,10 +378,8 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
           if (!ctx.declared) sc = 1;
           else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
           else {
-            const src = t.src(e);
-            const dst = t.dst(e);
-            const rp = t.findPair(dst, src);
-            const reverse = (rp >= 0 && t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.hasPairServices(dst, src);
+            const rp = t.findPair(t.dst(e), t.src(e));
+            const reverse = rp >= 0 && ((t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.pairRegCount[rp]! > 0);
             sc = reverse ? (secOps > 0 ? 1 : cfg.newDirectionScore) : 1;
           }
         }

@@ -38,7 +38,14 @@ export const NAME = 'silence';
 /** Histogram buckets per doubling of the gap (9 % wide). */
 const BUCKETS_PER_DOUBLING = 8;
 const bucketOf = (ms: number): number => Math.ceil(BUCKETS_PER_DOUBLING * Math.log2(Math.max(1, ms)));
-const bucketTop = (b: number): number => 2 ** (b / BUCKETS_PER_DOUBLING);
+const TOPS = new Float64Array(1024).fill(NaN);
+/** Upper bound of bucket `b` (ms); cached, since every judged window asks. */
+const bucketTop = (b: number): number => {
+  if (b < 0 || b >= TOPS.length) return 2 ** (b / BUCKETS_PER_DOUBLING);
+  let v = TOPS[b]!;
+  if (Number.isNaN(v)) TOPS[b] = v = 2 ** (b / BUCKETS_PER_DOUBLING);
+  return v;
+};
 
 /** The learned gaps of one edge, as `gapQuantileMs` reads them. */
 export interface GapHistogram {
