@@ -33,8 +33,8 @@ export const baselineReadiness = (): DashboardSpec => ({
     }),
     stat({
       title: 'Cycle coverage (mean)', unit: 'percentunit',
-      description: `Mean share of the ${PHASES} production-cycle phases the rate baseline has scored, over the conduits.`,
-      sql: `SELECT avg(p) / ${PHASES} AS coverage FROM (SELECT uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'rate' AND ${w.learning} = 0) AS p
+      description: `Mean share of the ${PHASES} production-cycle phases the conduits' scored windows covered, over the conduits.`,
+      sql: `SELECT avg(p) / ${PHASES} AS coverage FROM (SELECT uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0) AS p
 FROM ${T.windows} WHERE ${scope} GROUP BY ${w.conduit})`,
     }),
     table({
@@ -46,7 +46,7 @@ FROM ${T.windows} WHERE ${scope} GROUP BY ${w.conduit})`,
   min(${w.windowStart}) AS learning_since, minIf(${w.windowStart}, ${w.learning} = 0) AS ready_since,
   dateDiff('second', min(${w.windowStart}), max(${w.windowEnd})) AS observed,
   countIf(${w.learning} = 1) AS learning_windows, countIf(${w.learning} = 0) AS scored_windows,
-  uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'rate' AND ${w.learning} = 0) / ${PHASES} AS cycle_coverage
+  uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0) / ${PHASES} AS cycle_coverage
 FROM ${T.windows} WHERE ${scope}
 GROUP BY conduit ORDER BY status, conduit`,
     }),

@@ -18,21 +18,21 @@ export const conduitDetail = (): DashboardSpec => ({
   panels: [
     timeseries({
       title: 'Request rate: observed vs baseline', unit: 'short', minInterval: '10s', band: { upper: 'expected_high', lower: 'expected_low' },
-      description: 'Requests per window on the conduit (all its edges): the line is what was seen, the band the learned expectation ± one standard deviation (rate detector).',
-      sql: `SELECT $__timeInterval(${w.windowStart}) AS time, sum(${w.features}['value']) AS observed, sum(${w.features}['expected']) AS expected,
-  greatest(sum(${w.features}['expected']) - sqrt(sum(pow(${w.features}['std'], 2))), 0) AS expected_low,
-  sum(${w.features}['expected']) + sqrt(sum(pow(${w.features}['std'], 2))) AS expected_high
-FROM ${windows('rate')}
+      description: 'Requests per window on the conduit (all its edges): the line is what was seen, the band the learned expectation ± one standard deviation (rate detector, from the conduit\'s activity rows).',
+      sql: `SELECT $__timeInterval(${w.windowStart}) AS time, sum(${w.features}['rate_value']) AS observed, sum(${w.features}['rate_expected']) AS expected,
+  greatest(sum(${w.features}['rate_expected']) - sqrt(sum(pow(${w.features}['rate_std'], 2))), 0) AS expected_low,
+  sum(${w.features}['rate_expected']) + sqrt(sum(pow(${w.features}['rate_std'], 2))) AS expected_high
+FROM ${windows('activity')} AND ${w.features}['rate_edges'] > 0
 GROUP BY time ORDER BY time`,
     }),
     timeseries({
       title: 'Poll cadence: observed vs baseline', unit: 'ms', minInterval: '10s', band: { upper: 'expected_high', lower: 'expected_low' },
-      description: 'Mean poll period on the conduit (cadence detector): the line is the period seen, the band the learned period ± its learned jitter.',
-      sql: `SELECT $__timeInterval(${w.windowStart}) AS time, avg(${w.features}['connection_period_ms']) AS observed_period,
-  avg(${w.features}['connection_expected_period_ms']) AS expected_period,
-  avg(${w.features}['connection_expected_period_ms'] - ${w.features}['connection_expected_jitter_ms']) AS expected_low,
-  avg(${w.features}['connection_expected_period_ms'] + ${w.features}['connection_expected_jitter_ms']) AS expected_high
-FROM ${windows('cadence')} AND ${w.features}['connection_intervals'] > 0
+      description: 'Mean poll period on the conduit (cadence detector, from the conduit\'s activity rows): the line is the period seen, the band the learned period ± its learned jitter.',
+      sql: `SELECT $__timeInterval(${w.windowStart}) AS time, avg(${w.features}['cadence_period_ms']) AS observed_period,
+  avg(${w.features}['cadence_expected_period_ms']) AS expected_period,
+  avg(${w.features}['cadence_expected_period_ms'] - ${w.features}['cadence_expected_jitter_ms']) AS expected_low,
+  avg(${w.features}['cadence_expected_period_ms'] + ${w.features}['cadence_expected_jitter_ms']) AS expected_high
+FROM ${windows('activity')} AND ${w.features}['cadence_edges'] > 0
 GROUP BY time ORDER BY time`,
     }),
     timeseries({

@@ -90,12 +90,19 @@ export interface FindingSink {
   push(f: Finding): void;
   /** Novel items whose finding was not wanted (readiness counts novel items per cycle). */
   novelSkipped: number;
+  /**
+   * The detector's numbers for the conduit's `activity` row (the cadence series the dashboards
+   * draw), e.g. rate's observed and expected requests: feature name → value, prefixed with the
+   * detector's name.
+   */
+  readonly series: Record<string, number>;
 }
 
 /** A `FindingSink` that keeps what it is given: findings scoring at least `floor`, and while `learningOnlyAlerts` only those that can alert at `threshold`. */
 export class Findings implements FindingSink {
   readonly list: Finding[] = [];
   novelSkipped = 0;
+  readonly series: Record<string, number> = {};
   constructor(readonly floor = 0, readonly learningOnlyAlerts = false, readonly threshold = 0) {}
   /** The highest score asked about, wanted or not (the conduit's top score in its activity row). */
   top = 0;

@@ -285,10 +285,12 @@ export class DetectionEngine {
       let topDetector = '';
       let stored = 0;
       let novel = 0;
+      const series: Record<string, number> = {};
       for (const det of this.detectors) {
         const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold);
         det.scoreWindow(cw, ctx, out);
         if (out.top > top) { top = out.top; topDetector = det.name; }
+        Object.assign(series, out.series);
         if (out.novelSkipped > 0) this.countNovel(track, w.windowStart, out.novelSkipped);
         novel += out.novelSkipped;
         for (const f of out.list) {
@@ -318,7 +320,7 @@ export class DetectionEngine {
         }
       }
       if (byEdge) this.ensembleScores(byEdge, conduit, w, learning, scores);
-      scores.push(this.activityRow(conduit, cw, activity, learning, top, topDetector, stored, novel, maintenance));
+      scores.push(this.activityRow(conduit, cw, activity, learning, top, topDetector, stored, novel, maintenance, { ...series, phase_bucket: phaseBucket(cyclePhase, PHASE_BUCKETS) }));
     }
     // Site-wide services per host pair (novelty's reverse-direction hint), as the window closes.
     if (acc) {
@@ -330,7 +332,7 @@ export class DetectionEngine {
   }
 
   /** The conduit's row of the cadence series: counts of the window and its highest score. */
-  private activityRow(conduit: string, cw: ConduitWindow, a: { requests: number; edges: number }, learning: boolean, top: number, topDetector: string, findings: number, novel: number, maintenance: string | undefined): WindowScore {
+  private activityRow(conduit: string, cw: ConduitWindow, a: { requests: number; edges: number }, learning: boolean, top: number, topDetector: string, findings: number, novel: number, maintenance: string | undefined, series: Record<string, number>): WindowScore {
     const acc = cw.acc;
     let packets = 0;
     let bytes = 0;
@@ -347,6 +349,7 @@ export class DetectionEngine {
     }
     const features: Record<string, number> = {
       bytes, connections, edges: a.edges, findings, flows: cw.flows, ...(maintenance !== undefined ? { maintenance: 1 } : {}), novel, packets, requests: a.requests, responses,
+      ...series,
     };
     const text = `${cw.flows} flows, ${num(a.requests)} requests on ${a.edges} edge${a.edges === 1 ? '' : 's'}; ${top > 0 ? `highest score ${top} (${topDetector})` : 'nothing deviated'}`;
     return { conduit, edge: '', windowStart: cw.windowStart, windowEnd: cw.windowEnd, detector: ACTIVITY, score: top, learning, explanation: text, features: sortRecord(features) };

@@ -215,6 +215,11 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
       used = Math.max(used, t.count);
       // Maintenance traffic is scored but never learned: the production baseline stays clean.
       const learn = ctx.maintenance === undefined;
+      // Mean connection period seen and learned over the conduit's edges judged on one (its activity row).
+      let sumPeriod = 0;
+      let sumExpected = 0;
+      let sumJitter = 0;
+      let periodic = 0;
       for (let k = w.from; k < w.to; k += 1) {
         const s = acc.order[k]!;
         const e = acc.edge[s]!;
@@ -246,6 +251,17 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
         for (let i = 0; i < wN; i += 1) if (wOk[i] === 1 && (worst < 0 || wZ[i]! > wZ[worst]!)) worst = i;
         // Nothing measurable this window (one long flow without request timing): no score.
         if (worst < 0) continue;
+        // The edge's connection channel that tells most (highest z, then most intervals), when learned.
+        let best = -1;
+        for (let i = 1; i < wN; i += 1) {
+          if (wOk[i] === 1 && (best < 0 || wZ[i]! > wZ[best]! || (wZ[i] === wZ[best] && wCount[i]! > wCount[best]!))) best = i;
+        }
+        if (best >= 0 && wCount[best]! > 0 && wBaseCount[best]! >= cfg.minBaselineIntervals) {
+          periodic += 1;
+          sumPeriod += wMean[best]!;
+          sumExpected += wBaseMean[best]!;
+          sumJitter += std(wBaseCount[best]!, wBaseM2[best]!);
+        }
         const score = zToScore(wZ[worst]!);
         if (out.wants(score)) {
           const verdicts: Verdict[] = [];
@@ -287,6 +303,12 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
             if (ch === REQ) { reqCount[e] = n; reqMean[e] = mean; reqM2[e] = m2; } else { chCount[ch] = n; chMean[ch] = mean; chM2[ch] = m2; }
           }
         }
+      }
+      if (periodic > 0) {
+        out.series.cadence_edges = periodic;
+        out.series.cadence_period_ms = round(sumPeriod / periodic, 2);
+        out.series.cadence_expected_period_ms = round(sumExpected / periodic, 2);
+        out.series.cadence_expected_jitter_ms = round(sumJitter / periodic, 2);
       }
     },
     save: (): CadenceJSON => {

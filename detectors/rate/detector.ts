@@ -188,6 +188,11 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       const { list, count } = t.edgesOf(w.conduit);
       const bucket = phaseBucket(ctx.cyclePhase, B);
       const acc = w.acc;
+      // The conduit's observed and expected counts over its judged edges (its activity row).
+      let sumValue = 0;
+      let sumExpected = 0;
+      let sumVar = 0;
+      let judged = 0;
       for (let k = 0; k < count; k += 1) {
         const e = list[k]!;
         if (t.firstWindow[e]! > w.windowStart) continue;
@@ -228,6 +233,11 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
           const silent = x === 0 && mu > 0 && gn >= cfg.minPolledWindows && g.active[e]! >= cfg.pollingFraction * gn;
           quietNow = silent ? quiet[e]! + 1 : 0;
           const z = silent ? (mu * Math.sqrt(quietNow)) / eff : Math.abs(x - mu) / eff;
+          judged += 1;
+          sumValue += x;
+          sumExpected += mu;
+          const sdr = m.std(mi);
+          sumVar += sdr * sdr;
           const secN = securityCount(w, s);
           const secMu = sec.mean[e]!;
           const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
@@ -259,6 +269,12 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
         }
         // Maintenance traffic is scored but never learned: the production baseline stays clean.
         if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket);
+      }
+      if (judged > 0) {
+        out.series.rate_edges = judged;
+        out.series.rate_value = round(sumValue);
+        out.series.rate_expected = round(sumExpected);
+        out.series.rate_std = round(Math.sqrt(sumVar));
       }
     },
     save: (): RateJSON => {
