@@ -63,7 +63,8 @@ for (const partitions of [1, 3, 12]) {
     const pcap = sharedData(t, PCAP);
     if (!pcap) return;
     const { got, want } = await run(partitions, true, pcap);
-    assert.ok(want.scores.length > 100);
+    // Scores below the floor are not emitted (detectors): every window still has its activity rows.
+    assert.ok(want.scores.length > 20, `only ${want.scores.length} scores`);
     assert.deepEqual(got.scores, want.scores);
     assert.deepEqual(got.alerts, want.alerts);
   });
