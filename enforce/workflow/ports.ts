@@ -90,16 +90,20 @@ export interface AlertCounter {
   count(conduit: string, fromMs: number, toMs: number): Promise<number>;
 }
 
-/** One audit record as the workflow, the API and the accounts commands write it (SR 2.8 fields). */
+/**
+ * One audit event as the workflow, the API and the accounts commands report it: the fields of
+ * part 1's `AuditEvent` (enforce/audit.ts), which adds seq, ts and the chain (SR 2.8 fields).
+ */
 export interface AuditEntry {
-  /** Account name, or 'anonymous' for a refused request without credentials, or 'workflow' for the worker. */
+  /** Account name; 'anonymous' for a refused request without credentials; 'svc:workflow' for the worker. */
   actor: string;
   role?: string;
-  /** e.g. 'promotion.approve', 'promotion.apply', 'access.denied', 'account.add'. */
+  /** e.g. 'propose', 'whatif', 'approve', 'schedule', 'apply', 'rollback', 'confirm', 'access', 'account.add'. */
   action: string;
   /** What it acted on: a promotion id, a conduit, an account name, a route. */
   target: string;
-  result: 'ok' | 'denied' | 'failed';
+  /** 'ok' done; 'refused' not done on purpose (RBAC, two-person rule, state); 'failed'; 'requested' about to be attempted. */
+  result: 'ok' | 'refused' | 'failed' | 'requested';
   /** Why (the approver's reason, the criterion that tripped, the refusal). */
   reason?: string;
   requestId?: string;
@@ -113,5 +117,5 @@ export interface AuditEntry {
  * rejects, the step it records must not happen (SR 2.10 fail-safe).
  */
 export interface AuditLog {
-  append(e: AuditEntry): Promise<void>;
+  append(e: AuditEntry): Promise<unknown>;
 }

@@ -56,7 +56,8 @@ export interface WorkflowDeps {
 
 /** Kept blocked flows per what-if in the record (the total is always there). */
 export const WHATIF_KEEP = 200;
-const WORKFLOW = 'workflow';
+/** The worker's service account in the audit trail. */
+export const WORKFLOW = 'svc:workflow';
 
 export class Workflow {
   readonly records: PromotionRecords;
@@ -79,7 +80,7 @@ export class Workflow {
   }
 
   private deny(actor: Actor, action: string, target: string, reason: string, status = 403): Promise<never> {
-    return this.audit({ actor: actor.account, role: actor.roles.join(','), action, target, result: 'denied', reason, requestId: actor.requestId })
+    return this.audit({ actor: actor.account, role: actor.roles.join(','), action, target, result: 'refused', reason, requestId: actor.requestId })
       .then(() => { throw new PipelineError('unrecoverable', reason, { status, target }); });
   }
 
@@ -92,7 +93,7 @@ export class Workflow {
    */
   async propose(actor: Actor, input: ProposalInput, reason: string): Promise<{ promotion: Promotion; existed: boolean }> {
     const target = input.conduit;
-    if (!input.readiness.ready) return this.deny(actor, 'promotion.propose', target, `The baseline of ${input.conduit} is not ready: ${input.readiness.summary}`, 422);
+    if (!input.readiness.ready) return this.deny(actor, 'propose', target, `The baseline of ${input.conduit} is not ready: ${input.readiness.summary}`, 422);
     const now = this.clock.now();
     const draft: Promotion = {
       id: promotionIdFor(input.conduit, input.ruleHash), conduit: input.conduit, ruleHash: input.ruleHash, rule: input.rule,
@@ -102,11 +103,11 @@ export class Workflow {
     };
     const holder = await this.records.inFlight(input.conduit);
     if (holder && !holder.startsWith(draft.id)) {
-      return this.deny(actor, 'promotion.propose', target, `Conduit ${input.conduit} has promotion ${holder} in flight; one conduit at a time. Wait for it to end, or abort it.`, 409);
+      return this.deny(actor, 'propose', target, `Conduit ${input.conduit} has promotion ${holder} in flight; one conduit at a time. Wait for it to end, or abort it.`, 409);
     }
-    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'promotion.propose', target, result: 'ok', reason, ruleHash: input.ruleHash, requestId: actor.requestId });
+    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'propose', target, result: 'ok', reason, ruleHash: input.ruleHash, requestId: actor.requestId });
     const r = await this.records.create(draft);
-    if (r.outcome === 'busy') return this.deny(actor, 'promotion.propose', target, `Conduit ${input.conduit} has promotion ${r.holder} in flight; one conduit at a time.`, 409);
+    if (r.outcome === 'busy') return this.deny(actor, 'propose', target, `Conduit ${input.conduit} has promotion ${r.holder} in flight; one conduit at a time.`, 409);
     await this.d.queue.add('whatif', { id: r.promotion.id }, { jobId: `whatif.${r.promotion.id}` });
     return { promotion: r.promotion, existed: r.outcome === 'exists' };
   }
@@ -119,14 +120,14 @@ export class Workflow {
   async approve(actor: Actor, id: string, reason: string, o: { criteria?: AbortCriteriaInput; schedule?: boolean; window?: string } = {}): Promise<Promotion> {
     const p = await this.records.require(id);
     if (p.proposer.account === actor.account) {
-      return this.deny(actor, 'promotion.approve', id, `${actor.account} proposed ${id} and cannot approve it too: a second named approver must (two-person rule, IEC 62443-3-3 SR 2.1 RE4).`);
+      return this.deny(actor, 'approve', id, `${actor.account} proposed ${id} and cannot approve it too: a second named approver must (two-person rule, IEC 62443-3-3 SR 2.1 RE4).`);
     }
-    if (!reason.trim()) return this.deny(actor, 'promotion.approve', id, 'An approval needs a reason.', 422);
-    if (p.state !== 'review') return this.deny(actor, 'promotion.approve', id, `${id} is ${p.state}; only a promotion in review can be approved.`, 409);
-    if (!p.whatif?.promotable) return this.deny(actor, 'promotion.approve', id, `${id} is not promotable: ${(p.whatif?.reasons ?? ['no what-if']).join('; ')}`, 422);
+    if (!reason.trim()) return this.deny(actor, 'approve', id, 'An approval needs a reason.', 422);
+    if (p.state !== 'review') return this.deny(actor, 'approve', id, `${id} is ${p.state}; only a promotion in review can be approved.`, 409);
+    if (!p.whatif?.promotable) return this.deny(actor, 'approve', id, `${id} is not promotable: ${(p.whatif?.reasons ?? ['no what-if']).join('; ')}`, 422);
     const criteria = fixCriteria({ ...this.d.criteriaDefaults, ...o.criteria }, p.edges);
     await this.audit({
-      actor: actor.account, role: actor.roles.join(','), action: 'promotion.approve', target: id, result: 'ok', reason,
+      actor: actor.account, role: actor.roles.join(','), action: 'approve', target: id, result: 'ok', reason,
       ruleHash: p.ruleHash, whatifHash: p.whatif.whatifHash, requestId: actor.requestId, details: { criteria: { ...criteria, edges: criteria.edges.length } },
     });
     const now = this.clock.now();
@@ -140,9 +141,9 @@ export class Workflow {
 
   async reject(actor: Actor, id: string, reason: string): Promise<Promotion> {
     const p = await this.records.require(id);
-    if (!reason.trim()) return this.deny(actor, 'promotion.reject', id, 'A rejection needs a reason.', 422);
-    if (p.state !== 'review' && p.state !== 'proposed') return this.deny(actor, 'promotion.reject', id, `${id} is ${p.state}; only a proposal not yet approved can be rejected.`, 409);
-    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'promotion.reject', target: id, result: 'ok', reason, ruleHash: p.ruleHash, requestId: actor.requestId });
+    if (!reason.trim()) return this.deny(actor, 'reject', id, 'A rejection needs a reason.', 422);
+    if (p.state !== 'review' && p.state !== 'proposed') return this.deny(actor, 'reject', id, `${id} is ${p.state}; only a proposal not yet approved can be rejected.`, 409);
+    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'reject', target: id, result: 'ok', reason, ruleHash: p.ruleHash, requestId: actor.requestId });
     const now = this.clock.now();
     return (await this.records.update(id, (cur) => ({ ...moveTo(cur, 'rejected', actor.account, now, reason), rejection: { account: actor.account, displayName: actor.displayName, at: now, reason }, outcome: { state: 'rejected', at: now, note: reason } }))).promotion;
   }
@@ -150,10 +151,10 @@ export class Workflow {
   /** Schedules (or reschedules) an approved promotion's apply into the next window (or the one named). */
   async schedule(actor: Actor, id: string, windowName?: string): Promise<Promotion> {
     const p = await this.records.require(id);
-    if (p.state !== 'approved' && p.state !== 'scheduled') return this.deny(actor, 'promotion.schedule', id, `${id} is ${p.state}; only an approved promotion can be scheduled.`, 409);
+    if (p.state !== 'approved' && p.state !== 'scheduled') return this.deny(actor, 'schedule', id, `${id} is ${p.state}; only an approved promotion can be scheduled.`, 409);
     const now = this.clock.now();
     const w = requireWindow(this.d.windows, now, { needMs: this.d.applyNeedMs ?? 60_000, name: windowName });
-    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'promotion.schedule', target: id, result: 'ok', ruleHash: p.ruleHash, requestId: actor.requestId, details: { window: w.name, opensAt: new Date(w.opensAt).toISOString(), closesAt: new Date(w.closesAt).toISOString() } });
+    await this.audit({ actor: actor.account, role: actor.roles.join(','), action: 'schedule', target: id, result: 'ok', ruleHash: p.ruleHash, requestId: actor.requestId, details: { window: w.name, opensAt: new Date(w.opensAt).toISOString(), closesAt: new Date(w.closesAt).toISOString() } });
     const prev = p.schedule?.n;
     const { promotion } = await this.records.update(id, (cur) => {
       if (cur.state !== 'approved' && cur.state !== 'scheduled') throw new PipelineError('unrecoverable', `${id} is ${cur.state} now.`, { status: 409 });
@@ -176,7 +177,7 @@ export class Workflow {
    * rolls back a confirmed rule on command.
    */
   async abort(actor: Actor, id: string, reason: string, kind: 'abort' | 'rollback' = 'abort'): Promise<Promotion> {
-    const action = `promotion.${kind}`;
+    const action = kind;
     const p = await this.records.require(id);
     if (!reason.trim()) return this.deny(actor, action, id, `An ${kind} needs a reason.`, 422);
     const now = this.clock.now();
@@ -226,7 +227,7 @@ export class Workflow {
     const kept = { ...w, blocked: w.blocked.slice(0, WHATIF_KEEP) };
     if (w.ruleHash !== p.ruleHash) throw new PipelineError('unrecoverable', `The what-if ran rule ${w.ruleHash}, not the proposed ${p.ruleHash}.`);
     await this.audit({
-      actor: WORKFLOW, action: 'promotion.whatif', target: p.id, result: 'ok', ruleHash: p.ruleHash, whatifHash: w.whatifHash,
+      actor: WORKFLOW, action: 'whatif', target: p.id, result: 'ok', ruleHash: p.ruleHash, whatifHash: w.whatifHash,
       reason: w.promotable ? 'promotable' : `not promotable: ${w.reasons.join('; ')}`,
       details: { flowsEvaluated: w.flowsEvaluated, flowsBlocked: w.flowsBlocked, from: w.from, to: w.to, attempt: job.attempt },
     });
@@ -247,7 +248,7 @@ export class Workflow {
       await this.d.queue.add('apply', { id: p.id, n }, { jobId: `apply.${p.id}.${n}.at${s.opensAt}`, delayMs: s.opensAt - now });
       return;
     }
-    await this.audit({ actor: WORKFLOW, action: 'promotion.apply.start', target: p.id, result: 'ok', ruleHash: p.ruleHash, details: { window: s.name, attempt: (p.apply?.attempts ?? 0) + 1, job: job.id } });
+    await this.audit({ actor: WORKFLOW, action: 'apply', target: p.id, result: 'requested', ruleHash: p.ruleHash, details: { window: s.name, attempt: (p.apply?.attempts ?? 0) + 1, job: job.id } });
     const started = await this.records.update(p.id, (cur) => {
       if ((cur.state !== 'scheduled' && cur.state !== 'applying') || cur.schedule?.n !== n) return undefined;
       const attempts = (cur.apply?.attempts ?? 0) + 1;
@@ -267,7 +268,7 @@ export class Workflow {
     const fresh = await this.records.require(p.id);
     if (fresh.abort) return this.rollback(fresh, operatorTrip(fresh.abort));
     const c = fresh.approval!.criteria;
-    await this.audit({ actor: WORKFLOW, action: 'promotion.apply', target: p.id, result: 'ok', ruleHash: p.ruleHash, details: { window: s.name, appliedAt: new Date(appliedAt).toISOString(), watchMs: c.watchMs, knownGoodBytes: saved.length } });
+    await this.audit({ actor: WORKFLOW, action: 'apply', target: p.id, result: 'ok', ruleHash: p.ruleHash, details: { window: s.name, appliedAt: new Date(appliedAt).toISOString(), watchMs: c.watchMs, knownGoodBytes: saved.length } });
     const { promotion } = await this.records.update(p.id, (cur) => {
       if (cur.state !== 'applying') return undefined;
       return { ...moveTo(cur, 'watching', WORKFLOW, appliedAt, `rule live; watching for ${c.watchMs} ms`), apply: { ...cur.apply!, appliedAt, snapshot: `${p.id}.known-good` }, watch: { ...startWatch(appliedAt), until: appliedAt + c.watchMs } };
@@ -296,7 +297,7 @@ export class Workflow {
     const { state, trip } = evaluate(c, p.watch, reading, alerts, now);
     if (trip) return this.rollback(p, trip, { reading, alerts });
     if (now >= p.watch.until) {
-      await this.audit({ actor: WORKFLOW, action: 'promotion.confirm', target: p.id, result: 'ok', ruleHash: p.ruleHash, reason: `no abort criterion tripped in ${state.ticks} checks`, details: { ticks: state.ticks, alerts, accepted: reading.accepted, dropped: reading.dropped } });
+      await this.audit({ actor: WORKFLOW, action: 'confirm', target: p.id, result: 'ok', ruleHash: p.ruleHash, reason: `no abort criterion tripped in ${state.ticks} checks`, details: { ticks: state.ticks, alerts, accepted: reading.accepted, dropped: reading.dropped } });
       await this.records.update(p.id, (cur) => (cur.state === 'watching' ? { ...moveTo(cur, 'confirmed', WORKFLOW, now, `${state.ticks} checks clean`), watch: { ...cur.watch!, ...state, lastTickAt: now, alerts }, outcome: { state: 'confirmed', at: now } } : undefined));
       return;
     }
@@ -315,7 +316,7 @@ export class Workflow {
   private async rollback(p: Promotion, trip: Trip, seen?: Record<string, unknown>): Promise<void> {
     const now = this.clock.now();
     if (p.state !== 'rolling_back') {
-      await this.audit({ actor: WORKFLOW, action: 'promotion.abort_criterion', target: p.id, result: 'ok', ruleHash: p.ruleHash, reason: `${trip.criterion}: ${trip.message}`, details: { criterion: trip.criterion, figures: trip.figures, ...seen } });
+      await this.audit({ actor: WORKFLOW, action: 'rollback', target: p.id, result: 'requested', ruleHash: p.ruleHash, reason: `${trip.criterion}: ${trip.message}`, details: { criterion: trip.criterion, figures: trip.figures, ...seen } });
       const r = await this.records.update(p.id, (cur) => {
         if (cur.state === 'rolling_back' || TERMINAL.has(cur.state)) return undefined;
         return { ...moveTo(cur, 'rolling_back', WORKFLOW, now, trip.criterion), outcome: { state: 'rolled_back', at: now, trip } };
@@ -329,7 +330,7 @@ export class Workflow {
       if (await this.d.enforcer.isApplied(p.conduit, p.rule)) throw new PipelineError('write_rejected', `Restored the known-good ruleset of ${p.conduit}, but rule ${p.ruleHash} still shows; retrying.`);
     }
     const t = p.outcome?.trip ?? trip;
-    await this.audit({ actor: WORKFLOW, action: 'promotion.rollback', target: p.id, result: 'ok', ruleHash: p.ruleHash, reason: `${t.criterion}: ${t.message}`, details: { criterion: t.criterion, figures: t.figures, restored: saved !== undefined } });
+    await this.audit({ actor: WORKFLOW, action: 'rollback', target: p.id, result: 'ok', ruleHash: p.ruleHash, reason: `${t.criterion}: ${t.message}`, details: { criterion: t.criterion, figures: t.figures, restored: saved !== undefined } });
     await this.records.update(p.id, (cur) => (cur.state === 'rolling_back' ? { ...moveTo(cur, 'rolled_back', WORKFLOW, this.clock.now(), saved === undefined ? 'nothing had been applied' : 'known-good ruleset restored'), outcome: { state: 'rolled_back', at: this.clock.now(), trip: t } } : undefined));
   }
 

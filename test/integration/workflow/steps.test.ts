@@ -52,8 +52,8 @@ test('a proposal goes through a second named approver into the window, applies, 
   assert.equal(enforcer.live.get('scada->field'), `rule ${'a1'.repeat(32)}`);
   assert.ok(done.watch!.ticks >= 2);
   assert.deepEqual(audit.entries.map((e) => `${e.action}:${e.result}`), [
-    'promotion.propose:ok', 'promotion.whatif:ok', 'promotion.approve:denied', 'promotion.approve:ok', 'promotion.schedule:ok',
-    'promotion.apply.start:ok', 'promotion.apply:ok', 'promotion.confirm:ok',
+    'propose:ok', 'whatif:ok', 'approve:refused', 'approve:ok', 'schedule:ok',
+    'apply:requested', 'apply:ok', 'confirm:ok',
   ]);
   assert.equal(await wf.records.inFlight('scada->field'), undefined, 'the conduit is free again');
 });
@@ -85,7 +85,7 @@ test('drops on a baseline edge during the watch restore the known-good ruleset b
   assert.equal(done.outcome?.trip?.criterion, 'baseline_flow_dropped');
   assert.equal(done.outcome?.trip?.figures.droppedPackets, 4);
   assert.equal(enforcer.live.get('scada->field'), 'table inet before { }');
-  const rb = audit.entries.find((e) => e.action === 'promotion.rollback')!;
+  const rb = audit.entries.find((e) => e.action === 'rollback' && e.result === 'ok')!;
   assert.match(rb.reason!, /^baseline_flow_dropped: 4 packets/);
 });
 
