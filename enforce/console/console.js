@@ -1,5 +1,6 @@
 // The approval console: plain DOM, no framework, no build step. Talks only to /api/v1 with the
 // session token from the login (kept in sessionStorage: gone when the tab closes).
+/* global document, sessionStorage, fetch, setInterval, clearInterval */
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
