@@ -13,8 +13,10 @@ Commands:
   eval       score detectors on labelled recordings: hits, misses, precision/recall, false alerts/day
   serve      run as a service: collector, detector and sink roles over Kafka (or all in one process)
   collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
-  rules      allow-list rules from a conduit's stored baseline: propose (readiness gate), what-if, waive, nftables
+  rules      allow-list rules from a conduit's stored baseline: propose (readiness gate), what-if, waive, nftables;
+             and the promotion workflow: submit, approve, schedule, status, abort, rollback
   audit      verify the tamper-evident audit trail of rule steps
+  accounts   named accounts, roles and API tokens of the console and the API
 
   dashboards build the Grafana dashboards (dashboards/) to JSON under infra/grafana/dashboards/
 
@@ -321,4 +323,112 @@ Examples:
   conduitwatch dashboards build
   conduitwatch dashboards build --out /etc/grafana/dashboards/conduitwatch
   conduitwatch dashboards build --check`,
+  accounts: `conduitwatch accounts — named accounts, roles and API tokens (IEC 62443-3-3 SR 1.1, 1.3, 2.1)
+
+Usage: conduitwatch accounts <add|list|token|disable|enable|roles> [NAME] [options] [--data DIR]
+
+One account per person: generic names (admin, operator, shift1 …) are refused. Roles:
+  viewer    read proposals, what-if flows, status, audit
+  analyst   + learn/unlearn baseline items
+  engineer  + propose (submit), schedule, abort, rollback
+  approver  + approve/reject — never their own proposal (two-person rule); schedule, abort, rollback
+  admin     + manage accounts and tokens (and nothing else)
+A person may hold several roles (--role engineer --role approver). Passwords (console login) are
+hashed with scrypt; API tokens are scoped (a subset of the account's permissions), expire, and stop
+working at once when the account is disabled or loses the role.
+
+Options:
+  --data DIR          the data directory whose accounts.json to manage       [default: ./conduitwatch-data]
+  --display-name S    add: the person's full name (shown in the audit trail)
+  --role R            add/roles: viewer, analyst, engineer, approver, admin (repeat or comma-separate)
+  --password-stdin    add: read the console password from stdin (at least 12 characters)
+  --expires DUR       token: lifetime, up to 90d                              [default: 30d]
+  --scope P           token: read, learn, propose, schedule, approve, abort, rollback, accounts
+                      (repeat or comma-separate)                              [default: all the account holds]
+  --label S           token: what it is for
+  --tokens            list: also list tokens (never their secrets)
+  --json              machine-readable output
+
+Examples:
+  printf '%s' 'correct horse battery staple' | conduitwatch accounts add a.lindqvist \\
+      --display-name "Anna Lindqvist" --role engineer --password-stdin
+  conduitwatch accounts add b.okafor --display-name "Bola Okafor" --role approver --password-stdin < pw.txt
+  export CONDUITWATCH_TOKEN=$(conduitwatch accounts token a.lindqvist --expires 8h)
+  conduitwatch accounts token ci.bot --scope read --expires 30d --label "nightly report"
+  conduitwatch accounts disable a.lindqvist        # her tokens are refused from the next request on
+  conduitwatch accounts list --tokens`,
+
+
+  console: `conduitwatch console — the approval console, the HTTP API and the promote-to-block worker
+
+Usage: conduitwatch console --site site.yaml --data DIR --redis redis://HOST:PORT [options]
+
+One process per data directory: it owns the store, the audit trail and the workflow worker
+(BullMQ on Redis). Redis must run with maxmemory-policy noeviction and appendonly yes; the console
+refuses to start otherwise. Open the printed URL in a browser and log in with your own account.
+
+Options:
+  --site FILE         site.yaml (zones, conduits, maintenance windows)          (required)
+  --data DIR          data directory: store, audit trail, accounts.json         [default: ./conduitwatch-data]
+  --redis URL         Redis for the workflow                                     [default: redis://127.0.0.1:6379]
+  --listen H:P        address of the API and console              [default: 127.0.0.1:8443; loopback only]
+  --tls-cert FILE     PEM certificate: serve HTTPS (needed for a non-loopback --listen)
+  --tls-key FILE      PEM private key of the certificate
+  --insecure-http     allow a non-loopback --listen without TLS (a TLS proxy is in front)
+  --netns NAME        run nft inside this network namespace (tests, a firewall namespace)
+  --dry-run           check every step with nft -c but change no firewall (rehearsal)
+  --prefix P          Redis key prefix (several sites on one Redis)              [default: conduitwatch]
+
+Examples:
+  conduitwatch console --site site.yaml --data /var/lib/conduitwatch --redis redis://127.0.0.1:6379
+  conduitwatch console --site site.yaml --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
+  curl -s http://127.0.0.1:8443/openapi.json | jq '.paths | keys'`,
 };
+
+// The workflow subcommands of `rules` (enforce2, cli/rules-workflow.ts) follow part 1's own.
+HELP.rules = `${HELP.rules}
+
+The promotion workflow — promote a conduit's rule to blocking, one conduit at a time
+
+Usage: conduitwatch rules <submit|approve|reject|schedule|status|abort|rollback> [ID|FILE] [options]
+
+The workflow: propose → what-if → approve (a second named person) → schedule into the next
+maintenance window of site.yaml → apply (nftables) → watch the abort criteria → confirm, or roll
+back to the saved known-good ruleset by itself. These subcommands talk to the running console
+service (conduitwatch console) with your API token; every step lands in the audit trail.
+
+  submit FILE      send a proposal (rule + readiness + what-if JSON) into the workflow
+  approve ID       approve with --reason; fixes the abort criteria and schedules into the next window
+  reject ID        reject with --reason
+  schedule ID      (re)schedule an approved promotion, into --window NAME or the next window
+  status [ID]      list promotions, or show one (state, what-if, window, watch, outcome)
+  abort ID         before apply: cancel; during apply or watch: restore the known-good ruleset now
+  rollback ID      restore the known-good ruleset on command (also after the promotion was confirmed)
+
+Abort criteria (fixed at approval; watched for --watch after apply):
+  a baseline flow dropped (nftables drop counters rising on an allowed baseline edge, or its accept
+  counter silent while its traffic is due), --alerts N alerts on the conduit within --within M,
+  an operator abort. The one that trips is named in the audit trail with its figures.
+
+Options:
+  --api URL          console service          [default: $CONDUITWATCH_API or http://127.0.0.1:8443]
+  --token T          API token                [default: $CONDUITWATCH_TOKEN]
+  --reason S         why (approve, reject, submit, abort, rollback: required)
+  --window NAME      approve/schedule: a maintenance window by name       [default: the next one]
+  --no-schedule      approve without scheduling (schedule later)
+  --watch DUR        approve: how long to watch after apply               [default: 15m]
+  --interval DUR     approve: how often to check                          [default: 10s]
+  --alerts N         approve: N alerts …                                  [default: 3]
+  --within DUR       approve: … within M trip the rollback                [default: 5m]
+  --dropped-packets N approve: dropped packets on a baseline edge that trip [default: 1]
+  --wait STATES      status ID: wait until the state is one of these (comma-separated)
+  --timeout DUR      status --wait: give up after                         [default: 30m]
+  --json             print the promotion as JSON
+
+Examples:
+  conduitwatch rules submit proposal.json --reason "3 cycles clean; HMI polls only"
+  conduitwatch rules approve control_to_field-3f2a1c9d0b11 --reason "what-if clean" --watch 30m --alerts 5 --within 10m
+  conduitwatch rules status control_to_field-3f2a1c9d0b11 --wait confirmed,rolled_back
+  conduitwatch rules abort control_to_field-3f2a1c9d0b11 --reason "line 3 HMI lost its trend"
+
+Exit status: 0 done, 2 bad arguments or a refused request body, 1 refused or failed (the message says why).`;

@@ -6,6 +6,8 @@ import { usageError } from './args.ts';
 import { HELP } from './help.ts';
 import { EVAL_OPTIONS } from './eval/options.ts';
 import { SERVE_OPTIONS } from './serve/options.ts';
+import { ACCOUNTS_OPTIONS } from './accounts-options.ts';
+import { RULES_WORKFLOW_OPTIONS } from './rules-workflow-options.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -41,13 +43,21 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
     run: async (v, p) => (await import('./dashboards.ts')).runDashboardsCommand(v, p) },
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } },
     run: async (v) => (await import('./collect.ts')).runCollectCommand(v) },
+  accounts: { options: ACCOUNTS_OPTIONS, run: async (v, p) => (await import('./accounts.ts')).runAccountsCommand(v, p) },
   rules: {
     options: {
+      ...RULES_WORKFLOW_OPTIONS,
       conduit: { type: 'string' }, site: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, json: { type: 'boolean' },
       out: { type: 'string' }, rule: { type: 'string' }, actor: { type: 'string' }, role: { type: 'string' }, by: { type: 'string' },
       reason: { type: 'string' }, edge: { type: 'string' }, op: { type: 'string' }, netns: { type: 'string' }, 'dry-run': { type: 'boolean' },
     },
-    run: async (v, p) => (await import('./rules.ts')).runRulesCommand(v, p, systemClock),
+    // The workflow subcommands (submit, approve, reject, schedule, status, abort, rollback ID) go to the
+    // console API (rules-workflow.ts); the rest (propose, whatif, waive, nft, apply, rollback --conduit) to rules.ts.
+    run: async (v, p) => {
+      const wf = await import('./rules-workflow.ts');
+      if (wf.isWorkflowCall(p, v)) return wf.runRulesWorkflow(p[0]!, v, p.slice(1));
+      return (await import('./rules.ts')).runRulesCommand(v, p, systemClock);
+    },
   },
   audit: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, 'public-key': { type: 'string' }, anchor: { type: 'string' }, site: { type: 'string' } },
