@@ -7,6 +7,7 @@ import { HELP } from './help.ts';
 import { EVAL_OPTIONS } from './eval/options.ts';
 import { SERVE_OPTIONS } from './serve/options.ts';
 import { ACCOUNTS_OPTIONS } from './accounts-options.ts';
+import { CONSOLE_OPTIONS } from './console-options.ts';
 import { RULES_WORKFLOW_OPTIONS } from './rules-workflow-options.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string' } },
     run: async (v) => (await import('./collect.ts')).runCollectCommand(v) },
   accounts: { options: ACCOUNTS_OPTIONS, run: async (v, p) => (await import('./accounts.ts')).runAccountsCommand(v, p) },
+  console: { options: CONSOLE_OPTIONS, run: async (v) => (await import('./console.ts')).runConsoleCommand(v) },
   rules: {
     options: {
       ...RULES_WORKFLOW_OPTIONS,

@@ -68,16 +68,16 @@ export interface CounterReading {
 
 /** The enforcement backend (part 1's nftables backend in production). Every method is idempotent. */
 export interface Enforcer {
-  /** The current ruleset, as text that `restore` brings back byte for byte. */
-  save(conduit: string): Promise<string>;
+  /** What is live where the conduit's rule goes, as text that `restore` brings back exactly. */
+  save(conduit: string, rule: unknown): Promise<string>;
   /** Validates (`nft -c`) and applies the conduit's rule atomically (one `nft -f` of one table). */
   apply(conduit: string, rule: unknown): Promise<void>;
   /** Restores a ruleset that `save` returned. */
   restore(conduit: string, saved: string): Promise<void>;
   /** True when the ruleset now live for the conduit is the one `apply(rule)` writes. */
   isApplied(conduit: string, rule: unknown): Promise<boolean>;
-  /** Counter readings of the conduit's table (all zero before apply). */
-  counters(conduit: string): Promise<CounterReading>;
+  /** Counter readings of the rule's table, by the edge keys of `WatchedEdge` (all zero before apply). */
+  counters(conduit: string, rule: unknown): Promise<CounterReading>;
 }
 
 /** Runs the what-if of a rule over every stored flow of its conduit (part 1, in ClickHouse). */

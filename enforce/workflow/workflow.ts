@@ -22,6 +22,7 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import type { MaintenanceWindow } from '../../core/config.ts';
 import { errorMessage, PipelineError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/telemetry.ts';
+import { failpoint } from './failpoints.ts';
 import { evaluate, fixCriteria, startWatch, type AbortCriteriaInput, type Trip } from './criteria.ts';
 import type { AlertCounter, AuditEntry, AuditLog, Enforcer, ProposalInput, WhatIfRunner } from './ports.ts';
 import { promotionIdFor, TERMINAL, type Person, type Promotion, type State } from './promotion.ts';
@@ -258,8 +259,10 @@ export class Workflow {
     if (started.promotion.state !== 'applying') return;
     // The known-good ruleset is saved once, before the rule goes live; a re-run reuses it.
     let saved = this.d.snapshots.get(p.id);
-    if (saved === undefined) saved = this.d.snapshots.putOnce(p.id, await this.d.enforcer.save(p.conduit));
+    if (saved === undefined) saved = this.d.snapshots.putOnce(p.id, await this.d.enforcer.save(p.conduit, p.rule));
+    failpoint('apply.after-save');
     await this.d.enforcer.apply(p.conduit, p.rule);
+    failpoint('apply.after-apply');
     if (!(await this.d.enforcer.isApplied(p.conduit, p.rule))) {
       throw new PipelineError('write_rejected', `Applied rule ${p.ruleHash} to ${p.conduit}, but the live ruleset does not show it; retrying.`);
     }
@@ -292,7 +295,7 @@ export class Workflow {
     if (p.abort) return this.rollback(p, operatorTrip(p.abort));
     const c = p.approval!.criteria;
     const now = this.clock.now();
-    const reading = await this.d.enforcer.counters(p.conduit);
+    const reading = await this.d.enforcer.counters(p.conduit, p.rule);
     const alerts = await this.d.alerts.count(p.conduit, Math.max(p.watch.appliedAt, now - c.alertWithinMs), now);
     const { state, trip } = evaluate(c, p.watch, reading, alerts, now);
     if (trip) return this.rollback(p, trip, { reading, alerts });
@@ -303,6 +306,7 @@ export class Workflow {
     }
     const { promotion } = await this.records.update(p.id, (cur) => (cur.state === 'watching' && cur.watch?.ticks === tick - 1
       ? { ...cur, watch: { ...cur.watch, ...state, lastTickAt: now, alerts, lastReading: reading } } : undefined));
+    failpoint('watch.after-tick');
     if (promotion.state === 'watching' && promotion.watch?.ticks === tick) await this.enqueueWatch(promotion);
   }
 
@@ -327,6 +331,7 @@ export class Workflow {
     const saved = this.d.snapshots.get(p.id);
     if (saved !== undefined) {
       await this.d.enforcer.restore(p.conduit, saved);
+      failpoint('rollback.after-restore');
       if (await this.d.enforcer.isApplied(p.conduit, p.rule)) throw new PipelineError('write_rejected', `Restored the known-good ruleset of ${p.conduit}, but rule ${p.ruleHash} still shows; retrying.`);
     }
     const t = p.outcome?.trip ?? trip;
