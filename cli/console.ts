@@ -6,14 +6,14 @@
  *   store        chDB on --data, migrated (flows, alerts, audit, rules …)
  *   audit        part 1's hash-chained trail (audit.jsonl + the audit table, Ed25519 checkpoints)
  *   enforcer     part 1's nftables backend (in --netns when given; --dry-run changes nothing)
- *   what-if      the proposal's what-if (part 1's `rules whatif --json`), checked against its rule hash
+ *   what-if      part 1's what-if over every stored flow of the conduit (all its runs), in the worker
  *   workflow     BullMQ on --redis (noeviction + AOF checked at start-up)
  *   API/console  fastify on --listen (loopback by default; TLS with --tls-cert/--tls-key)
  *
  * Prints one JSON line on stdout when ready ({"url": …}) and logs to stderr. SIGTERM/SIGINT stop it
  * cleanly; a SIGKILL leaves nothing half-done that the next start does not finish (reconcile).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../core/clock.ts';
 import { loadSite, type Site } from '../core/config.ts';
@@ -26,7 +26,9 @@ import { NftablesBackend } from '../enforce/nftables/backend.ts';
 import { parseRule, ruleHash, type Rule } from '../enforce/rules.ts';
 import { backendEnforcer, edgesOf } from '../enforce/workflow/backend-enforcer.ts';
 import { applyOverrides, BaselineOverrides } from '../enforce/workflow/learn.ts';
-import type { AlertCounter, ProposalInput, Readiness, WhatIfResult, WhatIfRunner } from '../enforce/workflow/ports.ts';
+import type { AlertCounter, ProposalInput, Readiness as WorkflowReadiness, WhatIfRunner } from '../enforce/workflow/ports.ts';
+import { storedRuns, type Readiness } from '../enforce/baseline.ts';
+import { whatIf } from '../enforce/whatif.ts';
 import { WorkflowQueue } from '../enforce/workflow/queue.ts';
 import { fileSnapshots } from '../enforce/workflow/snapshots.ts';
 import { Workflow } from '../enforce/workflow/workflow.ts';
@@ -47,22 +49,30 @@ export const storeAlerts = (store: Store): AlertCounter => ({
   },
 });
 
+/** Part 1's readiness verdict (enforce/baseline.ts) as the workflow keeps it. */
+const readinessOf = (r: Partial<Readiness> | undefined): WorkflowReadiness => {
+  if (!r || typeof r.ready !== 'boolean') return { ready: false, summary: 'the proposal carries no readiness verdict; propose with `conduitwatch rules propose --json`' };
+  const summary = r.ready
+    ? `${r.fullCycles} full production cycles covered (${r.minCycles} needed), ${r.phasesSeen?.length ?? 0} of ${r.phases} phases seen, ${r.flows} stored flows`
+    : (r.reasons ?? []).join('; ');
+  return { ready: r.ready, summary, details: r as Record<string, unknown> };
+};
+
 /**
- * A submitted proposal → the workflow's input: `{rule, readiness, whatif?}` as `rules propose --json`
- * writes it (or a bare rule). The rule is checked against site.yaml (part 1's parser), learn/unlearn
- * decisions in force are folded in (a changed rule gets a new hash and `parent`), and the rule's
- * baseline edges become the watched edges.
+ * A submitted proposal → the workflow's input. The body is what `conduitwatch rules propose --json`
+ * prints ({proposed, readiness, ruleHash, rule}) or a bare rule (then without readiness: refused).
+ * The rule is checked against site.yaml by part 1's parser, learn/unlearn decisions in force are
+ * folded in (a changed rule gets a new hash, with `parent` = the proposed one), and its allowed
+ * entries become the watched edges.
  */
-export const proposalReader = (site: Site, overrides: BaselineOverrides) => (body: Record<string, unknown>): ProposalInput & { whatif?: WhatIfResult } => {
+export const proposalReader = (site: Site, overrides: BaselineOverrides) => (body: Record<string, unknown>): ProposalInput => {
   const raw = (body.kind === 'conduitwatch.rule' ? body : body.rule) as Record<string, unknown> | undefined;
-  if (!raw || typeof raw !== 'object') throw new PipelineError('config_invalid', 'The proposal has no rule: submit the JSON that `conduitwatch rules propose --json` wrote.');
+  if (!raw || typeof raw !== 'object') throw new PipelineError('config_invalid', 'The proposal has no rule: submit the JSON that `conduitwatch rules propose --json` wrote (it was refused if "proposed" is false).');
   const { rule: parsed } = parseRule(JSON.stringify(raw), 'proposal', site);
   const hash0 = ruleHash(parsed);
   let rule: Rule = applyOverrides(parsed, overrides.current(parsed.conduit));
   if (rule !== parsed) rule = { ...rule, parent: hash0 };
-  const readiness = (body.readiness as Readiness | undefined) ?? { ready: false, summary: 'the proposal carries no readiness evidence; propose with `conduitwatch rules propose`' };
-  const whatif = body.whatif as WhatIfResult | undefined;
-  return { conduit: rule.conduit, rule, ruleHash: ruleHash(rule), readiness, edges: edgesOf(rule), ...(whatif ? { whatif } : {}) };
+  return { conduit: rule.conduit, rule, ruleHash: ruleHash(rule), readiness: readinessOf(body.readiness as Partial<Readiness> | undefined), edges: edgesOf(rule) };
 };
 
 export const runConsoleCommand = async (v: Record<string, unknown>): Promise<number> => {
@@ -86,17 +96,17 @@ export const runConsoleCommand = async (v: Record<string, unknown>): Promise<num
     closers.push(() => queue.close());
     const overrides = new BaselineOverrides(dataDir);
     const readProposal = proposalReader(site, overrides);
-    // Until part 1's stored-flow what-if is wired here, the proposal's own what-if (from `rules
-    // whatif --json`, over the same store) is used, and only for the rule hash it names.
-    // Kept on disk, so a worker restarted before the what-if step still finds it.
-    const carriedFile = (h: string): string => join(dataDir, 'promotions', `${h.replace(/^sha256:/, '')}.whatif.json`);
-    mkdirSync(join(dataDir, 'promotions'), { recursive: true });
     const whatif: WhatIfRunner = {
-      run: async (_conduit, rule) => {
-        const h = ruleHash(rule as Rule);
-        const w = existsSync(carriedFile(h)) ? JSON.parse(readFileSync(carriedFile(h), 'utf8')) as WhatIfResult : undefined;
-        if (!w) throw new PipelineError('unrecoverable', `No what-if for rule ${h}: submit the proposal with the output of 'conduitwatch rules whatif --json' for this rule.`);
-        return w;
+      // Over every stored flow of the conduit: all its runs, the baseline and everything since.
+      run: async (conduit, rule) => {
+        const runs = (await storedRuns(store, conduit)).map((r) => r.runId);
+        if (runs.length === 0) throw new PipelineError('unrecoverable', `The store in ${dataDir} holds no flows of ${conduit}; a what-if needs the stored baseline.`);
+        const r = rule as Rule;
+        const w = await whatIf(store, r, ruleHash(r), runs);
+        return {
+          ruleHash: w.ruleHash, whatifHash: w.hash, from: w.from, to: w.to, flowsEvaluated: w.flowsEvaluated, flowsBlocked: w.flowsBlocked,
+          blocked: w.blocked.map((b) => ({ ...b })), promotable: w.promotable, reasons: w.notPromotable,
+        };
       },
     };
     const wf = new Workflow({
@@ -115,14 +125,7 @@ export const runConsoleCommand = async (v: Record<string, unknown>): Promise<num
     closers.push(() => worker.close());
     const app = await buildApi({
       accounts: new AccountStore(dataDir), workflow: wf, audit, overrides, clock, log,
-      toProposal: (body) => {
-        const p = readProposal(body);
-        if (p.whatif) {
-          if (p.whatif.ruleHash !== p.ruleHash) throw new PipelineError('config_invalid', `The proposal's what-if is of rule ${p.whatif.ruleHash}, not ${p.ruleHash} (a learn/unlearn decision changed the rule?): run 'rules whatif' again.`);
-          writeFileSync(carriedFile(p.ruleHash), JSON.stringify(p.whatif));
-        }
-        return p;
-      },
+      toProposal: readProposal,
       ...(tls ? { tls: { cert: readFileSync(String(v['tls-cert']), 'utf8'), key: readFileSync(String(v['tls-key']), 'utf8') } } : {}),
     });
     closers.push(() => app.close());

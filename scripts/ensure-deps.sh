@@ -25,7 +25,7 @@ if [ "${1:-}" = "--system" ]; then
   command -v nft >/dev/null || missing+=(nftables)
   command -v ip >/dev/null || missing+=(iproute2)
   # SIEM receiver (rsyslogd; its TLS driver is a package of its own, found by its module) and the
-  # dashboard pictures' headless browser.
+  # headless browser of the dashboard pictures and the approval console test.
   command -v rsyslogd >/dev/null || missing+=(rsyslog)
   [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || missing+=(rsyslog-gnutls)
   command -v openssl >/dev/null || missing+=(openssl)

@@ -157,9 +157,12 @@
       }
     });
     $('logout').addEventListener('click', () => logout(true));
-    $('approve').addEventListener('click', () => act('approve', { reason: $('approve-reason').value || '(no reason given)' }));
-    $('reject').addEventListener('click', () => act('reject', { reason: $('approve-reason').value || '(no reason given)' }));
-    $('abort').addEventListener('click', () => act('abort', { reason: $('abort-reason').value || 'operator abort from the console' }));
+    $('approve').addEventListener('click', () => act('approve', {
+      reason: $('approve-reason').value,
+      criteria: { watch: $('c-watch').value, interval: $('c-interval').value, alertCount: Number($('c-alerts').value), alertWithin: $('c-within').value },
+    }));
+    $('reject').addEventListener('click', () => act('reject', { reason: $('approve-reason').value }));
+    $('abort').addEventListener('click', () => act('abort', { reason: $('abort-reason').value }));
     if (token) start();
   });
 })();

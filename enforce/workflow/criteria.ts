@@ -12,6 +12,7 @@
  *   window_closed          the maintenance window closed before the apply finished
  */
 import { z } from 'zod';
+import { PipelineError } from '../../core/errors.ts';
 import { duration, formatDuration } from '../../core/units.ts';
 import type { CounterReading, WatchedEdge } from './ports.ts';
 
@@ -38,7 +39,11 @@ export interface AbortCriteria {
 }
 
 export const fixCriteria = (input: AbortCriteriaInput | undefined, edges: WatchedEdge[]): AbortCriteria => {
-  const c = AbortCriteriaInput.parse(input ?? {});
+  const r = AbortCriteriaInput.safeParse(input ?? {});
+  if (!r.success) {
+    throw new PipelineError('config_invalid', `Abort criteria: ${r.error.issues.map((i) => `${i.path.join('.') || '(criteria)'}: ${i.message}`).join('; ')}.`, { status: 422 });
+  }
+  const c = r.data;
   return {
     watchMs: c.watch, intervalMs: c.interval, alertCount: c.alertCount, alertWithinMs: c.alertWithin,
     droppedPackets: c.droppedPackets, silenceFactor: c.silenceFactor, edges,

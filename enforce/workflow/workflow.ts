@@ -22,9 +22,10 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import type { MaintenanceWindow } from '../../core/config.ts';
 import { errorMessage, PipelineError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/telemetry.ts';
+import { formatDuration } from '../../core/units.ts';
 import { failpoint } from './failpoints.ts';
 import { evaluate, fixCriteria, startWatch, type AbortCriteriaInput, type Trip } from './criteria.ts';
-import type { AlertCounter, AuditEntry, AuditLog, Enforcer, ProposalInput, WhatIfRunner } from './ports.ts';
+import type { AlertCounter, AuditEntry, AuditLog, CounterReading, Enforcer, ProposalInput, WhatIfRunner } from './ports.ts';
 import { promotionIdFor, TERMINAL, type Person, type Promotion, type State } from './promotion.ts';
 import { moveTo, PromotionRecords } from './records.ts';
 import type { SnapshotStore } from './snapshots.ts';
@@ -274,7 +275,7 @@ export class Workflow {
     await this.audit({ actor: WORKFLOW, action: 'apply', target: p.id, result: 'ok', ruleHash: p.ruleHash, details: { window: s.name, appliedAt: new Date(appliedAt).toISOString(), watchMs: c.watchMs, knownGoodBytes: saved.length } });
     const { promotion } = await this.records.update(p.id, (cur) => {
       if (cur.state !== 'applying') return undefined;
-      return { ...moveTo(cur, 'watching', WORKFLOW, appliedAt, `rule live; watching for ${c.watchMs} ms`), apply: { ...cur.apply!, appliedAt, snapshot: `${p.id}.known-good` }, watch: { ...startWatch(appliedAt), until: appliedAt + c.watchMs } };
+      return { ...moveTo(cur, 'watching', WORKFLOW, appliedAt, `rule live; watching for ${formatDuration(c.watchMs)}`), apply: { ...cur.apply!, appliedAt, snapshot: `${p.id}.known-good` }, watch: { ...startWatch(appliedAt), until: appliedAt + c.watchMs } };
     });
     if (promotion.state === 'watching') await this.enqueueWatch(promotion);
   }
@@ -323,7 +324,9 @@ export class Workflow {
       await this.audit({ actor: WORKFLOW, action: 'rollback', target: p.id, result: 'requested', ruleHash: p.ruleHash, reason: `${trip.criterion}: ${trip.message}`, details: { criterion: trip.criterion, figures: trip.figures, ...seen } });
       const r = await this.records.update(p.id, (cur) => {
         if (cur.state === 'rolling_back' || TERMINAL.has(cur.state)) return undefined;
-        return { ...moveTo(cur, 'rolling_back', WORKFLOW, now, trip.criterion), outcome: { state: 'rolled_back', at: now, trip } };
+        const reading = seen?.reading as CounterReading | undefined;
+        const watch = cur.watch && reading ? { ...cur.watch, lastReading: reading, lastTickAt: now } : cur.watch;
+        return { ...moveTo(cur, 'rolling_back', WORKFLOW, now, trip.criterion), watch, outcome: { state: 'rolled_back', at: now, trip } };
       });
       p = r.promotion;
       if (p.state !== 'rolling_back') return;

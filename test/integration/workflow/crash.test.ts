@@ -7,19 +7,19 @@
  * live), never half-applied, and `verifyAudit` must pass afterwards.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseSite } from '../../../core/config.ts';
 import { verifyAudit } from '../../../enforce/audit.ts';
 import { NftablesBackend } from '../../../enforce/nftables/backend.ts';
-import { normalizeRule, ruleHash } from '../../../enforce/rules.ts';
+import { normalizeRule, ruleHash, type Rule } from '../../../enforce/rules.ts';
 import type { Promotion } from '../../../enforce/workflow/promotion.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { startAofRedis, tempDir } from './helpers.ts';
-import { addPeople, apiClient, startConsole, writeSite, type ConsoleProcess } from './support/console.ts';
+import { addPeople, apiClient, startConsole, type ConsoleProcess } from './support/console.ts';
 import { canNetns, startPlant } from './support/netns.ts';
-import { plantProposal, plantRule } from './support/plant-rule.ts';
+import { proposePlant, writePlantSite } from './support/plant.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
@@ -45,10 +45,11 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   const poller = plant.startPoller(200);
   const data = join(tmp.dir, 'data');
   const people = await addPeople(data);
-  const siteFile = writeSite(tmp.dir, { start: new Date(Date.now() - 1_000).toISOString(), duration: '1h' });
-  const site = parseSite(`${(await import('node:fs')).readFileSync(siteFile, 'utf8')}`);
+  const siteFile = writePlantSite(tmp.dir, { start: new Date(Date.now() - 1_000).toISOString(), duration: '1h' });
+  const site = parseSite(readFileSync(siteFile, 'utf8'));
+  const proposal = proposePlant(tmp.dir, siteFile, data);
   const nft = new NftablesBackend({ netns: plant.router });
-  const rule = normalizeRule(plantRule());
+  const rule = normalizeRule(proposal.rule as Rule);
   const target = nft.generate(rule, site, ruleHash(rule)).target;
   const liveHash = async () => (await nft.current(target)).hash;
   const ruleTableHash = nft.generate(rule, site, ruleHash(rule)).hash;
@@ -79,7 +80,7 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   });
 
   // Promotion 1 crashes at every point and ends rolled back by a tripped criterion.
-  const sub = await eng()('POST', '/api/v1/promotions', { proposal: plantProposal(rule), reason: 'HMI reads only' });
+  const sub = await eng()('POST', '/api/v1/promotions', { proposal, reason: 'HMI reads only' });
   assert.equal(sub.status, 201, JSON.stringify(sub.body));
   const id = String(sub.body.id);
   await until(id, ['review']);
@@ -102,18 +103,17 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   assert.equal(await liveHash(), '', 'the known-good ruleset (no table) is back');
   assert.deepEqual(crashes, ['apply.after-save', 'apply.after-apply', 'watch.after-tick', 'rollback.after-restore']);
 
-  // Promotion 2 of a corrected rule (writes of one register allowed) goes through clean and stays live.
-  const rule2 = normalizeRule(plantRule(['write_multiple_registers']));
-  const sub2 = await eng()('POST', '/api/v1/promotions', { proposal: plantProposal(rule2), reason: 'the HMI writes setpoints' });
+  // Promotion 2 of the same rule (a new promotion id) goes through clean, across a Redis restart, and stays live.
+  const sub2 = await eng()('POST', '/api/v1/promotions', { proposal, reason: 'again, the HMI will not write' });
   const id2 = String(sub2.body.id);
+  assert.notEqual(id2, id);
   await until(id2, ['review']);
   await apr()('POST', `/api/v1/promotions/${id2}/approve`, { reason: 'ok', criteria: { watch: '3s', interval: '300ms' } });
   await until(id2, ['watching']);
   await redis.restart();
-  poller.send(16);
   const p2 = await until(id2, ['rolled_back', 'confirmed']);
   assert.equal(p2.state, 'confirmed', JSON.stringify(p2.outcome));
-  assert.equal(await liveHash(), nft.generate(rule2, site, ruleHash(rule2)).hash);
+  assert.equal(await liveHash(), ruleTableHash);
 
   await con.stop();
   const store = await openChdb(data);
@@ -122,9 +122,9 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
     assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 3)));
     assert.equal(report.tableChecked, true);
     t.diagnostic(`audit: ${report.entries} entries, ${report.checkpoints} checkpoints; crashes: ${crashes.length} kill -9 + 2 Redis restarts`);
-    const lines = (await import('node:fs')).readFileSync(join(data, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = readFileSync(join(data, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const rb = lines.find((l) => l.action === 'rollback' && l.result === 'ok' && l.target === id);
-    assert.match(rb.reason, /^baseline_flow_dropped: \d+ packets of baseline edge 198\.51\.100\.10 → 203\.0\.113\.20 tcp\/502 modbus dropped/);
+    assert.match(rb.reason, /^baseline_flow_dropped: \d+ packets of baseline edge 10\.10\.1\.10 → 10\.10\.3\.101 tcp\/502 modbus dropped/);
     assert.ok(lines.filter((l) => l.action === 'apply' && l.result === 'requested' && l.target === id).length >= 3, 'every apply attempt is in the trail');
   } finally {
     await store.close();

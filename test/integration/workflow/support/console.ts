@@ -4,8 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountStore, type Role } from '../../../../enforce/accounts.ts';
 
@@ -62,34 +60,21 @@ export const startConsole = async (s: ConsoleSpec): Promise<ConsoleProcess> => {
 };
 
 /** People of the tests, one per role, and an API token each (scrypt cost lowered for speed). */
-export const addPeople = async (data: string): Promise<Record<'engineer' | 'approver' | 'viewer', { name: string; password: string; token: string }>> => {
+type Person = 'engineer' | 'approver' | 'viewer' | 'lead';
+/** `lead` is an engineer who is also an approver: the proposer whose own approval must be refused. */
+export const addPeople = async (data: string): Promise<Record<Person, { name: string; password: string; token: string }>> => {
   const acc = new AccountStore(data, { scrypt: { N: 1024, r: 8, p: 1 } });
-  const out = {} as Record<'engineer' | 'approver' | 'viewer', { name: string; password: string; token: string }>;
-  const people: [Role & ('engineer' | 'approver' | 'viewer'), string, string][] = [
-    ['engineer', 'e.moreau', 'Emma Moreau'], ['approver', 'p.tanaka', 'Pia Tanaka'], ['viewer', 'v.petrov', 'Vlad Petrov'],
+  const out = {} as Record<Person, { name: string; password: string; token: string }>;
+  const people: [Person, Role[], string, string][] = [
+    ['engineer', ['engineer'], 'e.moreau', 'Emma Moreau'], ['approver', ['approver'], 'p.tanaka', 'Pia Tanaka'],
+    ['viewer', ['viewer'], 'v.petrov', 'Vlad Petrov'], ['lead', ['engineer', 'approver'], 'j.weber', 'Jonas Weber'],
   ];
-  for (const [role, name, display] of people) {
-    const password = `${role} passphrase for tests`;
-    await acc.add({ name, displayName: display, roles: [role], password, by: 'test' });
-    out[role] = { name, password, token: acc.issueToken(name, { ttlMs: 3_600_000 }).token };
+  for (const [key, roles, name, display] of people) {
+    const password = `${key} passphrase for tests`;
+    await acc.add({ name, displayName: display, roles, password, by: 'test' });
+    out[key] = { name, password, token: acc.issueToken(name, { ttlMs: 3_600_000 }).token };
   }
   return out;
-};
-
-/** site.yaml of the namespace plant; `window` is one maintenance window (ISO start, duration). */
-export const writeSite = (dir: string, window: { start: string; duration: string; every?: string }): string => {
-  const file = join(dir, 'site.yaml');
-  writeFileSync(file, `site: netns-plant
-productionCycle: 10m
-zones:
-  - { name: control, sl: 2, cidrs: [198.51.100.0/24] }
-  - { name: field, sl: 3, cidrs: [203.0.113.0/24] }
-conduits:
-  - { from: control, to: field }
-maintenanceWindows:
-  - { name: test-window, start: "${window.start}", duration: ${window.duration}${window.every ? `, every: ${window.every}` : ''} }
-`);
-  return file;
 };
 
 /** A small API client with a token. */

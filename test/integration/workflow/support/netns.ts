@@ -1,18 +1,19 @@
 /**
- * The plant in network namespaces for the workflow tests: a control zone (HMI 198.51.100.10),
- * a router namespace that gets the conduit's nftables table, a field zone (PLC 203.0.113.20), joined
- * by veth pairs; the Modbus/TCP server of part 1's namespace test (test/integration/enforce/support/
- * modbus-peer.mjs) in the field zone and an HMI-like poller (poller.mjs) in the control zone.
- * Addresses are documentation ranges (RFC 5737) that exist only inside the namespaces. Under CI=true
- * missing root, ip or nft fails the test; elsewhere it skips with the reason.
+ * The simulated plant (ingest/simulate) put into network namespaces for the workflow tests: a scada
+ * zone with the HMI (10.10.1.10), a router namespace that gets the conduit's nftables table, a field
+ * zone with PLC 101 (10.10.3.101), joined by veth pairs; the Modbus/TCP server of part 1's namespace
+ * test (test/integration/enforce/support/modbus-peer.mjs) plays the PLC and an HMI-like poller
+ * (poller.mjs) polls it. The addresses are the simulator's, so the rule learned from a simulated
+ * capture governs this live traffic; they exist only inside the namespaces. Under CI=true missing
+ * root, ip or nft fails the test; elsewhere it skips with the reason.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
-export const HMI = '198.51.100.10';
-export const PLC = '203.0.113.20';
+export const HMI = '10.10.1.10';
+export const PLC = '10.10.3.101';
 const PEER = fileURLToPath(new URL('../../enforce/support/modbus-peer.mjs', import.meta.url));
 const POLLER = fileURLToPath(new URL('./poller.mjs', import.meta.url));
 
@@ -65,15 +66,15 @@ export const startPlant = async (tag: string): Promise<Plant> => {
   sh(['ip', 'link', 'add', `c${id}`, 'netns', NS.ctl, 'type', 'veth', 'peer', 'name', `rc${id}`, 'netns', NS.rtr]);
   sh(['ip', 'link', 'add', `f${id}`, 'netns', NS.fld, 'type', 'veth', 'peer', 'name', `rf${id}`, 'netns', NS.rtr]);
   inNs(NS.ctl, 'ip', 'addr', 'add', `${HMI}/24`, 'dev', `c${id}`);
-  inNs(NS.rtr, 'ip', 'addr', 'add', '198.51.100.1/24', 'dev', `rc${id}`);
-  inNs(NS.rtr, 'ip', 'addr', 'add', '203.0.113.1/24', 'dev', `rf${id}`);
+  inNs(NS.rtr, 'ip', 'addr', 'add', '10.10.1.1/24', 'dev', `rc${id}`);
+  inNs(NS.rtr, 'ip', 'addr', 'add', '10.10.3.1/24', 'dev', `rf${id}`);
   inNs(NS.fld, 'ip', 'addr', 'add', `${PLC}/24`, 'dev', `f${id}`);
   for (const [ns, dev] of [[NS.ctl, `c${id}`], [NS.rtr, `rc${id}`], [NS.rtr, `rf${id}`], [NS.fld, `f${id}`]] as const) {
     inNs(ns, 'ip', 'link', 'set', dev, 'up');
     inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
   }
-  inNs(NS.ctl, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
-  inNs(NS.fld, 'ip', 'route', 'add', 'default', 'via', '203.0.113.1');
+  inNs(NS.ctl, 'ip', 'route', 'add', 'default', 'via', '10.10.1.1');
+  inNs(NS.fld, 'ip', 'route', 'add', 'default', 'via', '10.10.3.1');
   inNs(NS.rtr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   const server = spawn('ip', ['netns', 'exec', NS.fld, process.execPath, PEER, 'server', '502'], { stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(server);
