@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import { openInput, type InputProgress } from './inputs.ts';
 import type { Progress } from './progress.ts';
 import { createEngine } from './registry.ts';
+import { BaselineOverrides } from '../enforce/workflow/learn.ts';
 
 export interface ReplayOptions {
   inputs: string[];
@@ -111,7 +112,9 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const windowMs = opts.site.detection.window;
   const runId = `run-${new Date(opts.clock.now()).toISOString()}-${createHash('sha256').update(opts.inputs.join('\0')).digest('hex').slice(0, 8)}`;
   const opened = opts.inputs.map((f) => openInput(f, { sliceMs: windowMs, ...(opts.mapping ? { mapping: opts.mapping } : {}) }));
-  const engine = await createEngine(siteMap, { runId });
+  // Edges an analyst folded into the baseline (learn/unlearn, audited) are known to novelty from the start.
+  const learned = opts.dataDir ? new BaselineOverrides(opts.dataDir).learnedEdges() : [];
+  const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}) });
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];

@@ -31,7 +31,7 @@
  * seen, connections so far, end of its last window). Per host pair: how many of its edges
  * production knows (a known service on the pair); per conduit: the known initiators.
  */
-import { hostPort, protoName, type EdgeKey } from '../../core/records.ts';
+import { edgeId, hostPort, protoName, type EdgeKey } from '../../core/records.ts';
 import { colFromJson, colToJson, grow, numFromJson, numToJson, type NumJSON } from '../columns.ts';
 import { byString, defineDetector, durationText, listText, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import type { EdgeTable } from '../edges.ts';
@@ -166,6 +166,21 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     let set = sources.get(c);
     if (!set) sources.set(c, (set = new Set()));
     set.add(w.edges.pairSrc[w.edges.pair[e]!]!);
+  };
+
+  /** Edges an analyst learned (cfg.learned), by edge id; folded into production on first sight. */
+  const learned = new Map(cfg.learned.map((l) => [edgeId({ src: l.src, dst: l.dst, proto: l.proto, dstPort: l.dstPort, l7: l.l7 }), l]));
+  const seedLearned = (w: ConduitWindow, e: number): void => {
+    const t = w.edges;
+    const l = learned.get(t.idOf(e));
+    if (!l) return;
+    for (const op of l.ops) addTo(e, PROD_OPS, t.ops.id(op));
+    for (const u of l.units) addTo(e, PROD_UNITS, u);
+    prodKnown[e] = 1;
+    pairProd[t.pair[e]!] = pairProd[t.pair[e]!]! + 1;
+    let set = sources.get(w.conduit);
+    if (!set) sources.set(w.conduit, (set = new Set()));
+    set.add(t.pairSrc[t.pair[e]!]!);
   };
 
   /** Distinct dst ports and hosts each source reached in the conduit's window (scan hints), built on first use. */
@@ -346,6 +361,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       for (let k = 0; k < n; k += 1) {
         const s = acc.order[w.from + k]!;
         const e = acc.edge[s]!;
+        if (prodKnown[e] === 0 && learned.size > 0) seedLearned(w, e);
         const m = prodKnown[e] === 1;
         const mm = maintKnown[e] === 1;
         if (!Number.isNaN(freshFirst[e]!) && ctx.windowStart >= freshFirst[e]! + span) freshFirst[e] = NaN;

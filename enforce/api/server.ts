@@ -105,7 +105,7 @@ const item = {
   properties: {
     conduit: { type: 'string' }, src: { type: 'string' }, dst: { type: 'string' },
     proto: { type: 'integer', minimum: 0, maximum: 255 }, dstPort: { type: 'integer', minimum: 0, maximum: 65535 },
-    l7: { type: 'string' }, op: { type: 'string' },
+    l7: { type: 'string' }, op: { type: 'string' }, units: { type: 'array', items: { type: 'integer', minimum: 0 } },
   },
 } as const;
 

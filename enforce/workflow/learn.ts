@@ -27,6 +27,7 @@ export const BaselineItem = z.object({
   dstPort: z.number().int().min(0).max(65535).describe('Responder port.'),
   l7: z.string().default('').describe('Application protocol (modbus, dnp3, …); empty when none.'),
   op: z.string().optional().describe('One operation on the edge (e.g. "write_single_register"); absent: the edge itself.'),
+  units: z.array(z.number().int().min(0)).optional().describe('Unit ids / station addresses the edge may address (for the detectors; others still alert as new).'),
 }).strict();
 export type BaselineItem = z.output<typeof BaselineItem>;
 
@@ -88,9 +89,22 @@ export class BaselineOverrides {
     return o;
   }
 
-  /** Learned edges (not ops) in force, for the detectors' novelty state. */
-  learnedEdges(conduit?: string): BaselineItem[] {
-    return this.current(conduit).filter((o) => o.kind === 'learn' && o.item.op === undefined).map((o) => o.item);
+  /**
+   * What the detectors should know from the first window: every learned edge with its learned
+   * operations (the novelty detector's `learned` setting). An op learned on an edge learns the edge.
+   */
+  learnedEdges(conduit?: string): { src: string; dst: string; proto: number; dstPort: number; l7: string; ops: string[]; units: number[] }[] {
+    const out = new Map<string, { src: string; dst: string; proto: number; dstPort: number; l7: string; ops: string[]; units: number[] }>();
+    for (const o of this.current(conduit)) {
+      if (o.kind !== 'learn') continue;
+      const i = o.item;
+      const k = `${i.src}>${i.dst}/${i.proto}/${i.dstPort}/${i.l7}`;
+      const e = out.get(k) ?? { src: i.src, dst: i.dst, proto: i.proto, dstPort: i.dstPort, l7: i.l7, ops: [], units: [] };
+      if (i.op !== undefined && !e.ops.includes(i.op)) e.ops.push(i.op);
+      for (const u of i.units ?? []) if (!e.units.includes(u)) e.units.push(u);
+      out.set(k, e);
+    }
+    return [...out.values()];
   }
 }
 

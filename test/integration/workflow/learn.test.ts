@@ -1,0 +1,29 @@
+/**
+ * Learn is seen by the detectors: a simulated plant with a new talker alerts on it (novelty); after
+ * an analyst learns that edge, a replay into the same kind of data directory does not.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { BaselineOverrides } from '../../../enforce/workflow/learn.ts';
+import { tempDir } from './helpers.ts';
+import { writePlantSite } from './support/plant.ts';
+
+const BIN = fileURLToPath(new URL('../../../bin/conduitwatch.mjs', import.meta.url));
+const tmp = tempDir('learn');
+after(() => tmp.remove());
+const cw = (args: string[]): string => execFileSync(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env, CONDUITWATCH_LOG: 'error' } }).toString();
+
+test('an edge an analyst learned no longer alerts as new in the next replay', () => {
+  const site = writePlantSite(tmp.dir, { start: '2026-01-01T00:00:00Z', duration: '1h' });
+  const pcap = join(tmp.dir, 'nt.pcap');
+  cw(['simulate', '--out', pcap, '--duration', '40m', '--cycle', '12m', '--inject', 'new_talker', '--quiet']);
+  const novel = (data: string) => (JSON.parse(cw(['replay', pcap, '--site', site, '--data', data, '--json', '--quiet'])).alerts as { detector: string; src: string; dst: string }[])
+    .filter((a) => a.detector === 'novelty' && a.src === '10.10.9.99' && a.dst === '10.10.3.107');
+  assert.ok(novel(join(tmp.dir, 'before')).length > 0, 'the new talker alerts');
+  const after2 = join(tmp.dir, 'after');
+  new BaselineOverrides(after2).record('learn', { conduit: 'unknown->field', src: '10.10.9.99', dst: '10.10.3.107', proto: 6, dstPort: 502, l7: 'modbus', op: 'read_holding_registers', units: [7] }, 'a.haddad', 'the new trend logger, commissioned today', Date.now());
+  assert.deepEqual(novel(after2), []);
+});
