@@ -4,6 +4,9 @@
  * The what-if and enforcer are doubles here; the console test and crash tests use the real ones.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { AccountStore, permissionsOf, ROLES, type Role } from '../../../enforce/accounts.ts';
@@ -152,6 +155,27 @@ test('the OpenAPI document is generated from the route schemas and lists every r
     assert.equal(Boolean(op.security), r.permission !== 'open', path);
   }
   assert.ok(doc.paths['/api/v1/promotions/{id}/approve'].post.requestBody.content['application/json'].schema.required.includes('reason'));
+});
+
+test('with a certificate configured the API serves HTTPS, and a non-loopback address is then allowed', async () => {
+  const dir = `${tmp.dir}/tls`;
+  execFileSync('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout ${dir}/key.pem -out ${dir}/cert.pem 2>/dev/null`]);
+  const cert = readFileSync(`${dir}/cert.pem`, 'utf8');
+  const tlsApp = await buildApi({ accounts, workflow: wf, audit, overrides: new BaselineOverrides(tmp.dir), toProposal: (b) => b as unknown as ProposalInput, tls: { cert, key: readFileSync(`${dir}/key.pem`, 'utf8') } });
+  try {
+    const url = await listenApi(tlsApp, { port: 0, tls: true });
+    assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const body = await new Promise<string>((resolve, reject) => {
+      https.get(`${url}/openapi.json`, { ca: cert }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => { b += c.toString(); });
+        res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    assert.equal(JSON.parse(body).openapi, '3.0.3');
+  } finally {
+    await tlsApp.close();
+  }
 });
 
 test('the API binds to loopback by default and refuses another address without TLS', async () => {
