@@ -16,6 +16,7 @@ Commands:
   rules      allow-list rules from a conduit's stored baseline: propose (readiness gate), what-if, waive, nftables;
              and the promotion workflow: submit, approve, schedule, status, abort, rollback
   audit      verify the tamper-evident audit trail of rule steps
+  console    the approval console and HTTP API, with the promote-to-block workflow worker
   accounts   named accounts, roles and API tokens of the console and the API
 
   dashboards build the Grafana dashboards (dashboards/) to JSON under infra/grafana/dashboards/
