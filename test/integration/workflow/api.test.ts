@@ -191,3 +191,11 @@ test('the API binds to loopback by default and refuses another address without T
     await other.close();
   }
 });
+
+test('the route table of enforce/api/README.md is the one the server enforces', () => {
+  const readme = readFileSync(new URL('../../../enforce/api/README.md', import.meta.url), 'utf8');
+  const rows = [...readme.matchAll(/^\| `(GET|POST) ([^`]+)` \| ([a-z]+) \| ([^|]+) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]} ${m[4]!.trim()}`);
+  const want = ROUTES.map((r) => `${r.method} ${r.url} ${r.permission} ${r.permission === 'open' ? 'anyone' : ROLES.filter((x) => permissionsOf([x]).has(r.permission as never)).join(', ')}`);
+  assert.ok(want.length > 0);
+  assert.deepEqual(rows, want);
+});
