@@ -7,11 +7,12 @@
  * The proposer (an engineer who is also an approver) is refused; a second approver approves; the
  * status moves scheduled → watching; a write the rule lacks trips "baseline flow dropped" and the
  * rule rolls back by itself; a second promotion is aborted with the button and rolls back.
- * Screenshots go to docs/console-*.png (the README shows them).
+ * Screenshots are taken on every run into a temp dir; UPDATE_SCREENSHOTS=1 writes them to
+ * docs/console-*.png instead (the README shows those), so a plain test run leaves the tree clean.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
@@ -22,7 +23,7 @@ import { canNetns, startPlant } from '../integration/workflow/support/netns.ts';
 import { proposePlant, writePlantSite } from '../integration/workflow/support/plant.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/conduitwatch.mjs', import.meta.url));
 const cleanups: (() => Promise<unknown> | void)[] = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
@@ -83,6 +84,7 @@ test('in the browser: the proposer cannot approve, an approver can, the watch tr
   const siteFile = writePlantSite(tmp.dir, { start: new Date(Date.now() + 15_000).toISOString(), duration: '1h' });
   const con = await startConsole({ site: siteFile, data, redis: redis.url, netns: plant.router });
   cleanups.push(() => con.stop());
+  const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? DOCS_DIR : join(tmp.dir, 'shots');
   mkdirSync(DOCS, { recursive: true });
 
   const sub = await apiClient(con.url, people.lead.token)('POST', '/api/v1/promotions', { proposal, reason: 'three cycles clean; the HMI only reads' });
@@ -131,6 +133,8 @@ test('in the browser: the proposer cannot approve, an approver can, the watch tr
   await pia.click('#abort');
   await stateIs(pia, ['rolled_back'], 30_000);
   assert.match(await pia.textContent('#outcome') ?? '', /operator_abort — abort by p\.tanaka \(Pia Tanaka\): line 3 HMI shows stale trends/);
+
+  for (const f of ['console-review.png', 'console-watch.png', 'console-rolled-back.png']) assert.ok(statSync(join(DOCS, f)).size > 10_000, f);
 
   await con.stop();
   const verify = JSON.parse(execFileSync(process.execPath, [BIN, 'audit', 'verify', '--data', data, '--json'], { env: { ...process.env, CONDUITWATCH_LOG: 'error' } }).toString());
