@@ -107,8 +107,10 @@ test('in the browser: the proposer cannot approve, an approver can, the watch tr
   await pia.fill('#c-watch', '10m');
   await pia.fill('#c-interval', '1s');
   await pia.click('#approve');
-  await stateIs(pia, ['scheduled']);
+  // Scheduled until the window opens (a few seconds; on a slow machine the window may be open already).
+  await stateIs(pia, ['scheduled', 'applying', 'watching']);
   await textMatches(pia, '#d-window', /tonight: /);
+  await textMatches(pia, '#history', /scheduled — p\.tanaka: tonight/);
   await stateIs(pia, ['watching'], 60_000);
   await textMatches(pia, '#watch-status', /; [3-9]\d* checks clean/);
   await pia.screenshot({ path: join(DOCS, 'console-watch.png'), fullPage: true });

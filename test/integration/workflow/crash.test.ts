@@ -63,7 +63,7 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   const crashes: string[] = [];
   /** The console died at a failpoint: the table is all old or all new, then start it again. */
   const expectCrash = async (point: string) => {
-    const e = await con.exited;
+    const e = await Promise.race([con.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`the console was not killed at ${point} within 60 s:\n${con.log().slice(-2000)}`)), 60_000).unref())]);
     assert.equal(e.signal, 'SIGKILL', `the console should have been killed at ${point}; it exited ${e.code}:\n${con.log().slice(-2000)}`);
     assert.ok(existsSync(join(tmp.dir, `failpoint-${point}`)), `killed at ${point}`);
     assert.ok(['', ruleTableHash].includes(await liveHash()), 'never half-applied');
@@ -84,7 +84,7 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   assert.equal(sub.status, 201, JSON.stringify(sub.body));
   const id = String(sub.body.id);
   await until(id, ['review']);
-  const ok = await apr()('POST', `/api/v1/promotions/${id}/approve`, { reason: 'clean what-if', criteria: { watch: '6s', interval: '300ms', alertCount: 5, alertWithin: '1m' } });
+  const ok = await apr()('POST', `/api/v1/promotions/${id}/approve`, { reason: 'clean what-if', criteria: { watch: '5m', interval: '300ms', alertCount: 5, alertWithin: '1m' } });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   await expectCrash('apply.after-save');
   await expectCrash('apply.after-apply');
@@ -108,7 +108,7 @@ test('kill -9 during apply, during the watch and during the rollback, and a Redi
   const id2 = String(sub2.body.id);
   assert.notEqual(id2, id);
   await until(id2, ['review']);
-  await apr()('POST', `/api/v1/promotions/${id2}/approve`, { reason: 'ok', criteria: { watch: '3s', interval: '300ms' } });
+  await apr()('POST', `/api/v1/promotions/${id2}/approve`, { reason: 'ok', criteria: { watch: '8s', interval: '300ms' } });
   await until(id2, ['watching']);
   await redis.restart();
   const p2 = await until(id2, ['rolled_back', 'confirmed']);

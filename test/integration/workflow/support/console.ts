@@ -79,6 +79,6 @@ export const addPeople = async (data: string): Promise<Record<Person, { name: st
 
 /** A small API client with a token. */
 export const apiClient = (url: string, token: string) => async <T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(15_000), method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   return { status: res.status, body: (await res.json()) as T };
 };
