@@ -61,6 +61,21 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
       return (await import('./rules.ts')).runRulesCommand(v, p, systemClock);
     },
   },
+  train: {
+    options: {
+      site: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, mapping: { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, backend: { type: 'string' },
+      'min-residual': { type: 'string' }, 'baseline-only': { type: 'boolean' }, json: { type: 'boolean' },
+    },
+    run: async (v, p) => (await import('./train.ts')).runTrainCommand(v, p, systemClock),
+  },
+  models: {
+    options: {
+      models: { type: 'string' }, json: { type: 'boolean' }, 'data-root': { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, 'min-residual': { type: 'string' },
+    },
+    run: async (v, p) => (await import('./models.ts')).runModelsCommand(v, p),
+  },
   audit: {
     options: { data: { type: 'string' }, json: { type: 'boolean' }, 'public-key': { type: 'string' }, anchor: { type: 'string' }, site: { type: 'string' } },
     run: async (v, p) => (await import('./audit.ts')).runAuditCommand(v, p),

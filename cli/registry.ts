@@ -15,6 +15,8 @@ import { createDetectors, type DetectorSelection } from '../detectors/registry.t
 import { scanDetector } from '../detectors/scan/detector.ts';
 import { silenceDetector } from '../detectors/silence/detector.ts';
 import { sizeDetector } from '../detectors/size/detector.ts';
+import { modelDetectorSetup, type ModelUse } from '../models/use.ts';
+import { MODEL_DETECTORS } from '../models/detector.ts';
 import { protocolSecurityOp } from './security-ops.ts';
 
 /** Every detector, in name order. */
@@ -23,18 +25,32 @@ export const DETECTORS: readonly DetectorDef[] = [cadenceDetector, noveltyDetect
 /** Detector names of the registry, sorted. */
 export const DETECTOR_NAMES: readonly string[] = DETECTORS.map((d) => d.name);
 
+/**
+ * Every detector an engine can run: the statistical ones (the default selection) and the learned
+ * models (models/detector.ts), which run only when a trained model is named (`EngineSetup.models`)
+ * or a selection names them with their settings.
+ */
+export const REGISTRY: readonly DetectorDef[] = [...DETECTORS, ...MODEL_DETECTORS];
+
 export interface EngineSetup extends DetectorSelection {
   runId?: string;
+  /** Trained models to run beside the selected detectors (`--model NAME[@VERSION]`). */
+  models?: ModelUse;
 }
 
-/** An engine running the selected detectors (default: all, with their default settings). */
-export const createEngine = async (siteMap: SiteMap, setup: EngineSetup = {}, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
-  const detectors = await createDetectors(defs, setup, { site: siteMap.site, securityOp: protocolSecurityOp });
-  return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), ...(setup.config ? { config: setup.config } : {}) });
+/**
+ * An engine running the selected detectors (default: the statistical ones, with their default
+ * settings), plus the detectors of the models `setup.models` names, pinned to their versions.
+ */
+export const createEngine = async (siteMap: SiteMap, setup: EngineSetup = {}, defs: readonly DetectorDef[] = REGISTRY): Promise<DetectionEngine> => {
+  const base: DetectorSelection = { detectors: setup.detectors ?? (defs === REGISTRY ? DETECTOR_NAMES : defs.map((d) => d.name)), ...(setup.config ? { config: setup.config } : {}) };
+  const sel = setup.models ? modelDetectorSetup(setup.models, base, siteMap.site.detection.window) : base;
+  const detectors = await createDetectors(defs, sel, { site: siteMap.site, securityOp: protocolSecurityOp });
+  return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), ...(sel.config ? { config: sel.config } : {}) });
 };
 
 /** The engine a snapshot describes, with the detectors and settings it was written by. */
-export const restoreEngine = async (siteMap: SiteMap, state: EngineState, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
+export const restoreEngine = async (siteMap: SiteMap, state: EngineState, defs: readonly DetectorDef[] = REGISTRY): Promise<DetectionEngine> => {
   const detectors = await createDetectors(defs, { detectors: state?.detectors ?? [], config: state?.config ?? {} }, { site: siteMap.site, securityOp: protocolSecurityOp });
   return DetectionEngine.restore(siteMap, state, detectors);
 };

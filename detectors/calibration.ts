@@ -30,7 +30,7 @@ export const zToScore = (z: number): number => {
  * ln of the two-sided Gaussian tail P(|Z| > z) = erfc(z / √2), accurate to ~1e-7 relative
  * (Chebyshev fit of erfc, Numerical Recipes §6.2), and finite far into the tail.
  */
-const lnTwoSidedTail = (z: number): number => {
+export const lnTwoSidedTail = (z: number): number => {
   const x = z / Math.SQRT2;
   const t = 1 / (1 + 0.5 * x);
   const poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807

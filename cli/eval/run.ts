@@ -17,6 +17,7 @@ import { loadSite, SiteMap, type Site } from '../../core/config.ts';
 import { PipelineError } from '../../core/errors.ts';
 import type { Alert, FlowRecord } from '../../core/records.ts';
 import type { DetectionEngine, ScoredBatch } from '../../detectors/engine.ts';
+import type { ModelUse } from '../../models/use.ts';
 import { openInput } from '../inputs.ts';
 import { createEngine } from '../registry.ts';
 import { loadAttacks, type Attack } from './labels.ts';
@@ -172,8 +173,8 @@ const learningByConduit = (keys: Set<string>): Record<string, number> => {
 export const evalSite = (site: Site, windowMs: number | undefined): Site =>
   windowMs === undefined ? site : { ...site, detection: { ...site.detection, window: windowMs } };
 
-/** Runs the evaluation a loaded spec describes. Deterministic: same spec and data, same result. */
-export const runEval = async (loaded: LoadedSpec): Promise<EvalResult> => {
+/** Runs the evaluation a loaded spec describes. Deterministic: same spec and data, same result. `models`: trained models to run beside the spec's detectors (cli/models-eval.ts). */
+export const runEval = async (loaded: LoadedSpec, models?: ModelUse): Promise<EvalResult> => {
   const { spec, dataRoot } = loaded;
   const site = evalSite(loadSite(loaded.sitePath), spec.window);
   const siteMap = new SiteMap(site);
@@ -211,6 +212,7 @@ export const runEval = async (loaded: LoadedSpec): Promise<EvalResult> => {
       runId: `eval-${spec.name}-${basename(path)}`,
       ...(spec.detectors ? { detectors: spec.detectors } : {}),
       ...(spec.detectorConfig ? { config: spec.detectorConfig } : {}),
+      ...(models ? { models } : {}),
     });
     const fed: Fed = { alerts: [], learning: new Set() };
     for (const b of baseline) feed(engine, b.records, seg.from, fed);
