@@ -9,6 +9,7 @@ import { SERVE_OPTIONS } from './serve/options.ts';
 import { ACCOUNTS_OPTIONS } from './accounts-options.ts';
 import { CONSOLE_OPTIONS } from './console-options.ts';
 import { RULES_WORKFLOW_OPTIONS } from './rules-workflow-options.ts';
+import { MODEL_OPTIONS } from './models-args.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -19,7 +20,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   replay: {
     options: {
       site: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
-      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' }, mapping: { type: 'string' },
+      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' }, mapping: { type: 'string' }, ...MODEL_OPTIONS,
     },
     run: async (v, p) => (await import('./replay-command.ts')).runReplayCommand(v, p, systemClock),
   },

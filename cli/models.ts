@@ -44,7 +44,7 @@ export const showText = (c: ModelCard): string => {
     const shape = n.shape.kind === 'autoencoder' ? `dense ${n.shape.inputs}→${n.shape.hidden}→${n.shape.code}→${n.shape.hidden}→${n.shape.outputs}` : `GRU(${n.shape.units}) over ${n.shape.history}×${n.shape.features} → dense ${n.shape.features}`;
     out.push(`  ${k}: ${shape}, ${n.parameters} parameters (${n.weightBytes} B, sha256 ${n.weightsSha256.slice(0, 16)}…)`);
     out.push(`    training: ${n.training.trainSamples} samples, final loss ${n.training.finalLoss}, held-out loss ${n.training.heldOutLoss ?? 'n/a (in-sample calibration)'}`);
-    out.push(`    calibration on ${n.calibration.samples} ${n.calibration.heldOut ? 'held-out' : 'in-sample'} samples, residual σ (log1p) per feature, floor ${n.calibration.minResidual}:`);
+    out.push(`    calibration on ${n.calibration.samples} ${n.calibration.heldOut ? 'held-out' : 'in-sample'} samples, residual σ (log1p) per feature, floor ${n.calibration.minResidual}, widened ×${n.calibration.tailScale} for the baseline's tail:`);
     out.push(`      ${featureNames(k).map((f, i) => `${f} ${n.calibration.sigma[i]}`).join(', ')}`);
     const s = n.calibration.scores;
     out.push(`    baseline scores: p50 ${s.p50}, p90 ${s.p90}, p99 ${s.p99}, max ${s.max}; ${s.atOrAbove08} of ${s.of} at ≥ 0.8`);

@@ -2,6 +2,7 @@
 import type { Clock } from '../core/clock.ts';
 import { loadSite } from '../core/config.ts';
 import { intArg, usageError } from './args.ts';
+import { modelUseArg } from './models-args.ts';
 import { createProgress } from './progress.ts';
 import { renderReport } from './report.ts';
 import { runReplay, type ReplayReport } from './replay.ts';
@@ -16,8 +17,9 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
   if (typeof v.site !== 'string') throw usageError('replay', 'Missing --site: the site config (zones and conduits), e.g. --site examples/lemay/site.yaml.');
   const top = intArg('replay', 'top', v.top, 10);
   const site = loadSite(v.site);
+  const models = modelUseArg('replay', v);
   const report = await runReplay({
-    inputs, site, clock,
+    inputs, site, clock, ...(models ? { models } : {}),
     ...(typeof v.mapping === 'string' ? { mapping: v.mapping } : {}),
     ...(v['no-store'] ? {} : { dataDir: typeof v.data === 'string' ? v.data : DEFAULT_DATA_DIR }),
     progress: createProgress('replay', process.stderr, v.quiet === true),

@@ -12,6 +12,7 @@ import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
 import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
+import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
 import type { Progress } from './progress.ts';
 import { createEngine } from './registry.ts';
@@ -28,6 +29,8 @@ export interface ReplayOptions {
   top?: number;
   /** Read every input as a generic CSV with this mapping file. */
   mapping?: string;
+  /** Trained models to run beside the detectors (`--model`). */
+  models?: ModelUse;
 }
 
 /** Alerts of the same edge and detector in consecutive windows, merged into one finding. */
@@ -114,7 +117,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const opened = opts.inputs.map((f) => openInput(f, { sliceMs: windowMs, ...(opts.mapping ? { mapping: opts.mapping } : {}) }));
   // Edges an analyst folded into the baseline (learn/unlearn, audited) are known to novelty from the start.
   const learned = opts.dataDir ? new BaselineOverrides(opts.dataDir).learnedEdges() : [];
-  const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}) });
+  const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}), ...(opts.models ? { models: opts.models } : {}) });
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];

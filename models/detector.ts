@@ -5,7 +5,9 @@
  *   window it cannot rebuild scores high. The finding is put on the edge that moved the most in
  *   the feature that deviated the most since the previous window (alerts name an edge).
  * - `forecast`: forecasts each known edge's window from its last `history` windows; a window far
- *   from its forecast scores high. Edges start being judged once they have `history` windows.
+ *   from its forecast scores high. Edges with a cadence are judged once they have `history`
+ *   windows (models/history.ts); a window that scores at the alert threshold or above is
+ *   remembered as its forecast, not as seen (it does not become the edge's normal).
  *
  * Both score with the shared calibration (models/scoring.ts) and explain themselves in expected vs
  * seen terms. Their per-conduit state names the model version (`name@version` and its id), never
@@ -109,7 +111,7 @@ interface ForecastState extends ModelState {
   history: EdgeHistory;
 }
 
-export const forecastDetector = (m: LoadedModel): WindowDetector<ForecastState> => {
+export const forecastDetector = (m: LoadedModel, learnBelow = 0.8): WindowDetector<ForecastState> => {
   const n = netOf(m, 'forecast');
   const shape = n.shape.kind === 'forecast' ? n.shape : undefined;
   if (!shape) throw new PipelineError('input_invalid', `model ${m.ref}: the forecast card has a ${n.shape.kind} shape`);
@@ -130,7 +132,9 @@ export const forecastDetector = (m: LoadedModel): WindowDetector<ForecastState> 
       }));
       const out = predictNet(n.net, x, [shape.history, width], width);
       steps.forEach((s, i) => {
-        const j = judge(s.now, unscale(n.scaler, Array.from(out.subarray(i * width, (i + 1) * width))), s.raw, n.calibration, EDGE_FEATURES);
+        const expected = unscale(n.scaler, Array.from(out.subarray(i * width, (i + 1) * width)));
+        const j = judge(s.now, expected, s.raw, n.calibration, EDGE_FEATURES);
+        if (j.score >= learnBelow) state.history.replaceLast(s.edge, expected.map((v) => Math.max(0, v)));
         if (j.score >= EMIT_MIN) findings.push({ edge: s.edge, score: j.score, explanation: explain(j, EDGE_FEATURES, what), features: judgementFeatures(j) });
       });
       return { findings, state };
@@ -156,7 +160,7 @@ export const forecastDef: DetectorDef<typeof ModelDetectorConfig> = defineDetect
   name: 'forecast',
   summary: 'Learned: an edge-window far from what its GRU forecast from the edge\'s last windows (forecast error).',
   config: ModelDetectorConfig,
-  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window)) as WindowDetector<unknown>,
+  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold) as WindowDetector<unknown>,
 });
 
 export const MODEL_DETECTORS: readonly DetectorDef[] = [autoencoderDef, forecastDef];

@@ -4,6 +4,10 @@
  * zeros; windows the engine skipped (no traffic anywhere) are filled with zeros too, so the
  * history is always the last `history` windows of event time. An edge silent for `history`
  * windows is forgotten (novelty and silence judge it from then on).
+ *
+ * Only edges with a cadence are judged: traffic in at least half of the last `history` windows
+ * (`past` is undefined otherwise). A sporadic edge (a DHCP solicit now and then) has no next
+ * window to forecast; novelty, rate and silence judge it.
  */
 import { byString } from '../detectors/detector.ts';
 import { EDGE_FEATURES, edgeRaw, logOf, type WindowView } from './features.ts';
@@ -47,12 +51,24 @@ export class EdgeHistory {
       const raw = edgeRaw(seen.get(id));
       const now = logOf(raw);
       const h = this.edges.get(id);
-      out.push({ edge: id, past: h && h.length >= this.history ? h.slice(-this.history) : undefined, now, raw });
+      const past = h && h.length >= this.history ? h.slice(-this.history) : undefined;
+      const regular = past !== undefined && past.filter((v) => !isZero(v)).length * 2 >= this.history;
+      out.push({ edge: id, past: regular ? past : undefined, now, raw });
       if (h) h.push(now);
       else this.edges.set(id, [now]);
     }
     this.trim();
     return out;
+  }
+
+  /**
+   * Replaces what was just recorded for `edge` (this window) by `v`: a window judged anomalous is
+   * remembered as its forecast, so one anomaly does not make the next normal window look
+   * anomalous, and a lasting deviation keeps being judged against the learned cadence.
+   */
+  replaceLast(edge: string, v: readonly number[]): void {
+    const h = this.edges.get(edge);
+    if (h && h.length > 0) h[h.length - 1] = [...v];
   }
 
   private trim(): void {

@@ -18,6 +18,12 @@ import type { FeatureDef } from './features.ts';
 export interface Calibration {
   sigma: number[];
   minResidual: number;
+  /**
+   * Factor the measured spreads were widened by so that the baseline's 99th-percentile sample
+   * scores z = BASELINE_Z (heavy-tailed traffic: a Gaussian spread alone alerts on its quiet gaps);
+   * 1 when the baseline was already that calm. `sigma` includes it.
+   */
+  tailScale: number;
   /** Samples the spread was measured on, and whether they were held out of training. */
   samples: number;
   heldOut: boolean;
@@ -88,6 +94,28 @@ export const judgementFeatures = (j: Judgement, max = 3): Record<string, number>
     out[`${f.name}_z`] = round(f.z, 3);
   }
   return out;
+};
+
+/** The z the baseline's 99th-percentile sample is given (score 0.44): the baseline is normal. */
+export const BASELINE_Z = 3;
+
+/**
+ * The factor to widen the spreads by so that the 99th percentile of the baseline samples'
+ * largest per-feature |r|/σ (`zmaxes`) gives combined z = BASELINE_Z; at least 1.
+ */
+export const tailScale = (zmaxes: readonly number[], features: number): number => {
+  if (zmaxes.length === 0) return 1;
+  const s = [...zmaxes].sort((a, b) => a - b);
+  const q = s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
+  const target = tailToZ(lnTwoSidedTail(BASELINE_Z) - Math.log(features));
+  return round(Math.max(1, q / target), 4);
+};
+
+/** Largest per-feature |r|/σ of one sample. */
+export const maxZ = (resid: readonly number[], sigma: readonly number[]): number => {
+  let m = 0;
+  for (let j = 0; j < resid.length; j += 1) m = Math.max(m, Math.abs(resid[j]!) / sigma[j]!);
+  return m;
 };
 
 /** Residual spread per feature: the RMS of each column, floored. */

@@ -15,7 +15,8 @@ import { mulberry32 } from '../ingest/simulate/prng.ts';
 import { CONDITION_FEATURES, CONDUIT_FEATURES, conduitRaw, EDGE_FEATURES, fitScaler, logOf, phaseInputs, scale, unscale, type Scaler, type WindowView } from './features.ts';
 import { EdgeHistory } from './history.ts';
 import { buildNet, predictNet, trainNet, type NetShape, type TrainCurve } from './nets.ts';
-import { judge, residualSigma, scoreSummary, type Calibration } from './scoring.ts';
+import { round } from '../detectors/calibration.ts';
+import { judge, maxZ, residualSigma, scoreSummary, tailScale, type Calibration } from './scoring.ts';
 import type { LayersModel } from './tf.ts';
 
 export type ModelKind = 'autoencoder' | 'forecast';
@@ -152,9 +153,11 @@ const fit = async (kind: ModelKind, shape: NetShape, xRows: number[][][] | numbe
   const resid = heldIdx.map((i, k) => logs[i]!.map((v, j) => v - heldPred[k]![j]!));
   let heldLoss = 0;
   heldIdx.forEach((i, k) => { for (let j = 0; j < width; j += 1) heldLoss += ((logs[i]![j]! - heldPred[k]![j]!) / scaler.std[j]!) ** 2; });
-  const sigma = residualSigma(resid, width, s.minResidual);
-  const calibration: Calibration = { sigma, minResidual: s.minResidual, samples: heldIdx.length, heldOut: !inSample, scores: scoreSummary([]) };
+  const measured = residualSigma(resid, width, s.minResidual);
   const everyPred = predictLogs(all);
+  const k = tailScale(all.map((i) => maxZ(logs[i]!.map((v, j) => v - everyPred[i]![j]!), measured)), width);
+  const sigma = measured.map((x) => round(x * k, 6));
+  const calibration: Calibration = { sigma, minResidual: s.minResidual, tailScale: k, samples: heldIdx.length, heldOut: !inSample, scores: scoreSummary([]) };
   calibration.scores = scoreSummary(all.map((i) => judge(logs[i]!, everyPred[i]!, raws[i]!, calibration, defs).score));
   return {
     kind, shape, net, scaler, calibration,

@@ -30,6 +30,7 @@ import type { DetectionEngine, EngineState, ScoredBatch } from '../../detectors/
 import { HEADERS, nextOffset, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription } from '../../bus/bus.ts';
 import { decodeFlows, encodeJson, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
+import type { ModelUse } from '../../models/use.ts';
 import { createEngine, restoreEngine } from '../registry.ts';
 
 export const DETECTOR_GROUP = 'conduitwatch-detector';
@@ -57,6 +58,8 @@ export interface DetectorOptions {
   log: Logger;
   metrics: Metrics;
   groupId?: string;
+  /** Trained models the detector engines run (`--model`); a restored engine runs the versions its snapshot names. */
+  models?: ModelUse;
 }
 
 export class DetectorRole {
@@ -96,7 +99,7 @@ export class DetectorRole {
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
       this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
-      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId }), next: 0n };
+      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }), next: 0n };
     }
     this.held.set(p, h);
     return h;

@@ -38,6 +38,8 @@ import { DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
 import { SiemRole } from './siem.ts';
 import { SinkRole } from './sink.ts';
+import { modelDetectorSetup, type ModelUse } from '../../models/use.ts';
+import { modelUseArg } from '../models-args.ts';
 import { SiemConfig } from '../../bus/siem/sender.ts';
 
 export { DetectorRole } from './detector.ts';
@@ -64,6 +66,8 @@ export interface ServeOptions {
   listen?: string;
   /** Forward alerts to a SIEM (bus/siem/). */
   siem?: SiemConfig;
+  /** Detector: trained models to run beside the detectors (`--model`). */
+  models?: ModelUse;
 }
 
 /** Running roles. */
@@ -90,7 +94,7 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
     await s.siem.start();
   }
   if (o.roles.includes('detector')) {
-    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics });
+    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics, ...(o.models ? { models: o.models } : {}) });
     await s.detector.start();
   }
   if (o.roles.includes('collector')) {
@@ -165,6 +169,9 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   if (typeof v.site !== 'string') throw usageError('serve', 'Missing --site: the site config, e.g. --site examples/lemay/site.yaml.');
   const site = loadSite(v.site);
   const siteMap = new SiteMap(site);
+  const models = modelUseArg('serve', v);
+  // Refuse a missing model or a feature-spec mismatch at start, not at the first partition assignment.
+  if (models) modelDetectorSetup(models, {}, site.detection.window);
   const log = createLogger(process.env.CONDUITWATCH_LOG ?? 'info');
   const metrics = new Metrics();
   if (typeof v.kafka !== 'string' && roles.length < ROLES.length) {
@@ -181,6 +188,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     ...(store ? { store } : {}), inputs: positionals,
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
     ...(typeof v.siem === 'string' ? { siem: siemConfig(v) } : {}),
+    ...(models ? { models } : {}),
   });
   const querySpec = typeof v['query-listen'] === 'string' ? v['query-listen'] : 'http://127.0.0.1:8123';
   const queryEp = store && querySpec !== 'off' ? await serveStore(store, queryEndpointConfig(querySpec), { log, metrics }) : undefined;

@@ -1,4 +1,5 @@
 /** The `serve` command's options, apart from the command so that `cli/main.ts` can parse them before loading it. */
+import { MODEL_OPTIONS } from '../models-args.ts';
 
 /** node:util parseArgs options of `serve`, for cli/main.ts. */
 export const SERVE_OPTIONS = {
@@ -14,4 +15,5 @@ export const SERVE_OPTIONS = {
   siem: { type: 'string' },
   'siem-format': { type: 'string' },
   'siem-ca': { type: 'string' },
+  ...MODEL_OPTIONS,
 } as const;
