@@ -15,10 +15,8 @@
  */
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
-import type { DetectorDef, Finding, ScoreResult, WindowContext, WindowDetector } from '../detectors/detector.ts';
+import type { DetectorDef, WindowDetector } from '../detectors/detector.ts';
 import { byString, defineDetector } from '../detectors/detector.ts';
-import { ENSEMBLE_MIN } from '../detectors/engine.ts';
-import type { ConduitFeatures } from '../detectors/features.ts';
 import { DEFAULT_MODEL_ROOT, loadModel, parseRef, type LoadedModel, type LoadedNet } from './artifact.ts';
 import { BACKEND_CHOICES, useBackend, type BackendChoice } from './backend.ts';
 import { CONDUIT_FEATURES, conduitRaw, EDGE_FEATURES, logOf, unscale, type EdgeWindow, type WindowView } from './features.ts';
@@ -35,16 +33,15 @@ export const ModelDetectorConfig = z.object({
 }).strict();
 export type ModelDetectorConfig = z.output<typeof ModelDetectorConfig>;
 
-/** Findings below this are not emitted (as the engine gives no ensemble row below it). */
-export const EMIT_MIN = ENSEMBLE_MIN;
-
-interface ModelState {
+/** What a model detector's snapshot holds besides its per-conduit state: the model version, never its weights. */
+interface ModelState<C> {
   model: string;
   id: string;
+  conduits: [string, C][];
 }
 
 const checkState = (json: unknown, m: LoadedModel, detector: string): void => {
-  const s = json as Partial<ModelState> | null;
+  const s = json as Partial<ModelState<unknown>> | null;
   if (!s || s.model !== m.ref || s.id !== m.card.id) {
     throw new PipelineError('input_invalid', `the ${detector} state was written with model ${String(s?.model)} (id ${String(s?.id)}), but ${m.ref} (id ${m.card.id}) is loaded; restore with the model version the snapshot names, or start this partition afresh`, { detector, model: m.ref });
   }
@@ -61,89 +58,83 @@ const openModel = async (c: ModelDetectorConfig, windowMs: number): Promise<Load
   return loadModel(c.dir, parseRef(c.model), windowMs);
 };
 
-interface AutoencoderState extends ModelState {
-  /** Per edge, its conduit-feature values in the previous window (for attribution). */
-  prev: [string, number[]][];
-}
-
 const edgeAsConduit = (w: WindowView, e: EdgeWindow): number[] => conduitRaw({ ...w, edges: [e] });
 
-export const autoencoderDetector = (m: LoadedModel): WindowDetector<AutoencoderState> => {
+/** Per conduit: each edge's conduit-feature values in the previous window (for attribution). */
+type Prev = [string, number[]][];
+
+export const autoencoderDetector = (m: LoadedModel): WindowDetector => {
   const n = netOf(m, 'autoencoder');
   const shape = n.shape.kind === 'autoencoder' ? n.shape : undefined;
   if (!shape) throw new PipelineError('input_invalid', `model ${m.ref}: the autoencoder card has a ${n.shape.kind} shape`);
   const what = `autoencoder ${m.ref}`;
+  let prevs = new Map<string, Prev>();
   return {
     name: 'autoencoder',
-    init: () => ({ model: m.ref, id: m.card.id, prev: [] }),
-    scoreWindow(cw: ConduitFeatures, state: AutoencoderState, ctx: WindowContext): ScoreResult<AutoencoderState> {
-      const view = windowView(cw, ctx);
+    scoreWindow(w, ctx, out) {
+      const view = windowView(w, ctx);
       const raw = conduitRaw(view);
       const logs = logOf(raw);
-      const out = predictNet(n.net, Float32Array.from(autoencoderInput(n.scaler, logs, view.cyclePhase)), [shape.inputs], shape.outputs);
-      const j = judge(logs, unscale(n.scaler, Array.from(out)), raw, n.calibration, CONDUIT_FEATURES);
-      const now = view.edges.map((e) => [e.edge, edgeAsConduit(view, e)] as [string, number[]]).sort((a, b) => byString(a[0], b[0]));
-      const findings: Finding[] = [];
-      if (j.score >= EMIT_MIN) {
-        const top = CONDUIT_FEATURES.findIndex((f) => f.name === j.features[0]!.name);
-        const prev = new Map(state.prev);
-        const cur = new Map(now);
-        let edge = '';
-        let best = -1;
-        for (const id of [...new Set([...prev.keys(), ...cur.keys()])].sort(byString)) {
-          const d = Math.abs((cur.get(id)?.[top] ?? 0) - (prev.get(id)?.[top] ?? 0));
-          if (d > best) [edge, best] = [id, d];
-        }
-        if (edge !== '') findings.push({ edge, score: j.score, explanation: `conduit ${explain(j, CONDUIT_FEATURES, what)}; most changed edge in ${j.features[0]!.name}`, features: judgementFeatures(j) });
+      const y = predictNet(n.net, Float32Array.from(autoencoderInput(n.scaler, logs, view.cyclePhase)), [shape.inputs], shape.outputs);
+      const j = judge(logs, unscale(n.scaler, Array.from(y)), raw, n.calibration, CONDUIT_FEATURES);
+      const now: Prev = view.edges.map((e) => [e.edge, edgeAsConduit(view, e)] as [string, number[]]).sort((a, b) => byString(a[0], b[0]));
+      const prev = prevs.get(view.conduit) ?? [];
+      prevs.set(view.conduit, now);
+      if (!(j.score > 0) || !out.wants(j.score)) return;
+      // The finding goes on the edge that moved the most in the top feature since the last window.
+      const top = CONDUIT_FEATURES.findIndex((f) => f.name === j.features[0]!.name);
+      const before = new Map(prev);
+      const cur = new Map(now);
+      let edge = '';
+      let best = -1;
+      for (const id of [...new Set([...before.keys(), ...cur.keys()])].sort(byString)) {
+        const d = Math.abs((cur.get(id)?.[top] ?? 0) - (before.get(id)?.[top] ?? 0));
+        if (d > best) [edge, best] = [id, d];
       }
-      return { findings, state: { model: m.ref, id: m.card.id, prev: now } };
+      if (edge === '') return;
+      out.push({ edge, score: j.score, explanation: `conduit ${explain(j, CONDUIT_FEATURES, what)}; most changed edge in ${j.features[0]!.name}`, features: judgementFeatures(j) });
     },
-    save: (s) => ({ model: s.model, id: s.id, prev: s.prev }),
+    save: (): ModelState<Prev> => ({ model: m.ref, id: m.card.id, conduits: [...prevs].sort((a, b) => byString(a[0], b[0])) }),
     load: (json) => {
       checkState(json, m, 'autoencoder');
-      const j = json as AutoencoderState;
-      return { model: j.model, id: j.id, prev: j.prev.map(([e, v]) => [e, [...v]]) };
+      prevs = new Map((json as ModelState<Prev>).conduits.map(([c, p]) => [c, p.map(([e, v]) => [e, [...v]] as [string, number[]])]));
     },
   };
 };
 
-interface ForecastState extends ModelState {
-  history: EdgeHistory;
-}
-
-export const forecastDetector = (m: LoadedModel, learnBelow = 0.8): WindowDetector<ForecastState> => {
+export const forecastDetector = (m: LoadedModel, learnBelow = 0.8): WindowDetector => {
   const n = netOf(m, 'forecast');
   const shape = n.shape.kind === 'forecast' ? n.shape : undefined;
   if (!shape) throw new PipelineError('input_invalid', `model ${m.ref}: the forecast card has a ${n.shape.kind} shape`);
   const windowMs = m.card.featureSpec.windowMs;
   const what = `forecast ${m.ref} from the last ${shape.history} windows`;
   const width = EDGE_FEATURES.length;
+  let histories = new Map<string, EdgeHistory>();
   return {
     name: 'forecast',
-    init: () => ({ model: m.ref, id: m.card.id, history: new EdgeHistory(shape.history, windowMs) }),
-    scoreWindow(cw: ConduitFeatures, state: ForecastState, ctx: WindowContext): ScoreResult<ForecastState> {
-      const steps = state.history.step(windowView(cw, ctx)).filter((s) => s.past !== undefined);
-      const findings: Finding[] = [];
-      if (steps.length === 0) return { findings, state };
+    scoreWindow(w, ctx, out) {
+      const view = windowView(w, ctx);
+      let h = histories.get(view.conduit);
+      if (!h) histories.set(view.conduit, (h = new EdgeHistory(shape.history, windowMs)));
+      const steps = h.step(view).filter((s) => s.past !== undefined);
+      if (steps.length === 0) return;
       // One batch per conduit-window: every judged edge of the conduit in one inference call.
       const x = new Float32Array(steps.length * shape.history * width);
       steps.forEach((s, i) => s.past!.forEach((v, t) => {
         for (let k = 0; k < width; k += 1) x[(i * shape.history + t) * width + k] = (v[k]! - n.scaler.mean[k]!) / n.scaler.std[k]!;
       }));
-      const out = predictNet(n.net, x, [shape.history, width], width);
+      const y = predictNet(n.net, x, [shape.history, width], width);
       steps.forEach((s, i) => {
-        const expected = unscale(n.scaler, Array.from(out.subarray(i * width, (i + 1) * width)));
+        const expected = unscale(n.scaler, Array.from(y.subarray(i * width, (i + 1) * width)));
         const j = judge(s.now, expected, s.raw, n.calibration, EDGE_FEATURES);
-        if (j.score >= learnBelow) state.history.replaceLast(s.edge, expected.map((v) => Math.max(0, v)));
-        if (j.score >= EMIT_MIN) findings.push({ edge: s.edge, score: j.score, explanation: explain(j, EDGE_FEATURES, what), features: judgementFeatures(j) });
+        if (j.score >= learnBelow) h.replaceLast(s.edge, expected.map((v) => Math.max(0, v)));
+        if (j.score > 0 && out.wants(j.score)) out.push({ edge: s.edge, score: j.score, explanation: explain(j, EDGE_FEATURES, what), features: judgementFeatures(j) });
       });
-      return { findings, state };
     },
-    save: (s) => ({ model: s.model, id: s.id, history: s.history.toJSON() }),
+    save: (): ModelState<HistoryJSON> => ({ model: m.ref, id: m.card.id, conduits: [...histories].sort((a, b) => byString(a[0], b[0])).map(([c, h]) => [c, h.toJSON()]) }),
     load: (json) => {
       checkState(json, m, 'forecast');
-      const j = json as ModelState & { history: HistoryJSON };
-      return { model: j.model, id: j.id, history: EdgeHistory.fromJSON(j.history, shape.history, windowMs) };
+      histories = new Map((json as ModelState<HistoryJSON>).conduits.map(([c, j]) => [c, EdgeHistory.fromJSON(j, shape.history, windowMs)]));
     },
   };
 };
@@ -153,14 +144,14 @@ export const autoencoderDef: DetectorDef<typeof ModelDetectorConfig> = defineDet
   name: 'autoencoder',
   summary: 'Learned: a conduit-window unlike the baseline windows its autoencoder was trained on (reconstruction error).',
   config: ModelDetectorConfig,
-  create: async (c, ctx) => autoencoderDetector(await openModel(c, ctx.site.detection.window)) as WindowDetector<unknown>,
+  create: async (c, ctx) => autoencoderDetector(await openModel(c, ctx.site.detection.window)) ,
 });
 
 export const forecastDef: DetectorDef<typeof ModelDetectorConfig> = defineDetector({
   name: 'forecast',
   summary: 'Learned: an edge-window far from what its GRU forecast from the edge\'s last windows (forecast error).',
   config: ModelDetectorConfig,
-  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold) as WindowDetector<unknown>,
+  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold) ,
 });
 
 export const MODEL_DETECTORS: readonly DetectorDef[] = [autoencoderDef, forecastDef];

@@ -17,17 +17,15 @@ export class WindowRecorder {
 
   constructor(siteMap: SiteMap) {
     const views = this.views;
-    const recorder: WindowDetector<null> = {
+    const recorder: WindowDetector = {
       name: 'record',
-      init: () => null,
-      scoreWindow: (cw, state, ctx) => {
-        views.push(windowView(cw, ctx));
-        return { findings: [], state };
+      scoreWindow: (w, ctx) => {
+        views.push(windowView(w, ctx));
       },
       save: () => null,
-      load: () => null,
+      load: () => undefined,
     };
-    this.engine = new DetectionEngine(siteMap, { detectors: [recorder as WindowDetector<unknown>] });
+    this.engine = new DetectionEngine(siteMap, { detectors: [recorder] });
   }
 
   add(flows: readonly FlowRecord[]): void {
