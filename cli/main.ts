@@ -65,7 +65,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   train: {
     options: {
       site: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, mapping: { type: 'string' },
-      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, backend: { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, backend: { type: 'string' }, batch: { type: 'string' },
       'min-residual': { type: 'string' }, 'baseline-only': { type: 'boolean' }, json: { type: 'boolean' },
     },
     run: async (v, p) => (await import('./train.ts')).runTrainCommand(v, p, systemClock),
@@ -73,7 +73,7 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   models: {
     options: {
       models: { type: 'string' }, json: { type: 'boolean' }, 'data-root': { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' },
-      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, 'min-residual': { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, 'min-residual': { type: 'string' }, batch: { type: 'string' },
     },
     run: async (v, p) => (await import('./models.ts')).runModelsCommand(v, p),
   },

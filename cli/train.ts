@@ -53,6 +53,7 @@ export const trainSettings = (v: Record<string, unknown>): TrainSettings => {
     kinds: kind === 'both' ? MODEL_KINDS : [kind as ModelKind],
     seed: intArg('train', 'seed', v.seed, DEFAULT_TRAIN.seed),
     epochs: Math.max(1, intArg('train', 'epochs', v.epochs, DEFAULT_TRAIN.epochs)),
+    batchSize: Math.max(1, intArg('train', 'batch', v.batch, DEFAULT_TRAIN.batchSize)),
     history: Math.max(1, intArg('train', 'history', v.history, DEFAULT_TRAIN.history)),
     minResidual: numArg('min-residual', v['min-residual'], DEFAULT_TRAIN.minResidual, 0.01),
   };

@@ -2,8 +2,9 @@
  * The learned models as window detectors, for the registry in cli/registry.ts:
  *
  * - `autoencoder`: rebuilds the conduit-window's features from themselves and the cycle phase; a
- *   window it cannot rebuild scores high. The finding is put on the edge that moved the most in
- *   the feature that deviated the most since the previous window (alerts name an edge).
+ *   window it cannot rebuild scores high. The finding is put on the edge furthest from its usual
+ *   value (a moving average over unremarkable windows) in the feature that deviated the most
+ *   (alerts name an edge).
  * - `forecast`: forecasts each known edge's window from its last `history` windows; a window far
  *   from its forecast scores high. Edges with a cadence are judged once they have `history`
  *   windows (models/history.ts); a window that scores at the alert threshold or above is
@@ -60,10 +61,16 @@ const openModel = async (c: ModelDetectorConfig, windowMs: number): Promise<Load
 
 const edgeAsConduit = (w: WindowView, e: EdgeWindow): number[] => conduitRaw({ ...w, edges: [e] });
 
-/** Per conduit: each edge's conduit-feature values in the previous window (for attribution). */
+/**
+ * Per conduit: each edge's usual conduit-feature values (log1p, moving average over the windows
+ * that did not score at the alert threshold), to say which edge a conduit-level deviation is on.
+ */
 type Prev = [string, number[]][];
 
-export const autoencoderDetector = (m: LoadedModel): WindowDetector => {
+/** Weight of a new window in an edge's moving average. */
+const USUAL_ALPHA = 0.2;
+
+export const autoencoderDetector = (m: LoadedModel, learnBelow = 0.8): WindowDetector => {
   const n = netOf(m, 'autoencoder');
   const shape = n.shape.kind === 'autoencoder' ? n.shape : undefined;
   if (!shape) throw new PipelineError('input_invalid', `model ${m.ref}: the autoencoder card has a ${n.shape.kind} shape`);
@@ -77,22 +84,31 @@ export const autoencoderDetector = (m: LoadedModel): WindowDetector => {
       const logs = logOf(raw);
       const y = predictNet(n.net, Float32Array.from(autoencoderInput(n.scaler, logs, view.cyclePhase)), [shape.inputs], shape.outputs);
       const j = judge(logs, unscale(n.scaler, Array.from(y)), raw, n.calibration, CONDUIT_FEATURES);
-      const now: Prev = view.edges.map((e) => [e.edge, edgeAsConduit(view, e)] as [string, number[]]).sort((a, b) => byString(a[0], b[0]));
-      const prev = prevs.get(view.conduit) ?? [];
-      prevs.set(view.conduit, now);
-      if (!(j.score > 0) || !out.wants(j.score)) return;
-      // The finding goes on the edge that moved the most in the top feature since the last window.
-      const top = CONDUIT_FEATURES.findIndex((f) => f.name === j.features[0]!.name);
-      const before = new Map(prev);
-      const cur = new Map(now);
+      const cur = new Map(view.edges.map((e) => [e.edge, logOf(edgeAsConduit(view, e))]));
+      const usual = new Map(prevs.get(view.conduit) ?? []);
+      const zero = new Array<number>(CONDUIT_FEATURES.length).fill(0);
+      const ids = [...new Set([...usual.keys(), ...cur.keys()])].sort(byString);
+      const wanted = j.score > 0 && out.wants(j.score);
+      // The finding goes on the edge furthest from its usual value in the feature that deviated most.
       let edge = '';
-      let best = -1;
-      for (const id of [...new Set([...before.keys(), ...cur.keys()])].sort(byString)) {
-        const d = Math.abs((cur.get(id)?.[top] ?? 0) - (before.get(id)?.[top] ?? 0));
-        if (d > best) [edge, best] = [id, d];
+      if (wanted) {
+        const top = CONDUIT_FEATURES.findIndex((f) => f.name === j.features[0]!.name);
+        let best = -1;
+        for (const id of ids) {
+          const d = Math.abs((cur.get(id) ?? zero)[top]! - (usual.get(id) ?? zero)[top]!);
+          if (d > best) [edge, best] = [id, d];
+        }
       }
-      if (edge === '') return;
-      out.push({ edge, score: j.score, explanation: `conduit ${explain(j, CONDUIT_FEATURES, what)}; most changed edge in ${j.features[0]!.name}`, features: judgementFeatures(j) });
+      if (j.score < learnBelow) {
+        for (const id of ids) {
+          const c = cur.get(id) ?? zero;
+          const u = usual.get(id);
+          usual.set(id, u ? u.map((x, k) => x + USUAL_ALPHA * (c[k]! - x)) : [...c]);
+        }
+        prevs.set(view.conduit, [...usual].sort((a, b) => byString(a[0], b[0])));
+      }
+      if (!wanted || edge === '') return;
+      out.push({ edge, score: j.score, explanation: `conduit ${explain(j, CONDUIT_FEATURES, what)}; furthest from its usual ${j.features[0]!.name}: ${edge}`, features: judgementFeatures(j) });
     },
     save: (): ModelState<Prev> => ({ model: m.ref, id: m.card.id, conduits: [...prevs].sort((a, b) => byString(a[0], b[0])) }),
     load: (json) => {
@@ -144,14 +160,14 @@ export const autoencoderDef: DetectorDef<typeof ModelDetectorConfig> = defineDet
   name: 'autoencoder',
   summary: 'Learned: a conduit-window unlike the baseline windows its autoencoder was trained on (reconstruction error).',
   config: ModelDetectorConfig,
-  create: async (c, ctx) => autoencoderDetector(await openModel(c, ctx.site.detection.window)) ,
+  create: async (c, ctx) => autoencoderDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold),
 });
 
 export const forecastDef: DetectorDef<typeof ModelDetectorConfig> = defineDetector({
   name: 'forecast',
   summary: 'Learned: an edge-window far from what its GRU forecast from the edge\'s last windows (forecast error).',
   config: ModelDetectorConfig,
-  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold) ,
+  create: async (c, ctx) => forecastDetector(await openModel(c, ctx.site.detection.window), ctx.site.detection.alertThreshold),
 });
 
 export const MODEL_DETECTORS: readonly DetectorDef[] = [autoencoderDef, forecastDef];

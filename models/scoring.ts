@@ -97,7 +97,9 @@ export const judgementFeatures = (j: Judgement, max = 3): Record<string, number>
 };
 
 /** The z the baseline's 99th-percentile sample is given (score 0.44): the baseline is normal. */
-export const BASELINE_Z = 3;
+export const BASELINE_Z = 4;
+/** The baseline quantile given BASELINE_Z: its largest sample. */
+export const BASELINE_Q = 1;
 
 /**
  * The factor to widen the spreads by so that the 99th percentile of the baseline samples'
@@ -106,7 +108,7 @@ export const BASELINE_Z = 3;
 export const tailScale = (zmaxes: readonly number[], features: number): number => {
   if (zmaxes.length === 0) return 1;
   const s = [...zmaxes].sort((a, b) => a - b);
-  const q = s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
+  const q = s[Math.min(s.length - 1, Math.floor(BASELINE_Q * s.length))]!;
   const target = tailToZ(lnTwoSidedTail(BASELINE_Z) - Math.log(features));
   return round(Math.max(1, q / target), 4);
 };

@@ -40,7 +40,7 @@ export interface TrainSettings {
 }
 
 export const DEFAULT_TRAIN: TrainSettings = {
-  seed: 1, kinds: MODEL_KINDS, history: 6, epochs: 60, batchSize: 32, learningRate: 0.01,
+  seed: 1, kinds: MODEL_KINDS, history: 6, epochs: 25, batchSize: 128, learningRate: 0.01,
   hidden: 16, code: 4, units: 16, maxSamples: 20_000, holdoutEvery: 5, minResidual: 0.15,
 };
 
