@@ -18,6 +18,8 @@ Commands:
   audit      verify the tamper-evident audit trail of rule steps
   console    the approval console and HTTP API, with the promote-to-block workflow worker
   accounts   named accounts, roles and API tokens of the console and the API
+  train      train the learned cadence models (autoencoder, GRU forecast) on baseline traffic, with a model card
+  models     list, show and diff trained models; eval: are they worth running on a data set?
 
   dashboards build the Grafana dashboards (dashboards/) to JSON under infra/grafana/dashboards/
 
@@ -49,9 +51,13 @@ Options:
   --top N         findings listed in the text report                    [default: 10]
   --mapping FILE  read the inputs as generic CSV with this column mapping (ingest/files/README.md)
   --quiet         no progress on stderr
+  --model NAME[@V]  also run this trained model's detectors (autoencoder, forecast); repeatable
+  --models DIR    the model store                                       [default: ./conduitwatch-models]
+  --backend B     TensorFlow.js backend: auto (tfjs-node, else wasm, else cpu), tensorflow, wasm, cpu
 
 Examples:
   conduitwatch replay plant.pcap --site examples/sim/site.yaml
+  conduitwatch replay plant.pcap --site examples/sim/site.yaml --model plant@1
   conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap \\
       --site examples/lemay/site.yaml --json | jq '.alerts[0]'
   conduitwatch replay ../shared/data/but-iec104/mega104-14-12-18.csv --site examples/but-iec104/site.yaml
@@ -172,6 +178,9 @@ Options:
   --siem URL      alerts also to a SIEM as syslog: udp://H:P, tcp://H:P (octet-counted) or tls://H:P
   --siem-format F rfc5424 (fields as structured data) | cef                  [default: rfc5424]
   --siem-ca FILE  TLS: the CA that signed the SIEM's certificate             [default: system CAs]
+  --model NAME[@V]  detector role: also run this trained model (conduitwatch train); its version
+                  is pinned at start and named in the snapshots on the state topic (a restored
+                  engine runs the version its snapshot names); --models DIR, --backend B as for replay
 
 Role query (alone): serve a finished chDB store read-only, e.g. after a replay:
   conduitwatch serve --role query --data DIR --listen http://127.0.0.1:8123
@@ -384,6 +393,67 @@ Examples:
   conduitwatch console --site site.yaml --data /var/lib/conduitwatch --redis redis://127.0.0.1:6379
   conduitwatch console --site site.yaml --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   curl -s http://127.0.0.1:8443/openapi.json | jq '.paths | keys'`,
+  train: `conduitwatch train — train the learned cadence models on baseline traffic
+
+Usage: conduitwatch train <inputs…> --site site.yaml --out DIR/NAME [options]
+       conduitwatch train --data DIR [--run RUN] --site site.yaml --out DIR/NAME
+
+Windows the inputs (or the flows a replay stored in DIR) exactly as the detectors do, and trains
+  autoencoder  one vector per conduit-window (flows, requests, responses, packets, bytes, edges,
+               connection starts, request interval mean/max; log1p) rebuilt through a 4-wide code
+  forecast     each edge's next window from its last --history windows (GRU)
+Both are calibrated on held-out baseline windows with the statistical detectors' mapping (z 5 → 0.8).
+The result is version 1, 2, … of NAME under DIR: weights plus card.json (feature spec and its hash,
+baseline range and input sha256, settings, seed, training metrics, calibration, backend, code version).
+Training is seeded; on the cpu backend (the default) the same inputs give byte-identical weights.
+
+Options:
+  --site FILE        the site the models are for (its window is part of the feature spec)   (required)
+  --out DIR/NAME     where the model goes: DIR is the model store, NAME the model            (required)
+  --data DIR         train on the flows table of this store instead of files; --run RUN picks one run
+  --kind K           autoencoder, forecast or both                               [default: both]
+  --seed N           [default: 1]     --epochs N  [default: 25]     --batch N  [default: 128]
+  --history N        windows the forecast reads                                  [default: 6]
+  --min-residual X   smallest residual spread per feature, log1p units           [default: 0.15]
+  --baseline-only    only windows inside each conduit's baseline (detection.baseline)
+  --backend B        cpu (deterministic, default), wasm (faster), tensorflow, auto
+  --json             print the card
+
+Examples:
+  conduitwatch train ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap \\
+      --site examples/lemay/site.yaml --out conduitwatch-models/lemay
+  conduitwatch replay day1.pcap --site site.yaml && conduitwatch train --data conduitwatch-data --site site.yaml --out conduitwatch-models/plant
+  conduitwatch replay day2.pcap --site site.yaml --model plant
+
+Exit status: 0 trained, 2 bad arguments, config or no windows to learn from, 1 other failure.`,
+
+  models: `conduitwatch models — the trained models: list, show, diff, eval
+
+Usage: conduitwatch models list [--models DIR] [--json]
+       conduitwatch models show NAME[@VERSION] [--json]
+       conduitwatch models diff NAME@V1 NAME@V2
+       conduitwatch models eval SPEC.yaml… [--out DIR] [--json] [--seed N] [--epochs N]
+
+  list   every version in the store with its id, kinds, baseline range and training time
+  show   one model card in words: feature spec and hash, baseline and inputs, settings, metrics,
+         calibration per feature (residual spread) and the baseline's own scores
+  diff   every card field that differs, per feature by name; says when the feature specs differ
+  eval   for each eval spec (evals/*.yaml): train on the spec's baseline inputs (cpu, seeded), run
+         the evaluation without and with the models, and print what they changed: attacks newly
+         detected or missed, window precision/recall/F1, false alerts per conduit per day, and the
+         models' own alerts near an attack and false. --out DIR writes NAME.json (the result with
+         the models) and NAME.compare.json.
+
+Options:
+  --models DIR   the model store                                          [default: ./conduitwatch-models]
+
+Examples:
+  conduitwatch models list
+  conduitwatch models show lemay@2
+  conduitwatch models diff lemay@1 lemay@2
+  conduitwatch models eval evals/lemay.yaml evals/but-mms.yaml evals/but-iec104.yaml
+
+Exit status: 0 done, 2 unknown model or bad arguments, 1 other failure.`,
 };
 
 // The workflow subcommands of `rules` (enforce2, cli/rules-workflow.ts) follow part 1's own.

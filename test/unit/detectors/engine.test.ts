@@ -129,7 +129,7 @@ test('runs only the detectors asked for and refuses an unknown one with the list
   const { scores } = finish(await createEngine(siteMap, { detectors: ['rate'] }), traffic());
   assert.deepEqual([...new Set(scores.map((s) => s.detector))].sort(), ['activity', 'rate']);
   await assert.rejects(createEngine(siteMap, { detectors: ['rate', 'magic'] }),
-    (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate, scan, silence, size/.test(e.message));
+    (e: Error) => hasCode(e, 'config_invalid') && /unknown detector\(s\) "magic"; known detectors: autoencoder, cadence, forecast, novelty, rate, scan, silence, size/.test(e.message));
 });
 
 test('a conduit first seen after the site baseline has no baseline of its own: its new edge alerts at once', async () => {

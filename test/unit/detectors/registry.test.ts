@@ -66,8 +66,8 @@ test('bad detector settings are one plain sentence per problem, with the valid s
     return true;
   });
   await assert.rejects(createEngine(site, { config: { novelty: { newUnitScore: 2 } } }), /newUnitScore: must be at most 1/);
-  await assert.rejects(createEngine(site, { config: { rat: {} } }), /settings for unknown detector\(s\) "rat"; known detectors: cadence, novelty, rate, scan, silence, size/);
-  await assert.rejects(createEngine(site, { detectors: ['rate', 'magic'] }), /unknown detector\(s\) "magic"; known detectors: cadence, novelty, rate, scan, silence, size/);
+  await assert.rejects(createEngine(site, { config: { rat: {} } }), /settings for unknown detector\(s\) "rat"; known detectors: autoencoder, cadence, forecast, novelty, rate, scan, silence, size/);
+  await assert.rejects(createEngine(site, { detectors: ['rate', 'magic'] }), /unknown detector\(s\) "magic"; known detectors: autoencoder, cadence, forecast, novelty, rate, scan, silence, size/);
 });
 
 test('the registry lists every detector once, each with a described schema and a summary', async () => {
