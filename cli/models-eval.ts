@@ -66,25 +66,30 @@ export const trainForSpec = async (loaded: LoadedSpec, root: string, settings: T
   });
 };
 
+/** The comparison of a result without the models and one with them. */
+export const compareResults = (name: string, card: ModelCard, without: EvalResult, withResult: EvalResult): ModelsEval => ({
+  name,
+  model: { ref: refText(card.name, card.version), id: card.id, kinds: card.kinds, windows: card.baseline.windows, featureSpecHash: card.featureSpecHash },
+  without: without.summary, with: withResult.summary, compare: diffResults(without, withResult),
+  modelAlerts: withResult.summary.detectors.filter((d) => MODEL_DETECTOR_NAMES.has(d.detector)),
+});
+
+/** The evaluation with the models beside the spec's detectors (cpu), trained in `root` first. */
+export const runWithModels = async (loaded: LoadedSpec, root: string, settings: TrainSettings): Promise<{ card: ModelCard; result: EvalResult }> => {
+  await useBackend('cpu');
+  const card = await trainForSpec(loaded, root, settings);
+  return { card, result: await runEval(loaded, { refs: [refText(card.name, card.version)], dir: root, backend: 'cpu' }) };
+};
+
 export const evalWithModels = async (loaded: LoadedSpec, settings: TrainSettings, keep?: string): Promise<{ result: ModelsEval; withResult: EvalResult; trainSeconds: number }> => {
   await useBackend('cpu');
   const root = keep ?? mkdtempSync(join(tmpdir(), 'cw-models-eval-'));
   try {
     const t0 = performance.now();
-    const card = await trainForSpec(loaded, root, settings);
+    const { card, result: withResult } = await runWithModels(loaded, root, settings);
     const trainSeconds = (performance.now() - t0) / 1000;
-    const ref = refText(card.name, card.version);
     const without = await runEval(loaded);
-    const withResult = await runEval(loaded, { refs: [ref], dir: root, backend: 'cpu' });
-    const modelAlerts = withResult.summary.detectors.filter((d) => MODEL_DETECTOR_NAMES.has(d.detector));
-    return {
-      result: {
-        name: loaded.spec.name,
-        model: { ref, id: card.id, kinds: card.kinds, windows: card.baseline.windows, featureSpecHash: card.featureSpecHash },
-        without: without.summary, with: withResult.summary, compare: diffResults(without, withResult), modelAlerts,
-      },
-      withResult, trainSeconds,
-    };
+    return { result: compareResults(loaded.spec.name, card, without, withResult), withResult, trainSeconds };
   } finally {
     if (keep === undefined) rmSync(root, { recursive: true, force: true });
   }
@@ -119,7 +124,7 @@ export const runModelsEvalCommand = async (v: Record<string, unknown>, specs: st
       writeFileSync(join(v.out, `${result.name}.compare.json`), resultJson(result));
     }
     if (v.json !== true) {
-      process.stdout.write(`models eval ${result.name}: model ${result.model.ref} (${result.model.kinds.join('+')}, id ${result.model.id}) trained on ${result.model.windows} baseline windows in ${trainSeconds.toFixed(1)} s on ${backendText({ name: 'cpu', skipped: [] })}`);
+      process.stdout.write(`models eval ${result.name}: model ${result.model.ref} (${result.model.kinds.join('+')}, id ${result.model.id}) trained on ${result.model.windows} baseline windows, trained and evaluated in ${trainSeconds.toFixed(1)} s on ${backendText({ name: 'cpu', skipped: [] })}`);
       process.stdout.write(renderDiff(result.compare).replace('compared with the old result', 'with the models, compared with without'));
     }
   }
