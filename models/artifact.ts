@@ -16,7 +16,7 @@
  * training metrics, the calibration, the backend and the code version.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
@@ -237,8 +237,19 @@ export const loadModel = async (root: string, ref: ModelRef, windowMs: number): 
   return p;
 };
 
-/** sha256 and size of an input file, for the card. */
+/** sha256 and size of an input file, for the card (read in 1 MiB chunks: captures can be large). */
 export const inputFile = (path: string, shown: string): InputFile => {
-  const b = readFileSync(path);
-  return { file: shown, bytes: b.byteLength, sha256: sha256(b) };
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  const fd = openSync(path, 'r');
+  let bytes = 0;
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+      h.update(buf.subarray(0, n));
+      bytes += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { file: shown, bytes, sha256: h.digest('hex') };
 };

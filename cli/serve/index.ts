@@ -171,7 +171,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const siteMap = new SiteMap(site);
   const models = modelUseArg('serve', v);
   // Refuse a missing model or a feature-spec mismatch at start, not at the first partition assignment.
-  if (models) modelDetectorSetup(models, {}, site.detection.window);
+  const pinned = models ? modelDetectorSetup(models, {}, site.detection.window).config ?? {} : {};
   const log = createLogger(process.env.CONDUITWATCH_LOG ?? 'info');
   const metrics = new Metrics();
   if (typeof v.kafka !== 'string' && roles.length < ROLES.length) {
@@ -195,7 +195,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   let http: HealthServer | undefined;
   const httpSpec = typeof v.http === 'string' ? v.http : '127.0.0.1:9464';
   if (httpSpec !== 'off') http = await startHealthServer(httpSpec, metrics, serving.ready);
-  log.info({ roles, http: http?.address, query: queryEp?.url }, 'Serving.');
+  log.info({ roles, http: http?.address, query: queryEp?.url, ...(models ? { models: Object.fromEntries(Object.entries(pinned).map(([k, c]) => [k, (c as { model: string }).model])) } : {}) }, 'Serving.');
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
