@@ -31,7 +31,7 @@ const siteMap = testSite({ baseline: '2h', corp: false });
  * that the engine's time would pay for.
  */
 const plant = (edges: number): FlowRecord[] => Array.from({ length: edges }, (_, j) => ({
-  tsStart: 0, tsEnd: 0, srcIp: '', srcPort: 40000, dstIp: '', dstPort: 502 + Math.floor(j / 2500), proto: 6,
+  id: `bench-${j}`, tsStart: 0, tsEnd: 0, srcIp: '', srcPort: 40000, dstIp: '', dstPort: 502 + Math.floor(j / 2500), proto: 6,
   packets: 120, bytes: 7920, packetsRev: 120, bytesRev: 8400, tcpFlags: 0, exporter: 'b', observationDomain: 0, source: 'sim', l7: 'modbus',
   l7Ops: { read_holding_registers: 0 }, l7Units: [1], requestIntervalsMs: { count: 59, mean: 0, m2: 59 * 64, min: 980, max: 1020 },
 }));

@@ -101,7 +101,7 @@ const load = (file: string): Loaded => {
 const round = (c: Loaded, decoded: DecodedPacket): number => {
   const flows = new FlowAssembler(c.name, DEFAULT_FLOW_OPTIONS, PCAP_ANALYZERS);
   for (let i = 0; i < c.off.length; i++) {
-    if (decodeFrame(c.link[i]!, c.buf, c.off[i]!, c.len[i]!, c.ts[i]!, decoded) === 'ok') flows.add(decoded);
+    if (decodeFrame(c.link[i]!, c.buf, c.off[i]!, c.len[i]!, c.ts[i]!, decoded) === 'ok') { decoded.index = i + 1; flows.add(decoded); }
   }
   flows.finish();
   let ops = 0;

@@ -423,7 +423,7 @@ const streamTarget = (name: string, analyzer: L7Analyzer, flows: SeedFlow[], udp
     const out: FlowRecord[] = [];
     const flush = (final: boolean): void => {
       const rec: FlowRecord = {
-        tsStart: ts, tsEnd: ts, srcIp: '10.0.0.1', srcPort: 40000, dstIp: '10.0.0.2', dstPort: 502, proto: udp ? 17 : 6,
+        id: '', tsStart: ts, tsEnd: ts, srcIp: '10.0.0.1', srcPort: 40000, dstIp: '10.0.0.2', dstPort: 502, proto: udp ? 17 : 6,
         packets: 1, bytes: 1, packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'fuzz', observationDomain: 0, source: 'pcap',
       };
       s.flush(rec, final);

@@ -17,7 +17,7 @@ const T0 = Date.parse('2025-01-01T00:00:00Z');
 const recs: FlowRecord[] = [];
 for (let i = 0; i < N; i++) {
   recs.push({
-    tsStart: T0 + i * 10, tsEnd: T0 + i * 10 + 999, srcIp: `10.1.${(i >> 8) & 255}.${i & 255}`, srcPort: 40000 + (i % 20000),
+    id: String(i), tsStart: T0 + i * 10, tsEnd: T0 + i * 10 + 999, srcIp: `10.1.${(i >> 8) & 255}.${i & 255}`, srcPort: 40000 + (i % 20000),
     dstIp: `10.2.0.${i % 50}`, dstPort: 502, proto: 6, packets: 10 + (i % 7), bytes: 800 + i % 100, packetsRev: 10, bytesRev: 1200,
     tcpFlags: 0x18, exporter: 'bench.pcap', observationDomain: 0, source: 'pcap', l7: 'modbus',
     l7Ops: { read_holding_registers: 9, write_single_register: i % 2 }, l7OpsRev: { read_holding_registers: 9 },

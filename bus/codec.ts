@@ -36,6 +36,7 @@ const SUMMARY_FIELDS = ['count', 'mean', 'm2', 'min', 'max'] as const;
 
 /** Column name, Arrow type, nullable. Order is the wire order. */
 const COLUMNS: [keyof FlowRecord, () => DataType, boolean][] = [
+  ['id', () => new Utf8(), false],
   ['tsStart', () => new Float64(), false],
   ['tsEnd', () => new Float64(), false],
   ['srcIp', () => new Utf8(), false],

@@ -4,7 +4,7 @@
  * per poll (`per-poll`, like Lemay's MTU). Deterministic: jitter comes from a seeded generator.
  */
 import { parseSite, SiteMap } from '../core/config.ts';
-import { intervals, type FlowRecord } from '../core/records.ts';
+import { flowId, intervals, type FlowRecord } from '../core/records.ts';
 import { mulberry32 } from '../ingest/simulate/prng.ts';
 
 export interface PollSpec {
@@ -61,6 +61,7 @@ export const pollTimes = (s: PollSpec): number[] => {
 
 /** One flow record with sensible defaults. */
 export const flow = (p: Partial<FlowRecord> & Pick<FlowRecord, 'srcIp' | 'dstIp' | 'tsStart'>): FlowRecord => ({
+  id: flowId('test', p.srcIp, p.srcPort ?? 40_000, p.dstIp, p.dstPort ?? 502, p.tsStart),
   tsEnd: p.tsStart, srcPort: 40_000, dstPort: 502, proto: 6, packets: 1, bytes: 60, packetsRev: 1, bytesRev: 60,
   tcpFlags: 0x1b, exporter: 'test', observationDomain: 0, source: 'sim', ...p,
 });

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
-import type { FlowRecord } from '../../core/records.ts';
+import { flowId, type FlowRecord } from '../../core/records.ts';
 import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { nfdumpFlags, nfdumpProto } from './nfdump-csv.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
@@ -144,7 +144,7 @@ export const mappedRecord = (f: string[], c: Resolved, m: CsvMapping, exporter: 
   const flags = flagText === undefined || flagText === '' ? 0 : /^\d+$/.test(flagText) ? Number(flagText) & 0xff : nfdumpFlags(flagText);
   if (flags === undefined) return 'bad_flags';
   const rec: FlowRecord = {
-    tsStart: ts, tsEnd: end, srcIp: src, srcPort: sp, dstIp: dst, dstPort: dp, proto,
+    id: '', tsStart: ts, tsEnd: end, srcIp: src, srcPort: sp, dstIp: dst, dstPort: dp, proto,
     packets, bytes, packetsRev, bytesRev, tcpFlags: proto === 6 ? flags : 0,
     exporter: get(c.exporter) || exporter, observationDomain: 0, source: 'file',
   };
@@ -181,6 +181,7 @@ export async function* readGenericCsv(path: string, mapping: CsvMapping, opts: G
     if (f.length < minColumns) { countBadRow(stats, 'column_count', lineNo, line, opts.events); continue; }
     const r = mappedRecord(f, cols, mapping, exporter);
     if (typeof r === 'string') { countBadRow(stats, r, lineNo, line, opts.events); continue; }
+    r.id = flowId('csv', basename(path), lineNo);
     const out = queue.push(r, `${String(lineNo).padStart(12, '0')}`);
     if (out) { stats.records += out.length; yield out; }
   }

@@ -30,7 +30,7 @@
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { PipelineError } from '../../core/errors.ts';
-import { PROTO_NAMES, type FlowRecord } from '../../core/records.ts';
+import { PROTO_NAMES, flowId, type FlowRecord } from '../../core/records.ts';
 import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
 
@@ -123,7 +123,7 @@ export const nfdumpRecord = (f: string[], col: ReadonlyMap<string, number>, expo
   if (flags === undefined) return 'bad_flags';
   const ra = (get('ra') ?? '').trim();
   return {
-    tsStart: ts, tsEnd: end, srcIp: sa, srcPort: sp, dstIp: da, dstPort: dp, proto,
+    id: '', tsStart: ts, tsEnd: end, srcIp: sa, srcPort: sp, dstIp: da, dstPort: dp, proto,
     packets, bytes, packetsRev: 0, bytesRev: 0,
     tcpFlags: proto === 6 ? flags : 0,
     exporter: isIP(ra) !== 0 && ra !== '0.0.0.0' ? ra : exporter,
@@ -166,6 +166,7 @@ export async function* readNfdumpCsv(path: string, opts: NfdumpOptions = {}, sta
     if (f.length !== columns) { countBadRow(stats, 'column_count', lineNo, line, opts.events); continue; }
     const r = nfdumpRecord(f, col, exporter);
     if (typeof r === 'string') { countBadRow(stats, r, lineNo, line, opts.events); continue; }
+    r.id = flowId('nfdump', exporter, lineNo);
     const out = queue.push(r, `${r.srcIp}|${r.srcPort}|${r.dstIp}|${r.dstPort}|${r.proto}|${lineNo}`);
     if (out) { stats.records += out.length; yield out; }
   }

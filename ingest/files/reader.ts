@@ -79,7 +79,7 @@ export async function* readMessageFile(path: string, spec: LayoutSpec, opts: Rea
     const fromClient = isClient(srcPort, dstPort, spec.serverPort);
     const packet = `${f[1]}|${srcIp}|${srcPort}|${dstIp}|${dstPort}|${ipLen}`;
     const closed = agg.push({
-      ts, fromClient, ipLen, newPacket: packet !== prevPacket || f[1] === '',
+      ts, fromClient, ipLen, line: lineNo, newPacket: packet !== prevPacket || f[1] === '',
       clientIp: fromClient ? srcIp : dstIp, clientPort: fromClient ? srcPort : dstPort,
       serverIp: fromClient ? dstIp : srcIp, serverPort: fromClient ? dstPort : srcPort,
       ...op,

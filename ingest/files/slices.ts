@@ -4,7 +4,7 @@
  * A slice is emitted once a message at or past its end arrives, and everything at `flush()`;
  * emitted records are ordered by `tsStart`, ties by conversation key, so output is deterministic.
  */
-import { intervals, bump, type FlowRecord, type IntervalSummary } from '../../core/records.ts';
+import { flowId, intervals, bump, type FlowRecord, type IntervalSummary } from '../../core/records.ts';
 
 /** One decoded message record, already direction-normalised (client = initiator = `src`). */
 export interface Message {
@@ -31,6 +31,8 @@ export interface Message {
   unit?: number;
   /** Whether a client message takes part in `requestIntervalsMs`. */
   cadence: boolean;
+  /** The row's line number in its file: a slice's id is its file and the line of its first row. */
+  line: number;
 }
 
 interface Slice {
@@ -134,6 +136,7 @@ export class SliceAggregator {
   private toRecord(s: Slice): FlowRecord {
     const m = s.first;
     const r: FlowRecord = {
+      id: flowId('rows', this.base.exporter, m.line),
       tsStart: Math.floor(s.tsStart),
       tsEnd: Math.floor(s.tsEnd),
       srcIp: m.clientIp, srcPort: m.clientPort, dstIp: m.serverIp, dstPort: m.serverPort,

@@ -31,7 +31,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 import { PipelineError } from '../../core/errors.ts';
-import type { FlowRecord } from '../../core/records.ts';
+import { flowId, type FlowRecord } from '../../core/records.ts';
 import { countBadRow, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { readZeekRows, sniffZeekFormat, zeekTime, type ZeekRow } from './zeek-log.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
@@ -222,7 +222,10 @@ export const connRecord = (row: ZeekRow, exporter: string): { rec: FlowRecord; u
   const packets = count(row.orig_pkts), bytes = count(row.orig_ip_bytes);
   const packetsRev = count(row.resp_pkts), bytesRev = count(row.resp_ip_bytes);
   if (packets === undefined || bytes === undefined || packetsRev === undefined || bytesRev === undefined) return 'zeek_bad_number';
+  const uid = row.uid ?? '';
   const rec: FlowRecord = {
+    // Zeek's uid names one connection in all of a sensor's logs; a row without one gets its file and row (readZeek).
+    id: uid === '' ? '' : flowId('zeek', uid),
     tsStart: Math.floor(ts), tsEnd: Math.floor(ts + dur * 1000),
     srcIp: src, srcPort, dstIp: dst, dstPort, proto,
     packets, bytes, packetsRev, bytesRev,
@@ -231,7 +234,7 @@ export const connRecord = (row: ZeekRow, exporter: string): { rec: FlowRecord; u
   };
   const l7 = serviceL7(row.service);
   if (l7 !== undefined) rec.l7 = l7;
-  return { rec, uid: row.uid ?? '' };
+  return { rec, uid };
 };
 
 const sorted = (m: Record<string, number>): Record<string, number> =>
@@ -278,6 +281,7 @@ export async function* readZeek(path: string, opts: ZeekOptions = {}, stats: Fil
         stats.bytesRead = bytesBefore + side.bytesRead;
         const r = connRecord(row, exporter);
         if (typeof r === 'string') { countBadRow(stats, r, side.rows, `${basename(file)}: ${JSON.stringify(row).slice(0, 200)}`, opts.events); continue; }
+        if (r.rec.id === '') r.rec.id = flowId('zeek', exporter, basename(file), side.rows);
         const c = joined.get(r.uid);
         if (c) { attachL7(r.rec, c); joined.delete(r.uid); }
         const out = queue.push(r.rec, `${r.uid}|${r.rec.srcIp}|${r.rec.srcPort}|${r.rec.dstIp}|${r.rec.dstPort}`);

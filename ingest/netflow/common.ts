@@ -2,7 +2,7 @@
  * What the three decoders share: the result shape, the closed sets of error and fidelity reasons
  * (they become metric labels), the record type and small byte helpers.
  */
-import type { FlowRecord } from '../../core/records.ts';
+import { flowId, type FlowRecord } from '../../core/records.ts';
 
 export { ipv4At, ipv6At } from '../../core/net.ts';
 
@@ -177,6 +177,11 @@ export class PairKey {
  */
 export abstract class DatagramDecoder {
   readonly options: DecoderOptions;
+  /**
+   * Header offsets of the export sequence number and the export time (seconds) that go into record
+   * ids: v5 16/8, v9 12/8, IPFIX 8/4.
+   */
+  protected abstract readonly idHeader: { readonly sequence: number; readonly exportTime: number };
   protected readonly seq = new SequenceTracker();
   private readonly domainKeys = new PairKey();
 
@@ -196,7 +201,22 @@ export abstract class DatagramDecoder {
       if (!(e instanceof RangeError)) throw e;
       countError(r, 'truncated');
     }
+    if (r.records.length > 0) this.stampIds(buf, session, r.records);
     return r;
+  }
+
+  /**
+   * `FlowRecord.id` = flowId(source, session, observation domain, export sequence, export time,
+   * record index in the datagram). The same datagram decoded again (a producer-side double, a replay)
+   * gives the same ids; the export time keeps an exporter that restarts its sequence numbers from
+   * reusing the ids of its previous run.
+   */
+  private stampIds(b: Uint8Array, session: string, recs: NetflowRecord[]): void {
+    const seq = u32(b, this.idHeader.sequence), time = u32(b, this.idHeader.exportTime);
+    for (let i = 0; i < recs.length; i++) {
+      const rec = recs[i]!;
+      rec.id = flowId(rec.source, session, rec.observationDomain, seq, time, i);
+    }
   }
 
   /**

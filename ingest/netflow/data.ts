@@ -400,7 +400,7 @@ export const buildRecord = (
   let dstPort = a.dstPort, srcPort = a.srcPort;
   if (a.icmp >= 0 && dstPort === 0) { dstPort = a.icmp; srcPort = 0; }
   const rec: NetflowRecord = {
-    tsStart: start, tsEnd: end, srcIp: a.src, srcPort, dstIp: a.dst, dstPort, proto: a.proto,
+    id: '', tsStart: start, tsEnd: end, srcIp: a.src, srcPort, dstIp: a.dst, dstPort, proto: a.proto,
     packets: a.packets >= 0 ? a.packets : Math.max(0, a.packetsTotal),
     bytes: a.bytes >= 0 ? a.bytes : Math.max(0, a.bytesTotal),
     packetsRev: a.packetsRev, bytesRev: a.bytesRev,

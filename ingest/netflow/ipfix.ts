@@ -34,6 +34,7 @@ const HEADER = 16;
 const MAX_RECORD = 65_535 - HEADER - 4;
 
 export class IpfixDecoder extends TemplateDecoder {
+  protected readonly idHeader = { sequence: 8, exportTime: 4 };
   protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 10) { countError(r, 'bad_version'); return; }

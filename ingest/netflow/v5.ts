@@ -31,6 +31,7 @@ const MAX_COUNT = 30;
 const SPAN = 4_294_967_296;
 
 export class V5Decoder extends DatagramDecoder {
+  protected readonly idHeader = { sequence: 16, exportTime: 8 };
   private readonly sampling = new Map<string, number>();
 
   constructor(options: Partial<DecoderOptions> = {}) {
@@ -67,7 +68,7 @@ export class V5Decoder extends DatagramDecoder {
       if (tsStart > tsEnd) notes.push('start_after_end');
       const proto = b[o + 38]!;
       const rec: NetflowRecord = {
-        tsStart, tsEnd,
+        id: '', tsStart, tsEnd,
         srcIp: ipv4At(b, o), srcPort: u16(b, o + 32), dstIp: ipv4At(b, o + 4), dstPort: u16(b, o + 34),
         proto, packets: u32(b, o + 16), bytes: u32(b, o + 20), packetsRev: 0, bytesRev: 0,
         tcpFlags: proto === 6 ? b[o + 37]! : 0,

@@ -31,6 +31,7 @@ const MAX_RECORD = 65_535 - HEADER - 4;
 export type { TemplateDecoderOptions } from './template-decoder.ts';
 
 export class V9Decoder extends TemplateDecoder {
+  protected readonly idHeader = { sequence: 12, exportTime: 8 };
   protected decodeInto(b: Uint8Array, exporter: string, receivedAt: number, session: string, r: DecodeResult): void {
     if (b.length < HEADER) { countError(r, 'truncated'); return; }
     if (u16(b, 0) !== 9) { countError(r, 'bad_version'); return; }

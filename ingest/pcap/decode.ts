@@ -68,6 +68,8 @@ export const MAX_VLAN_TAGS = 4;
 export class DecodedPacket {
   /** Event time, epoch ms. */
   ts = 0;
+  /** The packet's record number in its capture file, from 1 (tshark's `frame.number`). */
+  index = 0;
   ipVersion: 4 | 6 = 4;
   /** The frame buffer; addresses are read from it. */
   buf: Buffer = Buffer.alloc(0);

@@ -25,13 +25,17 @@
  *     last ACK and retransmissions, then is emitted; a new SYN on the same 5-tuple emits it at once.
  *   - end of input ({@link FlowAssembler.finish}).
  *
+ * Record ids (`FlowRecord.id`): `flowId('pcap', file name, n, slice)` where n is the record number in
+ * the capture of the record's first packet and slice its `sliceMs` slice: every packet is counted in
+ * exactly one record, so ids are distinct within a capture, and the same capture gives the same ids.
+ *
  * Emission order is deterministic: within one emission step records are sorted by tsStart, then by
  * flow creation order (itself the order of first packets in the file).
  *
  * TCP payload is passed in sequence order to the flow's L7 session (see `l7.ts`): retransmitted bytes
  * are trimmed, and a jump forward in sequence is reported as a gap.
  */
-import type { FlowRecord } from '../../core/records.ts';
+import { flowId, type FlowRecord } from '../../core/records.ts';
 import type { DecodedPacket } from './decode.ts';
 import type { L7Analyzer, L7Session } from './l7.ts';
 
@@ -116,6 +120,8 @@ interface Flow {
   proto: number;
   tsStart: number;
   tsEnd: number;
+  /** Record number in the capture of the current record's first packet (see `DecodedPacket.index`). */
+  firstIndex: number;
   packets: number;
   bytes: number;
   packetsRev: number;
@@ -273,6 +279,7 @@ export class FlowAssembler {
     if (f.packets + f.packetsRev === 0) {
       f.tsStart = ts;
       f.tsEnd = ts;
+      f.firstIndex = pkt.index;
     } else {
       if (ts < f.tsStart) f.tsStart = ts;
       if (ts > f.tsEnd) f.tsEnd = ts;
@@ -359,6 +366,7 @@ export class FlowAssembler {
       proto,
       tsStart: ts,
       tsEnd: ts,
+      firstIndex: pkt.index,
       packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, tcpFlags: 0,
       lastTs: ts,
       finInit: false, finResp: false, closedAt: -1,
@@ -414,7 +422,7 @@ export class FlowAssembler {
 
   private blank(f: Flow): FlowRecord {
     return {
-      tsStart: f.tsStart, tsEnd: f.tsEnd,
+      id: '', tsStart: f.tsStart, tsEnd: f.tsEnd,
       srcIp: f.srcIp, srcPort: f.srcPort, dstIp: f.dstIp, dstPort: f.dstPort, proto: f.proto,
       packets: f.packets, bytes: f.bytes, packetsRev: f.packetsRev, bytesRev: f.bytesRev,
       tcpFlags: f.tcpFlags, exporter: this.exporter, observationDomain: 0, source: 'pcap',
@@ -428,6 +436,7 @@ export class FlowAssembler {
 
   private record(f: Flow, final: boolean): FlowRecord {
     const rec = this.blank(f);
+    rec.id = flowId('pcap', this.exporter, f.firstIndex, Math.floor(f.tsStart / this.opts.sliceMs));
     if (f.l7) {
       f.l7.flush(rec, final);
       this.countL7(rec);

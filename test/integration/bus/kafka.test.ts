@@ -20,7 +20,7 @@ const SMALL = { [TOPICS.flows]: 3, [TOPICS.state]: 3, [TOPICS.scores]: 3, [TOPIC
 const connect = (prefix = `t${randomUUID().slice(0, 8)}.`) => KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, partitions: SMALL, clientId: prefix });
 
 const flow = (i: number, conduit: string): FlowRecord => ({
-  tsStart: 1_000 * i, tsEnd: 1_000 * i + 5, srcIp: `10.0.${conduit.length}.1`, srcPort: 1000 + i, dstIp: '10.9.0.1', dstPort: 502,
+  id: `${conduit}-${i}`, tsStart: 1_000 * i, tsEnd: 1_000 * i + 5, srcIp: `10.0.${conduit.length}.1`, srcPort: 1000 + i, dstIp: '10.9.0.1', dstPort: 502,
   proto: 6, packets: i, bytes: 60 * i, packetsRev: i, bytesRev: 64 * i, tcpFlags: 24, exporter: 'e', observationDomain: 0,
   source: 'sim', l7: 'modbus', l7Ops: { read_holding_registers: i }, requestIntervalsMs: { count: 2, mean: 1000, m2: 4, min: 999, max: 1001 },
 });

@@ -28,7 +28,7 @@ after(async () => {
 
 const T0 = Date.parse('2025-03-04T05:06:07.000Z');
 const flow = (i: number): FlowRecord => ({
-  tsStart: T0 + i, tsEnd: T0 + i + 1, srcIp: '10.0.0.1', srcPort: i, dstIp: '10.0.0.2', dstPort: 502, proto: 6, packets: 1,
+  id: String(i), tsStart: T0 + i, tsEnd: T0 + i + 1, srcIp: '10.0.0.1', srcPort: i, dstIp: '10.0.0.2', dstPort: 502, proto: 6, packets: 1,
   bytes: 60, packetsRev: 1, bytesRev: 60, tcpFlags: 0, exporter: 'e', observationDomain: 0, source: 'sim',
 });
 const rows = (run: string, from: number, n: number, observedAt = T0) =>

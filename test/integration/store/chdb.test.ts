@@ -34,7 +34,7 @@ after(async () => {
 const T0 = Date.parse('2025-03-04T05:06:07.089Z');
 
 const modbusFlow: FlowRecord = {
-  tsStart: T0, tsEnd: T0 + 59_999, srcIp: '10.1.2.10', srcPort: 50123, dstIp: '10.1.3.7', dstPort: 502, proto: 6,
+  id: 'modbus', tsStart: T0, tsEnd: T0 + 59_999, srcIp: '10.1.2.10', srcPort: 50123, dstIp: '10.1.3.7', dstPort: 502, proto: 6,
   packets: 120, bytes: 9_600, packetsRev: 120, bytesRev: 14_400, tcpFlags: 0x1b, exporter: 'line3.pcap',
   observationDomain: 0, source: 'pcap', l7: 'modbus',
   l7Ops: { read_holding_registers: 118, write_single_register: 2 }, l7OpsRev: { read_holding_registers: 118 },
@@ -43,7 +43,7 @@ const modbusFlow: FlowRecord = {
 };
 
 const bareFlow: FlowRecord = {
-  tsStart: T0 + 1, tsEnd: T0 + 1, srcIp: 'fe80::1', srcPort: 0, dstIp: 'ff02::1', dstPort: 0, proto: 58,
+  id: 'bare', tsStart: T0 + 1, tsEnd: T0 + 1, srcIp: 'fe80::1', srcPort: 0, dstIp: 'ff02::1', dstPort: 0, proto: 58,
   packets: 1, bytes: 72, packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: '192.0.2.1', observationDomain: 7,
   source: 'ipfix', requestIntervalsMs: { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity },
 };

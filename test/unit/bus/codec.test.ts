@@ -6,7 +6,7 @@ import { decodeAlert, decodeFlows, decodeScore, encodeFlows, encodeJson, SCHEMAS
 import { murmur2, partitionFor } from '../../../bus/bus.ts';
 
 const full: FlowRecord = {
-  tsStart: 1_736_150_400_123.5, tsEnd: 1_736_150_401_000, srcIp: '10.0.0.1', srcPort: 50123, dstIp: 'fe80::1', dstPort: 502,
+  id: 'full', tsStart: 1_736_150_400_123.5, tsEnd: 1_736_150_401_000, srcIp: '10.0.0.1', srcPort: 50123, dstIp: 'fe80::1', dstPort: 502,
   proto: 6, packets: 12, bytes: 960, packetsRev: 11, bytesRev: 1024, tcpFlags: 0x1b, exporter: '192.0.2.9',
   observationDomain: 4_000_000_000, source: 'pcap', l7: 'modbus',
   l7Ops: { read_holding_registers: 120, write_single_register: 2 }, l7OpsRev: { read_holding_registers: 118 },
@@ -14,7 +14,7 @@ const full: FlowRecord = {
   requestIntervalsMs: { count: 119, mean: 1000.25, m2: 12.5, min: 990, max: 1011 },
 };
 const bare: FlowRecord = {
-  tsStart: 1, tsEnd: 2, srcIp: '10.0.0.2', srcPort: 0, dstIp: '10.0.0.3', dstPort: 0, proto: 1, packets: 1, bytes: 64,
+  id: 'bare', tsStart: 1, tsEnd: 2, srcIp: '10.0.0.2', srcPort: 0, dstIp: '10.0.0.3', dstPort: 0, proto: 1, packets: 1, bytes: 64,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x.pcap', observationDomain: 0, source: 'netflow9',
 };
 const emptyish: FlowRecord = { ...bare, l7: '', l7Ops: {}, l7Units: [], requestIntervalsMs: { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity } };

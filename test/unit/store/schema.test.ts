@@ -4,7 +4,7 @@ import type { FlowRecord } from '../../../core/records.ts';
 import { f64, flowRow, formatChTime, parseChTime, tables, windowRow } from '../../../store/schema.ts';
 
 const flow: FlowRecord = {
-  tsStart: 1_000, tsEnd: 2_000, srcIp: '10.0.0.1', srcPort: 1234, dstIp: '10.0.0.2', dstPort: 502, proto: 6,
+  id: 'f', tsStart: 1_000, tsEnd: 2_000, srcIp: '10.0.0.1', srcPort: 1234, dstIp: '10.0.0.2', dstPort: 502, proto: 6,
   packets: 3, bytes: 180, packetsRev: 2, bytesRev: 120, tcpFlags: 0x18, exporter: 'x.pcap', observationDomain: 0,
   source: 'pcap',
 };

@@ -6,7 +6,7 @@ import { placeSegment } from '../../../../cli/eval/run.ts';
 
 const W = 10_000;
 const rec = (tsStart: number): FlowRecord => ({
-  tsStart, tsEnd: tsStart + 100, srcIp: '10.0.0.1', srcPort: 40000, dstIp: '10.0.0.2', dstPort: 502, proto: 6,
+  id: String(tsStart), tsStart, tsEnd: tsStart + 100, srcIp: '10.0.0.1', srcPort: 40000, dstIp: '10.0.0.2', dstPort: 502, proto: 6,
   packets: 1, bytes: 60, packetsRev: 1, bytesRev: 60, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 const recs = [1_003_000, 1_015_000, 1_027_000, 1_099_000].map(rec);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { FlowRecord } from '../../../../core/records.ts';
+import { flowId, type FlowRecord } from '../../../../core/records.ts';
 import { newFileStats } from '../../../../ingest/files/csv.ts';
 import { nfdumpFlags, readNfdumpCsv } from '../../../../ingest/files/nfdump-csv.ts';
 import { readIpfixFile } from '../../../../ingest/files/ipfix-file.ts';
@@ -168,9 +168,9 @@ test('reads a CSV through a mapping, counting bad rows per reason', async () => 
   const stats = newFileStats(p);
   const recs = await drain(readGenericCsv(p, parseCsvMapping(MAPPING), {}, stats));
   assert.deepEqual(recs, [
-    { tsStart: Date.UTC(2024, 2, 1, 10, 0, 1), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 1), srcIp: '10.0.1.11', srcPort: 40000, dstIp: '10.0.2.21',
+    { id: flowId('csv', 'generic.csv', 3), tsStart: Date.UTC(2024, 2, 1, 10, 0, 1), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 1), srcIp: '10.0.1.11', srcPort: 40000, dstIp: '10.0.2.21',
       dstPort: 20000, proto: 6, packets: 1, bytes: 60, packetsRev: 1, bytesRev: 60, tcpFlags: 0, exporter: 'generic.csv', observationDomain: 0, source: 'file' },
-    { tsStart: Date.UTC(2024, 2, 1, 10, 0, 5), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 6, 500), srcIp: '10.0.1.10', srcPort: 50210, dstIp: '10.0.2.20',
+    { id: flowId('csv', 'generic.csv', 2), tsStart: Date.UTC(2024, 2, 1, 10, 0, 5), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 6, 500), srcIp: '10.0.1.10', srcPort: 50210, dstIp: '10.0.2.20',
       dstPort: 502, proto: 6, packets: 5, bytes: 300, packetsRev: 4, bytesRev: 250, tcpFlags: 0, exporter: 'generic.csv', observationDomain: 0,
       source: 'file', l7: 'modbus' },
   ]);

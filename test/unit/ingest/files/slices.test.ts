@@ -4,7 +4,7 @@ import { SliceAggregator, type Message } from '../../../../ingest/files/slices.t
 
 const msg = (ts: number, over: Partial<Message> = {}): Message => ({
   ts, clientIp: '10.0.0.1', clientPort: 50000, serverIp: '10.0.0.2', serverPort: 2404,
-  fromClient: true, ipLen: 60, newPacket: true, op: 'x', cadence: true, ...over,
+  fromClient: true, ipLen: 60, newPacket: true, op: 'x', cadence: true, line: ts, ...over,
 });
 
 test('times a client packet once even when its first APDU is not a request', () => {

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { FlowRecord } from '../../../../core/records.ts';
+import { flowId, type FlowRecord } from '../../../../core/records.ts';
 import { newFileStats, type FileStats } from '../../../../ingest/files/csv.ts';
 import { historyFlags, readZeek, type ZeekOptions } from '../../../../ingest/files/zeek.ts';
 import { projectRoot } from '../../../support/data.ts';
@@ -29,7 +29,7 @@ test('maps a TSV conn.log row to a record: originator is src, IP-level counters,
   assert.deepEqual(
     { ...m, l7Ops: undefined, l7OpsRev: undefined, l7Errors: undefined, l7Units: undefined, requestIntervalsMs: undefined },
     {
-      tsStart: 1709287200100, tsEnd: 1709287259600, srcIp: '10.0.1.10', srcPort: 50210, dstIp: '10.0.2.20', dstPort: 502,
+      id: flowId('zeek', 'CHhAvVGS1DHFjwGM9'), tsStart: 1709287200100, tsEnd: 1709287259600, srcIp: '10.0.1.10', srcPort: 50210, dstIp: '10.0.2.20', dstPort: 502,
       proto: 6, packets: 60, bytes: 3720, packetsRev: 58, bytesRev: 3596, tcpFlags: 0x13, exporter: 'plant',
       observationDomain: 0, source: 'file', l7: 'modbus',
       l7Ops: undefined, l7OpsRev: undefined, l7Errors: undefined, l7Units: undefined, requestIntervalsMs: undefined,

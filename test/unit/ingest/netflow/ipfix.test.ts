@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { fakeClock } from '../../../../core/clock.ts';
 import { IpfixDecoder } from '../../../../ingest/netflow/ipfix.ts';
 import { T0, be16, be32, be64, beN, ip4, ipfix, optTmpl, set, tmpl, type Spec } from './build.ts';
+import { noId } from '../../../support/records.ts';
 
 /** A 5-tuple template with absolute ms times: the common case. */
 const FIVE_TUPLE: Spec[] = [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [6, 1], [2, 4], [1, 4], [152, 8], [153, 8]];
@@ -20,7 +21,7 @@ const decoder = (clock = fakeClock(T0)) => ({ clock, d: new IpfixDecoder(clock) 
 test('decodes a data record after its template into a whole flow record', () => {
   const { d } = decoder();
   const r = d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE)), set(256, fiveTupleRec())), '192.0.2.1', T0);
-  assert.deepEqual(r.records, [EXPECTED]);
+  assert.deepEqual(noId(r.records), [EXPECTED]);
   assert.deepEqual(r.errors, {});
   assert.equal(r.templates, 1);
 });
@@ -30,7 +31,7 @@ test('counts data before its template as template_missing, then decodes once the
   const data = ipfix({ domain: 7 }, set(256, fiveTupleRec()));
   assert.deepEqual(d.decode(data, '192.0.2.1', T0).errors, { template_missing: 1 });
   d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
-  assert.deepEqual(d.decode(data, '192.0.2.1', T0).records, [EXPECTED]);
+  assert.deepEqual(noId(d.decode(data, '192.0.2.1', T0).records), [EXPECTED]);
 });
 
 test('keeps decoding after a template refresh with the same and with a changed definition', () => {
@@ -39,7 +40,7 @@ test('keeps decoding after a template refresh with the same and with a changed d
   d.decode(tpl, '192.0.2.1', T0);
   d.decode(tpl, '192.0.2.1', T0);
   assert.equal(d.templates.size, 1);
-  assert.deepEqual(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records, [EXPECTED]);
+  assert.deepEqual(noId(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records), [EXPECTED]);
   // pmacct #923: a changed re-advertisement must replace the layout, not overflow the old one.
   d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, [[8, 4], [12, 4], [4, 1]]))), '192.0.2.1', T0);
   const r = d.decode(ipfix({ domain: 7 }, set(256, [...ip4('10.9.9.9'), ...ip4('10.8.8.8'), 17])), '192.0.2.1', T0);
@@ -84,7 +85,7 @@ test('ignores template withdrawals over UDP and keeps the template', () => {
   d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
   const w = d.decode(ipfix({ domain: 7 }, set(2, [...be16(256), ...be16(0), ...be16(2), ...be16(0)])), '192.0.2.1', T0);
   assert.deepEqual(w.errors, { withdrawal_ignored: 2 });
-  assert.deepEqual(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records, [EXPECTED]);
+  assert.deepEqual(noId(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records), [EXPECTED]);
 });
 
 test('records the sampling interval from an options record and flags a change, without scaling counters', () => {
@@ -94,7 +95,7 @@ test('records the sampling interval from an options record and flags a change, w
   d.decode(opt(100), '192.0.2.1', T0);
   d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
   const r = d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0);
-  assert.deepEqual(r.records, [{ ...EXPECTED, samplingInterval: 100, fidelity: ['sampled'] }]);
+  assert.deepEqual(noId(r.records), [{ ...EXPECTED, samplingInterval: 100, fidelity: ['sampled'] }]);
   assert.deepEqual(d.decode(opt(50), '192.0.2.1', T0).fidelity, { sampling_changed: 1 });
   assert.equal(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records[0]!.samplingInterval, 50);
 });
@@ -180,13 +181,13 @@ test('skips a data set whose template has record length 0 instead of looping', (
 test('counts a record longer than the rest of its set and keeps the records before it', () => {
   const { d } = decoder();
   const r = d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE)), set(256, [...fiveTupleRec(), ...fiveTupleRec().slice(0, 30)])), '192.0.2.1', T0);
-  assert.deepEqual([r.records, r.errors], [[EXPECTED], { record_truncated: 1 }]);
+  assert.deepEqual([noId(r.records), r.errors], [[EXPECTED], { record_truncated: 1 }]);
 });
 
 test('treats zero bytes shorter than a record after the last record as padding', () => {
   const { d } = decoder();
   const r = d.decode(ipfix({ domain: 7 }, set(2, [...tmpl(256, FIVE_TUPLE), 0, 0, 0, 0]), set(256, [...fiveTupleRec(), 0, 0, 0])), '192.0.2.1', T0);
-  assert.deepEqual([r.records, r.errors], [[EXPECTED], {}]);
+  assert.deepEqual([noId(r.records), r.errors], [[EXPECTED], {}]);
 });
 
 test('stops at a set shorter than 4 bytes or running past the message, keeping earlier sets', () => {
@@ -205,7 +206,7 @@ test('keeps decoding other sets after a malformed template set', () => {
   const { d } = decoder();
   const bad = set(2, [...be16(300), ...be16(3), ...be16(8), ...be16(4)]); // 3 fields declared, 1 present
   const r = d.decode(ipfix({ domain: 7 }, bad, set(2, tmpl(256, FIVE_TUPLE)), set(256, fiveTupleRec())), '192.0.2.1', T0);
-  assert.deepEqual([r.records, r.errors], [[EXPECTED], { template_invalid: 1 }]);
+  assert.deepEqual([noId(r.records), r.errors], [[EXPECTED], { template_invalid: 1 }]);
 });
 
 test('rejects truncated headers of 0 to 19 bytes without throwing', () => {

@@ -4,7 +4,7 @@ import type { FlowRecord } from '../../../../core/records.ts';
 import { L7Slice } from '../../../../ingest/protocols/slice.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 40000, dstIp: 'b', dstPort: 502, proto: 6, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 40000, dstIp: 'b', dstPort: 502, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 const l7Fields = (rec: FlowRecord): Partial<FlowRecord> => {

@@ -7,7 +7,7 @@ import { bacnetAnalyzer, BacnetSession } from '../../../../../ingest/protocols/b
 import { ipv4, pcapFile, tempFile, udpDatagram } from '../../pcap/frames.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 47808, dstIp: 'b', dstPort: 47808, proto: 17, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 47808, dstIp: 'b', dstPort: 47808, proto: 17, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 

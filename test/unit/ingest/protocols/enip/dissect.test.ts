@@ -5,7 +5,7 @@ import { ENIP_SECURITY_SERVICES, serviceCode, serviceName } from '../../../../..
 import { EnipSession, parsePath } from '../../../../../ingest/protocols/enip/dissect.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 44818, proto: 6, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 44818, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 

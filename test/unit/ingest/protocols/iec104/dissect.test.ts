@@ -7,7 +7,7 @@ import {
 import { Iec104Session, iec104Analyzer } from '../../../../../ingest/protocols/iec104/dissect.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 40000, dstIp: 'b', dstPort: 2404, proto: 6, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 40000, dstIp: 'b', dstPort: 2404, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 

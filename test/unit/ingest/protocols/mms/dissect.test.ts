@@ -5,7 +5,7 @@ import { isSecurityOp, mmsOpName, parseOpName } from '../../../../../ingest/prot
 import { MmsSession, readTlv } from '../../../../../ingest/protocols/mms/dissect.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 102, proto: 6, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 102, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 

@@ -10,7 +10,7 @@ import { sharedData } from '../../../../support/data.ts';
 import { ipv4, mbap, pcapFile, TCP, tcpSegment, tempFile } from '../../pcap/frames.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 502, proto: 6, packets: 0, bytes: 0,
+  id: '', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 502, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 
