@@ -59,6 +59,7 @@ const COLUMNS: [keyof FlowRecord, () => DataType, boolean][] = [
   ['l7Units', () => new List(new Field('item', new Uint32(), true)), true],
   ['l7Violations', mapType, true],
   ['requestIntervalsMs', () => new Struct(SUMMARY_FIELDS.map((f) => new Field(f, new Float64(), false))), true],
+  ['fidelity', () => new List(new Field('item', new Utf8(), true)), true],
 ];
 
 const MAP_FIELDS = new Set<keyof FlowRecord>(['l7Ops', 'l7OpsRev', 'l7Errors', 'l7Violations']);
@@ -114,7 +115,7 @@ export const decodeFlows = (value: Buffer): Decoded<FlowRecord[]> => {
         const v: unknown = vec!.get(i);
         if (v === null || v === undefined) continue;
         if (MAP_FIELDS.has(name)) f[name] = toRecord(v);
-        else if (name === 'l7Units') f[name] = [...(v as Iterable<number>)];
+        else if (name === 'l7Units' || name === 'fidelity') f[name] = [...(v as Iterable<unknown>)];
         else if (name === 'requestIntervalsMs') {
           const s = v as Record<string, number>;
           f[name] = Object.fromEntries(SUMMARY_FIELDS.map((k) => [k, s[k]])) as unknown as IntervalSummary;

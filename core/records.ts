@@ -68,7 +68,23 @@ export interface FlowRecord {
   l7Violations?: Record<string, number>;
   /** Cadence of the initiator's requests inside this flow. */
   requestIntervalsMs?: IntervalSummary;
+  /**
+   * What in this record is inferred rather than seen, when anything is (absent = nothing). Direction
+   * notes ({@link DirectionNote}) say the client/server sides were not fixed by a seen TCP handshake
+   * and how they were decided; NetFlow/IPFIX records add their export notes (`sampled`,
+   * `start_after_end`, `no_flow_times` … see ingest/netflow/common.ts).
+   */
+  fidelity?: string[];
 }
+
+/**
+ * Why a record's direction was inferred (ingest/direction.ts): `direction_port` the server is the side
+ * on a service port (well-known, or a registered OT/server port); `direction_lower_port` neither or
+ * both sides were, so the lower port is the server (nfdump -B's guess); `direction_flipped` the log
+ * flipped it by its own rule and says so (Zeek's `^`); `direction_group` sent to a multicast or
+ * broadcast address, so the sender is the client.
+ */
+export type DirectionNote = 'direction_port' | 'direction_lower_port' | 'direction_flipped' | 'direction_group';
 
 /**
  * A FlowRecord id from a source's coordinates, e.g. `flowId('pcap', file, packetIndex, slice)`:

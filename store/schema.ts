@@ -33,7 +33,7 @@ export const tables = {
     tcpFlags: 'tcp_flags', exporter: 'exporter', observationDomain: 'observation_domain', source: 'source',
     l7: 'l7', l7Ops: 'l7_ops', l7OpsRev: 'l7_ops_rev', l7Errors: 'l7_errors', l7Units: 'l7_units',
     l7Violations: 'l7_violations', reqCount: 'req_count', reqMean: 'req_mean', reqM2: 'req_m2',
-    reqMin: 'req_min', reqMax: 'req_max',
+    reqMin: 'req_min', reqMax: 'req_max', fidelity: 'fidelity',
   }),
   windows: table('windows', {
     runId: 'run_id', conduit: 'conduit', edge: 'edge', windowStart: 'window_start', windowEnd: 'window_end',
@@ -93,7 +93,7 @@ export type FlowRow = RowOf<typeof tables.flows.columns, {
   packetsRev: number; bytesRev: number; tcpFlags: number; exporter: string; observationDomain: number;
   source: FlowSource; l7: string; l7Ops: Record<string, number>; l7OpsRev: Record<string, number>;
   l7Errors: Record<string, number>; l7Units: number[]; l7Violations: Record<string, number>;
-  reqCount: number; reqMean: F64; reqM2: F64; reqMin: F64; reqMax: F64;
+  reqCount: number; reqMean: F64; reqM2: F64; reqMin: F64; reqMax: F64; fidelity: string[];
 }>;
 
 export type WindowRow = RowOf<typeof tables.windows.columns, {
@@ -180,6 +180,7 @@ export const flowRow = (rec: FlowRecord, extra: FlowExtra): FlowRow => {
     [F.reqM2]: has ? f64(iv.m2) : 0,
     [F.reqMin]: has ? f64(iv.min) : 0,
     [F.reqMax]: has ? f64(iv.max) : 0,
+    [F.fidelity]: rec.fidelity ?? [],
   };
 };
 

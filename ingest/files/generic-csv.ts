@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { orient, senderIsClientByFlags } from '../direction.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { flowId, type FlowRecord } from '../../core/records.ts';
 import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
@@ -150,6 +151,8 @@ export const mappedRecord = (f: string[], c: Resolved, m: CsvMapping, exporter: 
   };
   const l7 = get(c.l7);
   if (l7) rec.l7 = l7.toLowerCase();
+  // Unless the flags show the client's SYN, the port rule decides who is the client (ingest/direction.ts).
+  if (!senderIsClientByFlags(proto, rec.tcpFlags)) orient(rec);
   return rec;
 };
 

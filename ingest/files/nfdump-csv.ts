@@ -29,6 +29,7 @@
  */
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
+import { orient, senderIsClientByFlags } from '../direction.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { PROTO_NAMES, flowId, type FlowRecord } from '../../core/records.ts';
 import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
@@ -122,13 +123,16 @@ export const nfdumpRecord = (f: string[], col: ReadonlyMap<string, number>, expo
   const flags = flg === undefined ? 0 : nfdumpFlags(flg);
   if (flags === undefined) return 'bad_flags';
   const ra = (get('ra') ?? '').trim();
-  return {
+  const rec: FlowRecord = {
     id: '', tsStart: ts, tsEnd: end, srcIp: sa, srcPort: sp, dstIp: da, dstPort: dp, proto,
     packets, bytes, packetsRev: 0, bytesRev: 0,
     tcpFlags: proto === 6 ? flags : 0,
     exporter: isIP(ra) !== 0 && ra !== '0.0.0.0' ? ra : exporter,
     observationDomain: 0, source: 'file',
   };
+  // Exported flows are unidirectional: unless the flags show the client's SYN, the port rule decides (ingest/direction.ts).
+  if (!senderIsClientByFlags(proto, rec.tcpFlags)) orient(rec);
+  return rec;
 };
 
 /**

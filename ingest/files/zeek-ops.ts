@@ -323,25 +323,40 @@ export interface ConnL7 {
   /** Gaps between the originator's consecutive operations (by protocol-log `ts`). */
   gaps: IntervalSummary;
   lastOrigTs: number;
+  /** The same for the responder's operations (the initiator's when the record is swapped). */
+  gapsRev: IntervalSummary;
+  lastRespTs: number;
+  /**
+   * Whether the operations' sides come from `is_orig` (Zeek's originator) rather than from request /
+   * response semantics: only then do they swap with a record whose sides were swapped.
+   */
+  directional: boolean;
   /** Per-connection decoder state (CIP request names by service). */
   state: Map<string, string>;
 }
 
 export const newConnL7 = (l7: string): ConnL7 => ({
-  l7, ops: {}, opsRev: {}, errors: {}, units: new Set(), gaps: intervals.empty(), lastOrigTs: -1, state: new Map(),
+  l7, ops: {}, opsRev: {}, errors: {}, units: new Set(), gaps: intervals.empty(), lastOrigTs: -1,
+  gapsRev: intervals.empty(), lastRespTs: -1, directional: false, state: new Map(),
 });
 
 /** Adds one row's events; `ts` (epoch ms) feeds the originator's cadence. */
 export const addEvents = (c: ConnL7, events: readonly OpEvent[], ts: number | undefined): void => {
   let timed = false;
+  let timedRev = false;
   for (const e of events) {
     if (e.op !== '') bump(e.orig ? c.ops : c.opsRev, e.op);
     if (e.error) bump(c.errors, e.error);
     if (e.unit !== undefined) c.units.add(e.unit);
-    if (e.orig && e.op !== '' && ts !== undefined && !timed) {
+    if (e.op === '' || ts === undefined) continue;
+    if (e.orig && !timed) {
       timed = true;
       if (c.lastOrigTs >= 0) intervals.add(c.gaps, Math.max(0, Math.round((ts - c.lastOrigTs) * 1000) / 1000));
       c.lastOrigTs = ts;
+    } else if (!e.orig && !timedRev) {
+      timedRev = true;
+      if (c.lastRespTs >= 0) intervals.add(c.gapsRev, Math.max(0, Math.round((ts - c.lastRespTs) * 1000) / 1000));
+      c.lastRespTs = ts;
     }
   }
 };

@@ -8,14 +8,23 @@
  *   ts               tsStart                    first packet, epoch s (µs); floored to ms
  *   duration         tsEnd = ts + duration      unset (single packet) → tsEnd = tsStart
  *   uid              join key                   protocol-log rows with the same uid
- *   id.orig_h/p      srcIp/srcPort              Zeek's originator = the initiator (client)
- *   id.resp_h/p      dstIp/dstPort
+ *   id.orig_h/p      srcIp/srcPort              Zeek's originator = the initiator (client), unless
+ *   id.resp_h/p      dstIp/dstPort              no handshake says so (see `connDirection`)
  *   proto            proto                      tcp 6, udp 17, icmp 1 (58 for an IPv6 address);
  *                                               unknown_transport → `ip_proto` (Zeek ≥ 7) or 0
  *   orig_pkts/orig_ip_bytes  packets/bytes      IP-level, like NetFlow; unset → 0
  *   resp_pkts/resp_ip_bytes  packetsRev/bytesRev
  *   history, conn_state      tcpFlags           best effort, see `historyFlags`
  *   service          l7                         first OT protocol named, else its first entry
+ *
+ * Direction (`connDirection`, rule of ingest/direction.ts): a history with `^` means Zeek flipped the
+ * connection by its own rule — followed, noted `direction_flipped`; an originator SYN (`S` in the
+ * history, or a conn_state that implies it: S0 S1 SF REJ S2 S3 RSTO RSTR SH RSTOS0) or a responder
+ * SYN+ACK without one (RSTRH, SHR) is a handshake — kept, no note; the originator sending the SYN+ACK
+ * (`H` without `S`) makes it the server — swapped, no note; anything else (OTH, a history with no
+ * S/H such as `DdA`, UDP) is decided by the port rule — swapped when the originator is on the service
+ * port, noted `direction_port` / `direction_lower_port`. A swap swaps packets/bytes and the joined
+ * protocol-log operations (and takes the responder's cadence as the initiator's).
  *
  * ICMP: Zeek puts the ICMP type in `id.orig_p` and the code in `id.resp_p`; like the NetFlow
  * decoders the record gets srcPort 0, dstPort = type << 8 | code.
@@ -32,6 +41,7 @@ import { basename, dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 import { PipelineError } from '../../core/errors.ts';
 import { flowId, type FlowRecord } from '../../core/records.ts';
+import { addNote, orient, swapSides } from '../direction.ts';
 import { countBadRow, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { readZeekRows, sniffZeekFormat, zeekTime, type ZeekRow } from './zeek-log.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
@@ -155,6 +165,9 @@ const joinFile = async (
       c = newConnL7(spec.l7);
       joined.set(uid, c);
     }
+    // A row whose direction comes from `is_orig` is relative to Zeek's originator (swapped with the
+    // record); one read by request/response (pdu_type, request_response) is already the client's.
+    if (row.is_orig !== undefined && row.pdu_type === undefined && row.request_response === undefined) c.directional = true;
     addEvents(c, spec.decode(row, c.state), zeekTime(row.ts));
   }
 };
@@ -194,14 +207,32 @@ export const historyFlags = (history: string | undefined, state: string | undefi
   }
 };
 
+/** conn_states whose originator sent the SYN (or received the only SYN+ACK seen): a handshake. */
+const HANDSHAKE_STATES: ReadonlySet<string> = new Set(['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'SH', 'RSTOS0', 'RSTRH', 'SHR']);
+
+/**
+ * How a conn row's direction is decided (see the file comment): `keep` (a handshake), `swap` (the
+ * originator sent the SYN+ACK), `flipped` (Zeek's `^`), or `infer` (the port rule).
+ */
+export const connDirection = (proto: number, history: string | undefined, state: string | undefined): 'keep' | 'swap' | 'flipped' | 'infer' => {
+  const h = history ?? '';
+  if (h.includes('^')) return 'flipped';
+  if (proto !== 6) return 'infer';
+  if (h !== '') return h.includes('S') ? 'keep' : h.includes('H') ? 'swap' : 'infer';
+  return state !== undefined && HANDSHAKE_STATES.has(state) ? 'keep' : 'infer';
+};
+
 const count = (s: string | undefined): number | undefined => (s === undefined ? 0 : /^\d+$/.test(s) ? Number(s) : undefined);
 const port = (s: string | undefined): number | undefined => {
   const n = s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
   return n !== undefined && n <= 65_535 ? n : undefined;
 };
 
-/** One conn row → a record (without l7 ops) and its uid, or a bad-row reason. */
-export const connRecord = (row: ZeekRow, exporter: string): { rec: FlowRecord; uid: string } | string => {
+/**
+ * One conn row → a record (without l7 ops), its uid and whether its sides were swapped against
+ * Zeek's originator/responder, or a bad-row reason.
+ */
+export const connRecord = (row: ZeekRow, exporter: string): { rec: FlowRecord; uid: string; swapped: boolean } | string => {
   const ts = zeekTime(row.ts);
   if (ts === undefined) return 'zeek_bad_time';
   const dur = row.duration === undefined ? 0 : /^\d+(\.\d+)?(e[-+]?\d+)?$/.test(row.duration) ? Number(row.duration) : undefined;
@@ -234,20 +265,28 @@ export const connRecord = (row: ZeekRow, exporter: string): { rec: FlowRecord; u
   };
   const l7 = serviceL7(row.service);
   if (l7 !== undefined) rec.l7 = l7;
-  return { rec, uid };
+  let swapped = false;
+  const how = proto === 1 || proto === 58 ? 'keep' : connDirection(proto, row.history, row.conn_state);
+  if (how === 'flipped') addNote(rec, 'direction_flipped');
+  else if (how === 'swap') { swapSides(rec); swapped = true; } else if (how === 'infer') swapped = orient(rec);
+  return { rec, uid, swapped };
 };
 
 const sorted = (m: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-/** Adds what the protocol logs said; the protocol log's l7 wins over `service`. */
-const attachL7 = (rec: FlowRecord, c: ConnL7): void => {
+/**
+ * Adds what the protocol logs said; the protocol log's l7 wins over `service`. `swapped`: the record's
+ * client is Zeek's responder, so the responder's operations and cadence are the initiator's.
+ */
+const attachL7 = (rec: FlowRecord, c: ConnL7, swapped: boolean): void => {
   rec.l7 = c.l7;
-  rec.l7Ops = sorted(c.ops);
-  rec.l7OpsRev = sorted(c.opsRev);
+  rec.l7Ops = sorted(swapped ? c.opsRev : c.ops);
+  rec.l7OpsRev = sorted(swapped ? c.ops : c.opsRev);
   if (Object.keys(c.errors).length > 0) rec.l7Errors = sorted(c.errors);
   if (c.units.size > 0) rec.l7Units = [...c.units].sort((a, b) => a - b);
-  if (c.gaps.count > 0) rec.requestIntervalsMs = { ...c.gaps };
+  const gaps = swapped ? c.gapsRev : c.gaps;
+  if (gaps.count > 0) rec.requestIntervalsMs = { ...gaps };
 };
 
 /**
@@ -283,7 +322,7 @@ export async function* readZeek(path: string, opts: ZeekOptions = {}, stats: Fil
         if (typeof r === 'string') { countBadRow(stats, r, side.rows, `${basename(file)}: ${JSON.stringify(row).slice(0, 200)}`, opts.events); continue; }
         if (r.rec.id === '') r.rec.id = flowId('zeek', exporter, basename(file), side.rows);
         const c = joined.get(r.uid);
-        if (c) { attachL7(r.rec, c); joined.delete(r.uid); }
+        if (c) { attachL7(r.rec, c, r.swapped && c.directional); joined.delete(r.uid); }
         const out = queue.push(r.rec, `${r.uid}|${r.rec.srcIp}|${r.rec.srcPort}|${r.rec.dstIp}|${r.rec.dstPort}`);
         if (out) { stats.records += out.length; yield out; }
       }

@@ -2,7 +2,9 @@
  * What the three decoders share: the result shape, the closed sets of error and fidelity reasons
  * (they become metric labels), the record type and small byte helpers.
  */
-import { flowId, type FlowRecord } from '../../core/records.ts';
+import { flowId, type DirectionNote, type FlowRecord } from '../../core/records.ts';
+
+import { orient, senderIsClientByFlags } from '../direction.ts';
 
 export { ipv4At, ipv6At } from '../../core/net.ts';
 
@@ -47,10 +49,13 @@ export type DecodeError =
  * - `sampled`: the record comes from a sampled exporter (interval > 1); counters are NOT scaled
  * - `no_uptime_base`: sysUpTime-relative times with no known base (IPFIX without systemInitTimeMilliseconds); export time used
  * - `no_flow_times`: the record has no start/end fields; export time used
+ * - `direction_port`, `direction_lower_port`, `direction_group`: the record was not a SYN-only one, so
+ *   its client side was decided by the port rule of ingest/direction.ts (and the sides swapped when the
+ *   sender was the server); counted per record
  */
 export type FidelityNote =
   | 'start_after_end' | 'duration_invalid' | 'clock_skew' | 'sampling_changed' | 'sampled'
-  | 'no_uptime_base' | 'no_flow_times';
+  | 'no_uptime_base' | 'no_flow_times' | DirectionNote;
 
 /** A decoded flow: a {@link FlowRecord} plus what the exporter told us about sampling and fidelity. */
 export interface NetflowRecord extends FlowRecord {
@@ -172,6 +177,21 @@ export class PairKey {
 }
 
 /**
+ * Export records are unidirectional and say their sender: a TCP record whose flags show SYN without
+ * ACK is the client's; any other (the SYN+ACK side, a flow whose start the exporter did not see, UDP)
+ * is oriented by the port rule (ingest/direction.ts): the side on a service port is the server, the
+ * sides and counters are swapped when that is the sender, and the record notes how it was decided.
+ */
+const orientRecords = (r: DecodeResult): void => {
+  for (const rec of r.records) {
+    if (senderIsClientByFlags(rec.proto, rec.tcpFlags)) continue;
+    const before = rec.fidelity?.length ?? 0;
+    orient(rec);
+    if ((rec.fidelity?.length ?? 0) > before) countFidelity(r, rec.fidelity!.at(-1) as FidelityNote);
+  }
+};
+
+/**
  * What every export decoder shares: `decode` never throws. A bounds error inside one datagram (a
  * DataView/array RangeError) is counted as `truncated`; anything else is a programmer error.
  */
@@ -201,7 +221,10 @@ export abstract class DatagramDecoder {
       if (!(e instanceof RangeError)) throw e;
       countError(r, 'truncated');
     }
-    if (r.records.length > 0) this.stampIds(buf, session, r.records);
+    if (r.records.length > 0) {
+      this.stampIds(buf, session, r.records);
+      orientRecords(r);
+    }
     return r;
   }
 

@@ -7,10 +7,12 @@
  *
  * Initiator (the record's `src`, the client):
  *   1. TCP: the sender of a SYN without ACK; the receiver of a SYN+ACK when the SYN was missed.
- *   2. Otherwise the port rule: a side whose port is a service port (< 1024, or a registered
- *      OT/industrial port in {@link SERVICE_PORTS}) while the other side's is not is the server;
- *      when both or neither are, the lower port is the server; equal ports: the first packet's sender
- *      is the client.
+ *   2. Otherwise (a TCP flow first seen mid-stream, UDP) the rule of ingest/direction.ts: a side whose
+ *      port is a service port (< 1024, or a registered OT/industrial port in `SERVICE_PORTS`) while
+ *      the other side's is not is the server; when both or neither are, the lower port is the server;
+ *      equal ports: the first packet's sender is the client; to a multicast/broadcast address: the
+ *      sender. Such records say so in `fidelity` (`direction_port`, `direction_lower_port`,
+ *      `direction_group`).
  *   3. ICMP: the first packet's sender.
  *
  * Records end at:
@@ -33,9 +35,16 @@
  * flow creation order (itself the order of first packets in the file).
  *
  * TCP payload is passed in sequence order to the flow's L7 session (see `l7.ts`): retransmitted bytes
- * are trimmed, and a jump forward in sequence is reported as a gap.
+ * are trimmed, and a jump forward in sequence is reported as a gap. Bytes already delivered are never
+ * dissected again, also after the flow ended: a TCP flow that ends (idle, or closed and lingered)
+ * leaves its next sequence numbers in a bounded memory of ended flows ({@link ENDED_FLOWS}), and a
+ * flow that starts again on the same 5-tuple without a SYN takes them up, so a retransmission minutes
+ * later (tshark, which never forgets a stream, marks it so) is not counted as new operations — when
+ * its sequence number is within {@link RETRANSMIT_WINDOW} of where the ended flow had got to; further
+ * away it is another connection on the same 5-tuple whose SYN was missed.
  */
-import { flowId, type FlowRecord } from '../../core/records.ts';
+import { flowId, type DirectionNote, type FlowRecord } from '../../core/records.ts';
+import { dstIsServer, isGroupAddress, portRuleNote } from '../direction.ts';
 import type { DecodedPacket } from './decode.ts';
 import type { L7Analyzer, L7Session } from './l7.ts';
 
@@ -54,35 +63,25 @@ export const DEFAULT_FLOW_OPTIONS: FlowOptions = { sliceMs: 60_000, idleTimeoutM
 /** How long a closed TCP flow stays to absorb trailing packets before it is emitted. */
 export const CLOSE_LINGER_MS = 1_000;
 
-/**
- * Ports of services, besides the well-known range: OT/industrial protocols and common server ports.
- * Used by the initiator rule when no SYN was seen.
- */
-export const SERVICE_PORTS: ReadonlySet<number> = new Set([
-  502, 102, 2404, 20000, 44818, 2222, 4840, 47808, 1911, 789, 9600, 18245, 5007, 1962, 2455, 34962, 34963,
-  34964, 1883, 8883, 5094, 5450, 1433, 1521, 3306, 5432, 3389, 5900, 8080, 8443, 6379, 9092,
-]);
-
-const isServicePort = (p: number): boolean => p < 1024 || SERVICE_PORTS.has(p);
-
-/** True when the packet's destination side is the server by the port rule (see the file comment). */
-export const dstIsServer = (srcPort: number, dstPort: number): boolean => {
-  const s = isServicePort(srcPort);
-  const d = isServicePort(dstPort);
-  if (d !== s) return d;
-  if (srcPort === dstPort) return true;
-  return dstPort < srcPort;
-};
+/** Ended TCP flows whose next sequence numbers are kept (oldest forgotten first). */
+export const ENDED_FLOWS = 65_536;
 
 /**
- * Multicast and broadcast addresses only ever receive: a packet sent to one makes its sender the
- * initiator, whatever the ports say (DHCPv6 546 → ff02::1:2:547, NetBIOS 137 → x.x.x.255:137).
+ * How far from an ended flow's next sequence number a new segment may be to resume that flow (a
+ * retransmission is near; another connection's random initial sequence number is near by 1 chance
+ * in 1000). A live flow trims any jump back, as tshark does.
  */
-export const isGroupAddress = (ip: string): boolean => {
-  if (ip.includes(':')) return ip.toLowerCase().startsWith('ff');
-  const first = Number(ip.slice(0, ip.indexOf('.')));
-  return (first >= 224 && first <= 239) || ip === '255.255.255.255' || ip.endsWith('.255');
-};
+export const RETRANSMIT_WINDOW = 4 * 1024 * 1024;
+
+/** What an ended TCP flow leaves: its key and where each side's byte stream had got to. */
+interface Ended {
+  a: number; b: number; ports: number; a6: string; b6: string;
+  /** Next sequence number of the key's A and B sides, -1 unknown. */
+  nextA: number;
+  nextB: number;
+}
+
+export { SERVICE_PORTS, dstIsServer, isGroupAddress } from '../direction.ts';
 
 /** Folds a 16-byte IPv6 address into 32 bits for hashing. */
 const fold16 = (buf: Buffer, off: number): number =>
@@ -113,6 +112,8 @@ interface Flow {
   chain: Flow | undefined;
   /** Whether the initiator is the key's first endpoint. */
   initIsA: boolean;
+  /** How the direction was inferred when no handshake fixed it, else undefined. */
+  dirNote: DirectionNote | undefined;
   srcIp: string;
   dstIp: string;
   srcPort: number;
@@ -152,6 +153,8 @@ export class FlowAssembler {
   /** The flow of the previous packet (still in the table), or undefined. */
   private last: Flow | undefined;
   private out: FlowRecord[] = [];
+  /** Ended TCP flows with an L7 session, by key hash (a colliding key overwrites). */
+  private readonly ended = new Map<number, Ended>();
   private nextId = 0;
   private slice = Number.NaN;
   private sliceStart = 0;
@@ -271,6 +274,7 @@ export class FlowAssembler {
       f.chain = this.table.get(hash);
       this.table.set(hash, f);
       this.size++;
+      if (proto === 6 && f.l7 && this.ended.size > 0 && !(flags & TCP_SYN)) this.resume(f, pkt.seq, srcIsA);
     } else if (ts - f.tsStart >= this.activeTimeoutMs && f.packets + f.packetsRev > 0) {
       this.emitSorted([f], false);
     }
@@ -350,15 +354,18 @@ export class FlowAssembler {
     const proto = pkt.proto;
     const icmp = proto === 1 || proto === 58;
     let senderIsClient: boolean;
+    let dirNote: DirectionNote | undefined;
     const a = pkt.srcIp;
     const b = pkt.dstIp;
     if (icmp) senderIsClient = true;
     else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
-    else senderIsClient = isGroupAddress(b) || (!isGroupAddress(a) && dstIsServer(pkt.srcPort, pkt.dstPort));
+    else if (isGroupAddress(b) || isGroupAddress(a)) { senderIsClient = isGroupAddress(b); dirNote = 'direction_group'; }
+    else { senderIsClient = dstIsServer(pkt.srcPort, pkt.dstPort); dirNote = portRuleNote(pkt.srcPort, pkt.dstPort); }
     const f: Flow = {
       id: this.nextId++,
       hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined,
       initIsA: senderIsClient === srcIsA,
+      dirNote,
       srcIp: senderIsClient ? a : b,
       dstIp: senderIsClient ? b : a,
       srcPort: senderIsClient ? pkt.srcPort : pkt.dstPort,
@@ -397,8 +404,40 @@ export class FlowAssembler {
         if (now - f.lastTs >= this.opts.idleTimeoutMs || (f.closedAt >= 0 && now - f.closedAt >= CLOSE_LINGER_MS)) done.push(f);
       }
     }
-    for (const f of done) this.remove(f);
+    for (const f of done) {
+      this.remove(f);
+      if (f.proto === 6 && f.l7 && (f.nextSeqInit >= 0 || f.nextSeqResp >= 0)) this.remember(f);
+    }
     this.emitSorted(done, true);
+  }
+
+  /** Keeps where an ending TCP flow's byte streams had got to (see the file comment). */
+  private remember(f: Flow): void {
+    if (this.ended.size >= ENDED_FLOWS) {
+      const oldest = this.ended.keys().next().value;
+      if (oldest !== undefined) this.ended.delete(oldest);
+    }
+    this.ended.delete(f.hash); // re-inserted as the newest
+    this.ended.set(f.hash, {
+      a: f.a, b: f.b, ports: f.ports, a6: f.a6, b6: f.b6,
+      nextA: f.initIsA ? f.nextSeqInit : f.nextSeqResp,
+      nextB: f.initIsA ? f.nextSeqResp : f.nextSeqInit,
+    });
+  }
+
+  /**
+   * A TCP flow starting without a SYN takes up the sequence state of an ended flow of the same
+   * 5-tuple, when its first segment's sequence number `seq` (sent by A when `fromA`) is near where
+   * that side had got to.
+   */
+  private resume(f: Flow, seq: number, fromA: boolean): void {
+    const e = this.ended.get(f.hash);
+    if (!e || e.a !== f.a || e.b !== f.b || e.ports !== f.ports || e.a6 !== f.a6 || e.b6 !== f.b6) return;
+    this.ended.delete(f.hash);
+    const next = fromA ? e.nextA : e.nextB;
+    if (next < 0 || Math.abs((seq - next) | 0) > RETRANSMIT_WINDOW) return;
+    f.nextSeqInit = f.initIsA ? e.nextA : e.nextB;
+    f.nextSeqResp = f.initIsA ? e.nextB : e.nextA;
   }
 
   private emitSorted(list: Flow[], final: boolean): void {
@@ -441,6 +480,7 @@ export class FlowAssembler {
       f.l7.flush(rec, final);
       this.countL7(rec);
     }
+    if (f.dirNote !== undefined) rec.fidelity = [f.dirNote];
     this.emitted++;
     f.packets = 0; f.bytes = 0; f.packetsRev = 0; f.bytesRev = 0; f.tcpFlags = 0;
     return rec;

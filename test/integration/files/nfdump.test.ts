@@ -62,7 +62,7 @@ test('reads every row of a real nfdump CSV made from a lemay capture, with equal
     assert.equal(sniffFlowFile(csv), 'nfdump-csv');
     const lines = readFileSync(csv, 'utf8').split('\n');
     const header = lines[0]!.split(',');
-    const [ipkt, ibyt, sa, dp] = ['ipkt', 'ibyt', 'sa', 'dp'].map((c) => header.indexOf(c));
+    const [ipkt, ibyt, sp, dp] = ['ipkt', 'ibyt', 'sp', 'dp'].map((c) => header.indexOf(c));
     const rows = lines.slice(1, lines.findIndex((l) => l.startsWith('Summary'))).filter((l) => l !== '').map((l) => l.split(','));
     assert.ok(rows.length > 100, `expected a few hundred flows, got ${rows.length}`);
 
@@ -72,12 +72,15 @@ test('reads every row of a real nfdump CSV made from a lemay capture, with equal
 
     assert.equal(recs.length, rows.length);
     assert.deepEqual(stats.badRows, {});
-    assert.equal(recs.reduce((n, r) => n + r.packets, 0), rows.reduce((n, r) => n + Number(r[ipkt!]), 0));
-    assert.equal(recs.reduce((n, r) => n + r.bytes, 0), rows.reduce((n, r) => n + Number(r[ibyt!]), 0));
-    assert.equal(recs.filter((r) => r.dstPort === 502).length, rows.filter((r) => r[dp!] === '502').length);
-    assert.deepEqual(new Set(recs.map((r) => r.srcIp)), new Set(rows.map((r) => r[sa!])));
+    // Each row is one side of a connection; the server's side (502 → ephemeral) is turned client →
+    // server with its counters in packetsRev/bytesRev (ingest/direction.ts), so sums are over both.
+    assert.equal(recs.reduce((n, r) => n + r.packets + r.packetsRev, 0), rows.reduce((n, r) => n + Number(r[ipkt!]), 0));
+    assert.equal(recs.reduce((n, r) => n + r.bytes + r.bytesRev, 0), rows.reduce((n, r) => n + Number(r[ibyt!]), 0));
+    assert.equal(recs.filter((r) => r.dstPort === 502).length, rows.filter((r) => r[dp!] === '502' || r[sp!] === '502').length);
+    assert.ok(recs.every((r) => r.srcPort !== 502), 'no PLC port on the client side');
+    assert.ok(recs.some((r) => r.packets === 0 && r.packetsRev > 0 && r.fidelity?.includes('direction_port')), 'server sides were swapped, and say so');
     for (let i = 1; i < recs.length; i++) assert.ok(recs[i]!.tsStart >= recs[i - 1]!.tsStart || stats.late > 0, 'event-time order');
-    assert.ok(recs.every((r) => r.packetsRev === 0 && r.bytesRev === 0 && r.source === 'file'));
+    assert.ok(recs.every((r) => (r.packetsRev === 0 || r.packets === 0) && r.source === 'file'));
     // Summary line of nfdump: flows,bytes,packets
     const summary = lines[lines.findIndex((l) => l.startsWith('Summary')) + 2]!.split(',').map(Number);
     assert.equal(recs.length, summary[0]);

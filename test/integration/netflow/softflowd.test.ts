@@ -112,6 +112,9 @@ const nfcapd = async (t: TestContext, dir: string): Promise<{ port: number; stop
   };
 };
 
+/** Server-side records our collector turned client → server, over the captures of one test. */
+let swapped = 0;
+
 const key = (src: string, sp: number, dst: string, dp: number, proto: number): string => `${src}:${sp}>${dst}:${dp}/${proto}`;
 const ms = (s: string): number => Date.parse(`${s}Z`);
 
@@ -124,10 +127,12 @@ for (const [version, source] of [[5, 'netflow5'], [9, 'netflow9'], [10, 'ipfix']
     const dir = mkdtempSync(join(tmpdir(), 'cw-netflow-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     let total = 0;
+    swapped = 0;
     for (const rel of captures()) {
       await t.test(rel, async (t) => { total += await compareOne(t, join(sharedDataDir, rel), version, source, dir); });
     }
     assert.ok(total > 1000, `softflowd exported only ${total} records over all captures`);
+    assert.ok(swapped > 100, `softflowd exports each side of a connection; only ${swapped} server-side records were turned client → server`);
   });
 }
 
@@ -150,7 +155,11 @@ const compareOne = async (t: TestContext, pcap: string, version: 5 | 9 | 10, sou
     assert.equal(ours.length, exported, `our collector got other records than softflowd exported: ${seen()}`);
     assert.equal(theirs.length, exported);
     assert.deepEqual(Object.keys(c.stats.errors), []);
-    assert.ok(ours.every((r) => r.source === source && r.exporter === '127.0.0.1' && r.packetsRev === 0 && r.bytesRev === 0));
+    // Export records are unidirectional; ours are oriented client → server (ingest/direction.ts), so
+    // a record of the server's side has its counters in packetsRev/bytesRev and says why.
+    assert.ok(ours.every((r) => r.source === source && r.exporter === '127.0.0.1' && (r.packets === 0) !== (r.packetsRev === 0)));
+    assert.ok(ours.every((r) => r.packets > 0 || (r.fidelity ?? []).some((n) => n.startsWith('direction_'))), 'a swapped record says so');
+    swapped += ours.filter((r) => r.packets === 0).length;
 
     const byKey = new Map<string, NfdumpFlow[]>();
     for (const f of theirs) {
@@ -159,10 +168,13 @@ const compareOne = async (t: TestContext, pcap: string, version: 5 | 9 | 10, sou
     }
     let compared = 0;
     for (const r of ours) {
-      const k = key(r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto);
+      // nfdump keeps the exporter's sender → receiver: compare ours the way it was exported.
+      const sent = r.packets > 0;
+      const k = sent ? key(r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto) : key(r.dstIp, r.dstPort, r.srcIp, r.srcPort, r.proto);
+      const [packets, bytes] = sent ? [r.packets, r.bytes] : [r.packetsRev, r.bytesRev];
       const cands = byKey.get(k) ?? [];
-      const i = cands.findIndex((f) => f.in_packets === r.packets && f.in_bytes === r.bytes);
-      assert.ok(i >= 0, `nfdump has no flow ${k} with ${r.packets} packets / ${r.bytes} bytes`);
+      const i = cands.findIndex((f) => f.in_packets === packets && f.in_bytes === bytes);
+      assert.ok(i >= 0, `nfdump has no flow ${k} with ${packets} packets / ${bytes} bytes`);
       const f = cands.splice(i, 1)[0]!;
       if (r.proto === 6) assert.equal(r.tcpFlags, flagsOf(f.tcp_flags ?? ''), `${k} tcp flags`);
       if (ms(f.first) === 0 && ms(f.last) === 0) {

@@ -11,7 +11,7 @@ const full: FlowRecord = {
   observationDomain: 4_000_000_000, source: 'pcap', l7: 'modbus',
   l7Ops: { read_holding_registers: 120, write_single_register: 2 }, l7OpsRev: { read_holding_registers: 118 },
   l7Errors: { illegal_data_address: 2 }, l7Units: [1, 247, 4_000_000_000], l7Violations: { modbus_short_pdu: 1 },
-  requestIntervalsMs: { count: 119, mean: 1000.25, m2: 12.5, min: 990, max: 1011 },
+  requestIntervalsMs: { count: 119, mean: 1000.25, m2: 12.5, min: 990, max: 1011 }, fidelity: ['direction_port'],
 };
 const bare: FlowRecord = {
   id: 'bare', tsStart: 1, tsEnd: 2, srcIp: '10.0.0.2', srcPort: 0, dstIp: '10.0.0.3', dstPort: 0, proto: 1, packets: 1, bytes: 64,

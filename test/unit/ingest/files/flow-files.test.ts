@@ -53,7 +53,8 @@ test('reads nfdump CSV rows in event-time order, unidirectional, flags from lett
   const stats = newFileStats(p);
   const recs = await drain(readNfdumpCsv(p, {}, stats));
   assert.deepEqual(recs.map((r) => [r.tsStart, r.tsEnd, r.srcPort, r.dstPort, r.proto, r.packets, r.bytes, r.packetsRev, r.tcpFlags, r.exporter]), [
-    [Date.UTC(2024, 2, 1, 10, 0, 1), Date.UTC(2024, 2, 1, 10, 0, 1) + 4, 502, 50210, 6, 4, 250, 0, 0x18, '127.0.0.1'],
+    // The server's side of the connection (no SYN in its flags): oriented by the port rule, counters reversed.
+    [Date.UTC(2024, 2, 1, 10, 0, 1), Date.UTC(2024, 2, 1, 10, 0, 1) + 4, 50210, 502, 6, 0, 0, 4, 0x18, '127.0.0.1'],
     [Date.UTC(2024, 2, 1, 10, 0, 2), Date.UTC(2024, 2, 1, 10, 0, 2), 0, 8 << 8, 1, 1, 84, 0, 0, '127.0.0.1'],
     [Date.UTC(2024, 2, 1, 10, 0, 5), Date.UTC(2024, 2, 1, 10, 0, 5) + 4500, 50210, 502, 6, 5, 300, 0, 0x1b, '127.0.0.1'],
   ]);
@@ -169,10 +170,11 @@ test('reads a CSV through a mapping, counting bad rows per reason', async () => 
   const recs = await drain(readGenericCsv(p, parseCsvMapping(MAPPING), {}, stats));
   assert.deepEqual(recs, [
     { id: flowId('csv', 'generic.csv', 3), tsStart: Date.UTC(2024, 2, 1, 10, 0, 1), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 1), srcIp: '10.0.1.11', srcPort: 40000, dstIp: '10.0.2.21',
-      dstPort: 20000, proto: 6, packets: 1, bytes: 60, packetsRev: 1, bytesRev: 60, tcpFlags: 0, exporter: 'generic.csv', observationDomain: 0, source: 'file' },
+      dstPort: 20000, proto: 6, packets: 1, bytes: 60, packetsRev: 1, bytesRev: 60, tcpFlags: 0, exporter: 'generic.csv', observationDomain: 0, source: 'file',
+      fidelity: ['direction_port'] },
     { id: flowId('csv', 'generic.csv', 2), tsStart: Date.UTC(2024, 2, 1, 10, 0, 5), tsEnd: Date.UTC(2024, 2, 1, 10, 0, 6, 500), srcIp: '10.0.1.10', srcPort: 50210, dstIp: '10.0.2.20',
       dstPort: 502, proto: 6, packets: 5, bytes: 300, packetsRev: 4, bytesRev: 250, tcpFlags: 0, exporter: 'generic.csv', observationDomain: 0,
-      source: 'file', l7: 'modbus' },
+      source: 'file', l7: 'modbus', fidelity: ['direction_port'] },
   ]);
   assert.deepEqual(stats.badRows, { bad_address: 1, bad_time: 1, bad_number: 1, column_count: 1 });
 });

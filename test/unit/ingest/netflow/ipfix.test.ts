@@ -14,6 +14,7 @@ const EXPECTED = {
   tsStart: T0 - 2000, tsEnd: T0 - 1000, srcIp: '10.0.0.1', srcPort: 40000, dstIp: '10.0.0.2', dstPort: 502,
   proto: 6, packets: 3, bytes: 180, packetsRev: 0, bytesRev: 0, tcpFlags: 0x1b, exporter: '192.0.2.1',
   observationDomain: 7, source: 'ipfix',
+  fidelity: ['direction_port'],
 };
 
 const decoder = (clock = fakeClock(T0)) => ({ clock, d: new IpfixDecoder(clock) });
@@ -46,7 +47,7 @@ test('keeps decoding after a template refresh with the same and with a changed d
   const r = d.decode(ipfix({ domain: 7 }, set(256, [...ip4('10.9.9.9'), ...ip4('10.8.8.8'), 17])), '192.0.2.1', T0);
   assert.equal(d.templates.size, 1);
   assert.deepEqual(r.records.map((x) => [x.srcIp, x.dstIp, x.proto, x.tsStart]), [['10.9.9.9', '10.8.8.8', 17, T0]]);
-  assert.deepEqual(r.fidelity, { no_flow_times: 1 });
+  assert.deepEqual(r.fidelity, { no_flow_times: 1, direction_lower_port: 1 });
 });
 
 test('reuses the compiled form of a template re-sent unchanged and recompiles a changed one', () => {
@@ -95,7 +96,7 @@ test('records the sampling interval from an options record and flags a change, w
   d.decode(opt(100), '192.0.2.1', T0);
   d.decode(ipfix({ domain: 7 }, set(2, tmpl(256, FIVE_TUPLE))), '192.0.2.1', T0);
   const r = d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0);
-  assert.deepEqual(noId(r.records), [{ ...EXPECTED, samplingInterval: 100, fidelity: ['sampled'] }]);
+  assert.deepEqual(noId(r.records), [{ ...EXPECTED, samplingInterval: 100, fidelity: ['sampled', 'direction_port'] }]);
   assert.deepEqual(d.decode(opt(50), '192.0.2.1', T0).fidelity, { sampling_changed: 1 });
   assert.equal(d.decode(ipfix({ domain: 7 }, set(256, fiveTupleRec())), '192.0.2.1', T0).records[0]!.samplingInterval, 50);
 });

@@ -14,6 +14,7 @@ const EXPECTED = {
   tsStart: T0 - 100_000 + 24, tsEnd: T0 - 100_000 + 35, srcIp: '192.168.1.100', srcPort: 1355, dstIp: '192.168.1.101',
   dstPort: 502, proto: 6, packets: 5, bytes: 220, packetsRev: 0, bytesRev: 0, tcpFlags: 0x1b, exporter: '127.0.0.1',
   observationDomain: 0, source: 'netflow9',
+  fidelity: ['direction_port'],
 };
 
 test('decodes softflowd-style template and data into a whole record with uptime-relative times', () => {
@@ -42,7 +43,7 @@ test('records the sampling interval from an options template with opaque scope f
     set(1, [...v9OptTmpl(257, [[1, 4]], [[34, 4], [35, 1]]), 0, 0, 0]),
     set(257, [...be32(0), ...be32(64), 2, 0, 0, 0]),
     set(0, v9Tmpl(1024, SOFTFLOWD)), set(1024, rec(24, 35))), '127.0.0.1', T0);
-  assert.deepEqual([noId(r.records), r.errors], [[{ ...EXPECTED, samplingInterval: 64, fidelity: ['sampled'] }], {}]);
+  assert.deepEqual([noId(r.records), r.errors], [[{ ...EXPECTED, samplingInterval: 64, fidelity: ['sampled', 'direction_port'] }], {}]);
 });
 
 test('rejects options templates with odd scope/option lengths or lengths past the set', () => {

@@ -49,12 +49,19 @@ test('without a SYN the service-port side is the server (port rule)', async () =
   assert.deepEqual([a!.srcIp, a!.srcPort, a!.dstPort], [C, 40000, 502]);
   assert.deepEqual([b!.srcIp, b!.dstPort], [S, 47808], 'BACnet 47808 is a service port');
   assert.deepEqual([c!.srcIp, c!.srcPort, c!.dstPort], [S, 4000, 3000], 'neither a service port: the lower port is the server');
+  assert.deepEqual(out.map((f) => f.fidelity), [['direction_port'], ['direction_port'], ['direction_lower_port']], 'each record says why');
   assert.equal(dstIsServer(1234, 1234), true);
+});
+
+test('a flow whose handshake was seen carries no direction note', async () => {
+  const { out } = await flows([tcp(T0, C, S, 40000, 502, TCP.SYN), tcp(T0 + 1, S, C, 502, 40000, TCP.SYN | TCP.ACK), tcp(T0 + 2, C, S, 40000, 502, TCP.ACK, 5)]);
+  assert.deepEqual([out.length, out[0]!.fidelity], [1, undefined]);
 });
 
 test('a datagram to a broadcast or multicast address makes its sender the initiator, whatever the ports', async () => {
   const { out } = await flows([udp(T0, C, '10.0.0.255', 138, 137), udp(T0 + 1, S, '239.1.2.3', 547, 546)]);
   assert.deepEqual(out.map((f) => [f.srcIp, f.srcPort, f.dstIp, f.dstPort]), [[C, 138, '10.0.0.255', 137], [S, 547, '239.1.2.3', 546]]);
+  assert.deepEqual(out.map((f) => f.fidelity), [['direction_group'], ['direction_group']]);
   assert.equal(isGroupAddress('ff02::1:2'), true);
   assert.equal(isGroupAddress('fe80::1'), false);
   assert.equal(isGroupAddress('10.0.0.20'), false);
