@@ -7,15 +7,14 @@ import { systemClock } from '../core/clock.ts';
 import { createEvents, createLogger, Metrics } from '../core/telemetry.ts';
 import { Collector, CollectorConfig } from '../ingest/netflow/collector.ts';
 import { usageError } from './args.ts';
+import { allowedExporters } from './inputs.ts';
 
 export const runCollectCommand = async (v: Record<string, unknown>): Promise<number> => {
-  if (typeof v.listen !== 'string') throw usageError('collect', 'Missing --listen: where to receive exports, e.g. --listen udp://0.0.0.0:2055.');
+  if (typeof v.listen !== 'string') throw usageError('collect', 'Missing --listen: where to receive exports, on an address of this host, e.g. --listen udp://10.0.0.5:2055.');
   const format = typeof v.format === 'string' ? v.format : 'jsonl';
   if (format !== 'jsonl') throw usageError('collect', `--format "${format}" is not supported; use jsonl.`);
-  const parsed = CollectorConfig.safeParse({
-    listen: v.listen,
-    ...(typeof v.allow === 'string' ? { allowedExporters: v.allow.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-  });
+  const allow = allowedExporters(v);
+  const parsed = CollectorConfig.safeParse({ listen: v.listen, ...(allow ? { allowedExporters: allow } : {}) });
   if (!parsed.success) throw usageError('collect', parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('\n'));
   const log = createLogger();
   const metrics = new Metrics();

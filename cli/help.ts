@@ -153,8 +153,8 @@ Examples:
 
   serve: `conduitwatch serve — the distributed mode: roles that talk only through Kafka
 
-Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL] [--data DIR]
-                          [--http HOST:PORT|off] [--run-id ID] [--prefix P] [files…]
+Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL]
+                          [--allow-exporter CIDR]… [--data DIR] [--http HOST:PORT|off] [--run-id ID] [--prefix P] [files…]
 
 Roles: collector (NetFlow/IPFIX on --listen, or the files given, → conduitwatch.flows.v1 as Arrow batches),
 detector (a consumer group on flows: one detection engine per partition, state checkpointed to the
@@ -168,6 +168,10 @@ Options:
   --kafka H:P     Kafka bootstrap broker(s), comma-separated
   --site FILE     site.yaml (required)
   --listen URL    collector: udp://HOST:PORT for NetFlow v5/v9 and IPFIX     [default: udp://0.0.0.0:2055]
+                  give the address of the interface the exporters reach, not 0.0.0.0
+  --allow-exporter CIDR  collector: only exports from these addresses/blocks (repeatable, or a
+                  comma list); others are dropped and counted (exporter_denied). UDP has no
+                  authentication: set it in production
   --data DIR      sink: chDB data directory                                 [default: ./conduitwatch-data]
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
@@ -189,7 +193,7 @@ CONDUITWATCH_QUERY_TOKEN (bearer); without them only loopback is allowed.
 
 Examples:
   conduitwatch serve --site site.yaml --role all                                  # one process, in-process bus
-  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role collector --listen udp://0.0.0.0:2055
+  conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role collector --listen udp://10.0.0.5:2055 --allow-exporter 10.0.1.0/24
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role detector       # start several: one group
   conduitwatch serve --site site.yaml --kafka 10.0.0.5:9092 --role sink --data /var/lib/conduitwatch
   curl -s 127.0.0.1:9464/metrics | grep conduitwatch_
@@ -198,25 +202,27 @@ Examples:
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 
-Usage: conduitwatch collect --listen udp://HOST:PORT [--format jsonl] [--allow IP,IP…]
+Usage: conduitwatch collect --listen udp://HOST:PORT [--format jsonl] [--allow-exporter CIDR]…
 
 Writes one FlowRecord per line on stdout until SIGINT/SIGTERM, then flushes and exits 0; a summary
 (datagrams, records, skipped datagrams by reason, sequence gaps) goes to stderr. Templates are kept
-per (exporter ip:port, observation domain) and expire after 30 minutes without a refresh.
+per (exporter ip:port, observation domain) and expire after 30 minutes without a refresh; each
+exporter address has its own quota (8,192), so one exporter's template flood evicts only its own.
 To publish the records to Kafka for the detectors instead, run the collector role:
-  conduitwatch serve --role collector --kafka HOST:PORT --site site.yaml --listen udp://0.0.0.0:2055
+  conduitwatch serve --role collector --kafka HOST:PORT --site site.yaml --listen udp://10.0.0.5:2055
 The kernel caps the socket receive buffer at net.core.rmem_max; for high export rates raise it
 (sysctl -w net.core.rmem_max=33554432).
 
 Options:
   --listen URL     udp://0.0.0.0:2055, udp://[::]:4739, udp://127.0.0.1:0 (0 = a free port) (required)
   --format jsonl   output format                                        [default: jsonl]
-  --allow IPS      only accept exports from these exporter addresses (comma list)
+  --allow-exporter CIDR  only accept exports from these addresses or blocks (repeatable, or a comma
+                   list; --allow is the older spelling); others are dropped and counted
 
 Examples:
-  conduitwatch collect --listen udp://0.0.0.0:2055 > flows.jsonl
+  conduitwatch collect --listen udp://10.0.0.5:2055 --allow-exporter 10.0.1.1 > flows.jsonl
   softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none & conduitwatch collect --listen udp://127.0.0.1:2055
-  conduitwatch collect --listen udp://[::]:4739 --allow 10.0.0.1,10.0.0.2 | jq -c 'select(.dstPort == 502)'`,
+  conduitwatch collect --listen udp://[2001:db8::5]:4739 --allow-exporter 2001:db8:1::/64 | jq -c 'select(.dstPort == 502)'`,
 
   sql: `conduitwatch sql — query the embedded ClickHouse store (chDB) that replay wrote
 

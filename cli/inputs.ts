@@ -125,3 +125,13 @@ export const openInput = (file: string, opts: InputOptions): OpenedInput => {
 };
 
 export const displayName = (file: string): string => basename(file);
+
+/**
+ * The exporter allow-list of `collect` and `serve`: `--allow-exporter CIDR` (repeatable, each may be a
+ * comma list; `--allow` is the older spelling), as the collector's `allowedExporters`.
+ */
+export const allowedExporters = (v: Record<string, unknown>): string[] | undefined => {
+  const given = [v['allow-exporter'], v.allow].flatMap((x) => (Array.isArray(x) ? x : typeof x === 'string' ? [x] : [])) as string[];
+  if (given.length === 0) return undefined;
+  return given.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+};

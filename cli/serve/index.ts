@@ -9,6 +9,7 @@
  *   --site FILE       site.yaml (zones, conduits, detection). Required.
  *   --listen URL      collector: udp://HOST:PORT for NetFlow v5/v9 and IPFIX (default udp://0.0.0.0:2055).
  *                     Positional files (pcap, pcapng, flow CSV) are published instead, then the collector stops.
+ *   --allow-exporter CIDR  collector: only these exporter addresses/blocks may send (repeatable); others dropped, counted.
  *   --data DIR        sink: chDB data directory (default conduitwatch-data).
  *   --http H:P        /healthz, /readyz, /metrics (default 127.0.0.1:9464; "off" disables).
  *   --run-id ID       run_id stamped on stored rows (default serve-<site>); keep it stable across restarts.
@@ -32,7 +33,7 @@ import { migrate } from '../../store/migrate.ts';
 import type { Store } from '../../store/store.ts';
 import { QueryEndpointConfig, serveStore, type QueryEndpoint } from '../../dashboards/http/server.ts';
 import { usageError } from '../args.ts';
-import { openInput } from '../inputs.ts';
+import { allowedExporters, openInput } from '../inputs.ts';
 import { FlowPublisher, publishFlows } from './collector.ts';
 import { DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
@@ -68,6 +69,8 @@ export interface ServeOptions {
   siem?: SiemConfig;
   /** Detector: trained models to run beside the detectors (`--model`). */
   models?: ModelUse;
+  /** Collector: exporter addresses or CIDR blocks allowed to send (`--allow-exporter`); others are dropped and counted. */
+  allowedExporters?: string[];
 }
 
 /** Running roles. */
@@ -108,7 +111,8 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
         return pub.published;
       })();
     } else {
-      const c = new Collector(CollectorConfig.parse({ listen: o.listen ?? 'udp://0.0.0.0:2055' }), { clock: o.clock, log: o.log, metrics: o.metrics });
+      const c = new Collector(CollectorConfig.parse({ listen: o.listen ?? 'udp://0.0.0.0:2055', ...(o.allowedExporters ? { allowedExporters: o.allowedExporters } : {}) }),
+        { clock: o.clock, log: o.log, metrics: o.metrics });
       await c.open();
       s.collector = c;
       s.published = publishFlows(o.bus, o.siteMap, c.records(), o.clock, o.metrics);
@@ -189,6 +193,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
     ...(typeof v.siem === 'string' ? { siem: siemConfig(v) } : {}),
     ...(models ? { models } : {}),
+    ...(allowedExporters(v) ? { allowedExporters: allowedExporters(v)! } : {}),
   });
   const querySpec = typeof v['query-listen'] === 'string' ? v['query-listen'] : 'http://127.0.0.1:8123';
   const queryEp = store && querySpec !== 'off' ? await serveStore(store, queryEndpointConfig(querySpec), { log, metrics }) : undefined;

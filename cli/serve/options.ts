@@ -7,6 +7,7 @@ export const SERVE_OPTIONS = {
   kafka: { type: 'string' },
   site: { type: 'string' },
   listen: { type: 'string' },
+  'allow-exporter': { type: 'string', multiple: true },
   data: { type: 'string' },
   http: { type: 'string' },
   'run-id': { type: 'string' },

@@ -48,8 +48,10 @@ export const CollectorConfig = z.object({
     .describe('Template cache cap per (exporter, observation domain); least recently used evicted.'),
   maxTemplatesPerExporter: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxPerSession)
     .describe('Template cache cap per exporter transport session (ip:port).'),
+  maxTemplatesPerAddress: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxPerExporter)
+    .describe('Template cache cap per exporter address over all its source ports; a full address evicts from its own biggest session, never from another address.'),
   maxTemplates: z.number().int().positive().default(DEFAULT_TEMPLATE_STORE_OPTIONS.maxTotal)
-    .describe('Template cache cap over all exporters.'),
+    .describe('Template cache cap over all exporters; when full, the address holding the most templates gives one up.'),
   maxRecordsPerDatagram: z.number().int().positive().default(DEFAULT_DECODER_OPTIONS.maxRecordsPerDatagram)
     .describe('Records decoded from one datagram at most; the rest is counted iteration_cap.'),
   maxBatch: z.number().int().positive().default(1000)
@@ -170,7 +172,7 @@ export class Collector {
     });
     const templates = {
       lifetimeMs: c.templateLifetime, maxPerDomain: c.maxTemplatesPerDomain,
-      maxPerSession: c.maxTemplatesPerExporter, maxTotal: c.maxTemplates,
+      maxPerSession: c.maxTemplatesPerExporter, maxPerExporter: c.maxTemplatesPerAddress, maxTotal: c.maxTemplates,
     };
     const opts = { clockSkewMs: c.clockSkew, maxRecordsPerDatagram: c.maxRecordsPerDatagram, templates };
     this.v5 = new V5Decoder(opts);

@@ -8,8 +8,17 @@
  * `lifetimeMs` expires (read from the injected clock). Withdrawals are not honoured over UDP; the
  * decoders count and ignore them, which also blocks a spoofed cache wipe.
  *
- * Bounded: at most `maxPerDomain` templates per (session, domain), `maxPerSession` per session and
- * `maxTotal` overall. When full, the least recently used template of that scope is evicted.
+ * Bounded, with quotas per exporter so one exporter's flood cannot evict another's templates:
+ *   - `maxPerDomain` per (session, domain) and `maxPerSession` per session: a full scope evicts its own
+ *     least recently used template;
+ *   - `maxPerExporter` per exporter address (all its source ports: the session key is `ip|port`): a
+ *     full exporter evicts from its own biggest session — a flood from many source ports of one host
+ *     evicts the flooding sessions' templates, not those of a real exporter on the same host that
+ *     holds a handful;
+ *   - `maxTotal` overall: evicts from the biggest session of the exporter holding the most templates.
+ * An exporter that keeps within its quota (a real one holds a few templates per domain) is never
+ * evicted by another one filling the cache; a flood from many spoofed addresses is what the
+ * collector's exporter allow-list is for.
  */
 import type { Clock } from '../../core/clock.ts';
 import type { Template } from './data.ts';
@@ -20,6 +29,8 @@ export interface TemplateStoreOptions {
   lifetimeMs: number;
   maxPerDomain: number;
   maxPerSession: number;
+  /** Per exporter address, over all its sessions (source ports). */
+  maxPerExporter: number;
   maxTotal: number;
 }
 
@@ -27,6 +38,7 @@ export const DEFAULT_TEMPLATE_STORE_OPTIONS: TemplateStoreOptions = {
   lifetimeMs: 1_800_000,
   maxPerDomain: 1024,
   maxPerSession: 4096,
+  maxPerExporter: 8192,
   maxTotal: 65_536,
 };
 
@@ -49,6 +61,9 @@ export class TemplateStore {
   /** session → domain → template id → entry; every level in least-recently-used-first order. */
   private readonly sessions = new Map<string, Domains>();
   private readonly perSession = new Map<string, number>();
+  /** exporter address → its sessions holding templates; and its template count. */
+  private readonly exporterSessions = new Map<string, Set<string>>();
+  private readonly perExporter = new Map<string, number>();
   private total = 0;
   readonly options: TemplateStoreOptions;
 
@@ -72,7 +87,9 @@ export class TemplateStore {
       if (existing && inDomain >= this.options.maxPerDomain) evicted += this.evictFrom(session, existing, domain);
       const again = this.sessions.get(session);
       if (again && this.sessionSize(session) >= this.options.maxPerSession) evicted += this.evictOldestDomain(session, again);
-      if (this.total >= this.options.maxTotal) evicted += this.evictOldestSession(session);
+      const exporter = exporterOf(session);
+      if ((this.perExporter.get(exporter) ?? 0) >= this.options.maxPerExporter) evicted += this.evictBiggestSession(exporter);
+      if (this.total >= this.options.maxTotal) evicted += this.evictBiggestSession(this.biggestExporter());
     }
     const domains = this.touchSession(session);
     let ids = domains.get(domain);
@@ -81,6 +98,11 @@ export class TemplateStore {
     ids.set(t.id, { t, refreshedAt: now });
     if (old) return { kind: old.t.signature === t.signature ? 'refreshed' : 'changed', evicted: 0 };
     this.perSession.set(session, this.sessionSize(session) + 1);
+    const exporter = exporterOf(session);
+    this.perExporter.set(exporter, (this.perExporter.get(exporter) ?? 0) + 1);
+    let set = this.exporterSessions.get(exporter);
+    if (!set) this.exporterSessions.set(exporter, (set = new Set()));
+    set.add(session);
     this.total++;
     return { kind: 'new', evicted };
   }
@@ -116,6 +138,11 @@ export class TemplateStore {
     return n;
   }
 
+  /** Templates held for one exporter address (all its sessions). */
+  exporterSize(exporter: string): number {
+    return this.perExporter.get(exporter) ?? 0;
+  }
+
   /** Templates held for one session (all domains). */
   sessionSize(session: string): number {
     return this.perSession.get(session) ?? 0;
@@ -136,7 +163,14 @@ export class TemplateStore {
     this.total--;
     const left = (this.perSession.get(session) ?? 1) - 1;
     if (ids.size === 0) domains.delete(domain);
-    if (left <= 0) { this.perSession.delete(session); this.sessions.delete(session); } else this.perSession.set(session, left);
+    const exporter = exporterOf(session);
+    const held = (this.perExporter.get(exporter) ?? 1) - 1;
+    if (held <= 0) { this.perExporter.delete(exporter); this.exporterSessions.delete(exporter); } else this.perExporter.set(exporter, held);
+    if (left <= 0) {
+      this.perSession.delete(session);
+      this.sessions.delete(session);
+      this.exporterSessions.get(exporter)?.delete(session);
+    } else this.perSession.set(session, left);
   }
 
   private evictFrom(session: string, domains: Domains, domain: number): number {
@@ -151,12 +185,29 @@ export class TemplateStore {
     return 0;
   }
 
-  private evictOldestSession(current: string): number {
-    for (const [session, domains] of this.sessions) {
-      // Prefer another exporter's oldest template; fall back to our own when we are alone.
-      if (session === current && this.sessions.size > 1) continue;
-      return this.evictOldestDomain(session, domains);
+  /** The exporter address holding the most templates (first such in insertion order). */
+  private biggestExporter(): string {
+    let best = '';
+    let most = -1;
+    for (const [exporter, n] of this.perExporter) if (n > most) { most = n; best = exporter; }
+    return best;
+  }
+
+  /** Evicts the least recently used template of `exporter`'s session holding the most templates. */
+  private evictBiggestSession(exporter: string): number {
+    let best: string | undefined;
+    let most = -1;
+    for (const session of this.exporterSessions.get(exporter) ?? []) {
+      const n = this.sessionSize(session);
+      if (n > most) { most = n; best = session; }
     }
-    return 0;
+    const domains = best === undefined ? undefined : this.sessions.get(best);
+    return domains ? this.evictOldestDomain(best!, domains) : 0;
   }
 }
+
+/** The exporter address of a session key `ip|port` (a key without a port is its own exporter). */
+export const exporterOf = (session: string): string => {
+  const bar = session.lastIndexOf('|');
+  return bar < 0 ? session : session.slice(0, bar);
+};

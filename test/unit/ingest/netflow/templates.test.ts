@@ -48,3 +48,20 @@ test('expires on lookup and on sweep after the lifetime, not before', () => {
   assert.equal(s.sweep(), 1);
   assert.equal(s.size, 0);
 });
+
+test('a flood from 64 source ports evicts only its own templates, never those of a quiet exporter on the same or another host', () => {
+  const s = new TemplateStore(fakeClock(0), { maxPerSession: 500, maxPerExporter: 2000, maxTotal: 3000 });
+  s.put('192.0.2.1|2055', 0, t(256));
+  s.put('192.0.2.1|2055', 0, t(257));
+  s.put('198.51.100.7|9995', 0, t(256));
+  let evicted = 0;
+  for (let port = 40000; port < 40064; port++) {
+    for (let id = 256; id < 1256; id++) evicted += s.put(`192.0.2.1|${port}`, 0, t(id)).evicted;
+  }
+  assert.ok(evicted > 60_000, `${evicted} evicted`);
+  assert.deepEqual([s.get('192.0.2.1|2055', 0, 256), s.get('192.0.2.1|2055', 0, 257), s.get('198.51.100.7|9995', 0, 256)].map((x) => x !== undefined), [true, true, true]);
+  assert.ok(s.exporterSize('192.0.2.1') <= 2000 && s.size <= 3000);
+  // Past the total cap, the biggest address gives up templates: a third exporter still gets in.
+  s.put('203.0.113.5|2055', 3, t(300));
+  assert.notEqual(s.get('203.0.113.5|2055', 3, 300), undefined);
+});
