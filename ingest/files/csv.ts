@@ -108,11 +108,46 @@ export const headText = (path: string, bytes = 8192): string | undefined => {
 };
 
 /**
+ * Limits of every text reader (Zeek, nfdump CSV, mapped CSV, BUT message files), so a hostile file
+ * cannot make a read grow without bound. A line longer than `maxLineChars` is skipped (counted
+ * `line_too_long`, the rest of the file read on); a row with a field longer than `maxFieldChars` is
+ * skipped by its reader (`field_too_long`); a gzip stream that inflates past `maxInflateRatio` × its
+ * compressed size (once past `ratioAfterBytes`) or past `maxInflatedBytes` stops the read with
+ * `input_invalid` naming the file and the limit.
+ */
+export interface TextLimits {
+  maxLineChars: number;
+  maxFieldChars: number;
+  maxInflateRatio: number;
+  ratioAfterBytes: number;
+  maxInflatedBytes: number;
+}
+
+export const TEXT_LIMITS: TextLimits = {
+  // 1 MiB: the longest real lines are Zeek JSON rows of a few KiB.
+  maxLineChars: 1 << 20,
+  // 4 KiB: addresses, names and numbers; the longest real field is a Zeek history or an s7comm item.
+  maxFieldChars: 4096,
+  // Text logs deflate 5–20×; a run of one byte deflates about 1000×.
+  maxInflateRatio: 200,
+  ratioAfterBytes: 16 << 20,
+  maxInflatedBytes: 64 * 2 ** 30,
+};
+
+/** True when some field is longer than the limit (the row is then skipped as `field_too_long`). */
+export const hasLongField = (fields: readonly string[], limits: TextLimits = TEXT_LIMITS): boolean => {
+  for (const f of fields) if (f.length > limits.maxFieldChars) return true;
+  return false;
+};
+
+/**
  * Lines of a text file, without `\r\n`/`\n`; updates `stats.bytesRead`/`fileSize` as it goes
  * (compressed bytes for a gzip file, which is gunzipped on the fly). A corrupt gzip stream throws
- * `input_invalid` after the lines before the damage.
+ * `input_invalid` after the lines before the damage. Bounded by `limits` ({@link TextLimits}): a line
+ * too long is yielded as '' (so line numbers stay right; every reader skips empty lines) and counted
+ * `line_too_long`; memory stays within about 2 × `maxLineChars` chars plus one read chunk.
  */
-export async function* readLines(path: string, stats: FileStats): AsyncGenerator<string> {
+export async function* readLines(path: string, stats: FileStats, limits: TextLimits = TEXT_LIMITS): AsyncGenerator<string> {
   try {
     stats.fileSize = statSync(path).size;
   } catch (e) {
@@ -120,28 +155,57 @@ export async function* readLines(path: string, stats: FileStats): AsyncGenerator
   }
   const gz = isGzip(path);
   const raw = createReadStream(path, { highWaterMark: 1 << 16 });
-  const source = gz ? raw.pipe(createGunzip()) : raw;
+  const source = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 16 })) : raw;
   if (gz) raw.on('error', (e) => source.destroy(e));
   source.setEncoding('utf8');
+  const name = basename(path);
   let rest = '';
+  /** Inside a line already too long: drop text until its newline. */
+  let skipping = false;
+  let lineNo = 0;
+  let inflated = 0;
+  const tooLong = (line: number): void => {
+    countBadRow(stats, 'line_too_long', line, `longer than ${limits.maxLineChars} characters (TextLimits.maxLineChars); skipped`);
+  };
   try {
     for await (const chunk of source as AsyncIterable<string>) {
       stats.bytesRead = raw.bytesRead;
-      const text = rest + chunk;
+      if (gz) {
+        inflated += chunk.length;
+        if (inflated > limits.maxInflatedBytes || (inflated > limits.ratioAfterBytes && inflated > limits.maxInflateRatio * Math.max(1, raw.bytesRead))) {
+          throw new PipelineError('input_invalid',
+            `${name}: the gzip stream inflates to more than ${inflated > limits.maxInflatedBytes ? `${limits.maxInflatedBytes} bytes (TextLimits.maxInflatedBytes)` : `${limits.maxInflateRatio}× its compressed size (${inflated} characters from ${raw.bytesRead} bytes; TextLimits.maxInflateRatio)`}: refused as a decompression bomb. If the file is genuine, gunzip it and read the plain file.`,
+            { file: path, limit: inflated > limits.maxInflatedBytes ? 'maxInflatedBytes' : 'maxInflateRatio', inflated, compressed: raw.bytesRead });
+        }
+      }
       let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-        yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
+      let text = chunk;
+      if (skipping) {
+        const nl = chunk.indexOf('\n');
+        if (nl < 0) continue;
+        skipping = false;
+        lineNo++;
+        yield '';
+        start = nl + 1;
+      } else text = rest + chunk;
+      for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+        lineNo++;
+        if (nl - start > limits.maxLineChars) { tooLong(lineNo); yield ''; } else yield text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
         start = nl + 1;
       }
       rest = text.slice(start);
+      if (rest.length > limits.maxLineChars) { tooLong(lineNo + 1); rest = ''; skipping = true; }
     }
   } catch (e) {
-    throw new PipelineError('input_invalid', `Cannot read ${basename(path)}: ${(e as Error).message}${gz ? ' (corrupt or truncated gzip)' : ''}.`,
+    if (e instanceof PipelineError) throw e;
+    throw new PipelineError('input_invalid', `Cannot read ${name}: ${(e as Error).message}${gz ? ' (corrupt or truncated gzip)' : ''}.`,
       { file: path }, { cause: e });
   } finally {
     raw.destroy();
+    if (gz) source.destroy();
   }
-  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (skipping) yield '';
+  else if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /** The first line of a file (BOM and `\r` stripped, gunzipped if needed), or undefined when unreadable or empty. */

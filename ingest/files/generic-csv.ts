@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { orient, senderIsClientByFlags } from '../direction.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { flowId, type FlowRecord } from '../../core/records.ts';
-import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
+import { cleanHeader, countBadRow, hasLongField, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { nfdumpFlags, nfdumpProto } from './nfdump-csv.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
 
@@ -182,6 +182,7 @@ export async function* readGenericCsv(path: string, mapping: CsvMapping, opts: G
     stats.rows += 1;
     const f = splitCsv(line, mapping.delimiter);
     if (f.length < minColumns) { countBadRow(stats, 'column_count', lineNo, line, opts.events); continue; }
+    if (hasLongField(f)) { countBadRow(stats, 'field_too_long', lineNo, line, opts.events); continue; }
     const r = mappedRecord(f, cols, mapping, exporter);
     if (typeof r === 'string') { countBadRow(stats, r, lineNo, line, opts.events); continue; }
     r.id = flowId('csv', basename(path), lineNo);

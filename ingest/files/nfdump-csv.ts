@@ -32,7 +32,7 @@ import { basename } from 'node:path';
 import { orient, senderIsClientByFlags } from '../direction.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { PROTO_NAMES, flowId, type FlowRecord } from '../../core/records.ts';
-import { cleanHeader, countBadRow, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
+import { cleanHeader, countBadRow, hasLongField, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
 import { ReorderQueue, type ReorderOptions } from './reorder.ts';
 
 /** Columns that must be in the header. */
@@ -168,6 +168,7 @@ export async function* readNfdumpCsv(path: string, opts: NfdumpOptions = {}, sta
     stats.rows += 1;
     const f = splitCsv(line, ',');
     if (f.length !== columns) { countBadRow(stats, 'column_count', lineNo, line, opts.events); continue; }
+    if (hasLongField(f)) { countBadRow(stats, 'field_too_long', lineNo, line, opts.events); continue; }
     const r = nfdumpRecord(f, col, exporter);
     if (typeof r === 'string') { countBadRow(stats, r, lineNo, line, opts.events); continue; }
     r.id = flowId('nfdump', exporter, lineNo);

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import type { FlowRecord } from '../../core/records.ts';
 import {
-  CaptureClock, DEFAULT_SLICE_MS, cleanHeader, countBadRow, dateToEpoch, parseDecimal, parsePort,
+  CaptureClock, DEFAULT_SLICE_MS, cleanHeader, countBadRow, dateToEpoch, hasLongField, parseDecimal, parsePort,
   parseTimeOfDay, parseUint, readLines, resolveDate, unknownHeader, warnBadRows,
   type FileStats, type ReaderOptions,
 } from './csv.ts';
@@ -62,6 +62,7 @@ export async function* readMessageFile(path: string, spec: LayoutSpec, opts: Rea
     // Some rows pad a field with spaces (gics-scanning.csv: "420.149985424 ").
     const f = line.split(';').map((s) => s.trim());
     if (f.length !== columns) { bad('column_count', line); continue; }
+    if (hasLongField(f)) { bad('field_too_long', line); continue; }
     const tod = parseTimeOfDay(f[0]);
     const rel = f[1] === '' ? undefined : parseDecimal(f[1]);
     if (tod === undefined || (f[1] !== '' && rel === undefined)) { bad('bad_time', line); continue; }

@@ -21,7 +21,7 @@
  *
  * Either file may be gzip-compressed (rotated logs usually are): see `readLines`.
  */
-import { countBadRow, headText, readLines, type FileStats } from './csv.ts';
+import { countBadRow, hasLongField, headText, readLines, type FileStats } from './csv.ts';
 import type { UnitEvents } from '../../core/telemetry.ts';
 
 /** One log entry: field name → text. Unset fields are absent; `(empty)` reads as ''. Booleans are `T`/`F`. */
@@ -115,12 +115,14 @@ export async function* readZeekRows(path: string, stats: FileStats, events?: Uni
       if (o === null || typeof o !== 'object' || Array.isArray(o)) { countBadRow(stats, 'zeek_bad_json', lineNo, line, events); continue; }
       const row: Record<string, string> = {};
       flatten(o as Record<string, unknown>, '', row);
+      if (hasLongField(Object.values(row))) { countBadRow(stats, 'field_too_long', lineNo, line, events); continue; }
       yield row;
       continue;
     }
     if (!layout) { countBadRow(stats, 'zeek_no_header', lineNo, line, events); continue; }
     const values = line.split(layout.sep);
     if (values.length !== layout.fields.length) { countBadRow(stats, 'zeek_column_count', lineNo, line, events); continue; }
+    if (hasLongField(values)) { countBadRow(stats, 'field_too_long', lineNo, line, events); continue; }
     const row: Record<string, string> = {};
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
