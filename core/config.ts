@@ -110,6 +110,9 @@ const locate = (root: Node | null, path: (string | number)[], lc: LineCounter): 
   return line;
 };
 
+/** Alias expansions a config file may use (the yaml package's own default, made explicit). */
+export const MAX_YAML_ALIASES = 100;
+
 /** Validates a parsed object; `file` and `text` only sharpen the error messages. */
 export const parseSite = (text: string, file = 'site.yaml'): Site => {
   const lc = new LineCounter();
@@ -119,7 +122,16 @@ export const parseSite = (text: string, file = 'site.yaml'): Site => {
     const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
     throw new PipelineError('config_invalid', `${file}:${line}: YAML syntax error: ${e.message.split('\n')[0]}. Check indentation and quoting on that line.`, { file, line });
   }
-  const res = Site.safeParse(doc.toJS());
+  let raw: unknown;
+  try {
+    // The yaml package refuses more alias expansions than this (a "billion laughs" bomb): a config error.
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    throw new PipelineError('config_invalid',
+      `${file}: ${(e as Error).message.split('\n')[0]} (more than ${MAX_YAML_ALIASES} alias expansions: a YAML alias bomb?). Write the repeated parts out instead of aliasing aliases.`,
+      { file, limit: 'maxAliasCount' }, { cause: e });
+  }
+  const res = Site.safeParse(raw);
   if (res.success) return res.data;
   const lines = res.error.issues.map((iss) => {
     const line = locate(doc.contents, iss.path, lc);

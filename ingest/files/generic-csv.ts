@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { orient, senderIsClientByFlags } from '../direction.ts';
+import { MAX_YAML_ALIASES } from '../../core/config.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { flowId, type FlowRecord } from '../../core/records.ts';
 import { cleanHeader, countBadRow, hasLongField, readLines, splitCsv, warnBadRows, type FileStats, type ReaderOptions } from './csv.ts';
@@ -56,9 +57,10 @@ export type CsvMapping = z.output<typeof CsvMapping>;
 export const parseCsvMapping = (text: string, source = 'mapping'): CsvMapping => {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
-    throw new PipelineError('config_invalid', `${source}: not valid YAML: ${(e as Error).message}`, { file: source }, { cause: e });
+    const bomb = /alias/i.test((e as Error).message) ? ` (more than ${MAX_YAML_ALIASES} alias expansions: a YAML alias bomb?)` : '';
+    throw new PipelineError('config_invalid', `${source}: not valid YAML: ${(e as Error).message.split('\n')[0]}${bomb}`, { file: source }, { cause: e });
   }
   const r = CsvMapping.safeParse(raw);
   if (!r.success) {
