@@ -745,12 +745,15 @@ const nameSeed = (s: string): number => {
   return h >>> 0;
 };
 
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 /** A failure reason: error name, message with numbers folded, and where in our code it was thrown. */
 export const failureReason = (e: unknown): string => {
   const err = e instanceof Error ? e : new Error(String(e));
   const msg = `${err.name}: ${err.message}`.split('\n')[0]!.replace(/\d+/g, 'N').slice(0, 120);
-  const frame = (err.stack ?? '').split('\n').find((l) => /(ingest|core)\//.test(l));
-  const at = frame?.match(/((?:ingest|core)\/[^:)]+:\d+)/)?.[1];
+  // Frames under the project's own ingest/ and core/ only (a checkout at /work/wt-ingest/ is no ingest/ frame).
+  const frame = (err.stack ?? '').split('\n').find((l) => l.includes(`${PROJECT_ROOT}ingest/`) || l.includes(`${PROJECT_ROOT}core/`));
+  const at = frame?.slice(frame.indexOf(PROJECT_ROOT) + PROJECT_ROOT.length).match(/^((?:ingest|core)\/[^:)]+:\d+)/)?.[1];
   return at ? `${msg} @ ${at}` : msg;
 };
 
