@@ -12,6 +12,13 @@
  *       and writing every record as JSON to a pipe the bench drains, timed like softflowd (wall clock)
  *
  *   node --import tsx bench/ingest.ts [--mb 1000] [--file plant.pcap] [--tshark-mb 200] [--skip softflowd,tshark,cli] [--runs 3] [--profile]
+ *   node --import tsx bench/ingest.ts --lemay-tiles 50 [--rounds 4] …   (connection-per-poll input, below)
+ *
+ * --lemay-tiles N: instead of the simulated plant (long flows), the shared Lemay capture
+ * send_a_fake_command (Modbus/TCP, one connection per poll, about 9 packets per flow) tiled into N
+ * copies of its 6 RTUs (copy k's RTUs at 10.k/16: N = 50 gives 300 RTUs polled by one MTU), the copies
+ * interleaved packet by packet 1 µs apart, and --rounds R times one after the other in event time
+ * (the 670 s capture shifted by 670 s each round). Written once to .cache/bench/.
  *
  * (a), (b), (d) and (e) run `--runs` times, interleaved, and the median run is printed (its note gives
  * the range), so one noisy moment on a shared machine does not decide the comparison.
@@ -83,6 +90,62 @@ const prefixOf = async (file: string, mb: number): Promise<{ path: string; packe
   return { path, packets };
 };
 
+/**
+ * The Lemay connection-per-poll capture tiled into `tiles` × 6 RTUs and `rounds` rounds (see the file
+ * comment): RTU addresses 192.168.1.101–106 become 10.(k >> 8).(k & 255).101–106 for copy k; IPv4
+ * header checksums are recomputed.
+ */
+const ensureLemayTiles = async (tiles: number, rounds: number): Promise<string> => {
+  mkdirSync(DIR, { recursive: true });
+  const file = join(DIR, `lemay-tiles-${tiles}x${rounds}.pcap`);
+  if (existsSync(file)) return file;
+  const src = join('..', 'shared', 'data', 'lemay', 'send_a_fake_command_modbus_6RTU_with_operate.pcap');
+  const frames: { ts: number; bytes: Buffer }[] = [];
+  let link = 1;
+  await (async () => {
+    for await (const _ of readCaptureChunks(src, (p) => { link = p.linkType; frames.push({ ts: p.tsMs, bytes: Buffer.from(p.buf.subarray(p.off, p.off + p.caplen)) }); },
+      { violations: {}, truncated: false })) { /* collecting */ }
+  })();
+  if (link !== 1) throw new Error(`${src}: expected Ethernet frames`);
+  const span = frames.at(-1)!.ts - frames[0]!.ts + 1_000;
+  const out = createWriteStream(file);
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0); head.writeUInt16LE(2, 4); head.writeUInt16LE(4, 6); head.writeUInt32LE(65535, 16); head.writeUInt32LE(1, 20);
+  out.write(head);
+  const rtu = (b: Buffer, o: number, k: number): void => {
+    if (b[o] === 192 && b[o + 1] === 168 && b[o + 2] === 1 && b[o + 3]! >= 101 && b[o + 3]! <= 106) { b[o] = 10; b[o + 1] = k >> 8; b[o + 2] = k & 255; }
+  };
+  let pending: Buffer[] = [];
+  let bytes = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const f of frames) {
+      for (let k = 0; k < tiles; k++) {
+        const b = Buffer.from(f.bytes);
+        let ip = 14;
+        if (b.readUInt16BE(12) === 0x8100) ip = 18;
+        if (b.readUInt16BE(ip - 2) === 0x0800 && b.length >= ip + 20) {
+          rtu(b, ip + 12, k); rtu(b, ip + 16, k);
+          const ihl = (b[ip]! & 15) * 4;
+          b.writeUInt16BE(0, ip + 10);
+          let sum = 0;
+          for (let i = 0; i < ihl; i += 2) sum += b.readUInt16BE(ip + i);
+          while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+          b.writeUInt16BE(~sum & 0xffff, ip + 10);
+        }
+        const us = Math.round((f.ts + r * span) * 1000) + k;
+        const h = Buffer.alloc(16);
+        h.writeUInt32LE(Math.floor(us / 1e6), 0); h.writeUInt32LE(us % 1e6, 4); h.writeUInt32LE(b.length, 8); h.writeUInt32LE(b.length, 12);
+        pending.push(h, b);
+        bytes += 16 + b.length;
+        if (bytes > 4 << 20) { if (!out.write(Buffer.concat(pending))) await new Promise<void>((ok) => out.once('drain', () => ok())); pending = []; bytes = 0; }
+      }
+    }
+  }
+  out.end(Buffer.concat(pending));
+  await new Promise<void>((ok) => out.once('finish', () => ok()));
+  return file;
+};
+
 /** (a) or (d) in a child node process. */
 const child = (part: string, file: string, nodeFlags: string[] = []): Promise<Row> => runPart<Row>(SELF, ['--part', part, '--file', file], nodeFlags);
 
@@ -108,7 +171,7 @@ const partOurs = async (file: string): Promise<Row> => {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {
     name: 'conduitwatch readPcapFlows (a)', seconds, cpu: cpuSince(c0), packets: stats.packets, mb: statSync(file).size / 1e6, peakRssMb: peakRssMb(),
-    note: `${records.toLocaleString('en-US')} records (${withL7.toLocaleString('en-US')} with l7), ${ops.toLocaleString('en-US')} L7 requests`,
+    note: `${records.toLocaleString('en-US')} records (${withL7.toLocaleString('en-US')} with l7, ${(stats.packets / records).toFixed(1)} packets per record), ${ops.toLocaleString('en-US')} L7 requests`,
   };
 };
 
@@ -244,7 +307,7 @@ const main = async (): Promise<void> => {
     options: {
       mb: { type: 'string', default: '1000' }, file: { type: 'string' }, 'tshark-mb': { type: 'string', default: '200' },
       skip: { type: 'string', default: '' }, profile: { type: 'boolean', default: false }, part: { type: 'string' },
-      runs: { type: 'string', default: '3' },
+      runs: { type: 'string', default: '3' }, 'lemay-tiles': { type: 'string' }, rounds: { type: 'string', default: '4' },
     },
   });
   if (values.part) {
@@ -254,7 +317,8 @@ const main = async (): Promise<void> => {
     return;
   }
   const skip = new Set(values.skip!.split(',').filter(Boolean));
-  const file = values.file ?? await ensureCapture(Number(values.mb));
+  const file = values.file ?? (values['lemay-tiles'] ? await ensureLemayTiles(Number(values['lemay-tiles']), Number(values.rounds))
+    : await ensureCapture(Number(values.mb)));
   const size = statSync(file).size / 1e6;
   process.stdout.write(`capture: ${file} (${size.toFixed(1)} MB)\n`);
   const rows: Row[] = [];

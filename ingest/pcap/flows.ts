@@ -63,8 +63,18 @@ export const DEFAULT_FLOW_OPTIONS: FlowOptions = { sliceMs: 60_000, idleTimeoutM
 /** How long a closed TCP flow stays to absorb trailing packets before it is emitted. */
 export const CLOSE_LINGER_MS = 1_000;
 
-/** Ended TCP flows whose next sequence numbers are kept (oldest forgotten first). */
+/**
+ * Slots of the memory of ended TCP flows: a direct-mapped table by flow-key hash, so remembering and
+ * looking up cost a few typed-array stores and no allocation; a later flow whose hash maps to the same
+ * slot overwrites it (a retransmission of a flow overwritten so is dissected again, as before).
+ */
 export const ENDED_FLOWS = 65_536;
+
+/**
+ * The slot of a key hash: its high bits after one more multiply (the hash's low 16 bits repeat for
+ * every client port of a client/server pair: ports << 16 times an odd constant ends in 16 zero bits).
+ */
+const endedSlot = (hash: number): number => (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 16) & (ENDED_FLOWS - 1);
 
 /**
  * How far from an ended flow's next sequence number a new segment may be to resume that flow (a
@@ -73,13 +83,6 @@ export const ENDED_FLOWS = 65_536;
  */
 export const RETRANSMIT_WINDOW = 4 * 1024 * 1024;
 
-/** What an ended TCP flow leaves: its key and where each side's byte stream had got to. */
-interface Ended {
-  a: number; b: number; ports: number; a6: string; b6: string;
-  /** Next sequence number of the key's A and B sides, -1 unknown. */
-  nextA: number;
-  nextB: number;
-}
 
 export { SERVICE_PORTS, dstIsServer, isGroupAddress } from '../direction.ts';
 
@@ -153,8 +156,13 @@ export class FlowAssembler {
   /** The flow of the previous packet (still in the table), or undefined. */
   private last: Flow | undefined;
   private out: FlowRecord[] = [];
-  /** Ended TCP flows with an L7 session, by key hash (a colliding key overwrites). */
-  private readonly ended = new Map<number, Ended>();
+  /**
+   * Ended TCP flows with an L7 session (IPv4 keys), direct-mapped by key hash: A, B, ports and the next
+   * sequence number of A's and B's side (-1 unknown); a slot with ports 0 and A 0 and B 0 is empty.
+   */
+  private readonly endedKey = new Int32Array(ENDED_FLOWS * 3);
+  private readonly endedNext = new Float64Array(ENDED_FLOWS * 2);
+  private endedCount = 0;
   private nextId = 0;
   private slice = Number.NaN;
   private sliceStart = 0;
@@ -274,7 +282,7 @@ export class FlowAssembler {
       f.chain = this.table.get(hash);
       this.table.set(hash, f);
       this.size++;
-      if (proto === 6 && f.l7 && this.ended.size > 0 && !(flags & TCP_SYN)) this.resume(f, pkt.seq, srcIsA);
+      if (proto === 6 && f.l7 && this.endedCount > 0 && !(flags & TCP_SYN)) this.resume(f, pkt.seq, srcIsA);
     } else if (ts - f.tsStart >= this.activeTimeoutMs && f.packets + f.packetsRev > 0) {
       this.emitSorted([f], false);
     }
@@ -411,18 +419,15 @@ export class FlowAssembler {
     this.emitSorted(done, true);
   }
 
-  /** Keeps where an ending TCP flow's byte streams had got to (see the file comment). */
+  /** Keeps where an ending TCP flow's byte streams had got to (see the file comment). IPv4 only. */
   private remember(f: Flow): void {
-    if (this.ended.size >= ENDED_FLOWS) {
-      const oldest = this.ended.keys().next().value;
-      if (oldest !== undefined) this.ended.delete(oldest);
-    }
-    this.ended.delete(f.hash); // re-inserted as the newest
-    this.ended.set(f.hash, {
-      a: f.a, b: f.b, ports: f.ports, a6: f.a6, b6: f.b6,
-      nextA: f.initIsA ? f.nextSeqInit : f.nextSeqResp,
-      nextB: f.initIsA ? f.nextSeqResp : f.nextSeqInit,
-    });
+    if (f.a6 !== '') return;
+    const slot = endedSlot(f.hash);
+    const k = this.endedKey;
+    k[slot * 3] = f.a; k[slot * 3 + 1] = f.b; k[slot * 3 + 2] = f.ports;
+    this.endedNext[slot * 2] = f.initIsA ? f.nextSeqInit : f.nextSeqResp;
+    this.endedNext[slot * 2 + 1] = f.initIsA ? f.nextSeqResp : f.nextSeqInit;
+    this.endedCount++;
   }
 
   /**
@@ -431,14 +436,18 @@ export class FlowAssembler {
    * that side had got to.
    */
   private resume(f: Flow, seq: number, fromA: boolean): void {
-    const e = this.ended.get(f.hash);
-    if (!e || e.a !== f.a || e.b !== f.b || e.ports !== f.ports || e.a6 !== f.a6 || e.b6 !== f.b6) return;
-    this.ended.delete(f.hash);
-    const next = fromA ? e.nextA : e.nextB;
+    if (f.a6 !== '') return;
+    const slot = endedSlot(f.hash);
+    const k = this.endedKey;
+    if (k[slot * 3] !== f.a || k[slot * 3 + 1] !== f.b || k[slot * 3 + 2] !== f.ports) return;
+    const nextA = this.endedNext[slot * 2]!, nextB = this.endedNext[slot * 2 + 1]!;
+    k[slot * 3] = 0; k[slot * 3 + 1] = 0; k[slot * 3 + 2] = 0; // taken
+    const next = fromA ? nextA : nextB;
     if (next < 0 || Math.abs((seq - next) | 0) > RETRANSMIT_WINDOW) return;
-    f.nextSeqInit = f.initIsA ? e.nextA : e.nextB;
-    f.nextSeqResp = f.initIsA ? e.nextB : e.nextA;
+    f.nextSeqInit = f.initIsA ? nextA : nextB;
+    f.nextSeqResp = f.initIsA ? nextB : nextA;
   }
+
 
   private emitSorted(list: Flow[], final: boolean): void {
     if (list.length > 1) list.sort((x, y) => x.tsStart - y.tsStart || x.id - y.id);

@@ -93,7 +93,7 @@ export async function* readPcapFlows(
     totals[3] = ts;
     const outcome = decodeFrame(p.linkType, p.buf, p.off, p.caplen, 0, decoded);
     decoded.ts = ts;
-    decoded.index = totals[0]!;
+    decoded.index = totals[0]! | 0; // a small integer: a double field would box on every store
     if (outcome === 'ok') {
       flows.add(decoded);
       return;
