@@ -29,7 +29,7 @@ const rule: Rule = {
 };
 
 const flow = (i: number, ops: Record<string, number>) => flowRow({
-  tsStart: 1_700_000_000_000 + i * 1000, tsEnd: 1_700_000_000_500 + i * 1000, srcIp: '10.0.1.10', srcPort: 40000 + i, dstIp: '10.0.2.20', dstPort: 502,
+  id: String(i), tsStart: 1_700_000_000_000 + i * 1000, tsEnd: 1_700_000_000_500 + i * 1000, srcIp: '10.0.1.10', srcPort: 40000 + i, dstIp: '10.0.2.20', dstPort: 502,
   proto: 6, packets: 4, bytes: 200, packetsRev: 4, bytesRev: 200, tcpFlags: 0x1b, exporter: 'x', observationDomain: 0, source: 'file', l7: 'modbus', l7Ops: ops,
 }, { conduit: 'control->field', srcZone: 'control', dstZone: 'field', runId: 'r1', observedAt: 1 });
 
