@@ -70,6 +70,9 @@ export const CLOSE_LINGER_MS = 1_000;
  */
 export const ENDED_FLOWS = 65_536;
 
+/** Ended flow objects kept for reuse at most. */
+const SPARE_FLOWS = 16_384;
+
 /**
  * The slot of a key hash: its high bits after one more multiply (the hash's low 16 bits repeat for
  * every client port of a client/server pair: ports << 16 times an odd constant ends in 16 zero bits).
@@ -163,6 +166,12 @@ export class FlowAssembler {
   private readonly endedKey = new Int32Array(ENDED_FLOWS * 3);
   private readonly endedNext = new Float64Array(ENDED_FLOWS * 2);
   private endedCount = 0;
+  /**
+   * Flow objects of ended flows, reused by the next flows: a flow lives long enough to be promoted
+   * to V8's old space, so one new object (and its boxed doubles) per connection was old-space garbage
+   * per connection on connection-per-poll traffic.
+   */
+  private readonly spare: Flow[] = [];
   private nextId = 0;
   private slice = Number.NaN;
   private sliceStart = 0;
@@ -369,8 +378,8 @@ export class FlowAssembler {
     else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
     else if (isGroupAddress(b) || isGroupAddress(a)) { senderIsClient = isGroupAddress(b); dirNote = 'direction_group'; }
     else { senderIsClient = dstIsServer(pkt.srcPort, pkt.dstPort); dirNote = portRuleNote(pkt.srcPort, pkt.dstPort); }
-    const f: Flow = {
-      id: this.nextId++,
+    const f: Flow = this.spare.pop() ?? {
+      id: 0,
       hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined,
       initIsA: senderIsClient === srcIsA,
       dirNote,
@@ -388,6 +397,22 @@ export class FlowAssembler {
       l7: undefined,
       nextSeqInit: -1, nextSeqResp: -1,
     };
+    // A flow object taken from `spare` is set field by field (the literal above only runs when none is).
+    f.id = this.nextId++;
+    f.hash = 0; f.a = 0; f.b = 0; f.ports = 0; f.a6 = ''; f.b6 = ''; f.chain = undefined;
+    f.initIsA = senderIsClient === srcIsA;
+    f.dirNote = dirNote;
+    f.srcIp = senderIsClient ? a : b;
+    f.dstIp = senderIsClient ? b : a;
+    f.srcPort = senderIsClient ? pkt.srcPort : pkt.dstPort;
+    f.dstPort = senderIsClient ? pkt.dstPort : pkt.srcPort;
+    f.proto = proto;
+    f.tsStart = ts; f.tsEnd = ts; f.firstIndex = pkt.index;
+    f.packets = 0; f.bytes = 0; f.packetsRev = 0; f.bytesRev = 0; f.tcpFlags = 0;
+    f.lastTs = ts;
+    f.finInit = false; f.finResp = false; f.closedAt = -1;
+    f.l7 = undefined;
+    f.nextSeqInit = -1; f.nextSeqResp = -1;
     if (icmp) { f.srcPort = 0; f.dstPort = pkt.dstPort; }
     for (const an of this.analyzers) {
       if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = an.create(); break; }
@@ -417,6 +442,10 @@ export class FlowAssembler {
       if (f.proto === 6 && f.l7 && (f.nextSeqInit >= 0 || f.nextSeqResp >= 0)) this.remember(f);
     }
     this.emitSorted(done, true);
+    for (const f of done) {
+      f.l7 = undefined;
+      if (this.spare.length < SPARE_FLOWS) this.spare.push(f);
+    }
   }
 
   /** Keeps where an ending TCP flow's byte streams had got to (see the file comment). IPv4 only. */

@@ -32,6 +32,13 @@ export class OpCounts {
     this.counts.push(1);
   }
 
+  /** Forgets every count, keeping the arrays (they are never handed out: {@link toRecord} copies). */
+  clear(): void {
+    this.names.length = 0;
+    this.counts.length = 0;
+    this.index = undefined;
+  }
+
   /** The counts as a record, keys in first-seen order. */
   toRecord(): Record<string, number> {
     const r: Record<string, number> = {};
@@ -45,6 +52,9 @@ export class L7Slice {
   private opsRev = new OpCounts();
   private errors: Record<string, number> = {};
   private violations: Record<string, number> = {};
+  /** Bumps of `errors` / `violations` in this slice: whether they are handed to the record. */
+  private nErrors = 0;
+  private nViolations = 0;
   private units = new Set<number>();
   private gaps: IntervalSummary = intervals.empty();
   private lastRequestTs = -1;
@@ -65,11 +75,13 @@ export class L7Slice {
   /** A protocol error or exception reported by the peer (`l7Errors`). */
   error(name: string): void {
     bump(this.errors, name);
+    this.nErrors++;
   }
 
   /** `n` malformed-payload events of one code (`l7Violations`). */
   violation(code: string, n = 1): void {
     bump(this.violations, code, n);
+    this.nViolations++;
   }
 
   /** A unit id / station / common address the initiator addressed (`l7Units`). */
@@ -96,22 +108,24 @@ export class L7Slice {
       rec.l7Ops = this.ops.toRecord();
       rec.l7OpsRev = this.opsRev.toRecord();
       if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
-      if (Object.keys(this.errors).length > 0) rec.l7Errors = this.errors;
+      if (this.nErrors > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
     }
-    if (Object.keys(this.violations).length > 0) rec.l7Violations = this.violations;
+    if (this.nViolations > 0) rec.l7Violations = this.violations;
     this.reset();
   }
 
   /** Drops the slice's counts without writing them (a flow found not to be the protocol's). */
   reset(): void {
-    this.ops = new OpCounts();
-    this.opsRev = new OpCounts();
-    this.errors = {};
-    this.violations = {};
-    if (this.units.size > 0) this.units = new Set();
+    // Only what a record may hold is replaced; the rest is cleared in place (a connection-per-poll
+    // flow flushes once per connection, and each allocation here was garbage per flow).
+    this.ops.clear();
+    this.opsRev.clear();
+    if (this.nErrors > 0) { this.errors = {}; this.nErrors = 0; }
+    if (this.nViolations > 0) { this.violations = {}; this.nViolations = 0; }
+    if (this.units.size > 0) this.units.clear();
     this.lastUnit = -1;
-    this.gaps = intervals.empty();
+    if (this.gaps.count > 0) this.gaps = intervals.empty();
     this.lastRequestTs = -1;
   }
 }
