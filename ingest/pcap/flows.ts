@@ -140,6 +140,8 @@ interface Flow {
   /** Event time the flow closed (RST / both FINs), or -1. */
   closedAt: number;
   l7: L7Session | undefined;
+  /** The dissector that created `l7`. */
+  analyzer: L7Analyzer | undefined;
   /** Next expected TCP sequence number per direction (initiator, responder), -1 = unknown. */
   nextSeqInit: number;
   nextSeqResp: number;
@@ -172,6 +174,8 @@ export class FlowAssembler {
    * per connection on connection-per-poll traffic.
    */
   private readonly spare: Flow[] = [];
+  /** The same for L7 sessions whose dissector can `reuse()` them, per dissector. */
+  private readonly sessions = new Map<L7Analyzer, L7Session[]>();
   private nextId = 0;
   private slice = Number.NaN;
   private sliceStart = 0;
@@ -394,7 +398,7 @@ export class FlowAssembler {
       packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, tcpFlags: 0,
       lastTs: ts,
       finInit: false, finResp: false, closedAt: -1,
-      l7: undefined,
+      l7: undefined, analyzer: undefined,
       nextSeqInit: -1, nextSeqResp: -1,
     };
     // A flow object taken from `spare` is set field by field (the literal above only runs when none is).
@@ -411,11 +415,11 @@ export class FlowAssembler {
     f.packets = 0; f.bytes = 0; f.packetsRev = 0; f.bytesRev = 0; f.tcpFlags = 0;
     f.lastTs = ts;
     f.finInit = false; f.finResp = false; f.closedAt = -1;
-    f.l7 = undefined;
+    f.l7 = undefined; f.analyzer = undefined;
     f.nextSeqInit = -1; f.nextSeqResp = -1;
     if (icmp) { f.srcPort = 0; f.dstPort = pkt.dstPort; }
     for (const an of this.analyzers) {
-      if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = an.create(); break; }
+      if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = this.sessions.get(an)?.pop() ?? an.create(); f.analyzer = an; break; }
     }
     return f;
   }
@@ -443,7 +447,13 @@ export class FlowAssembler {
     }
     this.emitSorted(done, true);
     for (const f of done) {
-      f.l7 = undefined;
+      const l7 = f.l7, an = f.analyzer;
+      if (l7?.reuse && an) {
+        let pool = this.sessions.get(an);
+        if (!pool) this.sessions.set(an, (pool = []));
+        if (pool.length < SPARE_FLOWS) { l7.reuse(); pool.push(l7); }
+      }
+      f.l7 = undefined; f.analyzer = undefined;
       if (this.spare.length < SPARE_FLOWS) this.spare.push(f);
     }
   }

@@ -19,6 +19,12 @@ export interface L7Session {
    * when the flow ends: a message still incomplete then is a violation.
    */
   flush(rec: FlowRecord, final: boolean): void;
+  /**
+   * Optional: puts the session back into the state `create()` gives, after its flow ended (its last
+   * `flush` was final). Flow assembly then hands it to the next flow of the same dissector instead of
+   * creating one: on connection-per-poll traffic a session per connection is otherwise garbage.
+   */
+  reuse?(): void;
 }
 
 /** A dissector as flow assembly sees it. */

@@ -228,6 +228,13 @@ export class ModbusSession implements L7Session {
     }
     this.slice.flushInto(rec, this.everValid ? 'modbus' : undefined);
   }
+
+  reuse(): void {
+    this.req.pendingLen = 0;
+    this.rsp.pendingLen = 0;
+    this.slice.reset();
+    this.everValid = false;
+  }
 }
 
 /** Modbus/TCP on port 502 (either side); the flow is labelled 'modbus' once a valid MBAP header is seen. */
