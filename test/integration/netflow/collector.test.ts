@@ -7,7 +7,7 @@ import { testContext } from '../../../core/testing.ts';
 import { Collector, CollectorConfig } from '../../../ingest/netflow/collector.ts';
 import { T0, be32, ip4, ipfix, set, tmpl, v5 } from '../../unit/ingest/netflow/build.ts';
 
-const V5 = v5({}, [{ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 502, proto: 6, pkts: 2, octets: 80, first: 99_000, last: 99_500 }]);
+const V5 = v5({}, [{ src: '10.0.0.1', dst: '10.0.0.2', sport: 40001, dport: 502, proto: 6, pkts: 2, octets: 80, first: 99_000, last: 99_500 }]);
 const IPFIX = ipfix({ domain: 3 }, set(2, tmpl(256, [[8, 4], [12, 4], [1, 4]])), set(256, [...ip4('10.0.0.3'), ...ip4('10.0.0.4'), ...be32(60)]));
 
 const send = async (port: number, host: string, ...msgs: Uint8Array[]): Promise<void> => {

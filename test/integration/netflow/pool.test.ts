@@ -16,7 +16,7 @@ test('merges the records of two worker sockets into one stream and sums their st
   await pool.open();
   const [a, b] = pool.addresses();
   assert.ok(a && b && a.port !== b.port);
-  const V5 = v5({}, [{ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 502, proto: 6, pkts: 2, octets: 80, first: 99_000, last: 99_500 }]);
+  const V5 = v5({}, [{ src: '10.0.0.1', dst: '10.0.0.2', sport: 40001, dport: 502, proto: 6, pkts: 2, octets: 80, first: 99_000, last: 99_500 }]);
   const IPFIX = ipfix({ domain: 3 }, set(2, tmpl(256, [[8, 4], [12, 4], [1, 4]])), set(256, [...ip4('10.0.0.3'), ...ip4('10.0.0.4'), ...be32(60)]));
   await send(a.port, V5, Uint8Array.from([0, 7, 1, 2]));
   await send(b.port, IPFIX);
