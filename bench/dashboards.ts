@@ -82,7 +82,7 @@ const main = async (): Promise<void> => {
         const n = Math.max(1, Math.round(e.perMin * (1 + 0.05 * (r() - 0.5)) * (phase === 7 ? 1.3 : 1)));
         const conduit = `${e.srcZone}->${e.dstZone}`;
         const rec: FlowRecord = {
-          tsStart: t + 150, tsEnd: t + 59_800, srcIp: e.src, srcPort: 40_000 + (m % 20_000), dstIp: e.dst, dstPort: e.port, proto: 6,
+          id: `${conduit}:${e.src}:${e.dst}:${e.port}:${t}`, tsStart: t + 150, tsEnd: t + 59_800, srcIp: e.src, srcPort: 40_000 + (m % 20_000), dstIp: e.dst, dstPort: e.port, proto: 6,
           packets: n * 2, bytes: n * 66, packetsRev: n * 2, bytesRev: n * 74, tcpFlags: 0x18, exporter: 'bench', observationDomain: 0,
           source: 'sim', l7: e.l7, l7Ops: { [e.op]: n, ...(r() < 0.002 ? { write_single_register: 1 } : {}) },
           requestIntervalsMs: { count: n, mean: 60_000 / n, m2: n * 25, min: 60_000 / n - 20, max: 60_000 / n + 20 },
