@@ -215,7 +215,7 @@ test('the audited apply and rollback steps record requested and ok around the ch
     await migrate(store);
     // The stored baseline: the HMI's reads, and one write the rule does not allow.
     const row = (i: number, ops: Record<string, number>) => flowRow({
-      tsStart: 1_700_000_000_000 + i * 1000, tsEnd: 1_700_000_000_100 + i * 1000, srcIp: HMI, srcPort: 40000 + i, dstIp: PLC, dstPort: 502, proto: 6,
+      id: String(i), tsStart: 1_700_000_000_000 + i * 1000, tsEnd: 1_700_000_000_100 + i * 1000, srcIp: HMI, srcPort: 40000 + i, dstIp: PLC, dstPort: 502, proto: 6,
       packets: 4, bytes: 200, packetsRev: 4, bytesRev: 200, tcpFlags: 0x1b, exporter: 'netns', observationDomain: 0, source: 'pcap', l7: 'modbus', l7Ops: ops,
     }, { conduit: 'control->field', srcZone: 'control', dstZone: 'field', runId: 'netns', observedAt: 1 });
     await store.insertRows(tables.flows.name, [row(0, { read_coils: 1 }), row(1, { read_holding_registers: 1 }), row(2, { write_multiple_registers: 1 })]);

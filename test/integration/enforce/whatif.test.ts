@@ -13,7 +13,7 @@ import { alertRow, flowRow, tables } from '../../../store/schema.ts';
 
 const T = 1_700_000_000_000;
 const flow = (i: number, src: string, dst: string, port: number, proto: number, l7: string, ops: Record<string, number>, runId = 'r2', observedAt = 2) => flowRow({
-  tsStart: T + i * 1000, tsEnd: T + i * 1000 + 10, srcIp: src, srcPort: 40000 + i, dstIp: dst, dstPort: port, proto, packets: 1, bytes: 1, packetsRev: 1, bytesRev: 1,
+  id: `${runId}:${i}`, tsStart: T + i * 1000, tsEnd: T + i * 1000 + 10, srcIp: src, srcPort: 40000 + i, dstIp: dst, dstPort: port, proto, packets: 1, bytes: 1, packetsRev: 1, bytesRev: 1,
   tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'file', l7, l7Ops: ops,
 }, { conduit: 'control->field', srcZone: 'control', dstZone: 'field', runId, observedAt });
 
