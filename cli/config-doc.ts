@@ -1,6 +1,8 @@
 /** The text of docs/config.md, generated from the schemas that parse the config. */
 import { Site } from '../core/config.ts';
 import { schemaTable } from '../core/schema-docs.ts';
+import { SiemConfig } from '../bus/siem/sender.ts';
+import { QueryEndpointConfig } from '../dashboards/http/server.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -14,4 +16,15 @@ Traffic inside one zone is expected; traffic between two zones with no declared 
 alert (score 1, detector \`novelty\`). Addresses in no zone belong to the zone \`unknown\`.
 Examples: \`examples/sim/site.yaml\`, \`examples/lemay/site.yaml\`, \`examples/but-iec104/site.yaml\`,
 \`examples/but-mms/site.yaml\`.
-`;
+
+## Read-only ClickHouse HTTP endpoint (serve)
+
+\`--query-listen\` (or \`--listen\` with \`--role query\`) sets \`listen\`; \`CONDUITWATCH_QUERY_USER\`,
+\`CONDUITWATCH_QUERY_PASSWORD\` and \`CONDUITWATCH_QUERY_TOKEN\` set the credentials (dashboards/http/README.md).
+
+${schemaTable(QueryEndpointConfig)}
+## SIEM output (serve --siem)
+
+\`--siem\` sets \`url\`, \`--siem-format\` \`format\`, \`--siem-ca\` \`caFile\`; the rest keep their defaults (bus/siem/README.md).
+
+${schemaTable(SiemConfig)}`;
