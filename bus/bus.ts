@@ -42,7 +42,27 @@ export const HEADERS = {
   watermark: 'cw-watermark',
   /** With `watermark`: '1' when the input ended (file replay) and the time is its last flow start. */
   endOfInput: 'cw-end-of-input',
+  /**
+   * Event time of the value, epoch ms (flows: the largest flow start in the message; scores: the
+   * window end; alerts: the alert's end). Event time travels here and in the value, never in the
+   * Kafka timestamp: that is the time of publishing (and of arrival on topics with
+   * `message.timestamp.type=LogAppendTime`), which retention counts from (infra/kafka/topics.yaml).
+   */
+  eventTime: 'cw-event-time',
+  /**
+   * Flows topic: the collector's receive time of the batch, epoch ms on the collector's clock. The
+   * sink stores it as `observed_at` and measures end-to-end latency from it.
+   */
+  receivedAt: 'cw-received-at',
 } as const;
+
+/** A numeric header (epoch ms), or undefined when absent or not a number. */
+export const timeHeader = (m: Pick<InMessage, 'headers'>, name: string): number | undefined => {
+  const v = m.headers[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
 
 /** The event time a flows-topic watermark marker carries, or undefined for a flows message. */
 export const watermarkOf = (m: Pick<InMessage, 'headers'>): { eventTimeMs: number; endOfInput: boolean } | undefined => {
@@ -56,9 +76,12 @@ export const watermarkOf = (m: Pick<InMessage, 'headers'>): { eventTimeMs: numbe
 export interface OutMessage {
   key: string;
   value: Buffer;
+  /**
+   * Event time and receive time go here (`HEADERS.eventTime`, `HEADERS.receivedAt`). There is no
+   * timestamp field on purpose: the bus stamps every message with the time it publishes it, so the
+   * broker's time-based retention never sees (and deletes) a replay's years-old event time.
+   */
   headers?: Record<string, string>;
-  /** Event/processing time the producer stamps, epoch ms (default: now). */
-  timestamp?: number;
   /** Explicit partition; default `partitionFor(key, partitions)`. */
   partition?: number;
 }
@@ -71,6 +94,10 @@ export interface InMessage {
   key: string;
   value: Buffer;
   headers: Record<string, string>;
+  /**
+   * The message's Kafka timestamp, epoch ms: when it was published (CreateTime set by the bus) or
+   * appended (LogAppendTime topics). Never event time: read that from `HEADERS.eventTime`.
+   */
   timestamp: number;
 }
 

@@ -8,7 +8,6 @@ import { HEADERS, TOPICS, type Bus, type InMessage, type OutMessage } from './bu
 export const deadLetterOf = (m: InMessage, reason: string): OutMessage => ({
   key: m.key,
   value: m.value,
-  timestamp: m.timestamp,
   headers: {
     ...m.headers,
     [HEADERS.reason]: reason.slice(0, 500),

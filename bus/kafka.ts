@@ -16,6 +16,9 @@
  *   offsets are resolved and committed only after the handler resolves (B1.3); a handler that
  *   throws commits nothing and kafkajs fetches the batch again (or, when stopping, the next owner). `heartbeat()` is exposed for long
  *   handlers (the sink retrying a store that is down). Transactions are never used (B1.6).
+ * - Time: every message's Kafka timestamp is the time this bus published it (and the topics are
+ *   LogAppendTime, infra/kafka/topics.yaml), never event time, so time-based retention counts from
+ *   arrival and a replay of old traffic is not deleted unread. Event time travels in headers.
  * - Partitioning: the bus computes the partition itself with `partitionFor` (Kafka's murmur2), the
  *   same function the in-process bus uses.
  */
@@ -39,6 +42,8 @@ export interface KafkaBusOptions {
   prefix?: string;
   /** Partition count overrides (flows and state must stay equal). */
   partitions?: Partial<Record<TopicName, number>>;
+  /** Topic config overrides on top of topics.yaml, for topics this bus creates (tests: a 1 ms retention to see the broker's retention check run). */
+  topicConfig?: Partial<Record<TopicName, Record<string, string>>>;
   /** gzip (default) or none. */
   compression?: 'gzip' | 'none';
   log?: Logger;
@@ -122,7 +127,7 @@ export class KafkaBus implements Bus {
     const brokers = (await this.admin.describeCluster()).brokers.length;
     const topics = [...this.specs.values()].map((s) => {
       const rf = Math.min(s.replicationFactor, brokers);
-      const config = { ...s.config };
+      const config = { ...s.config, ...this.opts.topicConfig?.[s.name] };
       const isr = Number(config['min.insync.replicas'] ?? 1);
       if (isr > rf) config['min.insync.replicas'] = String(rf);
       if (rf < s.replicationFactor || isr > rf) {
@@ -153,6 +158,7 @@ export class KafkaBus implements Bus {
   async publish(topic: TopicName, messages: OutMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const n = this.partitions(topic);
+    const now = Date.now();
     try {
       await this.producer.send({
         topic: this.name(topic),
@@ -161,7 +167,8 @@ export class KafkaBus implements Bus {
         messages: messages.map((m) => ({
           key: m.key, value: m.value, headers: m.headers ?? {},
           partition: m.partition ?? partitionFor(m.key, n),
-          timestamp: String(m.timestamp ?? Date.now()),
+          // The time of publishing, never event time: retention counts from it (OutMessage).
+          timestamp: String(now),
         })),
       });
     } catch (e) {
@@ -290,6 +297,12 @@ export class KafkaBus implements Bus {
   async endOffsets(topic: TopicName): Promise<Map<number, string>> {
     const res = await this.topicOffsets(this.name(topic));
     return new Map(res.map((o) => [o.partition, o.high]));
+  }
+
+  /** Log start offset (first still stored) per partition: it moves when retention deletes segments. */
+  async startOffsets(topic: TopicName): Promise<Map<number, string>> {
+    const res = await this.topicOffsets(this.name(topic));
+    return new Map(res.map((o) => [o.partition, o.low]));
   }
 
   async close(): Promise<void> {

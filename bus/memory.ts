@@ -67,7 +67,7 @@ export class MemoryBus implements Bus {
       const p = m.partition ?? partitionFor(m.key, log.length);
       const part = log[p];
       if (!part) throw new RangeError(`partition ${p} of ${topic} does not exist (${log.length} partitions)`);
-      part.push({ topic, partition: p, offset: String(part.length), key: m.key, value: m.value, headers: { ...m.headers }, timestamp: m.timestamp ?? Date.now() });
+      part.push({ topic, partition: p, offset: String(part.length), key: m.key, value: m.value, headers: { ...m.headers }, timestamp: Date.now() });
     }
     this.kick();
   }

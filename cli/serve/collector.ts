@@ -4,8 +4,9 @@
  * message per partition holding that partition's flows IN INPUT ORDER: the engine decides
  * lateness flow by flow against its watermark, so regrouping flows by conduit would change which
  * flows count as late. The key is the first flow's conduit (every flow of the message hashes to the
- * same partition). Messages carry the receive time (the sink stores it as `observed_at`, and the
- * end-to-end latency is measured from it).
+ * same partition). Messages carry the receive time in header `cw-received-at` (the sink stores it
+ * as `observed_at`, and the end-to-end latency is measured from it) and their largest flow start in
+ * `cw-event-time`; the Kafka timestamp is the bus's time of publishing (bus/bus.ts `OutMessage`).
  *
  * Event time is global: after each batch the collector publishes a watermark marker (empty value,
  * header `cw-watermark` = largest flow start so far) to EVERY flows partition, in the same publish
@@ -23,22 +24,29 @@ import { encodeFlows, SCHEMAS } from '../../bus/codec.ts';
 
 /** One message per partition, flows in input order. */
 export const flowMessages = (siteMap: SiteMap, flows: readonly FlowRecord[], receivedAt: number, partitions: number): OutMessage[] => {
-  const byPartition = new Map<number, { key: string; flows: FlowRecord[] }>();
+  const byPartition = new Map<number, { key: string; flows: FlowRecord[]; eventTime: number }>();
   for (const f of flows) {
     const c = siteMap.conduitOf(f.srcIp, f.dstIp);
     const p = partitionFor(c, partitions);
     let l = byPartition.get(p);
-    if (!l) byPartition.set(p, (l = { key: c, flows: [] }));
+    if (!l) byPartition.set(p, (l = { key: c, flows: [], eventTime: -Infinity }));
     l.flows.push(f);
+    if (f.tsStart > l.eventTime) l.eventTime = f.tsStart;
   }
-  return [...byPartition].map(([partition, m]) => ({ key: m.key, partition, value: encodeFlows(m.flows), timestamp: receivedAt, headers: { [HEADERS.schema]: SCHEMAS.flows } }));
+  return [...byPartition].map(([partition, m]) => ({
+    key: m.key, partition, value: encodeFlows(m.flows),
+    headers: { [HEADERS.schema]: SCHEMAS.flows, [HEADERS.eventTime]: String(m.eventTime), [HEADERS.receivedAt]: String(receivedAt) },
+  }));
 };
 
 /** A watermark marker for every partition (see the file comment). */
 export const watermarkMessages = (eventTimeMs: number, partitions: number, receivedAt: number, endOfInput = false): OutMessage[] =>
   Array.from({ length: partitions }, (_, partition) => ({
-    key: `watermark/${partition}`, partition, value: Buffer.alloc(0), timestamp: receivedAt,
-    headers: { [HEADERS.watermark]: String(eventTimeMs), ...(endOfInput ? { [HEADERS.endOfInput]: '1' } : {}) },
+    key: `watermark/${partition}`, partition, value: Buffer.alloc(0),
+    headers: {
+      [HEADERS.watermark]: String(eventTimeMs), [HEADERS.eventTime]: String(eventTimeMs), [HEADERS.receivedAt]: String(receivedAt),
+      ...(endOfInput ? { [HEADERS.endOfInput]: '1' } : {}),
+    },
   }));
 
 /**

@@ -149,8 +149,8 @@ export class DetectorRole {
 
   private async emit(out: ScoredBatch): Promise<void> {
     await Promise.all([
-      this.o.bus.publish(TOPICS.scores, out.scores.map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.score }, timestamp: s.windowEnd }))),
-      this.o.bus.publish(TOPICS.alerts, out.alerts.map((a) => ({ key: a.conduit, value: encodeJson(a), headers: { [HEADERS.schema]: SCHEMAS.alert }, timestamp: a.tsEnd }))),
+      this.o.bus.publish(TOPICS.scores, out.scores.map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.score, [HEADERS.eventTime]: String(s.windowEnd) } }))),
+      this.o.bus.publish(TOPICS.alerts, out.alerts.map((a) => ({ key: a.conduit, value: encodeJson(a), headers: { [HEADERS.schema]: SCHEMAS.alert, [HEADERS.eventTime]: String(a.tsEnd) } }))),
     ]);
     this.o.metrics.add('conduitwatch_detector_scores_total', {}, out.scores.length);
     this.o.metrics.add('conduitwatch_detector_alerts_total', {}, out.alerts.length);

@@ -20,7 +20,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
-import { TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
+import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
 import { decodeAlert, decodeFlows, decodeScore } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
@@ -99,10 +99,13 @@ export class SinkRole {
         const d = decodeFlows(m.value);
         // The detector dead-letters undecodable flows; the sink only counts them.
         if (!d.ok) { this.o.metrics.add('conduitwatch_sink_skipped_total', { topic: m.topic }, 1); continue; }
+        // observed_at is the collector's receive time (deterministic under an injected clock); a
+        // message from an older collector without the header falls back to its publish time.
+        const observedAt = timeHeader(m, HEADERS.receivedAt) ?? m.timestamp;
         for (const f of d.value) {
           const srcZone = this.o.siteMap.zoneOf(f.srcIp);
           const dstZone = this.o.siteMap.zoneOf(f.dstIp);
-          rows.push(flowRow(f, { conduit: `${srcZone}->${dstZone}`, srcZone, dstZone, runId: this.o.runId, observedAt: m.timestamp }));
+          rows.push(flowRow(f, { conduit: `${srcZone}->${dstZone}`, srcZone, dstZone, runId: this.o.runId, observedAt }));
         }
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
@@ -150,7 +153,7 @@ export class SinkRole {
     this.o.metrics.add('conduitwatch_component_sent_records_total', l, rows.length);
     this.o.metrics.add('conduitwatch_store_write_seconds_total', { table }, (performance.now() - t0) / 1000);
     const now = this.o.clock.now();
-    if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - msgs[0]!.timestamp);
+    if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - (timeHeader(msgs[0]!, HEADERS.receivedAt) ?? msgs[0]!.timestamp));
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'sink', topic: b.topic, partition: String(b.partition) }, Number(BigInt(b.highWatermark) - range.last - 1n));
   }
 

@@ -10,7 +10,13 @@
  *   again, re-cut it from the intent log and have ClickHouse skip it by its dedup token;
  * - kill -9 of a detector worker (a child process) hung inside a checkpoint, scores of its batch
  *   already published; a second worker of the group takes its partitions over from the state topic;
- * - a store that refuses inserts for a while: the sink holds at most one batch per partition.
+ * - a store that refuses inserts for a while: the sink holds at most one batch per partition;
+ * - traffic stamped years ago (the capture's event time, a fake clock at 2025-01-01) left unread
+ *   across the broker's retention check: nothing is deleted, because retention counts from arrival.
+ *
+ * The broker runs its retention check every second (and from its start, not 30 s later), so any
+ * test whose messages carry an old timestamp loses them within a second: these tests do not depend
+ * on the broker's clock agreeing with the data's.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,7 +41,9 @@ const LIMIT = { timeout: 120_000 };
 let kafka: KafkaService;
 let dir: string;
 let store: Store;
-before(async () => { ({ kafka, store, dir } = await startKafkaAndStore('cw-faults-')); });
+/** The broker's retention check every second, the first one a second after start (Kafka's default: 30 s, then every 5 min). */
+const RETENTION_EVERY_SECOND = { 'log.retention.check.interval.ms': 1000, 'log.initial.task.delay.ms': 1000 };
+before(async () => { ({ kafka, store, dir } = await startKafkaAndStore('cw-faults-', RETENTION_EVERY_SECOND)); });
 after(() => stopKafkaAndStore({ kafka, store, dir }));
 
 /** A fresh topic prefix, groups and run id: tests share the broker and the store, nothing else. */
@@ -281,6 +289,67 @@ test('a store that refuses inserts for a while: the sink holds one batch per par
   } finally {
     await detector.stop();
     await sink.stop();
+    await bus.close();
+  }
+});
+
+/**
+ * Resolves after `passes` complete runs of the broker's retention check that began after the call:
+ * each pass publishes a marker to a control topic whose retention is 1 ms, and waits until the
+ * broker deleted it (the check deletes every segment, the active one included, whose newest
+ * timestamp is older than the topic's retention). Evidence of the check, not a sleep.
+ */
+const retentionPasses = async (passes: number): Promise<void> => {
+  const control = await KafkaBus.connect({
+    brokers: [kafka.bootstrap], prefix: `ctl${randomUUID().slice(0, 8)}.`, partitions: SMALL,
+    topicConfig: { [TOPICS.deadletter]: { 'retention.ms': '1', 'segment.ms': '1000' } },
+  });
+  try {
+    for (let i = 0; i < passes; i++) {
+      await control.publish(TOPICS.deadletter, [{ key: 'retention-check', value: Buffer.from(String(i)), partition: 0 }]);
+      const end = (await control.endOffsets(TOPICS.deadletter)).get(0)!;
+      await waitFor(() => `the broker's retention check did not delete control marker ${i}`,
+        async () => (await control.startOffsets(TOPICS.deadletter)).get(0) === end, 30_000);
+    }
+  } finally {
+    await control.close();
+  }
+};
+
+test('traffic stamped years ago, left unread across the broker\'s retention checks, is stored whole: retention counts from arrival, not event time', LIMIT, async (t) => {
+  const env = await setUp(t);
+  if (!env) return;
+  const { siteMap, batches, want, ids, deps, bus } = env;
+  // The capture's flows start years ago and the collector's clock says 2025-01-01: all of it is far
+  // older than the topics' retention.ms (7 d for flows and scores) by event time.
+  assert.ok(Date.now() - Math.max(...batches.flat().map((f) => f.tsStart)) > 365 * 86_400_000, 'the capture is more than a year old');
+  const detector = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
+  let sink: SinkRole | undefined;
+  try {
+    const pub = new FlowPublisher(bus, siteMap, deps.clock);
+    for (const b of batches) await pub.publish(b);
+    await pub.end();
+    // Flows wait unread across two retention checks, then the detector scores them; its scores and
+    // alerts wait unread across two more before the sink starts.
+    await retentionPasses(2);
+    await detector.start();
+    await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
+    await retentionPasses(2);
+    sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps });
+    await sink.start();
+    for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
+    const got = await stored(store, ids.runId);
+    assert.ok(want.flows.length > 0 && want.scores.length > 0 && want.alerts.length > 0, 'the capture gives flows, scores and alerts');
+    assert.equal(got.flows.length, want.flows.length, 'every flow stored');
+    assert.deepEqual(got.flows, want.flows);
+    assert.deepEqual(got.scores, want.scores);
+    assert.deepEqual(got.alerts, want.alerts);
+    // observed_at is the collector's receive time (its injected clock), not the Kafka timestamp.
+    const observed = await store.query<{ t: string }>(`SELECT DISTINCT toString(toUnixTimestamp64Milli(observed_at)) AS t FROM flows WHERE run_id = '${ids.runId}'`);
+    assert.deepEqual(observed.map((r) => Number(r.t)), [deps.clock.now()]);
+  } finally {
+    await detector.stop();
+    await sink?.stop();
     await bus.close();
   }
 });

@@ -111,8 +111,9 @@ export interface KafkaAndStore {
   dir: string;
 }
 
-export const startKafkaAndStore = async (prefix: string): Promise<KafkaAndStore> => {
-  const kafka = await startKafka();
+/** `brokerConfig`: extra server.properties (faults.test.ts runs the retention check every second). */
+export const startKafkaAndStore = async (prefix: string, brokerConfig: Record<string, string | number> = {}): Promise<KafkaAndStore> => {
+  const kafka = await startKafka({ brokerConfig });
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const store = await openChdb(dir);
   await migrate(store);
