@@ -6,6 +6,7 @@
  *   follow `FlowRecord` field names; optional fields are nullable columns (null = absent), maps are
  *   `Map<Utf8, Float64>`, `l7Units` is `List<Uint32>`, `requestIntervalsMs` is a nullable struct
  *   `{count, mean, m2, min, max}` of Float64 (min/max may be ±Infinity for an empty summary).
+ *   `id` (FlowRecord.id, nullable) may be missing from batches written before it existed.
  * - Scores and alerts: one JSON object per message (`score-json/1`, `alert-json/1`), the
  *   `WindowScore` / `Alert` of core/records.ts as is, so a SIEM can read the alerts topic directly.
  *   Non-finite numbers (JSON has no spelling for them) are written as the strings 'inf', '-inf',
@@ -63,6 +64,8 @@ const COLUMNS: [keyof FlowRecord, () => DataType, boolean][] = [
 ];
 
 const MAP_FIELDS = new Set<keyof FlowRecord>(['l7Ops', 'l7OpsRev', 'l7Errors', 'l7Violations']);
+/** Columns a flows batch may lack: `id` came later (values written before it decode without ids). */
+const OPTIONAL_COLUMNS = new Set<keyof FlowRecord>(['id']);
 
 /** The Arrow schema of the flows topic, version 1. */
 export const FLOW_SCHEMA = new Schema(
@@ -105,14 +108,15 @@ export const decodeFlows = (value: Buffer): Decoded<FlowRecord[]> => {
   const version = table.schema.metadata.get(HEADERS.schema);
   if (version !== SCHEMAS.flows) return { ok: false, reason: `flows schema "${version ?? 'none'}" is not ${SCHEMAS.flows}` };
   const vectors = COLUMNS.map(([name]) => [name, table.getChild(name)] as const);
-  const missing = vectors.filter(([, v]) => !v).map(([n]) => n);
+  const missing = vectors.filter(([n, v]) => !v && !OPTIONAL_COLUMNS.has(n)).map(([n]) => n);
   if (missing.length) return { ok: false, reason: `flows batch lacks column(s) ${missing.join(', ')}` };
   const out: FlowRecord[] = [];
   try {
     for (let i = 0; i < table.numRows; i++) {
       const f: Record<string, unknown> = {};
       for (const [name, vec] of vectors) {
-        const v: unknown = vec!.get(i);
+        if (!vec) continue;
+        const v: unknown = vec.get(i);
         if (v === null || v === undefined) continue;
         if (MAP_FIELDS.has(name)) f[name] = toRecord(v);
         else if (name === 'l7Units' || name === 'fidelity') f[name] = [...(v as Iterable<unknown>)];

@@ -9,7 +9,7 @@
  * integer, maps take objects, Float64 columns take numbers or the strings 'inf', '-inf', 'nan'
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
-import type { Alert, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
+import { flowId, type Alert, type FlowRecord, type FlowSource, type WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -27,7 +27,7 @@ export const tables = {
     version: 'version', name: 'name', checksum: 'checksum', appliedAt: 'applied_at',
   }),
   flows: table('flows', {
-    runId: 'run_id', observedAt: 'observed_at', conduit: 'conduit', srcZone: 'src_zone', dstZone: 'dst_zone',
+    runId: 'run_id', id: 'id', observedAt: 'observed_at', conduit: 'conduit', srcZone: 'src_zone', dstZone: 'dst_zone',
     tsStart: 'ts_start', tsEnd: 'ts_end', srcIp: 'src_ip', srcPort: 'src_port', dstIp: 'dst_ip', dstPort: 'dst_port',
     proto: 'proto', packets: 'packets', bytes: 'bytes', packetsRev: 'packets_rev', bytesRev: 'bytes_rev',
     tcpFlags: 'tcp_flags', exporter: 'exporter', observationDomain: 'observation_domain', source: 'source',
@@ -88,7 +88,7 @@ export type F64 = number | 'inf' | '-inf' | 'nan';
 type Ms = number;
 
 export type FlowRow = RowOf<typeof tables.flows.columns, {
-  runId: string; observedAt: Ms; conduit: string; srcZone: string; dstZone: string; tsStart: Ms; tsEnd: Ms;
+  runId: string; id: string; observedAt: Ms; conduit: string; srcZone: string; dstZone: string; tsStart: Ms; tsEnd: Ms;
   srcIp: string; srcPort: number; dstIp: string; dstPort: number; proto: number; packets: number; bytes: number;
   packetsRev: number; bytesRev: number; tcpFlags: number; exporter: string; observationDomain: number;
   source: FlowSource; l7: string; l7Ops: Record<string, number>; l7OpsRev: Record<string, number>;
@@ -143,12 +143,23 @@ export interface FlowExtra {
 
 const F = tables.flows.columns;
 
+/**
+ * The id of a record whose source set none: a digest of its content (the same parts, in the same
+ * order, as migration 009_flows_ids computes for rows written before ids existed). Two copies of one record
+ * get one id; two records that differ in any counted field get two.
+ */
+export const contentFlowId = (r: FlowRecord): string =>
+  flowId('content', r.exporter, r.observationDomain, r.source, chMs(r.tsStart), chMs(r.tsEnd), r.srcIp, r.srcPort, r.dstIp,
+    r.dstPort, r.proto, r.packets, r.bytes, r.packetsRev, r.bytesRev, r.tcpFlags, r.l7 ?? '');
+
 /** A FlowRecord as a `flows` row. Absent L7 fields become empty; absent intervals become zeros. */
 export const flowRow = (rec: FlowRecord, extra: FlowExtra): FlowRow => {
   const iv = rec.requestIntervalsMs;
   const has = iv !== undefined && iv.count > 0;
   return {
     [F.runId]: extra.runId,
+    // The flows table deduplicates on (run_id, id) (migration 009_flows_ids).
+    [F.id]: rec.id ?? contentFlowId(rec),
     [F.observedAt]: chMs(extra.observedAt),
     [F.conduit]: extra.conduit,
     [F.srcZone]: extra.srcZone,

@@ -71,10 +71,10 @@ export const reference = async (batches: FlowRecord[][], siteMap: SiteMap): Prom
   return { flows: batches.flat().map(flowKey).sort(), scores: scores.map(scoreKey).sort(), alerts: alerts.map((a) => `${a.id}|${a.score}`).sort() };
 };
 
-/** The same keys, read from the store for one run (windows and alerts with FINAL). */
+/** The same keys, read from the store for one run (flows, windows and alerts with FINAL: doubles collapse on their ids). */
 export const stored = async (store: Store, runId: string): Promise<Reference> => {
   const flows = await store.query<{ ts: number; src_ip: string; src_port: number; dst_ip: string; dst_port: number; proto: number; packets: number; bytes: number }>(
-    `SELECT toUnixTimestamp64Milli(ts_start) AS ts, src_ip, src_port, dst_ip, dst_port, proto, packets, bytes FROM flows WHERE run_id = '${runId}'`);
+    `SELECT toUnixTimestamp64Milli(ts_start) AS ts, src_ip, src_port, dst_ip, dst_port, proto, packets, bytes FROM flows FINAL WHERE run_id = '${runId}'`);
   const scores = await store.query<{ conduit: string; edge: string; ws: number; detector: string; score: number; learning: number }>(
     `SELECT conduit, edge, toUnixTimestamp64Milli(window_start) AS ws, detector, score, learning FROM windows FINAL WHERE run_id = '${runId}'`);
   const alerts = await store.query<{ id: string; score: number }>(`SELECT id, score FROM alerts FINAL WHERE run_id = '${runId}'`);

@@ -67,7 +67,7 @@ test('migrations create every table, record versions 1..N, and a second run appl
   assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
   const recorded = await store.query<{ version: number; name: string; applied_at: string }>(
     'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:flow_fidelity']);
+  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:flow_fidelity', '10:flows_ids']);
   assert.equal(parseChTime(recorded[0]!.applied_at), T0);
 });
 
