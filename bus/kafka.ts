@@ -51,6 +51,12 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** Longest a fetch waits for data, ms (default 100): bounds the added latency when traffic is light. */
   maxWaitMs?: number;
+  /**
+   * How often a request (a publish, and the connects and metadata refreshes under it) is retried
+   * before it rejects: default 40, about 2 minutes with backoff up to 3 s, which outlasts a broker
+   * restart. A producer with a spool (the collector) gives up sooner and spools instead.
+   */
+  retries?: number;
   /** Most bytes a fetch takes from one partition (default kafkajs's 1 MiB); the broker still returns at least one record batch. */
   maxBytesPerPartition?: number;
 }
@@ -90,14 +96,14 @@ export class KafkaBus implements Bus {
       logLevel: logLevel.WARN,
       logCreator: logCreator(log),
       connectionTimeout: 3000,
-      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: opts.retries ?? 40 },
     });
     const admin = kafka.admin();
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 40 },
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: opts.retries ?? 40 },
     });
     try {
       await admin.connect();

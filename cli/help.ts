@@ -154,13 +154,18 @@ Examples:
   serve: `conduitwatch serve — the distributed mode: roles that talk only through Kafka
 
 Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL]
-                          [--allow-exporter CIDR]… [--data DIR] [--http HOST:PORT|off] [--run-id ID] [--prefix P] [files…]
+                          [--allow-exporter CIDR]… [--data DIR] [--http HOST:PORT|off] [--run-id ID] [--prefix P]
+                          [--spool DIR] [--spool-max SIZE] [--spool-age DURATION] [files…]
 
 Roles: collector (NetFlow/IPFIX on --listen, or the files given, → conduitwatch.flows.v1 as Arrow batches),
 detector (a consumer group on flows: one detection engine per partition, state checkpointed to the
 compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out), sink
 (flows, scores, alerts → ClickHouse; offsets committed only after the insert, each insert with a
-deduplication token from topic/partition/offset range, so a retried batch never duplicates rows).
+deduplication token from topic/partition/offset range, so a retried batch never duplicates rows;
+flows also deduplicate on their record ids, so a publish that landed twice is stored once).
+While the bus refuses publishes the collector spools them to disk (--spool) and publishes them in
+order once it is back. SIGTERM stops each role within 15 s; what could not be written stays in the
+spool or uncommitted on the bus, and a log line says how much.
 Without --kafka only --role all runs, on the in-process bus.
 
 Options:
@@ -175,7 +180,10 @@ Options:
   --data DIR      sink: chDB data directory                                 [default: ./conduitwatch-data]
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
-  --prefix P      topic name prefix (several deployments on one cluster)
+  --prefix P      topic and consumer group prefix (several deployments on one cluster)
+  --spool DIR     collector: on-disk queue for publishes the bus refuses      [default: ./conduitwatch-spool]
+  --spool-max N   collector: most bytes spooled, e.g. 512MiB; oldest dropped   [default: 1GiB]
+  --spool-age D   collector: spooled publishes older than this are dropped     [default: 24h]
   --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the store, for Grafana and
                   'conduitwatch sql'; "off" disables                       [default: http://127.0.0.1:8123]
 

@@ -23,6 +23,7 @@
  * can lack the hint; a score could differ where that check changes it). Captures sliced per window (the file inputs)
  * are not affected by the first; test/integration/serve/kafka-replay.test.ts checks equality.
  */
+import { createHash } from 'node:crypto';
 import type { SiteMap } from '../../core/config.ts';
 import type { FlowRecord } from '../../core/records.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
@@ -49,6 +50,36 @@ export const stateKey = (partition: number): string => `flows/${partition}`;
 interface Held {
   engine: DetectionEngine;
   next: bigint;
+  /** Digests of the partition's last flows messages (see `RecentMessages`). */
+  recent: RecentMessages;
+}
+
+/**
+ * The digests of the last `capacity` flows messages of a partition. A publish that landed although
+ * the producer was told it failed is published again (the collector's spool, bus/spool.ts): the same
+ * bytes at a new offset. The engine must not count those flows twice; the sink stores them once by
+ * their ids. Held in memory only: a double that straddles a restore is not recognised.
+ */
+export class RecentMessages {
+  private readonly ring: string[] = [];
+  private readonly seen = new Set<string>();
+  private at = 0;
+
+  constructor(private readonly capacity = 4096) {}
+
+  /** True when `value` was seen among the last messages; otherwise remembers it. */
+  repeated(value: Buffer): boolean {
+    const d = createHash('sha1').update(value).digest('base64');
+    if (this.seen.has(d)) return true;
+    if (this.ring.length < this.capacity) this.ring.push(d);
+    else {
+      this.seen.delete(this.ring[this.at]!);
+      this.ring[this.at] = d;
+      this.at = (this.at + 1) % this.capacity;
+    }
+    this.seen.add(d);
+    return false;
+  }
 }
 
 export interface DetectorOptions {
@@ -95,11 +126,11 @@ export class DetectorRole {
     const m = (await this.o.bus.readLatest(TOPICS.state, [p])).get(stateKey(p));
     if (m) {
       const st = JSON.parse(m.value.toString('utf8'), reviveNonFinite) as PartitionState;
-      h = { engine: await restoreEngine(this.o.siteMap, st.engine), next: BigInt(st.nextOffset) };
+      h = { engine: await restoreEngine(this.o.siteMap, st.engine), next: BigInt(st.nextOffset), recent: new RecentMessages() };
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
       this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
-      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }), next: 0n };
+      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }), next: 0n, recent: new RecentMessages() };
     }
     this.held.set(p, h);
     return h;
@@ -128,6 +159,10 @@ export class DetectorRole {
         // Flows before the marker first: the marker's time is after them in the collector's input.
         ingest();
         append(out, h.engine.advance(wm.eventTimeMs, wm.endOfInput));
+        continue;
+      }
+      if (h.recent.repeated(m.value)) {
+        this.o.metrics.add('conduitwatch_detector_repeated_messages_total', { partition: String(b.partition) }, 1);
         continue;
       }
       const d = decodeFlows(m.value);

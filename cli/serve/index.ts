@@ -13,20 +13,30 @@
  *   --data DIR        sink: chDB data directory (default conduitwatch-data).
  *   --http H:P        /healthz, /readyz, /metrics (default 127.0.0.1:9464; "off" disables).
  *   --run-id ID       run_id stamped on stored rows (default serve-<site>); keep it stable across restarts.
- *   --prefix P        topic name prefix (tests, several deployments on one cluster).
+ *   --prefix P        topic and consumer group name prefix (tests, several deployments on one cluster).
  *   --query-listen U  sink: the read-only ClickHouse HTTP endpoint on the chDB store (default
  *                     http://127.0.0.1:8123; "off" disables). --role query serves a finished store
  *                     alone, on --listen. Credentials: CONDUITWATCH_QUERY_USER/_PASSWORD/_TOKEN.
  *   --siem URL        alerts also to a SIEM as syslog: udp://H:P, tcp://H:P or tls://H:P (its own
  *                     consumer group); --siem-format rfc5424|cef, --siem-ca FILE for TLS.
+ *   --spool DIR       collector: on-disk queue for publishes the bus refuses (default conduitwatch-spool).
+ *   --spool-max SIZE  collector: most bytes the spool keeps, e.g. 512MiB (default 1GiB); oldest dropped past it.
+ *   --spool-age DUR   collector: spooled publishes older than this are dropped (default 24h).
+ *
+ * Shutdown (SIGTERM/SIGINT) is bounded (`STOP_LIMIT_MS` per role): a collector that cannot reach the
+ * bus leaves what it holds in the spool, a sink whose store refuses writes leaves its batch
+ * uncommitted on the bus (the next sink inserts it); each says so in one log line.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { loadSite, SiteMap } from '../../core/config.ts';
-import { PipelineError } from '../../core/errors.ts';
+import { errorMessage, PipelineError } from '../../core/errors.ts';
 import { createLogger, Metrics, type Logger } from '../../core/telemetry.ts';
+import { duration } from '../../core/units.ts';
+import { z } from 'zod';
 import type { Bus } from '../../bus/bus.ts';
 import { KafkaBus } from '../../bus/kafka.ts';
 import { MemoryBus } from '../../bus/memory.ts';
+import { Spool } from '../../bus/spool.ts';
 import { Collector, CollectorConfig } from '../../ingest/netflow/collector.ts';
 import { openChdb } from '../../store/chdb.ts';
 import { migrate } from '../../store/migrate.ts';
@@ -34,11 +44,11 @@ import type { Store } from '../../store/store.ts';
 import { QueryEndpointConfig, serveStore, type QueryEndpoint } from '../../dashboards/http/server.ts';
 import { usageError } from '../args.ts';
 import { allowedExporters, openInput } from '../inputs.ts';
-import { FlowPublisher, publishFlows } from './collector.ts';
-import { DetectorRole } from './detector.ts';
+import { FlowPublisher } from './collector.ts';
+import { DETECTOR_GROUP, DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
 import { SiemRole } from './siem.ts';
-import { SinkRole } from './sink.ts';
+import { SINK_GROUP, SinkRole } from './sink.ts';
 import { modelDetectorSetup, type ModelUse } from '../../models/use.ts';
 import { modelUseArg } from '../models-args.ts';
 import { SiemConfig } from '../../bus/siem/sender.ts';
@@ -51,6 +61,27 @@ export { SERVE_OPTIONS } from './options.ts';
 
 export type Role = 'collector' | 'detector' | 'sink';
 const ROLES: Role[] = ['collector', 'detector', 'sink'];
+
+/** `1073741824`, `512MiB`, `1GiB`, `64KiB`: bytes. */
+const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(String(v).trim());
+  if (!m) { ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; write bytes or e.g. 512MiB, 1GiB` }); return z.NEVER; }
+  return Math.floor(Number(m[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(m[2] ?? 'B'));
+});
+
+/** The collector's spool (bus/spool.ts). */
+export const SpoolConfig = z.object({
+  dir: z.string().min(1).default('conduitwatch-spool')
+    .describe('Directory of the collector\'s on-disk queue: publishes the bus refuses wait there and are published in order once it is back.'),
+  maxBytes: byteSize.default('1GiB')
+    .describe('Most bytes the spool keeps; past it the oldest entries are dropped and counted (conduitwatch_spool_dropped_records_total{reason="size"}).'),
+  maxAge: duration.default('24h')
+    .describe('Spooled publishes older than this are dropped and counted (reason "age") instead of published.'),
+}).strict();
+export type SpoolConfig = z.output<typeof SpoolConfig>;
+
+/** How long each role may take to stop before the process gives up on it and says what was left. */
+export const STOP_LIMIT_MS = 15_000;
 
 export interface ServeOptions {
   roles: Role[];
@@ -71,6 +102,12 @@ export interface ServeOptions {
   models?: ModelUse;
   /** Collector: exporter addresses or CIDR blocks allowed to send (`--allow-exporter`); others are dropped and counted. */
   allowedExporters?: string[];
+  /** Collector: the spool; without one a publish the bus refuses ends the collector. */
+  spool?: SpoolConfig;
+  /** Per-role stop bound, ms (default STOP_LIMIT_MS). */
+  stopLimitMs?: number;
+  /** Prepended to the consumer group ids (--prefix: deployments sharing a cluster share no group). */
+  groupPrefix?: string;
 }
 
 /** Running roles. */
@@ -81,6 +118,7 @@ export interface Serving {
   collector?: Collector;
   /** Resolves when a file-fed collector finished publishing (with the flow count). */
   published?: Promise<number>;
+  publisher?: FlowPublisher;
   ready(): boolean;
   stop(): Promise<void>;
 }
@@ -89,7 +127,7 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
   const s: Serving = { ready: () => true, stop: async () => {} };
   if (o.roles.includes('sink')) {
     if (!o.store) throw new PipelineError('config_invalid', 'The sink role needs a store (--data DIR).');
-    s.sink = new SinkRole({ bus: o.bus, store: o.store, siteMap: o.siteMap, runId: o.runId, clock: o.clock, log: o.log, metrics: o.metrics });
+    s.sink = new SinkRole({ bus: o.bus, store: o.store, siteMap: o.siteMap, runId: o.runId, clock: o.clock, log: o.log, metrics: o.metrics, groupId: `${o.groupPrefix ?? ''}${SINK_GROUP}` });
     await s.sink.start();
   }
   if (o.siem) {
@@ -97,15 +135,19 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
     await s.siem.start();
   }
   if (o.roles.includes('detector')) {
-    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics, ...(o.models ? { models: o.models } : {}) });
+    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics, groupId: `${o.groupPrefix ?? ''}${DETECTOR_GROUP}`, ...(o.models ? { models: o.models } : {}) });
     await s.detector.start();
   }
   if (o.roles.includes('collector')) {
+    const spool = o.spool
+      ? await Spool.open({ dir: o.spool.dir, maxBytes: o.spool.maxBytes, maxAgeMs: o.spool.maxAge, clock: o.clock, log: o.log, metrics: o.metrics })
+      : undefined;
+    // One publisher for all files: they replay as one stream with one end of input.
+    const pub = new FlowPublisher(o.bus, o.siteMap, o.clock, o.metrics, { ...(spool ? { spool } : {}), log: o.log });
+    s.publisher = pub;
     if (o.inputs?.length) {
       const inputs = o.inputs;
       s.published = (async () => {
-        // One publisher for all files: they replay as one stream with one end of input.
-        const pub = new FlowPublisher(o.bus, o.siteMap, o.clock, o.metrics);
         for (const f of inputs) await pub.publishAll(openInput(f, { sliceMs: o.siteMap.site.detection.window }).flows);
         await pub.end();
         return pub.published;
@@ -115,16 +157,23 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
         { clock: o.clock, log: o.log, metrics: o.metrics });
       await c.open();
       s.collector = c;
-      s.published = publishFlows(o.bus, o.siteMap, c.records(), o.clock, o.metrics);
+      s.published = pub.publishAll(c.records());
     }
+    // A publish the bus refused with no spool to take it: the collector stops publishing, says why
+    // and the process stays up for its health endpoint to report it (never an unhandled rejection).
+    s.published.catch((e: unknown) => o.log.error({ err: errorMessage(e), event: 'collector_failed' }, 'The collector stopped publishing.'));
   }
   s.ready = () => (s.sink?.ready ?? true) && (s.detector?.ready ?? true) && (s.siem?.ready ?? true);
+  const limit = o.stopLimitMs ?? STOP_LIMIT_MS;
   s.stop = async () => {
-    await s.collector?.close();
-    await s.published?.catch(() => 0);
-    await s.detector?.stop();
-    await s.sink?.stop();
-    await s.siem?.stop();
+    await bounded(o.log, 'collector', limit, async () => {
+      await s.collector?.close();
+      await s.published?.catch(() => 0);
+      await s.publisher?.close(limit / 2);
+    });
+    await bounded(o.log, 'detector', limit, async () => s.detector?.stop());
+    await bounded(o.log, 'sink', limit, async () => s.sink?.stop());
+    await bounded(o.log, 'siem', limit, async () => s.siem?.stop());
   };
   return s;
 };
@@ -164,6 +213,16 @@ const runQueryRole = async (v: Record<string, unknown>): Promise<number> => {
   return 0;
 };
 
+/** Runs a role's stop; past `limitMs` it logs that the role was left running and returns. */
+const bounded = async (log: Logger, role: string, limitMs: number, stop: () => Promise<unknown>): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), limitMs); });
+  const done = stop().then(() => 'done' as const, (e: unknown) => { log.warn({ role, err: errorMessage(e) }, 'Stopping a role failed.'); return 'done' as const; });
+  const how = await Promise.race([done, late]);
+  clearTimeout(timer);
+  if (how === 'late') log.warn({ role, limitMs, event: 'stop_timeout' }, `The ${role} role did not stop within ${limitMs} ms; leaving it (what it had not written stays on the bus or in the spool).`);
+};
+
 export const runServeCommand = async (v: Record<string, unknown>, positionals: string[]): Promise<number> => {
   if (v.role === 'query' || (Array.isArray(v.role) && v.role.length === 1 && v.role[0] === 'query')) return runQueryRole(v);
   const rawRoles = (Array.isArray(v.role) ? v.role : v.role ? [v.role] : ['all']) as string[];
@@ -181,8 +240,14 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   if (typeof v.kafka !== 'string' && roles.length < ROLES.length) {
     throw usageError('serve', 'Separate roles need a shared bus: pass --kafka HOST:PORT (or run --role all with the in-process bus).');
   }
+  const collecting = roles.includes('collector');
+  const spool = collecting ? parseSpool(v) : undefined;
   const bus: Bus = typeof v.kafka === 'string'
-    ? await KafkaBus.connect({ brokers: v.kafka.split(','), clientId: `conduitwatch-${roles.join('-')}`, log, ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}) })
+    ? await KafkaBus.connect({
+      brokers: v.kafka.split(','), clientId: `conduitwatch-${roles.join('-')}`, log, ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
+      // With a spool behind it the collector gives up on a publish after a few seconds, not minutes.
+      ...(roles.length === 1 && collecting ? { retries: 4 } : {}),
+    })
     : new MemoryBus();
   const store = roles.includes('sink') ? await openChdb(typeof v.data === 'string' ? v.data : 'conduitwatch-data') : undefined;
   if (store) await migrate(store);
@@ -194,6 +259,8 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     ...(typeof v.siem === 'string' ? { siem: siemConfig(v) } : {}),
     ...(models ? { models } : {}),
     ...(allowedExporters(v) ? { allowedExporters: allowedExporters(v)! } : {}),
+    ...(spool ? { spool } : {}),
+    ...(typeof v.prefix === 'string' ? { groupPrefix: v.prefix } : {}),
   });
   const querySpec = typeof v['query-listen'] === 'string' ? v['query-listen'] : 'http://127.0.0.1:8123';
   const queryEp = store && querySpec !== 'off' ? await serveStore(store, queryEndpointConfig(querySpec), { log, metrics }) : undefined;
@@ -213,4 +280,14 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   await bus.close();
   await store?.close();
   return 0;
+};
+
+const parseSpool = (v: Record<string, unknown>): SpoolConfig => {
+  const res = SpoolConfig.safeParse({
+    ...(typeof v.spool === 'string' ? { dir: v.spool } : {}),
+    ...(typeof v['spool-max'] === 'string' ? { maxBytes: v['spool-max'] } : {}),
+    ...(typeof v['spool-age'] === 'string' ? { maxAge: v['spool-age'] } : {}),
+  });
+  if (!res.success) throw usageError('serve', `Bad spool option: ${res.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`);
+  return res.data;
 };

@@ -17,4 +17,7 @@ export const SERVE_OPTIONS = {
   'siem-format': { type: 'string' },
   'siem-ca': { type: 'string' },
   ...MODEL_OPTIONS,
+  spool: { type: 'string' },
+  'spool-max': { type: 'string' },
+  'spool-age': { type: 'string' },
 } as const;

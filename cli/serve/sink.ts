@@ -68,6 +68,9 @@ export class SinkRole {
   /** Last logged range per topic/partition, loaded once per assignment. */
   private readonly ranges = new Map<string, SinkRange | null>();
   private stopping = false;
+  /** Rows not written because the sink stopped while the store refused them (left on the bus). */
+  unwritten = 0;
+  private readonly wakers = new Set<() => void>();
 
   constructor(private readonly o: SinkOptions) {}
 
@@ -144,9 +147,18 @@ export class SinkRole {
     const { rows, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
-    if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl);
+    // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
+    // batch stays on the bus for the next sink; say so once.
+    const giveUp = (): void => {
+      if (rows.length === 0) return;
+      this.unwritten += rows.length;
+      this.o.log.warn({ table, topic: b.topic, partition: b.partition, first: String(range.first), last: String(range.last), rows: rows.length, event: 'sink_unwritten' },
+        `Stopping with ${rows.length} ${table} row(s) (${b.topic} partition ${b.partition} offsets ${range.first}-${range.last}) not written: the store refuses them. They stay uncommitted on the bus; the next sink of group ${this.groupId} writes them.`);
+      this.o.metrics.add('conduitwatch_sink_unwritten_rows_total', { table }, rows.length);
+    };
+    if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl, giveUp);
     this.ranges.set(`${b.topic}#${b.partition}`, range);
-    if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl);
+    if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: rows.length, replayed: !log });
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
@@ -157,8 +169,11 @@ export class SinkRole {
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'sink', topic: b.topic, partition: String(b.partition) }, Number(BigInt(b.highWatermark) - range.last - 1n));
   }
 
-  /** Retries a store call with backoff until it succeeds or the consumer stops (then throws: no commit). */
-  private async retry<T>(fn: () => Promise<T>, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<T> {
+  /**
+   * Retries a store call with backoff until it succeeds or the consumer stops (then calls
+   * `onGiveUp` and throws: no commit).
+   */
+  private async retry<T>(fn: () => Promise<T>, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, onGiveUp?: () => void): Promise<T> {
     let wait = 100;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -166,16 +181,27 @@ export class SinkRole {
       } catch (e) {
         this.o.metrics.add('conduitwatch_component_errors_total', { component_kind: 'sink', component_type: 'clickhouse', component_id: 'sink', error_code: 'write_rejected', stage: 'sending' }, 1);
         if (attempt === 1 || attempt % 20 === 0) this.o.log.warn({ attempt, err: errorMessage(e) }, 'Store write failed; retrying.');
-        if (this.stopping || !ctl.isRunning()) throw e;
-        await new Promise((r) => setTimeout(r, wait));
+        if (this.stopping || !ctl.isRunning()) { onGiveUp?.(); throw e; }
+        await this.pause(wait);
+        if (this.stopping || !ctl.isRunning()) { onGiveUp?.(); throw e; }
         wait = Math.min(wait * 2, this.o.maxBackoffMs ?? 5000);
         await ctl.heartbeat().catch(() => {});
       }
     }
   }
 
+  /** A backoff wait that `stop` cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const wake = () => { clearTimeout(t); this.wakers.delete(wake); r(); };
+      const t = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const wake of [...this.wakers]) wake();
     await this.sub?.stop();
   }
 }

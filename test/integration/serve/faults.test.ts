@@ -11,6 +11,10 @@
  * - kill -9 of a detector worker (a child process) hung inside a checkpoint, scores of its batch
  *   already published; a second worker of the group takes its partitions over from the state topic;
  * - a store that refuses inserts for a while: the sink holds at most one batch per partition;
+ * - kill -9 of the broker during a produce burst from a collector with a spool: the publishes the
+ *   broker did not confirm are spooled and published again, the bus also lands the originals, so the
+ *   topic holds flows twice; the detector skips the repeated messages and the sink stores each flow
+ *   once (flows dedup on their ids);
  * - traffic stamped years ago (the capture's event time, a fake clock at 2025-01-01) left unread
  *   across the broker's retention check: nothing is deleted, because retention counts from arrival.
  *
@@ -27,6 +31,9 @@ import { TOPICS } from '../../../bus/bus.ts';
 import { KafkaBus } from '../../../bus/kafka.ts';
 import { fakeClock } from '../../../core/clock.ts';
 import { createLogger, Metrics, silentLogger } from '../../../core/telemetry.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { Spool } from '../../../bus/spool.ts';
 import { FlowPublisher } from '../../../cli/serve/collector.ts';
 import { DetectorRole } from '../../../cli/serve/detector.ts';
 import { SinkRole, type AfterInsert } from '../../../cli/serve/sink.ts';
@@ -351,5 +358,54 @@ test('traffic stamped years ago, left unread across the broker\'s retention chec
     await detector.stop();
     await sink?.stop();
     await bus.close();
+  }
+});
+
+test('kill -9 of the broker during a produce burst: unconfirmed publishes are spooled and published again, the topic holds some flows twice, and the detector and sink count each once; flows, windows and alerts equal one process', LIMIT, async (t) => {
+  const env = await setUp(t);
+  if (!env) return;
+  const { siteMap, batches, want, ids, deps, bus } = env;
+  const spoolDir = await mkdtemp(join(tmpdir(), 'cw-burst-'));
+  // The publisher's own bus: its publishes keep retrying inside kafkajs while the broker is down (the
+  // default), so a publish the spool took over after 1 s still lands once the broker is back.
+  const producer = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix: ids.prefix, partitions: SMALL, clientId: `${ids.prefix}burst`, log: deps.log });
+  const spool = await Spool.open({ dir: spoolDir, maxBytes: 64 << 20, maxAgeMs: 86_400_000, clock: deps.clock, metrics: deps.metrics });
+  const sinkMetrics = new Metrics();
+  const sink = new SinkRole({ bus, store, siteMap, runId: ids.runId, groupId: ids.sinkGroup, ...deps, metrics: sinkMetrics, maxBackoffMs: 1000 });
+  const detector = new DetectorRole({ bus, siteMap, runId: ids.runId, groupId: ids.detectorGroup, log: deps.log, metrics: deps.metrics });
+  await sink.start();
+  await detector.start();
+  try {
+    const pub = new FlowPublisher(producer, siteMap, deps.clock, deps.metrics, { spool, publishTimeoutMs: 1000, retryMs: { min: 100, max: 1000 } });
+    const killAt = Math.floor(batches.length / 3);
+    let restarted: Promise<void> | undefined;
+    for (const [i, b] of batches.entries()) {
+      // The burst: publishes back to back; the broker dies under the one after killAt.
+      if (i === killAt) restarted = kafka.kill9().then(() => kafka.restart());
+      await pub.publish(b);
+    }
+    await pub.end();
+    await restarted;
+    await waitFor(() => `the spool still holds ${spool.records} flows`, () => spool.entries === 0, 90_000);
+    assert.equal(await pub.close(1000), 0);
+    assert.ok(deps.metrics.get('conduitwatch_spool_appended_records_total') > 0, 'the burst spooled publishes the broker did not confirm');
+    await drained(bus, ids.detectorGroup, TOPICS.flows, 90_000);
+    for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) await drained(bus, ids.sinkGroup, topic, 90_000);
+    const inserted = sinkMetrics.get('conduitwatch_component_sent_records_total', { component_id: 'flows' });
+    const repeated = deps.metrics.get('conduitwatch_detector_repeated_messages_total');
+    t.diagnostic(`${want.flows.length} flows published in ${batches.length} publishes; ${deps.metrics.get('conduitwatch_spool_appended_records_total')} spooled; the sink inserted ${inserted} flow rows; the detector skipped ${repeated} repeated messages`);
+    assert.ok(inserted > want.flows.length, `a producer-side double reached the sink (${inserted} flow rows inserted for ${want.flows.length} flows)`);
+    assert.ok(repeated > 0, 'the detector saw repeated messages and skipped them');
+    const got = await stored(store, ids.runId);
+    assert.equal(got.flows.length, want.flows.length, 'each flow stored once');
+    assert.deepEqual(got.flows, want.flows);
+    assert.deepEqual(got.scores, want.scores);
+    assert.deepEqual(got.alerts, want.alerts);
+  } finally {
+    await detector.stop();
+    await sink.stop();
+    await producer.close();
+    await bus.close();
+    await rm(spoolDir, { recursive: true, force: true });
   }
 });
