@@ -4,20 +4,27 @@
  * 1. End to end: FlowPublisher (collector role) → flows topic → SinkRole → chDB `flows`; flows/s and
  *    p50/p99 latency from the collector's receive stamp (`observed_at`) to the insert resolving,
  *    plus where the time goes (encode, publish, sink decode+map, chDB insert).
- * 2. Raw client throughput on the same broker and the same messages (base64 text of the Arrow
- *    batches, one line each, so kcat can read them): KafkaBus.publish vs `kcat -P`, KafkaBus.subscribe
- *    vs `kcat -C`, both gzip.
+ * 0. The flows codec, per flow: flows-arrow/1 (apache-arrow builders) beside flows-col/2
+ *    (bus/flowcodec.ts), CPU µs to encode and decode 1,000-flow batches, bytes before and after LZ4.
+ * 2. Raw client throughput on the same broker and the same messages (base64 text of flows-col/2
+ *    batches, one line each, so kcat can read them), all LZ4: KafkaBus (kafkajs) publish/subscribe,
+ *    @platformatic/kafka produce/consume, `kcat -P` / `kcat -C` (librdkafka). CPU seconds of this
+ *    process (or kcat's) and of the broker beside wall time.
  *
- *   node --import tsx bench/kafka.ts          # FLOWS=100000 BATCH=500 MSGS=4000
+ *   node --import tsx bench/kafka.ts          # FLOWS=200000 BATCH=12000 MSGS=4000 (BATCH/12 ≈ flows per message)
  *
  * Bounded loops only; prints figures, asserts nothing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS } from '../bus/bus.ts';
-import { encodeFlows } from '../bus/codec.ts';
+import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { compressFrameSync } from 'lz4-napi';
+import { readFileSync } from 'node:fs';
+import { decodeFlows, encodeFlows } from '../bus/codec.ts';
+import { decodeFlowRecords, encodeFlowColumns } from '../bus/flowcodec.ts';
 import { KafkaBus } from '../bus/kafka.ts';
 import { systemClock } from '../core/clock.ts';
 import { loadSite, SiteMap } from '../core/config.ts';
@@ -31,8 +38,8 @@ import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import type { Store } from '../store/store.ts';
 
-const FLOWS = Number(process.env.FLOWS ?? 100_000);
-const BATCH = Number(process.env.BATCH ?? 500);
+const FLOWS = Number(process.env.FLOWS ?? 200_000);
+const BATCH = Number(process.env.BATCH ?? 12_000);
 const MSGS = Number(process.env.MSGS ?? 4_000);
 const root = join(import.meta.dirname, '..');
 const site = loadSite(join(root, 'examples/lemay/site.yaml'));
@@ -59,13 +66,41 @@ const waitUntil = async (check: () => Promise<boolean>, limitMs: number): Promis
   }
 };
 
+/** CPU seconds (user + system) of a process from /proc, or of this one. */
+const cpuOf = (pid?: number): number => {
+  if (pid === undefined) { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; }
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** Codec CPU per flow over `reps` batches, after a warm-up. */
+const codecFigures = (batch: FlowRecord[]): void => {
+  const run = (name: string, enc: (f: FlowRecord[]) => Buffer, dec: (b: Buffer) => unknown, reps: number): void => {
+    let buf = enc(batch);
+    for (let i = 0; i < Math.max(3, reps / 10); i++) dec(enc(batch));
+    const c0 = cpuOf();
+    for (let i = 0; i < reps; i++) buf = enc(batch);
+    const c1 = cpuOf();
+    for (let i = 0; i < reps; i++) dec(buf);
+    const c2 = cpuOf();
+    const per = (s: number) => (s * 1e6) / (reps * batch.length);
+    console.log(`  ${name.padEnd(32)} encode ${per(c1 - c0).toFixed(2).padStart(6)} µs  decode ${per(c2 - c1).toFixed(2).padStart(6)} µs CPU/flow; ${fmt(buf.length / batch.length)} B/flow, ${fmt(compressFrameSync(buf).length / batch.length)} B/flow LZ4`);
+  };
+  console.log(`Codec (${batch.length} flows per message, CPU per flow):`);
+  run('flows-arrow/1 (apache-arrow)', encodeFlows, decodeFlows, 20);
+  run('flows-col/2 (bus/flowcodec.ts)', encodeFlowColumns, decodeFlowRecords, 300);
+  console.log('');
+};
+
 const kafka = await startKafka();
 const dir = await mkdtemp(join(tmpdir(), 'cw-bench-kafka-'));
 try {
   const flows = await loadFlows();
   const batches: FlowRecord[][] = [];
   for (let i = 0; i < flows.length; i += BATCH) batches.push(flows.slice(i, i + BATCH));
-  console.log(`Kafka bench: ${fmt(flows.length)} flows in batches of ${BATCH}, 12 flows partitions, broker ${kafka.bootstrap}\n`);
+  console.log(`Kafka bench: ${fmt(flows.length)} flows in collector batches of ${fmt(BATCH)} (12 flows partitions: about ${fmt(BATCH / 12)} per message), LZ4, broker ${kafka.bootstrap}; load ${load()}\n`);
+  codecFigures(flows.slice(0, 1000));
 
   // 1. End to end.
   const store = await openChdb(dir);
@@ -93,6 +128,8 @@ try {
   await sink.start();
   await waitUntil(async () => sink.ready, 30_000);
   const pub = new FlowPublisher(producerBus, siteMap, systemClock);
+  const brokerPid = kafka.pid();
+  const [cpu0, bcpu0] = [cpuOf(), cpuOf(brokerPid)];
   const t0 = performance.now();
   let publishMs = 0;
   for (const b of batches) {
@@ -102,50 +139,83 @@ try {
   }
   await waitUntil(async () => latencies.length >= flows.length, 300_000);
   const e2eS = (performance.now() - t0) / 1000;
-  let encodeMs = 0;
-  for (const b of batches.slice(0, 50)) { const t = performance.now(); encodeFlows(b); encodeMs += performance.now() - t; }
-  encodeMs *= batches.length / Math.min(50, batches.length);
+  const [cpu1, bcpu1] = [cpuOf(), cpuOf(brokerPid)];
   const sinkS = metrics.get('conduitwatch_store_write_seconds_total');
   latencies.sort((a, b) => a - b);
   console.log('End to end (collector receive → row in chDB flows, one sink):');
   console.log(`  ${fmt(flows.length / e2eS)} flows/s over ${e2eS.toFixed(1)} s; latency p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, max ${fmt(latencies.at(-1)!)} ms`);
-  console.log(`  time: Arrow encode ${fmt(encodeMs)} ms (estimated from 50 batches), publish incl. encode ${fmt(publishMs)} ms, sink write path ${fmt(sinkS * 1000)} ms of which chDB inserts ${fmt(insertMs)} ms (incl. sink_batches log)`);
+  console.log(`  CPU: this process (collector + sink + chDB) ${(cpu1 - cpu0).toFixed(1)} s, broker ${(bcpu1 - bcpu0).toFixed(1)} s, over ${e2eS.toFixed(1)} s wall; load ${load()}`);
+  console.log(`  time: publish incl. encode ${fmt(publishMs)} ms, sink write path ${fmt(sinkS * 1000)} ms of which chDB inserts ${fmt(insertMs)} ms (incl. sink_batches log)`);
   await sink.stop();
   await sinkBus.close();
 
   // 2. Raw clients on the same messages.
-  const payloads = batches.slice(0, Math.min(batches.length, 200)).map((b) => encodeFlows(b.slice(0, 100)).toString('base64'));
+  const payloads = batches.slice(0, Math.min(batches.length, 200)).map((b, i) => encodeFlowColumns(flows.slice((i * 100) % (flows.length - 100), ((i * 100) % (flows.length - 100)) + 100)).toString('base64'));
   const lines = Array.from({ length: MSGS }, (_, i) => payloads[i % payloads.length]!);
   const bytes = lines.reduce((n, l) => n + l.length, 0);
-  console.log(`\nRaw clients: ${fmt(MSGS)} messages of ${fmt(bytes / MSGS)} B (base64 Arrow, 100 flows each), ${fmt(bytes / 1e6, 1)} MB, gzip, acks=all`);
-  const rate = (name: string, s: number) => console.log(`  ${name.padEnd(44)} ${fmt(MSGS / s).padStart(9)} msg/s ${fmt(bytes / 1e6 / s, 1).padStart(7)} MB/s  (${s.toFixed(2)} s)`);
-  {
-    const t = performance.now();
-    for (let i = 0; i < lines.length; i += 500) {
-      await producerBus.publish(TOPICS.scores, lines.slice(i, i + 500).map((l, j) => ({ key: `k${(i + j) % 12}`, value: Buffer.from(l) })));
+  console.log(`\nRaw clients: ${fmt(MSGS)} messages of ${fmt(bytes / MSGS)} B (base64 flows-col/2, 100 flows each), ${fmt(bytes / 1e6, 1)} MB, LZ4, acks=all, idempotent; load ${load()}`);
+  const rate = (name: string, s: number, cpu: number, bcpu: number) =>
+    console.log(`  ${name.padEnd(46)} ${fmt(MSGS / s).padStart(7)} msg/s ${fmt(bytes / 1e6 / s, 1).padStart(6)} MB/s  (${s.toFixed(2)} s wall, client ${cpu.toFixed(2)} s CPU, broker ${bcpu.toFixed(2)} s CPU)`);
+  const measure = async (name: string, fn: () => Promise<void>, clientCpu?: () => number): Promise<void> => {
+    const [c, b, t] = [cpuOf(), cpuOf(brokerPid), performance.now()];
+    await fn();
+    rate(name, (performance.now() - t) / 1000, clientCpu ? clientCpu() : cpuOf() - c, cpuOf(brokerPid) - b);
+  };
+  const values = lines.map((l) => Buffer.from(l));
+  await measure('kafkajs: KafkaBus.publish (500/send)', async () => {
+    for (let i = 0; i < values.length; i += 500) {
+      await producerBus.publish(TOPICS.scores, values.slice(i, i + 500).map((v, j) => ({ key: `k${(i + j) % 12}`, value: v })));
     }
-    rate('KafkaBus.publish (kafkajs, 500/send, idempotent)', (performance.now() - t) / 1000);
-  }
+  });
   {
     let got = 0;
     const bus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}consumer` });
-    const t = performance.now();
-    const sub = await bus.subscribe({ groupId: `${prefix}raw`, topics: [TOPICS.scores] }, async (b) => { got += b.messages.length; });
-    await waitUntil(async () => got >= MSGS, 120_000);
-    rate('KafkaBus.subscribe (kafkajs eachBatch)', (performance.now() - t) / 1000);
-    await sub.stop();
+    let sub: Awaited<ReturnType<KafkaBus['subscribe']>> | undefined;
+    await measure('kafkajs: KafkaBus.subscribe (eachBatch)', async () => {
+      sub = await bus.subscribe({ groupId: `${prefix}raw`, topics: [TOPICS.scores] }, async (b) => { got += b.messages.length; });
+      await waitUntil(async () => got >= MSGS, 120_000);
+    });
+    await sub?.stop();
     await bus.close();
+  }
+  {
+    const topic = `${prefix}platformatic`;
+    // 12 partitions like the kafkajs topic, so a 500-message send is 12 record batches below the 1 MiB limit.
+    const admin = new Admin({ clientId: `${prefix}pka`, bootstrapBrokers: [kafka.bootstrap] });
+    await admin.createTopics({ topics: [topic, `${prefix}kcat`], partitions: 12, replicas: 1 });
+    await admin.close();
+    const producer = new Producer({ clientId: `${prefix}pk`, bootstrapBrokers: [kafka.bootstrap], idempotent: true, acks: -1, compression: 'lz4' });
+    await producer.send({ messages: [{ topic, key: Buffer.from('warm'), value: values[0]!, partition: 0 }] });
+    await measure('@platformatic/kafka: Producer.send (500/send)', async () => {
+      for (let i = 0; i < values.length; i += 500) {
+        await producer.send({ messages: values.slice(i, i + 500).map((v, j) => ({ topic, key: Buffer.from(`k${(i + j) % 12}`), value: v, partition: (i + j) % 12 })) });
+      }
+    });
+    await producer.close();
+    const consumer = new Consumer({ groupId: `${prefix}pk-raw`, clientId: `${prefix}pkc`, bootstrapBrokers: [kafka.bootstrap], maxWaitTime: 100 });
+    await measure('@platformatic/kafka: Consumer stream', async () => {
+      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+      let got = 0;
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', () => { if (++got >= MSGS + 1) resolve(); });
+        stream.on('error', reject);
+      });
+      await stream.close();
+    });
+    await consumer.close(true);
   }
   if (spawnSync('sh', ['-c', 'command -v kcat']).status === 0) {
     const file = join(dir, 'msgs.txt');
     await writeFile(file, lines.map((l) => `${l}\n`));
     const topic = `${prefix}kcat`;
-    let t = performance.now();
-    execFileSync('kcat', ['-P', '-b', kafka.bootstrap, '-t', topic, '-z', 'gzip', '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', file], { stdio: 'ignore' });
-    rate('kcat -P (librdkafka, idempotent)', (performance.now() - t) / 1000);
-    t = performance.now();
-    execFileSync('sh', ['-c', `kcat -C -b ${kafka.bootstrap} -t ${topic} -o beginning -e -q -c ${MSGS} > /dev/null`]);
-    rate('kcat -C (librdkafka)', (performance.now() - t) / 1000);
+    const kcat = (args: string[]): (() => number) => {
+      const r = spawnSync('/usr/bin/time', ['-f', '%U %S', 'sh', '-c', args.join(' ')], { encoding: 'utf8' });
+      const [u, sy] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+      return () => u! + sy!;
+    };
+    let cpu: () => number = () => 0;
+    await measure('kcat -P (librdkafka)', async () => { cpu = kcat(['kcat', '-P', '-b', kafka.bootstrap, '-t', topic, '-z', 'lz4', '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', file]); }, () => cpu());
+    await measure('kcat -C (librdkafka)', async () => { cpu = kcat(['kcat', '-C', '-b', kafka.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-c', String(MSGS), '>', '/dev/null']); }, () => cpu());
   } else {
     console.log('  kcat: not installed (apt-get install -y kcat); no peer figures');
   }

@@ -1,7 +1,9 @@
 /**
  * Values on the bus.
  *
- * - Flows: one Apache Arrow IPC stream (schema message + one record batch) per bus message,
+ * - Flows: `flows-col/2` (bus/flowcodec.ts), typed-array columns built in one pass; `decodeFlowMessage`
+ *   dispatches on the schema header and still reads the older format below.
+ * - Flows, before flows-col/2: one Apache Arrow IPC stream (schema message + one record batch) per bus message,
  *   holding a batch of `FlowRecord`s of one conduit. Header `cw-schema: flows-arrow/1`. Columns
  *   follow `FlowRecord` field names; optional fields are nullable columns (null = absent), maps are
  *   `Map<Utf8, Float64>`, `l7Units` is `List<Uint32>`, `requestIntervalsMs` is a nullable struct
@@ -19,8 +21,12 @@ import {
 } from 'apache-arrow';
 import type { Alert, FlowRecord, FlowSource, IntervalSummary, WindowScore } from '../core/records.ts';
 import { HEADERS, type InMessage } from './bus.ts';
+import { decodeFlowRecords } from './flowcodec.ts';
 
 export const SCHEMAS = {
+  /** What the collector publishes (bus/flowcodec.ts). */
+  flowsCol: 'flows-col/2',
+  /** Read still, for values published before flows-col/2. */
   flows: 'flows-arrow/1',
   score: 'score-json/1',
   alert: 'alert-json/1',
@@ -173,3 +179,11 @@ export const decodeAlert = (value: Buffer): Decoded<Alert> => parseJson(value, n
 
 /** Decodes `message` by its schema header; unknown headers are a reason, not a throw. */
 export const schemaOf = (m: InMessage): string => m.headers[HEADERS.schema] ?? '';
+
+/** The flows of a flows-topic message, by its schema header: flows-col/2, or the older flows-arrow/1. */
+export const decodeFlowMessage = (m: Pick<InMessage, 'value' | 'headers'>): Decoded<FlowRecord[]> => {
+  const schema = m.headers[HEADERS.schema];
+  if (schema === SCHEMAS.flowsCol) return decodeFlowRecords(m.value);
+  if (schema === SCHEMAS.flows || schema === undefined) return decodeFlows(m.value);
+  return { ok: false, reason: `flows schema "${schema}" is neither ${SCHEMAS.flowsCol} nor ${SCHEMAS.flows}` };
+};

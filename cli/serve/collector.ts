@@ -1,7 +1,7 @@
 /**
  * Collector role: flow batches (from the NetFlow/IPFIX collector, or a capture) → flows topic.
- * Each flow's partition is its conduit's (SiteMap, `partitionFor`). A batch becomes one Arrow
- * message per partition holding that partition's flows IN INPUT ORDER: the engine decides
+ * Each flow's partition is its conduit's (SiteMap, `partitionFor`). A batch becomes one columnar
+ * (flows-col/2) message per partition holding that partition's flows IN INPUT ORDER: the engine decides
  * lateness flow by flow against its watermark, so regrouping flows by conduit would change which
  * flows count as late. The key is the first flow's conduit (every flow of the message hashes to the
  * same partition). Messages carry the receive time in header `cw-received-at` (the sink stores it
@@ -21,7 +21,8 @@ import type { FlowRecord } from '../../core/records.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, partitionFor, TOPICS, type Bus, type OutMessage } from '../../bus/bus.ts';
-import { encodeFlows, SCHEMAS } from '../../bus/codec.ts';
+import { SCHEMAS } from '../../bus/codec.ts';
+import { encodeFlowColumns } from '../../bus/flowcodec.ts';
 import type { Spool } from '../../bus/spool.ts';
 
 /** One message per partition, flows in input order. */
@@ -36,8 +37,8 @@ export const flowMessages = (siteMap: SiteMap, flows: readonly FlowRecord[], rec
     if (f.tsStart > l.eventTime) l.eventTime = f.tsStart;
   }
   return [...byPartition].map(([partition, m]) => ({
-    key: m.key, partition, value: encodeFlows(m.flows),
-    headers: { [HEADERS.schema]: SCHEMAS.flows, [HEADERS.eventTime]: String(m.eventTime), [HEADERS.receivedAt]: String(receivedAt) },
+    key: m.key, partition, value: encodeFlowColumns(m.flows),
+    headers: { [HEADERS.schema]: SCHEMAS.flowsCol, [HEADERS.eventTime]: String(m.eventTime), [HEADERS.receivedAt]: String(receivedAt) },
   }));
 };
 

@@ -29,7 +29,7 @@ import type { FlowRecord } from '../../core/records.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import type { DetectionEngine, EngineState, ScoredBatch } from '../../detectors/engine.ts';
 import { HEADERS, nextOffset, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription } from '../../bus/bus.ts';
-import { decodeFlows, encodeJson, SCHEMAS } from '../../bus/codec.ts';
+import { decodeFlowMessage, encodeJson, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import type { ModelUse } from '../../models/use.ts';
 import { createEngine, restoreEngine } from '../registry.ts';
@@ -165,7 +165,7 @@ export class DetectorRole {
         this.o.metrics.add('conduitwatch_detector_repeated_messages_total', { partition: String(b.partition) }, 1);
         continue;
       }
-      const d = decodeFlows(m.value);
+      const d = decodeFlowMessage(m);
       if (d.ok) pending.push(...d.value);
       else bad.push({ message: m, reason: d.reason });
     }

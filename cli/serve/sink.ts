@@ -21,7 +21,7 @@ import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
-import { decodeAlert, decodeFlows, decodeScore } from '../../bus/codec.ts';
+import { decodeAlert, decodeFlowMessage, decodeScore } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
@@ -99,7 +99,7 @@ export class SinkRole {
       if (m.topic === TOPICS.flows) {
         // Watermark markers (collector.ts) carry no flows; they only move the detectors' event time.
         if (watermarkOf(m)) continue;
-        const d = decodeFlows(m.value);
+        const d = decodeFlowMessage(m);
         // The detector dead-letters undecodable flows; the sink only counts them.
         if (!d.ok) { this.o.metrics.add('conduitwatch_sink_skipped_total', { topic: m.topic }, 1); continue; }
         // observed_at is the collector's receive time (deterministic under an injected clock); a
