@@ -241,7 +241,8 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     throw usageError('serve', 'Separate roles need a shared bus: pass --kafka HOST:PORT (or run --role all with the in-process bus).');
   }
   const collecting = roles.includes('collector');
-  const spool = collecting ? parseSpool(v) : undefined;
+  // The in-process bus never refuses a publish: only a collector on Kafka gets a spool.
+  const spool = collecting && typeof v.kafka === 'string' ? parseSpool(v) : undefined;
   const bus: Bus = typeof v.kafka === 'string'
     ? await KafkaBus.connect({
       brokers: v.kafka.split(','), clientId: `conduitwatch-${roles.join('-')}`, log, ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
