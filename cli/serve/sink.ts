@@ -203,5 +203,30 @@ export class SinkRole {
     this.stopping = true;
     for (const wake of [...this.wakers]) wake();
     await this.sub?.stop();
+    await this.reportUncommitted();
+  }
+
+  /**
+   * One log line with the messages this group leaves uncommitted on the bus (fetched or not): what
+   * the next sink of the group writes. Bounded: a bus that does not answer in 5 s is not asked.
+   */
+  private async reportUncommitted(): Promise<void> {
+    const count = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const topic of [TOPICS.flows, TOPICS.scores, TOPICS.alerts]) {
+        const [end, done] = await Promise.all([this.o.bus.endOffsets(topic), this.o.bus.committed(this.groupId, topic)]);
+        let n = 0;
+        for (const [p, e] of end) n += Number(BigInt(e) - BigInt(done.get(p) ?? '0'));
+        if (n > 0) out[topic] = n;
+      }
+      return out;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const left = await Promise.race([count().catch(() => undefined), new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), 5000); })]);
+    clearTimeout(timer);
+    if (left && Object.keys(left).length) {
+      this.o.log.warn({ group: this.groupId, messages: left, unwrittenRows: this.unwritten, event: 'sink_uncommitted' },
+        `Sink stopped with messages uncommitted on the bus (${Object.entries(left).map(([t, n]) => `${t}: ${n}`).join(', ')}); the next sink of group ${this.groupId} writes them.`);
+    }
   }
 }

@@ -206,16 +206,21 @@ test('SIGTERM while the sink\'s disk is full: the sink stops within its bound, s
     child.kill('SIGTERM');
     // The bound: each role gets STOP_LIMIT_MS (15 s); a hung stop would run into this test's timeout instead.
     assert.equal(await exited, 0, `the sink exits 0 on SIGTERM; stderr: ${stderr.slice(-3000)}`);
-    const unwritten = stderr.split('\n').filter((l) => l.includes('"event":"sink_unwritten"')).map((l) => JSON.parse(l) as { rows: number; table: string });
-    assert.ok(unwritten.length > 0, `the sink said what it could not write; stderr: ${stderr.slice(-3000)}`);
+    // What it could not write: the batches it held (sink_unwritten, when a flows batch was in hand)
+    // and everything left uncommitted on the bus, fetched or not (sink_uncommitted).
+    const lines = (event: string) => stderr.split('\n').filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const unwritten = lines('sink_unwritten') as { rows: number; table: string }[];
     assert.ok(unwritten.every((u) => u.table === 'flows' && u.rows > 0));
+    const uncommitted = lines('sink_uncommitted') as { messages: Record<string, number> }[];
+    assert.equal(uncommitted.length, 1, `the sink said what it left on the bus; stderr: ${stderr.slice(-3000)}`);
+    assert.ok((uncommitted[0]!.messages[`conduitwatch.flows.v1`] ?? 0) > 0, 'flows messages left uncommitted');
     // Nothing was committed past what was stored: a new sink of the group stores exactly the rest.
     const runId = `after-full-${prefix}`;
     sink = new SinkRole({ bus, store: env.store, siteMap, runId, clock: systemClock, log: silentLogger(), metrics: new Metrics(), groupId: group });
     await sink.start();
     await drained(bus, group, TOPICS.flows, 90_000);
     const [row] = await env.store.query<{ n: string }>(`SELECT count() AS n FROM flows FINAL WHERE run_id = '${runId}'`);
-    t.diagnostic(`${early} flows stored before the disk filled, ${late} after; the sink reported ${unwritten.reduce((n, u) => n + u.rows, 0)} rows unwritten; the next sink stored ${row!.n}`);
+    t.diagnostic(`${early} flows stored before the disk filled, ${late} after; the sink reported ${unwritten.reduce((n, u) => n + u.rows, 0)} rows in hand unwritten and ${JSON.stringify(uncommitted[0]!.messages)} messages uncommitted; the next sink stored ${row!.n}`);
     assert.equal(Number(row!.n), late, 'the next sink stores exactly the flows the full disk refused');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
