@@ -183,7 +183,7 @@ test('SIGTERM while the sink\'s disk is full: the sink stops within its bound, s
   // away with the process, and this test fills it through /proc/<pid>/root.
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=64m tmpfs "$0" && exec "$@"', dir,
     process.execPath, join(projectRoot, 'bin/conduitwatch.mjs'), 'serve', '--role', 'sink', '--kafka', env.kafka.bootstrap, '--prefix', prefix,
-    '--site', join(projectRoot, 'examples/lemay/site.yaml'), '--data', join(dir, 'db'), '--http', http, '--run-id', `full-${prefix}`], {
+    '--site', join(projectRoot, 'examples/lemay/site.yaml'), '--data', join(dir, 'db'), '--http', http, '--query-listen', 'off', '--run-id', `full-${prefix}`], {
     cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CONDUITWATCH_LOG: 'info' },
   });
   let stderr = '';
