@@ -16,6 +16,7 @@
  *             then u32 keys (dictionary), then f64 values
  *   l7Units: u32[rows + 1] offsets (same absent mark), u32 values
  *   requestIntervalsMs: u8[rows] present, f64[5 × rows] count, mean, m2, min, max
+ *   fidelity: u32[rows + 1] offsets (same absent mark), u32 dictionary indexes
  *
  * `id` goes through the dictionary too (each id appears once, the cost is the same as a string column).
  * Decoding returns FlowRecords (the detector engine and the row mappers take objects) or, with
@@ -48,6 +49,7 @@ export interface FlowColumns {
   maps: Record<MapCol, { offsets: Uint32Array; keys: Uint32Array; values: Float64Array }>;
   units: { offsets: Uint32Array; values: Uint32Array };
   intervals: { present: Uint8Array; values: Float64Array };
+  fidelity: { offsets: Uint32Array; values: Uint32Array };
 }
 
 const pad8 = (n: number): number => (n + 7) & ~7;
@@ -100,9 +102,11 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   const proto = new Uint8Array(rows);
   let mapPairs = 0;
   let unitCount = 0;
+  let fidCount = 0;
   for (const f of flows) {
     for (const m of MAP_COLS) { const v = f[m]; if (v) for (const _ in v) mapPairs++; }
     if (f.l7Units) unitCount += f.l7Units.length;
+    if (f.fidelity) fidCount += f.fidelity.length;
   }
   const mapOff = MAP_COLS.map(() => new Uint32Array(rows + 1));
   const mapKeys = MAP_COLS.map(() => new Uint32Array(mapPairs));
@@ -111,6 +115,9 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   const unitOff = new Uint32Array(rows + 1);
   const unitVals = new Uint32Array(unitCount);
   let unitAt = 0;
+  const fidOff = new Uint32Array(rows + 1);
+  const fidVals = new Uint32Array(fidCount);
+  let fidAt = 0;
   const present = new Uint8Array(rows);
   const iv = new Float64Array(5 * rows);
   for (let r = 0; r < rows; r++) {
@@ -132,6 +139,10 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
       unitOff[r] = unitAt;
       for (const u of f.l7Units) unitVals[unitAt++] = u;
     } else unitOff[r] = ABSENT;
+    if (f.fidelity) {
+      fidOff[r] = fidAt;
+      for (const n of f.fidelity) fidVals[fidAt++] = ref(n);
+    } else fidOff[r] = ABSENT;
     const s = f.requestIntervalsMs;
     if (s) {
       present[r] = 1;
@@ -140,6 +151,7 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   }
   for (let m = 0; m < 4; m++) mapOff[m]![rows] = mapAt[m]!;
   unitOff[rows] = unitAt;
+  fidOff[rows] = fidAt;
 
   const out = new Out(256 + rows * 120);
   out.u32(MAGIC); out.u32(rows); out.u32(words.length); out.u32(0);
@@ -162,6 +174,7 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   for (let m = 0; m < 4; m++) { out.array(mapOff[m]!); out.array(mapKeys[m]!, mapAt[m]!); out.array(mapVals[m]!, mapAt[m]!); }
   out.array(unitOff); out.array(unitVals, unitAt);
   out.array(present); out.array(iv);
+  out.array(fidOff); out.array(fidVals, fidAt);
   return out.buf.subarray(0, out.at);
 };
 
@@ -223,18 +236,21 @@ export const decodeFlowColumns = (value: Buffer): Decoded<FlowColumns> => {
     const unitOffsets = inp.array(Uint32Array, rows + 1, 'l7Units');
     const units = { offsets: unitOffsets, values: inp.array(Uint32Array, unitOffsets[rows]!, 'l7Units') };
     const intervals = { present: inp.array(Uint8Array, rows, 'requestIntervalsMs'), values: inp.array(Float64Array, 5 * rows, 'requestIntervalsMs') };
+    const fidOffsets = inp.array(Uint32Array, rows + 1, 'fidelity');
+    const fidelity = { offsets: fidOffsets, values: inp.array(Uint32Array, fidOffsets[rows]!, 'fidelity') };
+    for (let i = 0; i < fidelity.values.length; i++) if (fidelity.values[i]! >= entries) throw new RangeError('a fidelity note points past the dictionary');
     for (const c of STR_COLS) {
       const a = str[c];
       for (let r = 0; r < rows; r++) if (a[r] !== ABSENT && a[r]! >= entries) throw new RangeError(`${c} of row ${r} points past the dictionary`);
     }
-    for (const c of ['srcIp', 'dstIp', 'exporter', 'source'] as const) {
+    for (const c of ['srcIp', 'dstIp', 'exporter', 'source', 'id'] as const) {
       if (str[c].includes(ABSENT)) throw new RangeError(`a row lacks ${c}`);
     }
     for (const m of MAP_COLS) {
       const { keys } = maps[m];
       for (let i = 0; i < keys.length; i++) if (keys[i]! >= entries) throw new RangeError(`a ${m} key points past the dictionary`);
     }
-    return { ok: true, value: { rows, dict, f64, str, observationDomain, u16, proto, maps, units, intervals } };
+    return { ok: true, value: { rows, dict, f64, str, observationDomain, u16, proto, maps, units, intervals, fidelity } };
   } catch (e) {
     return { ok: false, reason: `corrupt ${FLOWS_COL_SCHEMA} value: ${(e as Error).message}` };
   }
@@ -260,12 +276,11 @@ export const decodeFlowRecords = (value: Buffer): Decoded<FlowRecord[]> => {
   const { srcIp, dstIp, exporter, source, l7, id } = c.str;
   for (let r = 0; r < rows; r++) {
     const f: FlowRecord = {
-      tsStart: tsStart![r]!, tsEnd: tsEnd![r]!, srcIp: dict[srcIp[r]!]!, srcPort: c.u16.srcPort[r]!, dstIp: dict[dstIp[r]!]!,
+      id: dict[id[r]!]!, tsStart: tsStart![r]!, tsEnd: tsEnd![r]!, srcIp: dict[srcIp[r]!]!, srcPort: c.u16.srcPort[r]!, dstIp: dict[dstIp[r]!]!,
       dstPort: c.u16.dstPort[r]!, proto: c.proto[r]!, packets: packets![r]!, bytes: bytes![r]!, packetsRev: packetsRev![r]!,
       bytesRev: bytesRev![r]!, tcpFlags: c.u16.tcpFlags[r]!, exporter: dict[exporter[r]!]!, observationDomain: c.observationDomain[r]!,
       source: dict[source[r]!] as FlowSource,
     };
-    if (id[r] !== ABSENT) f.id = dict[id[r]!]!;
     if (l7[r] !== ABSENT) f.l7 = dict[l7[r]!]!;
     for (const m of MAP_COLS) {
       const col = c.maps[m];
@@ -277,6 +292,8 @@ export const decodeFlowRecords = (value: Buffer): Decoded<FlowRecord[]> => {
     }
     const us = span(c.units.offsets, r, rows);
     if (us) f.l7Units = Array.from(c.units.values.subarray(us[0], us[1]));
+    const fs = span(c.fidelity.offsets, r, rows);
+    if (fs) f.fidelity = Array.from(c.fidelity.values.subarray(fs[0], fs[1]), (i) => dict[i]!);
     if (c.intervals.present[r]) {
       const v = c.intervals.values;
       f.requestIntervalsMs = { count: v[r]!, mean: v[rows + r]!, m2: v[2 * rows + r]!, min: v[3 * rows + r]!, max: v[4 * rows + r]! };

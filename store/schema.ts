@@ -9,7 +9,8 @@
  * integer, maps take objects, Float64 columns take numbers or the strings 'inf', '-inf', 'nan'
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
-import { flowId, type Alert, type FlowRecord, type FlowSource, type WindowScore } from '../core/records.ts';
+import { createHash } from 'node:crypto';
+import { type Alert, type FlowRecord, type FlowSource, type WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -145,12 +146,14 @@ const F = tables.flows.columns;
 
 /**
  * The id of a record whose source set none: a digest of its content (the same parts, in the same
- * order, as migration 009_flows_ids computes for rows written before ids existed). Two copies of one record
+ * order, as migration 010_flows_ids computes for rows written before ids existed). Two copies of one record
  * get one id; two records that differ in any counted field get two.
  */
 export const contentFlowId = (r: FlowRecord): string =>
-  flowId('content', r.exporter, r.observationDomain, r.source, chMs(r.tsStart), chMs(r.tsEnd), r.srcIp, r.srcPort, r.dstIp,
-    r.dstPort, r.proto, r.packets, r.bytes, r.packetsRev, r.bytesRev, r.tcpFlags, r.l7 ?? '');
+  // SHA-256, not flowId's hash: the migration computes the same digest in SQL (SHA256).
+  createHash('sha256').update(['content', r.exporter, r.observationDomain, r.source, chMs(r.tsStart), chMs(r.tsEnd), r.srcIp,
+    r.srcPort, r.dstIp, r.dstPort, r.proto, r.packets, r.bytes, r.packetsRev, r.bytesRev, r.tcpFlags, r.l7 ?? ''].join('\0'))
+    .digest('hex').slice(0, 24);
 
 /** A FlowRecord as a `flows` row. Absent L7 fields become empty; absent intervals become zeros. */
 export const flowRow = (rec: FlowRecord, extra: FlowExtra): FlowRow => {
@@ -158,7 +161,7 @@ export const flowRow = (rec: FlowRecord, extra: FlowExtra): FlowRow => {
   const has = iv !== undefined && iv.count > 0;
   return {
     [F.runId]: extra.runId,
-    // The flows table deduplicates on (run_id, id) (migration 009_flows_ids).
+    // The flows table deduplicates on (run_id, id) (migration 010_flows_ids).
     [F.id]: rec.id ?? contentFlowId(rec),
     [F.observedAt]: chMs(extra.observedAt),
     [F.conduit]: extra.conduit,

@@ -1,5 +1,5 @@
 /**
- * The flows table deduplicates on (run_id, id) (migration 009_flows_ids, issue 9 item 2): a record delivered
+ * The flows table deduplicates on (run_id, id) (migration 010_flows_ids, issue 9 item 2): a record delivered
  * twice under different insert tokens (a producer-side double at new offsets, a re-published
  * spool) is read once with FINAL and stored once after a merge; rows written before ids existed
  * keep their content and get the content id the sink computes for a record without one.
@@ -20,7 +20,8 @@ const flow = (i: number, id?: string): FlowRecord => ({
   ...(id ? { id } : {}), tsStart: T0 + i * 1000, tsEnd: T0 + i * 1000 + 250, srcIp: '10.1.2.10', srcPort: 40000 + i, dstIp: '10.1.3.7', dstPort: 502,
   proto: 6, packets: 10 + i, bytes: 600 + i, packetsRev: 9, bytesRev: 540, tcpFlags: 0x1b, exporter: 'plant.pcap', observationDomain: 0,
   source: 'pcap', l7: 'modbus', l7Ops: { read_holding_registers: 4 },
-});
+// A record without an id stands for a row written before ids existed (the migration's content id).
+}) as FlowRecord;
 const extra = (runId: string) => ({ conduit: 'hmi->plc', srcZone: 'hmi', dstZone: 'plc', runId, observedAt: T0 });
 
 let dir: string;
@@ -36,7 +37,7 @@ after(async () => {
 
 const count = async (sql: string): Promise<number> => Number((await store.query<{ n: string }>(sql))[0]!.n);
 
-test('migration 009_flows_ids keeps the flows written before it and gives each the content id the sink computes for a record without one', async () => {
+test('migration 010_flows_ids keeps the flows written before it and gives each the content id the sink computes for a record without one', async () => {
   const ddl = await mkdtemp(join(tmpdir(), 'cw-ddl-'));
   try {
     const all = await loadMigrations();
@@ -46,7 +47,7 @@ test('migration 009_flows_ids keeps the flows written before it and gives each t
     for (const m of earlier) await cp(join(DDL_DIR, m.file), join(ddl, m.file));
     assert.equal((await migrate(store, { dir: ddl })).version, mine.version - 1);
     const old = [flow(0), flow(1), flow(2)];
-    // Rows as the flows table held them before migration 009_flows_ids: no id column.
+    // Rows as the flows table held them before migration 010_flows_ids: no id column.
     await store.insertRows(TABLES.flows, old.map((f) => { const { id: _id, ...row } = flowRow(f, extra('pre-ids')); return row; }));
     assert.ok((await migrate(store)).applied.includes(mine.version));
     const rows = await store.query<{ id: string; src_port: number }>(`SELECT id, src_port FROM flows WHERE run_id = 'pre-ids' ORDER BY src_port`);

@@ -14,13 +14,13 @@ const full: FlowRecord = {
   requestIntervalsMs: { count: 119, mean: 1000.25, m2: 12.5, min: 990, max: 1011 },
 };
 const bare: FlowRecord = {
-  tsStart: 1, tsEnd: 2, srcIp: '10.0.0.2', srcPort: 0, dstIp: '10.0.0.3', dstPort: 0, proto: 1, packets: 1, bytes: 64,
+  id: 'bare-1', tsStart: 1, tsEnd: 2, srcIp: '10.0.0.2', srcPort: 0, dstIp: '10.0.0.3', dstPort: 0, proto: 1, packets: 1, bytes: 64,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x.pcap', observationDomain: 0, source: 'netflow9',
 };
 const emptyish: FlowRecord = { ...bare, l7: '', l7Ops: {}, l7Units: [], requestIntervalsMs: { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity } };
-const unicode: FlowRecord = { ...bare, exporter: 'café-plant.pcap', l7: 'iec104', l7Ops: { 'C_SC_NA_1 ✓': 3 } };
+const unicode: FlowRecord = { ...bare, exporter: 'café-plant.pcap', l7: 'iec104', l7Ops: { 'C_SC_NA_1 ✓': 3 }, fidelity: ['direction_port', 'direction_flipped'] };
 
-test('flows round-trip with every field, maps, units, intervals, ids and absent fields left absent', () => {
+test('flows round-trip with every field, maps, units, intervals, ids, fidelity notes and absent fields left absent', () => {
   const flows = [full, bare, emptyish, unicode, full, bare];
   const back = decodeFlowRecords(encodeFlowColumns(flows));
   assert.ok(back.ok, back.ok ? '' : back.reason);
