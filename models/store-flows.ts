@@ -1,7 +1,8 @@
 /**
  * Flow records read back from the store's `flows` table (what `replay` or the sink wrote), for
  * training a model on stored baseline traffic instead of files. Rows come in event-time order,
- * in batches, optionally limited to one run and a time range.
+ * in batches, optionally limited to one run and a time range; read FINAL, so a flow stored twice
+ * (the table deduplicates on run and id) counts once.
  */
 import type { FlowRecord, FlowSource } from '../core/records.ts';
 import { tables } from '../store/schema.ts';
@@ -18,7 +19,7 @@ export interface StoredFlowQuery {
 }
 
 interface Row {
-  ts: number; te: number; src: string; sp: number; dst: string; dp: number; proto: number;
+  id: string; ts: number; te: number; src: string; sp: number; dst: string; dp: number; proto: number;
   p: number; b: number; pr: number; br: number; flags: number; exporter: string; od: number; source: string;
   l7: string; ops: Record<string, number>; opsRev: Record<string, number>; units: number[];
   rc: number; rm: number; r2: number; rmin: number; rmax: number;
@@ -28,7 +29,7 @@ const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, 
 
 const toFlow = (r: Row): FlowRecord => {
   const f: FlowRecord = {
-    tsStart: Number(r.ts), tsEnd: Number(r.te), srcIp: r.src, srcPort: r.sp, dstIp: r.dst, dstPort: r.dp, proto: r.proto,
+    id: r.id, tsStart: Number(r.ts), tsEnd: Number(r.te), srcIp: r.src, srcPort: r.sp, dstIp: r.dst, dstPort: r.dp, proto: r.proto,
     packets: Number(r.p), bytes: Number(r.b), packetsRev: Number(r.pr), bytesRev: Number(r.br), tcpFlags: r.flags,
     exporter: r.exporter, observationDomain: r.od, source: r.source as FlowSource,
   };
@@ -47,7 +48,7 @@ export async function* storedFlows(store: Store, q: StoredFlowQuery = {}): Async
   if (q.from !== undefined) where.push(`${F.tsStart} >= fromUnixTimestamp64Milli(toInt64(${Math.floor(q.from)}))`);
   if (q.until !== undefined) where.push(`${F.tsStart} < fromUnixTimestamp64Milli(toInt64(${Math.floor(q.until)}))`);
   const cols = [
-    `toUnixTimestamp64Milli(${F.tsStart}) AS ts`, `toUnixTimestamp64Milli(${F.tsEnd}) AS te`, `${F.srcIp} AS src`, `${F.srcPort} AS sp`,
+    `${F.id} AS id`, `toUnixTimestamp64Milli(${F.tsStart}) AS ts`, `toUnixTimestamp64Milli(${F.tsEnd}) AS te`, `${F.srcIp} AS src`, `${F.srcPort} AS sp`,
     `${F.dstIp} AS dst`, `${F.dstPort} AS dp`, `${F.proto} AS proto`, `${F.packets} AS p`, `${F.bytes} AS b`, `${F.packetsRev} AS pr`,
     `${F.bytesRev} AS br`, `${F.tcpFlags} AS flags`, `${F.exporter} AS exporter`, `${F.observationDomain} AS od`, `${F.source} AS source`,
     `${F.l7} AS l7`, `${F.l7Ops} AS ops`, `${F.l7OpsRev} AS opsRev`, `${F.l7Units} AS units`,
@@ -56,7 +57,7 @@ export async function* storedFlows(store: Store, q: StoredFlowQuery = {}): Async
   const size = q.batch ?? 50_000;
   const order = `ORDER BY ${F.tsStart}, ${F.srcIp}, ${F.dstIp}, ${F.dstPort}, ${F.srcPort}, ${F.tsEnd}`;
   for (let offset = 0; ; offset += size) {
-    const rows = await store.query<Row>(`SELECT ${cols} FROM ${tables.flows.name}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${order} LIMIT ${size} OFFSET ${offset}`);
+    const rows = await store.query<Row>(`SELECT ${cols} FROM ${tables.flows.name} FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${order} LIMIT ${size} OFFSET ${offset}`);
     if (rows.length === 0) return;
     yield rows.map(toFlow);
     if (rows.length < size) return;
