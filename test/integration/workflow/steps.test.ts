@@ -112,13 +112,18 @@ test('an operator abort during the watch rolls back and names who and why; befor
   assert.equal(done.outcome?.trip?.criterion, 'operator_abort');
   assert.equal(done.outcome?.trip?.figures.by, 'a.lindqvist');
   assert.equal(enforcer.restores, 1);
+  assert.equal(enforcer.applies, 1);
 
-  const later = await wf.propose(anna, proposal('scada->field', '07'.repeat(32)), 'y');
-  await waitForState(wf, later.promotion.id, ['review']);
-  await wf.approve(bola, later.promotion.id, 'ok');
-  const c = await wf.abort(bola, later.promotion.id, 'not tonight');
+  // Before apply: a window that opens in ten minutes, so the abort always lands while the
+  // promotion waits for it (the first window is open by now and would start the apply at once).
+  const { wf: wf2, enforcer: enforcer2 } = await setup([windowSoon(600_000, 60_000)]);
+  const later = await wf2.propose(anna, proposal('scada->field', '07'.repeat(32)), 'y');
+  await waitForState(wf2, later.promotion.id, ['review']);
+  const approved = await wf2.approve(bola, later.promotion.id, 'ok');
+  assert.equal(approved.state, 'scheduled');
+  const c = await wf2.abort(bola, later.promotion.id, 'not tonight');
   assert.equal(c.state, 'cancelled');
-  assert.equal(enforcer.applies, 1, 'the cancelled one never applied');
+  assert.equal(enforcer2.applies, 0, 'the cancelled one never applied');
 });
 
 test('a window that closes before the apply finishes aborts and rolls back', async () => {
