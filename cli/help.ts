@@ -240,7 +240,7 @@ Options:
   --data DIR      chDB data directory                                   [default: ./conduitwatch-data]
   --format FMT    ClickHouse output format                              [default: PrettyCompactMonoBlock]
 
-Tables: flows, windows, alerts, assets (see store/README.md for the columns).
+Tables: flows, windows (scores ≥ 0.1 and every alerted one), series (rate and cadence per edge-window), alerts, assets, conduits (see store/README.md for the columns).
 While 'conduitwatch serve' holds the directory, the query goes to its read-only HTTP endpoint
 (set CONDUITWATCH_QUERY_PASSWORD or CONDUITWATCH_QUERY_TOKEN if serve was started with one).
 

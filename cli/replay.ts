@@ -10,7 +10,9 @@ import type { DetectionEngine } from '../detectors/engine.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
+import { assetRow, TABLES, type AssetSummary } from '../store/schema.ts';
+import { flowRows } from '../store/flows.ts';
+import { scoredRows } from '../store/scored.ts';
 import type { Store } from '../store/store.ts';
 import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
@@ -69,6 +71,7 @@ class Sinks {
     private readonly store: Store,
     readonly flows: BatchWriter,
     readonly windows: BatchWriter,
+    readonly series: BatchWriter,
     readonly alerts: BatchWriter,
   ) {}
 
@@ -76,11 +79,11 @@ class Sinks {
     const store = await openChdb(dir);
     await migrate(store);
     const w = (t: string) => new BatchWriter(store, t, { clock });
-    return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.alerts));
+    return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.series), w(TABLES.alerts));
   }
 
   async finish(assets: AssetSummary[], runId: string, observedAt: number): Promise<void> {
-    await Promise.all([this.flows.close(), this.windows.close(), this.alerts.close()]);
+    await Promise.all([this.flows.close(), this.windows.close(), this.series.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
     await this.store.close();
   }
@@ -140,8 +143,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const onScored = async (out: { scores: WindowScore[]; alerts: Alert[] }) => {
     alerts.push(...out.alerts);
     if (sinks) {
-      if (out.scores.length) await sinks.windows.write(out.scores.map((s) => windowRow(s, runId)));
-      if (out.alerts.length) await sinks.alerts.write(out.alerts.map((a) => alertRow(a, runId)));
+      const rows = scoredRows(out, runId, opts.site.detection.alertThreshold);
+      await sinks.windows.write(rows.windows);
+      await sinks.series.write(rows.series);
+      await sinks.alerts.write(rows.alerts);
     }
   };
 
@@ -157,13 +162,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
           seeAsset(f.srcIp, f, f.bytes);
           seeAsset(f.dstIp, f, f.bytesRev);
         }
-        if (sinks) {
-          await sinks.flows.write(batch.map((f) => {
-            const srcZone = siteMap.zoneOf(f.srcIp);
-            const dstZone = siteMap.zoneOf(f.dstIp);
-            return flowRow(f, { conduit: `${srcZone}->${dstZone}`, srcZone, dstZone, runId, observedAt });
-          }));
-        }
+        if (sinks) await sinks.flows.write(flowRows(batch, siteMap, runId, observedAt));
         await onScored(engine.ingest(batch));
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
       }

@@ -189,6 +189,48 @@ export interface WindowScore {
   features: Record<string, number>;
 }
 
+/**
+ * Scores below this are not stored: a `WindowScore` goes to the `windows` table only at or above
+ * it, or at or above the alert threshold when that is lower (so every alerted score is stored).
+ * The numbers behind every edge-window go to `series` instead (`EdgeSeries`). store/README.md,
+ * "What windows and series hold".
+ */
+export const SCORE_FLOOR = 0.1;
+
+/** Whether a score is stored in `windows` (see `SCORE_FLOOR`); NaN is stored, so a bug shows. */
+export const isStoredScore = (score: number, alertThreshold: number): boolean => !(score < Math.min(SCORE_FLOOR, alertThreshold));
+
+/**
+ * The numbers behind one edge's rate and cadence in one window, what a dashboard draws as the live
+ * line and the baseline band, and the edge's highest score. One per edge-window in which the edge
+ * had traffic, or its baseline expected traffic (`expected` ≥ 0.5), or a detector scored it above
+ * 0. NaN = not known (not learned yet, no intervals this window); stored as null.
+ */
+export interface EdgeSeries {
+  conduit: string;
+  /** Edge id (see `edgeId`). */
+  edge: string;
+  windowStart: number;
+  windowEnd: number;
+  learning: boolean;
+  /** What `observed` and `expected` count: L7 requests, or flows for edges without request counts. */
+  unit: 'requests' | 'flows' | '';
+  /** Requests (or flows) in the window. */
+  observed: number;
+  /** Baseline rate for this point of the production cycle, and the spread its z-score divides by. */
+  expected: number;
+  expectedStd: number;
+  /** Mean and std of the intervals between requests (or connections) in the window. */
+  periodMs: number;
+  jitterMs: number;
+  expectedPeriodMs: number;
+  expectedJitterMs: number;
+  /** Intervals behind `periodMs` (0 when none). */
+  intervals: number;
+  /** Highest score of the edge in the window, any detector (ensemble included); 0 = as learned. */
+  score: number;
+}
+
 /** A finding worth a person's attention. */
 export interface Alert {
   /** Stable id: same input, config and model give the same id. */

@@ -10,7 +10,7 @@
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
 import { createHash } from 'node:crypto';
-import { type Alert, type FlowRecord, type FlowSource, type WindowScore } from '../core/records.ts';
+import type { Alert, EdgeSeries, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -40,6 +40,12 @@ export const tables = {
     runId: 'run_id', conduit: 'conduit', edge: 'edge', windowStart: 'window_start', windowEnd: 'window_end',
     detector: 'detector', score: 'score', learning: 'learning', explanation: 'explanation', features: 'features',
   }),
+  series: table('series', {
+    runId: 'run_id', conduit: 'conduit', edge: 'edge', windowStart: 'window_start', windowEnd: 'window_end',
+    learning: 'learning', unit: 'unit', observed: 'observed', expected: 'expected', expectedStd: 'expected_std',
+    periodMs: 'period_ms', jitterMs: 'jitter_ms', expectedPeriodMs: 'expected_period_ms',
+    expectedJitterMs: 'expected_jitter_ms', intervals: 'intervals', score: 'score', storedAt: 'stored_at',
+  }),
   alerts: table('alerts', {
     id: 'id', runId: 'run_id', conduit: 'conduit', src: 'src', dst: 'dst', proto: 'proto', dstPort: 'dst_port',
     l7: 'l7', tsStart: 'ts_start', tsEnd: 'ts_end', score: 'score', detector: 'detector', explanation: 'explanation',
@@ -50,8 +56,11 @@ export const tables = {
   }),
   conduits: table('conduits', {
     conduit: 'conduit', runId: 'run_id', fromZone: 'from_zone', toZone: 'to_zone', declared: 'declared',
-    firstSeen: 'first_seen', lastSeen: 'last_seen', flows: 'flows', bytes: 'bytes', status: 'status',
-    baselineUntil: 'baseline_until', updatedAt: 'updated_at',
+    firstSeen: 'first_seen', lastSeen: 'last_seen', flows: 'flows', bytes: 'bytes', status: 'status', state: 'state',
+    baselineUntil: 'baseline_until', readyAt: 'ready_at', coverage: 'coverage', cyclesCovered: 'cycles_covered',
+    phaseBucketsSeen: 'phase_buckets_seen', phaseBuckets: 'phase_buckets', novelFirstCycle: 'novel_first_cycle',
+    novelLastCycle: 'novel_last_cycle', detectedCycleMs: 'detected_cycle_ms', cycleNote: 'cycle_note', edges: 'edges',
+    windowsScored: 'windows_scored', alerts: 'alerts', updatedAt: 'updated_at',
   }),
   /** The promote-to-block audit trail (enforce/audit.ts): one row per audit.jsonl line. */
   audit: table('audit', {
@@ -69,6 +78,7 @@ export const TABLES = {
   schemaMigrations: tables.schemaMigrations.name,
   flows: tables.flows.name,
   windows: tables.windows.name,
+  series: tables.series.name,
   alerts: tables.alerts.name,
   assets: tables.assets.name,
   conduits: tables.conduits.name,
@@ -77,7 +87,9 @@ export const TABLES = {
 } as const;
 
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
-export const dataTables = [tables.flows, tables.windows, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules] as const;
+export const dataTables = [
+  tables.flows, tables.windows, tables.series, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules,
+] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
 type RowOf<C extends Record<string, string>, V extends { [K in keyof C]: unknown }> = { [K in keyof C as C[K]]: V[K] };
@@ -102,6 +114,16 @@ export type WindowRow = RowOf<typeof tables.windows.columns, {
   score: F64; learning: 0 | 1; explanation: string; features: Record<string, F64>;
 }>;
 
+/** Nullable(Float64) as JSONEachRow takes it: NaN (not known) is null. */
+export type NF64 = number | null | 'inf' | '-inf';
+
+/** `stored_at` is left out: the engine fills it (DEFAULT now()). */
+export type SeriesRow = RowOf<Omit<typeof tables.series.columns, 'storedAt'>, {
+  runId: string; conduit: string; edge: string; windowStart: Ms; windowEnd: Ms; learning: 0 | 1; unit: string;
+  observed: NF64; expected: NF64; expectedStd: NF64; periodMs: NF64; jitterMs: NF64; expectedPeriodMs: NF64;
+  expectedJitterMs: NF64; intervals: number; score: F64;
+}>;
+
 export type AlertRow = RowOf<typeof tables.alerts.columns, {
   id: string; runId: string; conduit: string; src: string; dst: string; proto: number; dstPort: number;
   l7: string; tsStart: Ms; tsEnd: Ms; score: F64; detector: string; explanation: string;
@@ -114,10 +136,14 @@ export type AssetRow = RowOf<typeof tables.assets.columns, {
 
 export type ConduitRow = RowOf<typeof tables.conduits.columns, {
   conduit: string; runId: string; fromZone: string; toZone: string; declared: 0 | 1; firstSeen: Ms; lastSeen: Ms;
-  flows: number; bytes: number; status: ConduitStatus; baselineUntil: Ms; updatedAt: Ms;
+  flows: number; bytes: number; status: ConduitStatus; state: string; baselineUntil: Ms; readyAt: Ms | null;
+  coverage: F64; cyclesCovered: F64; phaseBucketsSeen: number; phaseBuckets: number; novelFirstCycle: number;
+  novelLastCycle: number; detectedCycleMs: number | null; cycleNote: string; edges: number; windowsScored: number;
+  alerts: number; updatedAt: Ms;
 }>;
 
-export type ConduitStatus = 'learning' | 'baselined' | 'undeclared';
+/** learning: inside its baseline; ready: baseline done, alerting; new: first seen after the site's baseline, so it has none and alerts at once. */
+export type ConduitStatus = 'learning' | 'ready' | 'new';
 
 /** Float64 for JSONEachRow: NaN and ±Infinity spelled as strings so they are stored, not zeroed. */
 export const f64 = (x: number): F64 => {
@@ -214,6 +240,31 @@ export const windowRow = (s: WindowScore, runId: string): WindowRow => ({
   [W.features]: f64Map(s.features),
 });
 
+/** Nullable(Float64): NaN (not known) → null. */
+const nf64 = (x: number): NF64 => (Number.isNaN(x) ? null : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x);
+
+const R = tables.series.columns;
+
+/** An EdgeSeries as a `series` row. */
+export const seriesRow = (s: EdgeSeries, runId: string): SeriesRow => ({
+  [R.runId]: runId,
+  [R.conduit]: s.conduit,
+  [R.edge]: s.edge,
+  [R.windowStart]: chMs(s.windowStart),
+  [R.windowEnd]: chMs(s.windowEnd),
+  [R.learning]: s.learning ? 1 : 0,
+  [R.unit]: s.unit,
+  [R.observed]: nf64(s.observed),
+  [R.expected]: nf64(s.expected),
+  [R.expectedStd]: nf64(s.expectedStd),
+  [R.periodMs]: nf64(s.periodMs),
+  [R.jitterMs]: nf64(s.jitterMs),
+  [R.expectedPeriodMs]: nf64(s.expectedPeriodMs),
+  [R.expectedJitterMs]: nf64(s.expectedJitterMs),
+  [R.intervals]: s.intervals,
+  [R.score]: f64(s.score),
+});
+
 const A = tables.alerts.columns;
 
 /** An Alert as an `alerts` row. */
@@ -273,7 +324,23 @@ export interface ConduitState {
   flows: number;
   bytes: number;
   status: ConduitStatus;
+  /** The engine's words for the status ('learning, 45% coverage', 'ready', 'new (…)'). */
+  state: string;
+  /** Event time the baseline is (or will be) complete. */
   baselineUntil: number;
+  /** Event time the conduit became ready; null while learning. */
+  readyAt: number | null;
+  coverage: number;
+  cyclesCovered: number;
+  phaseBucketsSeen: number;
+  phaseBuckets: number;
+  novelFirstCycle: number;
+  novelLastCycle: number;
+  detectedCycleMs: number | null;
+  cycleNote: string;
+  edges: number;
+  windowsScored: number;
+  alerts: number;
   /** Processing time of this version of the state, epoch ms; the newest row wins. */
   updatedAt: number;
 }
@@ -292,7 +359,20 @@ export const conduitRow = (c: ConduitState, runId: string): ConduitRow => ({
   [C.flows]: c.flows,
   [C.bytes]: c.bytes,
   [C.status]: c.status,
-  [C.baselineUntil]: c.baselineUntil,
+  [C.state]: c.state,
+  [C.baselineUntil]: chMs(c.baselineUntil),
+  [C.readyAt]: c.readyAt === null ? null : chMs(c.readyAt),
+  [C.coverage]: f64(c.coverage),
+  [C.cyclesCovered]: f64(c.cyclesCovered),
+  [C.phaseBucketsSeen]: c.phaseBucketsSeen,
+  [C.phaseBuckets]: c.phaseBuckets,
+  [C.novelFirstCycle]: c.novelFirstCycle,
+  [C.novelLastCycle]: c.novelLastCycle,
+  [C.detectedCycleMs]: c.detectedCycleMs,
+  [C.cycleNote]: c.cycleNote,
+  [C.edges]: c.edges,
+  [C.windowsScored]: c.windowsScored,
+  [C.alerts]: c.alerts,
   [C.updatedAt]: chMs(c.updatedAt),
 });
 

@@ -21,9 +21,12 @@ import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
+import type { WindowScore } from '../../core/records.ts';
 import { decodeAlert, decodeFlowMessage, decodeScore } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
-import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
+import { alertRow, TABLES } from '../../store/schema.ts';
+import { flowRows } from '../../store/flows.ts';
+import { scoredRows } from '../../store/scored.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
 import type { Store } from '../../store/store.ts';
 
@@ -92,8 +95,9 @@ export class SinkRole {
     return this.sub?.ready ?? false;
   }
 
-  private rows(b: InMessage[]): { rows: object[]; bad: { message: InMessage; reason: string }[] } {
-    const rows: object[] = [];
+  private rows(b: InMessage[]): { rows: object[]; series: object[]; bad: { message: InMessage; reason: string }[] } {
+    let rows: object[] = [];
+    const scores: WindowScore[] = [];
     const bad: { message: InMessage; reason: string }[] = [];
     for (const m of b) {
       if (m.topic === TOPICS.flows) {
@@ -105,20 +109,19 @@ export class SinkRole {
         // observed_at is the collector's receive time (deterministic under an injected clock); a
         // message from an older collector without the header falls back to its publish time.
         const observedAt = timeHeader(m, HEADERS.receivedAt) ?? m.timestamp;
-        for (const f of d.value) {
-          const srcZone = this.o.siteMap.zoneOf(f.srcIp);
-          const dstZone = this.o.siteMap.zoneOf(f.dstIp);
-          rows.push(flowRow(f, { conduit: `${srcZone}->${dstZone}`, srcZone, dstZone, runId: this.o.runId, observedAt }));
-        }
+        for (const r of flowRows(d.value, this.o.siteMap, this.o.runId, observedAt)) rows.push(r);
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
-        if (d.ok) rows.push(windowRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
+        if (d.ok) scores.push(d.value); else bad.push({ message: m, reason: d.reason });
       } else {
         const d = decodeAlert(m.value);
         if (d.ok) rows.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
       }
     }
-    return { rows, bad };
+    // Scores: only those at or above the floor go to windows; every edge-window's numbers to series.
+    const scored = scoredRows({ scores }, this.o.runId, this.o.siteMap.site.detection.alertThreshold);
+    if (scores.length) rows = scored.windows;
+    return { rows, series: scored.series, bad };
   }
 
   private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
@@ -144,7 +147,7 @@ export class SinkRole {
 
   private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
     const table = TABLE_OF[b.topic]!;
-    const { rows, bad } = this.rows(msgs);
+    const { rows, series, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
     // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
@@ -159,6 +162,7 @@ export class SinkRole {
     if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl, giveUp);
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
+    if (series.length) await this.retry(() => this.o.store.insertRows(TABLES.series, series, { dedupToken: `${token}:series` }), ctl, giveUp);
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: rows.length, replayed: !log });
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };

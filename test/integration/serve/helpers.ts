@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
 import { loadSite, SiteMap, type Site } from '../../../core/config.ts';
-import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
+import { isStoredScore, type Alert, type FlowRecord, type WindowScore } from '../../../core/records.ts';
 import { createEngine } from '../../../cli/registry.ts';
 import { openInput } from '../../../cli/inputs.ts';
 import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
@@ -68,7 +68,9 @@ export const reference = async (batches: FlowRecord[][], siteMap: SiteMap): Prom
   const fin = engine.flush();
   scores.push(...fin.scores);
   alerts.push(...fin.alerts);
-  return { flows: batches.flat().map(flowKey).sort(), scores: scores.map(scoreKey).sort(), alerts: alerts.map((a) => `${a.id}|${a.score}`).sort() };
+  // The store keeps only scores at or above the floor (store/README.md, "What windows and series hold").
+  const kept = scores.filter((s) => isStoredScore(s.score, siteMap.site.detection.alertThreshold));
+  return { flows: batches.flat().map(flowKey).sort(), scores: kept.map(scoreKey).sort(), alerts: alerts.map((a) => `${a.id}|${a.score}`).sort() };
 };
 
 /** The same keys, read from the store for one run (flows, windows and alerts with FINAL: doubles collapse on their ids). */

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { hasCode } from '../../../core/errors.ts';
-import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
+import type { Alert, EdgeSeries, FlowRecord, WindowScore } from '../../../core/records.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
-  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, parseChTime, tables, windowRow,
+  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, parseChTime, seriesRow, tables, windowRow,
+  type ConduitState,
 } from '../../../store/schema.ts';
 import type { Store } from '../../../store/store.ts';
 import { projectRoot } from '../../support/data.ts';
@@ -48,6 +49,19 @@ const bareFlow: FlowRecord = {
   source: 'ipfix', requestIntervalsMs: { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity },
 };
 
+const conduitState: ConduitState = {
+  conduit: 'hmi->plc', fromZone: 'hmi', toZone: 'plc', declared: true, firstSeen: T0, lastSeen: T0, flows: 1, bytes: 10,
+  status: 'learning', state: 'learning, 10% coverage', baselineUntil: T0 + 8 * 3_600_000, readyAt: null, coverage: 0.1,
+  cyclesCovered: 0.1, phaseBucketsSeen: 1, phaseBuckets: 24, novelFirstCycle: 3, novelLastCycle: 3, detectedCycleMs: null,
+  cycleNote: '', edges: 2, windowsScored: 6, alerts: 0, updatedAt: T0,
+};
+
+const edgeSeries: EdgeSeries = {
+  conduit: 'hmi->plc', edge: '10.1.2.10>10.1.3.7/6/502/modbus', windowStart: T0, windowEnd: T0 + 60_000, learning: false,
+  unit: 'requests', observed: 118, expected: 120, expectedStd: 2.5, periodMs: 500.25, jitterMs: 3.5, expectedPeriodMs: 500,
+  expectedJitterMs: 4, intervals: 117, score: 0.25,
+};
+
 const extra = (runId: string) => ({ conduit: 'hmi->plc', srcZone: 'hmi', dstZone: 'plc', runId, observedAt: T0 + 120_000 });
 
 /** A written row as JSONEachRow prints it back: times as text, Float64 specials as null. */
@@ -57,17 +71,19 @@ const printed = (row: object, timeCols: string[]): Record<string, unknown> => {
   return out;
 };
 
-test('migrations create every table, record versions 1..N, and a second run applies nothing', async () => {
+test('migrations create every table, record every version in order, and a second run applies nothing', async () => {
+  const files = await loadMigrations();
+  const versions = files.map((m) => m.version);
+  assert.ok(versions.length >= 8, 'the DDL directory holds the migrations');
   const first = await migrate(store, { now: () => T0 });
-  const newest = (await loadMigrations()).length;
-  assert.deepEqual(first, { applied: Array.from({ length: newest }, (_, i) => i + 1), version: newest });
+  assert.deepEqual(first, { applied: versions, version: versions.length });
   const second = await migrate(store);
-  assert.deepEqual(second, { applied: [], version: newest });
-  const names = (await store.query<{ name: string }>('SHOW TABLES')).map((r) => r.name).sort();
-  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
+  assert.deepEqual(second, { applied: [], version: versions.length });
+  const names = new Set((await store.query<{ name: string }>('SHOW TABLES')).map((r) => r.name));
+  for (const t of ['schema_migrations', 'sink_batches', ...dataTables.map((d) => d.name)]) assert.ok(names.has(t), `table ${t} exists`);
   const recorded = await store.query<{ version: number; name: string; applied_at: string }>(
     'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:flow_fidelity', '10:flows_ids']);
+  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), files.map((m) => `${m.version}:${m.name}`));
   assert.equal(parseChTime(recorded[0]!.applied_at), T0);
 });
 
@@ -77,7 +93,8 @@ test('every DDL column is produced by its row mapper and every mapped key is a D
     windows: windowRow({ conduit: 'a->b', edge: '', windowStart: 0, windowEnd: 1, detector: 'd', score: 0, learning: false, explanation: '', features: {} }, 'cols'),
     alerts: alertRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'd', explanation: '' }, 'cols'),
     assets: assetRow({ ip: '10.0.0.1', zone: 'a', firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, l7: [] }, 'cols', 0),
-    conduits: conduitRow({ conduit: 'a->b', fromZone: 'a', toZone: 'b', declared: true, firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, status: 'learning', baselineUntil: 2, updatedAt: 3 }, 'cols'),
+    conduits: conduitRow(conduitState, 'cols'),
+    series: { ...seriesRow(edgeSeries, 'cols'), stored_at: 'filled by the engine' },
   };
   for (const def of [...dataTables, tables.schemaMigrations]) {
     const ddl = (await store.query<{ name: string }>(`DESCRIBE TABLE ${def.name}`)).map((r) => r.name).sort();
@@ -145,12 +162,25 @@ test('asset partials merge by zone, ip and run; the newest conduit state wins', 
   assert.deepEqual(a, { first: formatChTime(T0), last: formatChTime(T0 + 20), flows: 3, bytes: 150, l7: ['modbus', 's7comm'],
     observed: formatChTime(T0 + 200) });
 
-  const state = { conduit: 'hmi->plc', fromZone: 'hmi', toZone: 'plc', declared: true, firstSeen: T0, lastSeen: T0, flows: 1, bytes: 10, status: 'learning' as const, baselineUntil: T0 + 8 * 3_600_000, updatedAt: T0 };
-  await store.insertRows(tables.conduits.name, [conduitRow(state, 'rt-c')]);
-  await store.insertRows(tables.conduits.name, [conduitRow({ ...state, status: 'baselined', flows: 9, updatedAt: T0 + 1 }, 'rt-c')]);
-  const c = await store.query<{ status: string; flows: number; declared: number }>(
-    `SELECT status, flows, declared FROM conduits FINAL WHERE run_id = 'rt-c'`);
-  assert.deepEqual(c, [{ status: 'baselined', flows: 9, declared: 1 }]);
+  await store.insertRows(tables.conduits.name, [conduitRow(conduitState, 'rt-c')]);
+  const ready = { ...conduitState, status: 'ready' as const, state: 'ready', readyAt: T0 + 8 * 3_600_000, flows: 9, updatedAt: T0 + 1 };
+  await store.insertRows(tables.conduits.name, [conduitRow(ready, 'rt-c')]);
+  const c = await store.query<{ status: string; flows: number; declared: number; ready_at: string | null }>(
+    `SELECT status, flows, declared, ready_at FROM conduits FINAL WHERE run_id = 'rt-c'`);
+  assert.deepEqual(c, [{ status: 'ready', flows: 9, declared: 1, ready_at: formatChTime(T0 + 8 * 3_600_000) }]);
+});
+
+test('series rows that arrive in parts fold into one edge-window, unknown values stored as null', async () => {
+  const nan = Number.NaN;
+  const rate: EdgeSeries = { ...edgeSeries, periodMs: nan, jitterMs: nan, expectedPeriodMs: nan, expectedJitterMs: nan, intervals: 0, score: 0.25 };
+  const cadence: EdgeSeries = { ...edgeSeries, unit: '', observed: nan, expected: nan, expectedStd: nan, score: 0.125 };
+  await store.insertRows(tables.series.name, [seriesRow(rate, 'rt-series')]);
+  await store.insertRows(tables.series.name, [seriesRow(cadence, 'rt-series')]);
+  const back = await store.query(`SELECT * EXCEPT stored_at FROM series FINAL WHERE run_id = 'rt-series'`);
+  assert.deepEqual(back, [printed(seriesRow(edgeSeries, 'rt-series'), ['window_start', 'window_end'])]);
+  const [learning] = await store.query<{ n: number; expected: number | null }>(
+    `SELECT count() AS n, any(expected) AS expected FROM series WHERE run_id = 'rt-series' AND unit = ''`);
+  assert.deepEqual(learning, { n: 1, expected: null }, 'before the merge the cadence part holds a null rate');
 });
 
 test('a schema-violating insert rejects with write_rejected naming the table and writes nothing', async () => {
@@ -181,7 +211,7 @@ test('migrate refuses a database newer than the code, naming both versions', asy
   try {
     for (const f of ['001_flows.sql', '002_windows.sql']) await cp(join(DDL_DIR, f), join(ddl, f));
     await assert.rejects(migrate(store, { dir: ddl }), (e) => hasCode(e, 'config_invalid') &&
-      new RegExp(`schema version ${newest}, newer than this conduitwatch knows \\(2\\)`).test((e as Error).message));
+      (e as Error).message.includes(`schema version ${newest}, newer than this conduitwatch knows (2)`));
   } finally {
     await rm(ddl, { recursive: true, force: true });
   }

@@ -1,0 +1,88 @@
+/**
+ * What a scored batch (the detection engine's scores, series and alerts) writes, for every path that
+ * stores one (replay, the serve sink): `windows` gets only the scores at or above the floor or the
+ * alert threshold (`isStoredScore`), `series` one row per edge-window worth drawing, `alerts` all.
+ * See store/README.md, "What windows and series hold".
+ *
+ * Until the engine emits `EdgeSeries` itself (`batch.series`), `seriesFromScores` derives them from
+ * the rate and cadence scores' features: a bridge that reads the detectors' feature names
+ * (`value`, `expected`, `std`; `request_period_ms`, …) and needs every score of a window, stored or
+ * not. A batch that holds only part of an edge-window's scores (the Kafka sink cuts batches
+ * anywhere) gives a partial row; `series` folds parts of one edge-window on merge (max of each
+ * column, nulls ignored), so the parts complete each other.
+ */
+import { isStoredScore, type Alert, type EdgeSeries, type WindowScore } from '../core/records.ts';
+import { alertRow, seriesRow, windowRow, type AlertRow, type SeriesRow, type WindowRow } from './schema.ts';
+
+/** What the detection engine returns per batch; `series` once it emits them itself. */
+export interface ScoredInput {
+  scores: readonly WindowScore[];
+  alerts?: readonly Alert[];
+  series?: readonly EdgeSeries[];
+}
+
+export interface ScoredRows {
+  windows: WindowRow[];
+  series: SeriesRow[];
+  alerts: AlertRow[];
+}
+
+/** An edge-window gets a series row when the edge had traffic, was expected to (≥ this per window), or scored above 0. */
+export const SERIES_MIN_EXPECTED = 0.5;
+
+/** Whether an edge-window is worth a `series` row (see `SERIES_MIN_EXPECTED`). */
+export const keepSeries = (s: EdgeSeries): boolean => s.observed > 0 || s.expected >= SERIES_MIN_EXPECTED || s.score > 0;
+
+const UNIT_RE = /\b(requests|flows) on /;
+
+const num = (f: Record<string, number>, k: string): number => f[k] ?? Number.NaN;
+
+/**
+ * Bridge: the series of each edge-window from the rate and cadence scores' features (every score of
+ * the window, stored or not). Sorted as the scores are; only edge-windows `keepSeries` keeps.
+ */
+export const seriesFromScores = (scores: readonly WindowScore[]): EdgeSeries[] => {
+  const byKey = new Map<string, EdgeSeries>();
+  const nan = Number.NaN;
+  for (const s of scores) {
+    if (s.edge === '') continue;
+    const key = `${s.conduit}\n${s.edge}\n${s.windowStart}`;
+    let e = byKey.get(key);
+    if (!e) {
+      e = {
+        conduit: s.conduit, edge: s.edge, windowStart: s.windowStart, windowEnd: s.windowEnd, learning: s.learning, unit: '',
+        observed: nan, expected: nan, expectedStd: nan, periodMs: nan, jitterMs: nan, expectedPeriodMs: nan,
+        expectedJitterMs: nan, intervals: 0, score: 0,
+      };
+      byKey.set(key, e);
+    }
+    if (s.score > e.score) e.score = s.score;
+    const f = s.features;
+    if (s.detector === 'rate') {
+      e.observed = num(f, 'value');
+      e.expected = num(f, 'expected');
+      e.expectedStd = num(f, 'std');
+      e.unit = (UNIT_RE.exec(s.explanation)?.[1] as EdgeSeries['unit'] | undefined) ?? '';
+    } else if (s.detector === 'cadence') {
+      const p = f.request_intervals !== undefined ? 'request_' : f.connection_intervals !== undefined ? 'connection_' : undefined;
+      if (p === undefined) continue;
+      e.periodMs = num(f, `${p}period_ms`);
+      e.jitterMs = num(f, `${p}jitter_ms`);
+      e.expectedPeriodMs = num(f, `${p}expected_period_ms`);
+      e.expectedJitterMs = num(f, `${p}expected_jitter_ms`);
+      e.intervals = f[`${p}intervals`] ?? 0;
+    }
+  }
+  return [...byKey.values()].filter(keepSeries);
+};
+
+/**
+ * The rows one scored batch writes. `alertThreshold` is the site's (`detection.alertThreshold`):
+ * scores at or above it are stored even below the floor, so every alerted score is in `windows`.
+ */
+export const scoredRows = (batch: ScoredInput, runId: string, alertThreshold: number): ScoredRows => {
+  const windows: WindowRow[] = [];
+  for (const s of batch.scores) if (isStoredScore(s.score, alertThreshold)) windows.push(windowRow(s, runId));
+  const series = (batch.series ?? seriesFromScores(batch.scores)).filter(keepSeries).map((s) => seriesRow(s, runId));
+  return { windows, series, alerts: (batch.alerts ?? []).map((a) => alertRow(a, runId)) };
+};
