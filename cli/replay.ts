@@ -5,14 +5,14 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
-import { bump, edgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { bump, edgeId, type Alert, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
 import type { DetectionEngine } from '../detectors/engine.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { assetRow, TABLES, type AssetSummary } from '../store/schema.ts';
-import { flowRows } from '../store/flows.ts';
-import { scoredRows } from '../store/scored.ts';
+import { alertRow, assetRow, TABLES, type AssetSummary } from '../store/schema.ts';
+import { flowBlock, seriesBlock, windowBlock } from '../store/blocks.ts';
+import { storedOf } from '../store/scored.ts';
 import type { Store } from '../store/store.ts';
 import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
@@ -69,17 +69,21 @@ export interface ReplayReport {
 class Sinks {
   private constructor(
     private readonly store: Store,
-    readonly flows: BatchWriter,
-    readonly windows: BatchWriter,
-    readonly series: BatchWriter,
+    readonly flows: BatchWriter<FlowRecord>,
+    readonly windows: BatchWriter<WindowScore>,
+    readonly series: BatchWriter<EdgeSeries>,
     readonly alerts: BatchWriter,
   ) {}
 
-  static async open(dir: string, clock: Clock): Promise<Sinks> {
+  static async open(dir: string, clock: Clock, siteMap: SiteMap, runId: string): Promise<Sinks> {
     const store = await openChdb(dir);
     await migrate(store);
-    const w = (t: string) => new BatchWriter(store, t, { clock });
-    return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.series), w(TABLES.alerts));
+    // The hot tables go as Native blocks (store/blocks.ts); observed_at is the time a block is written.
+    return new Sinks(store,
+      new BatchWriter<FlowRecord>(store, TABLES.flows, { clock, encode: (rows) => flowBlock(rows, siteMap, runId, clock.now()) }),
+      new BatchWriter<WindowScore>(store, TABLES.windows, { clock, encode: (rows) => windowBlock(rows, runId) }),
+      new BatchWriter<EdgeSeries>(store, TABLES.series, { clock, encode: (rows) => seriesBlock(rows, runId) }),
+      new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
   async finish(assets: AssetSummary[], runId: string, observedAt: number): Promise<void> {
@@ -121,7 +125,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   // Edges an analyst folded into the baseline (learn/unlearn, audited) are known to novelty from the start.
   const learned = opts.dataDir ? new BaselineOverrides(opts.dataDir).learnedEdges() : [];
   const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}), ...(opts.models ? { models: opts.models } : {}) });
-  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
+  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock, siteMap, runId) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];
   let flowCount = 0;
@@ -143,10 +147,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const onScored = async (out: { scores: WindowScore[]; alerts: Alert[] }) => {
     alerts.push(...out.alerts);
     if (sinks) {
-      const rows = scoredRows(out, runId, opts.site.detection.alertThreshold);
-      await sinks.windows.write(rows.windows);
-      await sinks.series.write(rows.series);
-      await sinks.alerts.write(rows.alerts);
+      const stored = storedOf(out, opts.site.detection.alertThreshold);
+      await sinks.windows.write(stored.scores);
+      await sinks.series.write(stored.series);
+      await sinks.alerts.write(stored.alerts.map((a) => alertRow(a, runId)));
     }
   };
 
@@ -155,14 +159,13 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     for (const { flows, progress } of opened) {
       for await (const batch of flows) {
         flowCount += batch.length;
-        const observedAt = opts.clock.now();
         for (const f of batch) {
           firstTs = firstTs === undefined ? f.tsStart : Math.min(firstTs, f.tsStart);
           lastTs = lastTs === undefined ? f.tsEnd : Math.max(lastTs, f.tsEnd);
           seeAsset(f.srcIp, f, f.bytes);
           seeAsset(f.dstIp, f, f.bytesRev);
         }
-        if (sinks) await sinks.flows.write(flowRows(batch, siteMap, runId, observedAt));
+        if (sinks) await sinks.flows.write(batch);
         await onScored(engine.ingest(batch));
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
       }

@@ -7,19 +7,33 @@
  * running replay or server, and the fix is an operator's (stop that process or pass another
  * data directory).
  *
- * Inserts go through chDB's raw JSONEachRow passthrough: JS serialises the rows once and the
- * engine parses them on its own threads. Every insert runs synchronously in the engine
+ * Row objects go through chDB's raw JSONEachRow passthrough: JS serialises the rows once and the
+ * engine parses them on its own threads. Native blocks (store/native.ts; chdb 3.4's Node API takes
+ * only text formats as a buffer) are written to a file on tmpfs (/dev/shm, else the temp dir) and
+ * inserted with `INSERT INTO t (columns) SELECT * FROM file(path, 'Native')`, then the file is
+ * removed. Every insert runs synchronously in the engine
  * (`async_insert=0`, so the promise settles once the part is written) and with
  * `input_format_skip_unknown_fields=0` (a misspelt column is an error, never silently dropped).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
+import { isNativeBlock, type NativeBlock } from './native.ts';
 import type { InsertOptions, RawOptions, Receipt, Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
 const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
+
+/** Where Native blocks wait for the engine: memory-backed when the machine has /dev/shm. */
+const BLOCK_DIR = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
+/** A ClickHouse string literal. */
+const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+let blockSeq = 0;
 
 /** Engine arguments: load tables at open, so the first query never races table loading. */
 const CONNECTION_ARGS = ['--async_load_databases=0'] as const;
@@ -111,7 +125,8 @@ class ChdbStore implements Store {
     await this.text(sql, 'JSONEachRow');
   }
 
-  async insertRows(table: string, rows: readonly object[], opts: InsertOptions = {}): Promise<Receipt> {
+  async insertRows(table: string, rows: readonly object[] | NativeBlock, opts: InsertOptions = {}): Promise<Receipt> {
+    if (isNativeBlock(rows)) return this.insertNative(table, rows, opts);
     const s = this.live();
     if (rows.length === 0) return { records: 0, bytes: 0 };
     let payload = '';
@@ -126,6 +141,32 @@ class ChdbStore implements Store {
         { table, rows: rows.length, dir: this.dir }, { cause: e });
     }
     return { records: rows.length, bytes: values.length };
+  }
+
+  private async insertNative(table: string, block: NativeBlock, opts: InsertOptions): Promise<Receipt> {
+    const s = this.live();
+    if (block.rows === 0) return { records: 0, bytes: 0 };
+    const path = join(BLOCK_DIR, `conduitwatch-${process.pid}-${++blockSeq}.native`);
+    const settings = ['async_insert = 0'];
+    if (opts.dedupToken !== undefined) settings.push('insert_deduplicate = 1', `insert_deduplication_token = ${literal(opts.dedupToken)}`);
+    const sql = `INSERT INTO ${table} (${block.columns.join(', ')}) SETTINGS ${settings.join(', ')} SELECT * FROM file(${literal(path)}, 'Native')`;
+    try {
+      await writeFile(path, block.bytes);
+    } catch (e) {
+      throw new PipelineError('write_rejected',
+        `Insert into ${table} (${block.rows} rows) could not stage its block in ${BLOCK_DIR}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}. ` +
+        'Free space there (tmpfs is memory) or make it writable.', { table, rows: block.rows, dir: BLOCK_DIR }, { cause: e });
+    }
+    try {
+      await s.queryAsync(sql, { format: 'JSONEachRow' });
+    } catch (e) {
+      throw new PipelineError('write_rejected',
+        `Insert into ${table} rejected (${block.rows} rows): ${engineMessage(e)}`,
+        { table, rows: block.rows, dir: this.dir }, { cause: e });
+    } finally {
+      await unlink(path).catch(() => undefined);
+    }
+    return { records: block.rows, bytes: block.bytes.length };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * What a scored batch (the detection engine's scores, series and alerts) writes, for every path that
+ * What a scored batch (the detection engine's scores, series and alerts) stores, for every path that
  * stores one (replay, the serve sink): `windows` gets only the scores at or above the floor or the
  * alert threshold (`isStoredScore`), `series` one row per edge-window worth drawing, `alerts` all.
  * See store/README.md, "What windows and series hold".
@@ -12,7 +12,7 @@
  * column, nulls ignored), so the parts complete each other.
  */
 import { isStoredScore, type Alert, type EdgeSeries, type WindowScore } from '../core/records.ts';
-import { alertRow, seriesRow, windowRow, type AlertRow, type SeriesRow, type WindowRow } from './schema.ts';
+
 
 /** What the detection engine returns per batch; `series` once it emits them itself. */
 export interface ScoredInput {
@@ -21,10 +21,11 @@ export interface ScoredInput {
   series?: readonly EdgeSeries[];
 }
 
-export interface ScoredRows {
-  windows: WindowRow[];
-  series: SeriesRow[];
-  alerts: AlertRow[];
+/** What a scored batch stores: `windows` ← scores, `series` ← series, `alerts` ← alerts. */
+export interface Stored {
+  scores: WindowScore[];
+  series: EdgeSeries[];
+  alerts: Alert[];
 }
 
 /** An edge-window gets a series row when the edge had traffic, was expected to (≥ this per window), or scored above 0. */
@@ -77,12 +78,11 @@ export const seriesFromScores = (scores: readonly WindowScore[]): EdgeSeries[] =
 };
 
 /**
- * The rows one scored batch writes. `alertThreshold` is the site's (`detection.alertThreshold`):
- * scores at or above it are stored even below the floor, so every alerted score is in `windows`.
+ * What one scored batch stores. `alertThreshold` is the site's (`detection.alertThreshold`): scores
+ * at or above it are stored even below the floor, so every alerted score is in `windows`.
  */
-export const scoredRows = (batch: ScoredInput, runId: string, alertThreshold: number): ScoredRows => {
-  const windows: WindowRow[] = [];
-  for (const s of batch.scores) if (isStoredScore(s.score, alertThreshold)) windows.push(windowRow(s, runId));
-  const series = (batch.series ?? seriesFromScores(batch.scores)).filter(keepSeries).map((s) => seriesRow(s, runId));
-  return { windows, series, alerts: (batch.alerts ?? []).map((a) => alertRow(a, runId)) };
-};
+export const storedOf = (batch: ScoredInput, alertThreshold: number): Stored => ({
+  scores: batch.scores.filter((s) => isStoredScore(s.score, alertThreshold)),
+  series: (batch.series ?? seriesFromScores(batch.scores)).filter(keepSeries),
+  alerts: [...(batch.alerts ?? [])],
+});

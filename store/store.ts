@@ -3,6 +3,7 @@
  * server client later. Callers see rows as plain objects and errors as `PipelineError`s.
  */
 import type { Receipt } from '../core/unit.ts';
+import type { NativeBlock } from './native.ts';
 
 export type { Receipt };
 
@@ -49,11 +50,13 @@ export interface Store {
   /** Runs one statement that returns no rows (DDL, ALTER, OPTIMIZE, INSERT … SELECT). */
   exec(sql: string): Promise<void>;
   /**
-   * Inserts rows (objects keyed by column name) as one block and resolves only once the
-   * engine has written it. Unknown columns are rejected, never skipped. A refused batch
-   * rejects with `write_rejected` naming the table and quoting the engine.
+   * Inserts one block and resolves only once the engine has written it: rows as objects keyed
+   * by column name (JSON), or a Native block built from typed arrays (store/native.ts,
+   * store/blocks.ts), the fast path for the hot tables. Unknown columns are rejected, never
+   * skipped. A refused batch rejects with `write_rejected` naming the table and quoting the
+   * engine. The one insert API of the store: every writer (BatchWriter, the Kafka sink) uses it.
    */
-  insertRows(table: string, rows: readonly object[], opts?: InsertOptions): Promise<Receipt>;
+  insertRows(table: string, rows: readonly object[] | NativeBlock, opts?: InsertOptions): Promise<Receipt>;
   /** Releases the engine. Calling it twice is harmless; later calls reject `not_connected`. */
   close(): Promise<void>;
 }

@@ -5,20 +5,25 @@
  * - Size: reaching `maxRows` starts a flush in the background; the caller keeps writing.
  * - Time: `tick()` flushes once the oldest buffered row has waited `maxDelayMs` on the
  *   injected clock. The core never sets timers; `startTicker` is the optional timer.
+ * - Encoding: rows go to the store as they are (JSON), or, with `encode`, as the Native block it
+ *   builds from them (store/blocks.ts), encoded once per block.
  * - Failure: a refused insert leaves its rows buffered (nothing is dropped) and rethrows
- *   `write_rejected`. The next `flush()` retries the very same block, so a table with
- *   insert deduplication skips it if the first attempt did land after all.
+ *   `write_rejected`. The next `flush()` retries the very same block (the same bytes) with the
+ *   same deduplication token (one per block, unique to the writer), so a table with insert
+ *   deduplication skips it if the first attempt did land after all.
  * - Backpressure: the buffer holds at most `maxBufferedRows` (default 4 × maxRows); a
  *   `write` that would exceed it first awaits a flush, and rejects if that flush fails.
  *
  * Inserts run one at a time, in buffer order.
  */
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage, hasCode, PipelineError } from '../core/errors.ts';
 import type { UnitEvents } from '../core/telemetry.ts';
+import type { NativeBlock } from './native.ts';
 import type { Receipt, Store } from './store.ts';
 
-export interface BatchWriterOptions {
+export interface BatchWriterOptions<Row = object> {
   /** Rows per insert; reaching it starts a flush. Default 50 000. */
   maxRows?: number;
   /** A buffered row waits at most this long (by `clock`) before `tick()` flushes it. Default 1000. */
@@ -28,6 +33,10 @@ export interface BatchWriterOptions {
   clock?: Clock;
   /** `sent` on every written block, `error` on every refused one. */
   events?: UnitEvents;
+  /** Builds the block to insert from buffered rows (a Native block); default: the rows as JSON. */
+  encode?: (rows: Row[]) => NativeBlock;
+  /** Prefix of the per-block deduplication tokens; default a random id per writer. */
+  tokenPrefix?: string;
 }
 
 const addReceipt = (a: Receipt, b: Receipt): Receipt => ({ records: a.records + b.records, bytes: a.bytes + b.bytes });
@@ -44,6 +53,11 @@ export class BatchWriter<Row extends object = object> {
   private oldestAt = 0;
   /** Size of a block that failed, so a retry sends exactly the same rows. */
   private retryRows = 0;
+  /** The failed block as sent (encoded) and its token, for the retry. */
+  private retryBlock: { data: readonly object[] | NativeBlock; token: string } | undefined;
+  private readonly encode: ((rows: Row[]) => NativeBlock) | undefined;
+  private readonly tokenPrefix: string;
+  private blockSeq = 0;
   /** The flush in progress, if any; flushes are chained so inserts never overlap. */
   private inflight: Promise<Receipt> | undefined;
   /** Written but not yet reported by `flush()`/`close()`. */
@@ -51,7 +65,7 @@ export class BatchWriter<Row extends object = object> {
   private total: Receipt = EMPTY;
   private closed = false;
 
-  constructor(private readonly store: Pick<Store, 'insertRows'>, readonly table: string, opts: BatchWriterOptions = {}) {
+  constructor(private readonly store: Pick<Store, 'insertRows'>, readonly table: string, opts: BatchWriterOptions<Row> = {}) {
     this.maxRows = opts.maxRows ?? 50_000;
     this.maxDelayMs = opts.maxDelayMs ?? 1_000;
     this.maxBufferedRows = opts.maxBufferedRows ?? 4 * this.maxRows;
@@ -62,6 +76,8 @@ export class BatchWriter<Row extends object = object> {
     }
     this.clock = opts.clock ?? systemClock;
     this.events = opts.events;
+    this.encode = opts.encode;
+    this.tokenPrefix = opts.tokenPrefix ?? `bw-${randomUUID()}`;
   }
 
   /** Rows waiting to be written (including a failed block). */
@@ -123,6 +139,7 @@ export class BatchWriter<Row extends object = object> {
   takeFailedBlock(): Row[] {
     const n = this.retryRows;
     this.retryRows = 0;
+    this.retryBlock = undefined;
     return this.buffer.splice(0, n);
   }
 
@@ -146,10 +163,13 @@ export class BatchWriter<Row extends object = object> {
     let done = EMPTY;
     while (this.buffer.length >= (fullOnly ? this.maxRows : 1)) {
       const n = this.retryRows || Math.min(this.maxRows, this.buffer.length);
-      const block = this.buffer.slice(0, n);
       let r: Receipt;
       try {
-        r = await this.store.insertRows(this.table, block);
+        if (!this.retryBlock) {
+          const rows = this.buffer.slice(0, n);
+          this.retryBlock = { data: this.encode ? this.encode(rows) : rows, token: `${this.tokenPrefix}:${++this.blockSeq}` };
+        }
+        r = await this.store.insertRows(this.table, this.retryBlock.data, { dedupToken: this.retryBlock.token });
       } catch (e) {
         this.retryRows = n;
         const err = hasCode(e, 'write_rejected') ? e : new PipelineError('write_rejected',
@@ -158,6 +178,7 @@ export class BatchWriter<Row extends object = object> {
         throw err;
       }
       this.retryRows = 0;
+      this.retryBlock = undefined;
       this.buffer.splice(0, n);
       this.events?.sent(r);
       done = addReceipt(done, r);

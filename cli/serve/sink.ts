@@ -21,12 +21,13 @@ import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
-import type { WindowScore } from '../../core/records.ts';
+import type { FlowRecord, WindowScore } from '../../core/records.ts';
 import { decodeAlert, decodeFlowMessage, decodeScore } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, TABLES } from '../../store/schema.ts';
-import { flowRows } from '../../store/flows.ts';
-import { scoredRows } from '../../store/scored.ts';
+import { flowBlock, seriesBlock, windowBlock } from '../../store/blocks.ts';
+import type { NativeBlock } from '../../store/native.ts';
+import { storedOf } from '../../store/scored.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
 import type { Store } from '../../store/store.ts';
 
@@ -95,8 +96,15 @@ export class SinkRole {
     return this.sub?.ready ?? false;
   }
 
-  private rows(b: InMessage[]): { rows: object[]; series: object[]; bad: { message: InMessage; reason: string }[] } {
-    let rows: object[] = [];
+  /**
+   * The batch as what it inserts: flows and scores as Native blocks (store/blocks.ts), alerts as
+   * rows; scores also give the batch's `series` block (store/scored.ts: only scores at or above the
+   * floor go to windows).
+   */
+  private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; series?: NativeBlock; bad: { message: InMessage; reason: string }[] } {
+    const alerts: object[] = [];
+    const flows: FlowRecord[] = [];
+    const seenAt: number[] = [];
     const scores: WindowScore[] = [];
     const bad: { message: InMessage; reason: string }[] = [];
     for (const m of b) {
@@ -109,19 +117,22 @@ export class SinkRole {
         // observed_at is the collector's receive time (deterministic under an injected clock); a
         // message from an older collector without the header falls back to its publish time.
         const observedAt = timeHeader(m, HEADERS.receivedAt) ?? m.timestamp;
-        for (const r of flowRows(d.value, this.o.siteMap, this.o.runId, observedAt)) rows.push(r);
+        for (const f of d.value) { flows.push(f); seenAt.push(observedAt); }
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
         if (d.ok) scores.push(d.value); else bad.push({ message: m, reason: d.reason });
       } else {
         const d = decodeAlert(m.value);
-        if (d.ok) rows.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
+        if (d.ok) alerts.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
       }
     }
-    // Scores: only those at or above the floor go to windows; every edge-window's numbers to series.
-    const scored = scoredRows({ scores }, this.o.runId, this.o.siteMap.site.detection.alertThreshold);
-    if (scores.length) rows = scored.windows;
-    return { rows, series: scored.series, bad };
+    const topic = b[0]?.topic;
+    if (topic === TOPICS.flows) return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, bad };
+    if (topic === TOPICS.scores) {
+      const stored = storedOf({ scores }, this.o.siteMap.site.detection.alertThreshold);
+      return { rows: windowBlock(stored.scores, this.o.runId), count: stored.scores.length, series: seriesBlock(stored.series, this.o.runId), bad };
+    }
+    return { rows: alerts, count: alerts.length, bad };
   }
 
   private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
@@ -147,26 +158,26 @@ export class SinkRole {
 
   private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
     const table = TABLE_OF[b.topic]!;
-    const { rows, series, bad } = this.rows(msgs);
+    const { rows, count, series, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
     // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
     // batch stays on the bus for the next sink; say so once.
     const giveUp = (): void => {
-      if (rows.length === 0) return;
-      this.unwritten += rows.length;
-      this.o.log.warn({ table, topic: b.topic, partition: b.partition, first: String(range.first), last: String(range.last), rows: rows.length, event: 'sink_unwritten' },
-        `Stopping with ${rows.length} ${table} row(s) (${b.topic} partition ${b.partition} offsets ${range.first}-${range.last}) not written: the store refuses them. They stay uncommitted on the bus; the next sink of group ${this.groupId} writes them.`);
-      this.o.metrics.add('conduitwatch_sink_unwritten_rows_total', { table }, rows.length);
+      if (count === 0) return;
+      this.unwritten += count;
+      this.o.log.warn({ table, topic: b.topic, partition: b.partition, first: String(range.first), last: String(range.last), rows: count, event: 'sink_unwritten' },
+        `Stopping with ${count} ${table} row(s) (${b.topic} partition ${b.partition} offsets ${range.first}-${range.last}) not written: the store refuses them. They stay uncommitted on the bus; the next sink of group ${this.groupId} writes them.`);
+      this.o.metrics.add('conduitwatch_sink_unwritten_rows_total', { table }, count);
     };
     if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl, giveUp);
     this.ranges.set(`${b.topic}#${b.partition}`, range);
-    if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
-    if (series.length) await this.retry(() => this.o.store.insertRows(TABLES.series, series, { dedupToken: `${token}:series` }), ctl, giveUp);
-    await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: rows.length, replayed: !log });
+    if (count) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
+    if (series?.rows) await this.retry(() => this.o.store.insertRows(TABLES.series, series, { dedupToken: `${token}:series` }), ctl, giveUp);
+    await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: count, replayed: !log });
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
-    this.o.metrics.add('conduitwatch_component_sent_records_total', l, rows.length);
+    this.o.metrics.add('conduitwatch_component_sent_records_total', l, count);
     this.o.metrics.add('conduitwatch_store_write_seconds_total', { table }, (performance.now() - t0) / 1000);
     const now = this.o.clock.now();
     if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - (timeHeader(msgs[0]!, HEADERS.receivedAt) ?? msgs[0]!.timestamp));

@@ -37,6 +37,7 @@ import { Spool } from '../../../bus/spool.ts';
 import { FlowPublisher } from '../../../cli/serve/collector.ts';
 import { DetectorRole } from '../../../cli/serve/detector.ts';
 import { SinkRole, type AfterInsert } from '../../../cli/serve/sink.ts';
+import { rowCount } from '../../../store/native.ts';
 import type { Store } from '../../../store/store.ts';
 import type { KafkaService } from '../../../infra/services/index.ts';
 import { projectRoot, sharedData } from '../../support/data.ts';
@@ -272,7 +273,7 @@ test('a store that refuses inserts for a while: the sink holds one batch per par
       const tp = token.split(':').slice(1, 3).join(':');
       const held = inFlight.get(tp);
       if (held && held.token !== token) violations.push(`${tp}: ${token} attempted while ${held.token} had not landed`);
-      inFlight.set(tp, { token, rows: rows.length });
+      inFlight.set(tp, { token, rows: rowCount(rows) });
       maxHeldBatches = Math.max(maxHeldBatches, inFlight.size);
       maxHeldRows = Math.max(maxHeldRows, [...inFlight.values()].reduce((n, h) => n + h.rows, 0));
       if (refusals-- > 0) throw new Error('store unavailable (injected)');

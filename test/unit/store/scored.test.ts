@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SCORE_FLOOR, type EdgeSeries, type WindowScore } from '../../../core/records.ts';
-import { keepSeries, scoredRows, seriesFromScores } from '../../../store/scored.ts';
+import { keepSeries, seriesFromScores, storedOf } from '../../../store/scored.ts';
 
 const edge = '10.0.0.1>10.0.0.2/6/502/modbus';
 const base = { conduit: 'a->b', edge, windowStart: 60_000, windowEnd: 120_000, learning: false, explanation: '', features: {} };
@@ -17,17 +17,15 @@ const cadence = score('cadence', 0.05, {
 
 test('windows keeps only scores at or above the floor', () => {
   const scores = [score('novelty', 0), score('size', SCORE_FLOOR - 0.01), score('rate', SCORE_FLOOR), score('cadence', 0.9)];
-  const rows = scoredRows({ scores }, 'r', 0.8);
-  assert.deepEqual(rows.windows.map((w) => w.detector), ['rate', 'cadence']);
+  assert.deepEqual(storedOf({ scores }, 0.8).scores.map((w) => w.detector), ['rate', 'cadence']);
 });
 
 test('a score at or above a lower alert threshold is kept even below the floor, so every alerted score is stored', () => {
-  const rows = scoredRows({ scores: [score('rate', 0.05), score('size', 0.01)] }, 'r', 0.04);
-  assert.deepEqual(rows.windows.map((w) => w.detector), ['rate']);
+  assert.deepEqual(storedOf({ scores: [score('rate', 0.05), score('size', 0.01)] }, 0.04).scores.map((w) => w.detector), ['rate']);
 });
 
 test('a NaN score is stored, so a detector bug shows in the table', () => {
-  assert.equal(scoredRows({ scores: [score('rate', Number.NaN)] }, 'r', 0.8).windows.length, 1);
+  assert.equal(storedOf({ scores: [score('rate', Number.NaN)] }, 0.8).scores.length, 1);
 });
 
 test('the bridge builds one series per edge-window from the rate and cadence features, with the highest score', () => {
@@ -61,6 +59,5 @@ test('an edge-window with no traffic, nothing expected and score 0 gets no serie
 test('series the engine emits itself are used as given, never derived again', () => {
   const [derived] = seriesFromScores([rate]);
   const own: EdgeSeries = { ...derived!, observed: 7 };
-  const rows = scoredRows({ scores: [rate], series: [own] }, 'r', 0.8);
-  assert.deepEqual(rows.series.map((s) => s.observed), [7]);
+  assert.deepEqual(storedOf({ scores: [rate], series: [own] }, 0.8).series.map((s) => s.observed), [7]);
 });
