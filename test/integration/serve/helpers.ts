@@ -39,7 +39,9 @@ export const batchesOf = async (pcap: string, site: Site, size = 5): Promise<Flo
 
 export interface Reference {
   flows: string[];
+  /** Every score the engine gives; `storedScores` those the store keeps in `windows`. */
   scores: string[];
+  storedScores: string[];
   alerts: string[];
 }
 
@@ -70,11 +72,14 @@ export const reference = async (batches: FlowRecord[][], siteMap: SiteMap): Prom
   alerts.push(...fin.alerts);
   // The store keeps only scores at or above the floor (store/README.md, "What windows and series hold").
   const kept = scores.filter((s) => isStoredScore(s.score, siteMap.site.detection.alertThreshold));
-  return { flows: batches.flat().map(flowKey).sort(), scores: kept.map(scoreKey).sort(), alerts: alerts.map((a) => `${a.id}|${a.score}`).sort() };
+  return {
+    flows: batches.flat().map(flowKey).sort(), scores: scores.map(scoreKey).sort(), storedScores: kept.map(scoreKey).sort(),
+    alerts: alerts.map((a) => `${a.id}|${a.score}`).sort(),
+  };
 };
 
 /** The same keys, read from the store for one run (flows, windows and alerts with FINAL: doubles collapse on their ids). */
-export const stored = async (store: Store, runId: string): Promise<Reference> => {
+export const stored = async (store: Store, runId: string): Promise<Omit<Reference, 'storedScores'>> => {
   const flows = await store.query<{ ts: number; src_ip: string; src_port: number; dst_ip: string; dst_port: number; proto: number; packets: number; bytes: number }>(
     `SELECT toUnixTimestamp64Milli(ts_start) AS ts, src_ip, src_port, dst_ip, dst_port, proto, packets, bytes FROM flows FINAL WHERE run_id = '${runId}'`);
   const scores = await store.query<{ conduit: string; edge: string; ws: number; detector: string; score: number; learning: number }>(
