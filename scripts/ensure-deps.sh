@@ -15,7 +15,8 @@ fi
 if [ "${1:-}" = "--system" ]; then
   # Real peers and services the tests use: tshark (peer decoder), softflowd (NetFlow/IPFIX exporter),
   # nfdump/nfcapd (peer collector), redis-server (BullMQ), Java 17 + Maven (Kafka broker jars),
-  # nftables + iproute2 (enforcement tested in network namespaces: nft, ip netns).
+  # nftables + iproute2 (enforcement tested in network namespaces: nft, ip netns),
+  # clickhouse-server (the server store's transport and fault tests; Debian ships 18.16).
   missing=()
   command -v tshark >/dev/null || missing+=(tshark)
   command -v softflowd >/dev/null || missing+=(softflowd)
@@ -30,6 +31,7 @@ if [ "${1:-}" = "--system" ]; then
   [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || missing+=(rsyslog-gnutls)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v clickhouse-server >/dev/null || missing+=(clickhouse-server)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "conduitwatch: installing Debian packages: ${missing[*]}…" >&2

@@ -7,6 +7,8 @@
  */
 export { KAFKA_VERSION, KafkaOptions, checkJava, ensureKafkaJars, kafkaLibsDir, startKafka } from './kafka.ts';
 export type { KafkaJars, KafkaService } from './kafka.ts';
+export { ClickHouseOptions, pingClickHouse, startClickHouse } from './clickhouse.ts';
+export type { ClickHouseService } from './clickhouse.ts';
 export { RedisOptions, pingRedis, startRedis } from './redis.ts';
 export type { RedisService } from './redis.ts';
 export { kafkajsCompatibility, requestApiVersions } from './kafka-protocol.ts';

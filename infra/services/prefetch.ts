@@ -2,7 +2,7 @@
  * Downloads and installs what the integration tests start, and nothing else, so the first test does not
  * spend its timeout on a download:
  *
- *   node --import tsx infra/services/prefetch.ts            # Kafka jars + redis-server
+ *   node --import tsx infra/services/prefetch.ts            # Kafka jars + redis-server + clickhouse-server
  *   node --import tsx infra/services/prefetch.ts kafka      # only one of them
  *
  * Exits 0 when everything is in place, 1 with the reason on stderr otherwise.
@@ -11,7 +11,7 @@ import { errorMessage } from '../../core/errors.ts';
 import { KAFKA_VERSION, checkJava, ensureKafkaJars } from './kafka.ts';
 import { ensureDebianCommand, progress } from './process.ts';
 
-const wanted = new Set(process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['kafka', 'redis']);
+const wanted = new Set(process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['kafka', 'redis', 'clickhouse']);
 
 const main = async (): Promise<void> => {
   if (wanted.has('kafka')) {
@@ -24,6 +24,10 @@ const main = async (): Promise<void> => {
   if (wanted.has('redis')) {
     ensureDebianCommand('redis', 'redis-server', 'redis-server');
     progress('redis', 'redis-server is installed');
+  }
+  if (wanted.has('clickhouse')) {
+    ensureDebianCommand('clickhouse', 'clickhouse-server', 'clickhouse-server');
+    progress('clickhouse', 'clickhouse-server is installed');
   }
 };
 
