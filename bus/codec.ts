@@ -31,6 +31,8 @@ export const SCHEMAS = {
   score: 'score-json/1',
   alert: 'alert-json/1',
   state: 'state-json/1',
+  /** A conduit's readiness (the engine's status of one conduit) on the scores topic, for the sink's `conduits` rows. */
+  conduit: 'conduit-json/1',
 } as const;
 
 /** A decode result: never an exception (STYLE.md §4). */
@@ -170,6 +172,11 @@ const need = (fields: Record<string, 'string' | 'number' | 'boolean' | 'object'>
 export const decodeScore = (value: Buffer): Decoded<WindowScore> => parseJson(value, need({
   conduit: 'string', edge: 'string', windowStart: 'number', windowEnd: 'number', detector: 'string', score: 'number',
   learning: 'boolean', explanation: 'string', features: 'object',
+}));
+
+/** A conduit status (detectors/engine.ts `ConduitStatus`) as the detector role publishes it. */
+export const decodeConduitStatus = (value: Buffer): Decoded<Record<string, unknown> & { conduit: string }> => parseJson(value, need({
+  conduit: 'string', declared: 'boolean', learning: 'boolean', coverage: 'number', flows: 'number', state: 'string',
 }));
 
 export const decodeAlert = (value: Buffer): Decoded<Alert> => parseJson(value, need({

@@ -10,7 +10,8 @@ import type { DetectionEngine } from '../detectors/engine.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, TABLES, type AssetSummary } from '../store/schema.ts';
+import { alertRow, assetRow, conduitRow, TABLES, type AssetSummary, type ConduitState } from '../store/schema.ts';
+import { conduitStates } from '../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../store/blocks.ts';
 import { storedOf } from '../store/scored.ts';
 import type { Store } from '../store/store.ts';
@@ -86,9 +87,10 @@ class Sinks {
       new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
-  async finish(assets: AssetSummary[], runId: string, observedAt: number): Promise<void> {
+  async finish(assets: AssetSummary[], conduits: ConduitState[], runId: string, observedAt: number): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.series.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
+    if (conduits.length) await this.store.insertRows(TABLES.conduits, conduits.map((c) => conduitRow(c, runId)));
     await this.store.close();
   }
 
@@ -173,8 +175,8 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     }
     await onScored(engine.flush());
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
-    await sinks?.finish(assetList, runId, opts.clock.now());
     const conduits = engine.status();
+    await sinks?.finish(assetList, conduitStates(conduits, siteMap, opts.clock.now()), runId, opts.clock.now());
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
     const problems = (p: InputProgress) => {

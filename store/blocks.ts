@@ -45,7 +45,7 @@ export const flowBlock = (
   flows: readonly FlowRecord[], siteMap: SiteMap, runId: string, observedAt: number | Float64Array,
 ): NativeBlock => {
   const n = flows.length;
-  const b = new NativeBuilder(n, Object.keys(F).length, 300);
+  const b = new NativeBuilder(n, Object.keys(F).length - 1, 300);
   const z = zonesOf(flows, siteMap);
   // One pass over the records for every fixed-width column (each record is loaded once), into
   // scratch columns that are then copied into the block in table order.
@@ -129,7 +129,7 @@ const scratchFor = (n: number): ReturnType<typeof newScratch> => (scratch.n >= n
 /** Scores as a `windows` block; the same values as `windowRow`. */
 export const windowBlock = (scores: readonly WindowScore[], runId: string): NativeBlock => {
   const n = scores.length;
-  const b = new NativeBuilder(n, Object.keys(W).length, 300);
+  const b = new NativeBuilder(n, Object.keys(W).length - 1, 300);
   b.stringConst(W.runId, runId).lowCardinality(W.conduit, scores.map((s) => s.conduit));
   b.column(W.edge, 'String');
   for (let i = 0; i < n; i++) b.str(scores[i]!.edge);

@@ -34,11 +34,12 @@ export const tables = {
     tcpFlags: 'tcp_flags', exporter: 'exporter', observationDomain: 'observation_domain', source: 'source',
     l7: 'l7', l7Ops: 'l7_ops', l7OpsRev: 'l7_ops_rev', l7Errors: 'l7_errors', l7Units: 'l7_units',
     l7Violations: 'l7_violations', reqCount: 'req_count', reqMean: 'req_mean', reqM2: 'req_m2',
-    reqMin: 'req_min', reqMax: 'req_max', fidelity: 'fidelity',
+    reqMin: 'req_min', reqMax: 'req_max', fidelity: 'fidelity', storedAt: 'stored_at',
   }),
   windows: table('windows', {
     runId: 'run_id', conduit: 'conduit', edge: 'edge', windowStart: 'window_start', windowEnd: 'window_end',
     detector: 'detector', score: 'score', learning: 'learning', explanation: 'explanation', features: 'features',
+    storedAt: 'stored_at',
   }),
   series: table('series', {
     runId: 'run_id', conduit: 'conduit', edge: 'edge', windowStart: 'window_start', windowEnd: 'window_end',
@@ -49,6 +50,7 @@ export const tables = {
   alerts: table('alerts', {
     id: 'id', runId: 'run_id', conduit: 'conduit', src: 'src', dst: 'dst', proto: 'proto', dstPort: 'dst_port',
     l7: 'l7', tsStart: 'ts_start', tsEnd: 'ts_end', score: 'score', detector: 'detector', explanation: 'explanation',
+    storedAt: 'stored_at',
   }),
   assets: table('assets', {
     zone: 'zone', ip: 'ip', runId: 'run_id', firstSeen: 'first_seen', lastSeen: 'last_seen',
@@ -71,6 +73,16 @@ export const tables = {
   rules: table('rules', {
     hash: 'hash', conduit: 'conduit', parent: 'parent', createdAt: 'created_at', createdBy: 'created_by', json: 'json',
   }),
+  /** Rollup of flows per conduit, l7 and minute (migration 011, filled by a materialized view). */
+  flowsMinute: table('flows_minute', {
+    runId: 'run_id', conduit: 'conduit', l7: 'l7', minute: 'minute', flows: 'flows', packets: 'packets', bytes: 'bytes',
+    l7Ops: 'l7_ops', storedAt: 'stored_at',
+  }),
+  /** Rollup of series per conduit and hour (migration 011, filled by a materialized view). */
+  conduitHour: table('conduit_hour', {
+    runId: 'run_id', conduit: 'conduit', hour: 'hour', maxScore: 'max_score', scored: 'scored', edgeWindows: 'edge_windows',
+    observed: 'observed', expected: 'expected', storedAt: 'stored_at',
+  }),
 } as const;
 
 /** Table names alone, for callers that only need `FROM ${TABLES.alerts}`. */
@@ -89,6 +101,7 @@ export const TABLES = {
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
 export const dataTables = [
   tables.flows, tables.windows, tables.series, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules,
+  tables.flowsMinute, tables.conduitHour,
 ] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
@@ -100,7 +113,7 @@ export type F64 = number | 'inf' | '-inf' | 'nan';
 /** Epoch ms, the integer form DateTime64(3) accepts. */
 type Ms = number;
 
-export type FlowRow = RowOf<typeof tables.flows.columns, {
+export type FlowRow = RowOf<Omit<typeof tables.flows.columns, 'storedAt'>, {
   runId: string; id: string; observedAt: Ms; conduit: string; srcZone: string; dstZone: string; tsStart: Ms; tsEnd: Ms;
   srcIp: string; srcPort: number; dstIp: string; dstPort: number; proto: number; packets: number; bytes: number;
   packetsRev: number; bytesRev: number; tcpFlags: number; exporter: string; observationDomain: number;
@@ -109,7 +122,8 @@ export type FlowRow = RowOf<typeof tables.flows.columns, {
   reqCount: number; reqMean: F64; reqM2: F64; reqMin: F64; reqMax: F64; fidelity: string[];
 }>;
 
-export type WindowRow = RowOf<typeof tables.windows.columns, {
+/** `stored_at` is left out of the row types below: the engine fills it (DEFAULT now()). */
+export type WindowRow = RowOf<Omit<typeof tables.windows.columns, 'storedAt'>, {
   runId: string; conduit: string; edge: string; windowStart: Ms; windowEnd: Ms; detector: string;
   score: F64; learning: 0 | 1; explanation: string; features: Record<string, F64>;
 }>;
@@ -124,7 +138,7 @@ export type SeriesRow = RowOf<Omit<typeof tables.series.columns, 'storedAt'>, {
   expectedJitterMs: NF64; intervals: number; score: F64;
 }>;
 
-export type AlertRow = RowOf<typeof tables.alerts.columns, {
+export type AlertRow = RowOf<Omit<typeof tables.alerts.columns, 'storedAt'>, {
   id: string; runId: string; conduit: string; src: string; dst: string; proto: number; dstPort: number;
   l7: string; tsStart: Ms; tsEnd: Ms; score: F64; detector: string; explanation: string;
 }>;

@@ -31,8 +31,12 @@ export interface Stored {
 /** An edge-window gets a series row when the edge had traffic, was expected to (≥ this per window), or scored above 0. */
 export const SERIES_MIN_EXPECTED = 0.5;
 
-/** Whether an edge-window is worth a `series` row (see `SERIES_MIN_EXPECTED`). */
-export const keepSeries = (s: EdgeSeries): boolean => s.observed > 0 || s.expected >= SERIES_MIN_EXPECTED || s.score > 0;
+/**
+ * Whether an edge-window is worth a `series` row (see `SERIES_MIN_EXPECTED`). A measured cadence
+ * means traffic too: it keeps a part that holds only the cadence (its rate came in another batch).
+ */
+export const keepSeries = (s: EdgeSeries): boolean =>
+  s.observed > 0 || s.expected >= SERIES_MIN_EXPECTED || s.score > 0 || !Number.isNaN(s.periodMs);
 
 const UNIT_RE = /\b(requests|flows) on /;
 

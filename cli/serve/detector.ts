@@ -52,6 +52,8 @@ interface Held {
   next: bigint;
   /** Digests of the partition's last flows messages (see `RecentMessages`). */
   recent: RecentMessages;
+  /** windowsScored per conduit at its last published status: only changed conduits are published again. */
+  published?: Map<string, number>;
 }
 
 /**
@@ -173,6 +175,7 @@ export class DetectorRole {
     if (last === undefined) return;
     this.o.metrics.add('conduitwatch_detector_window_seconds_total', {}, (performance.now() - t0) / 1000);
     await this.emit(out);
+    await this.publishStatus(h);
     await deadLetter(this.o.bus, bad);
     this.o.metrics.add('conduitwatch_component_received_records_total', { component_kind: 'detector', component_type: 'engine', component_id: 'detector' }, ingested);
     if (bad.length) this.o.metrics.add('conduitwatch_bus_deadletters_total', { topic: TOPICS.flows }, bad.length);
@@ -191,6 +194,15 @@ export class DetectorRole {
     this.o.metrics.add('conduitwatch_detector_alerts_total', {}, out.alerts.length);
   }
 
+  /** The readiness of each conduit whose windows moved, on the scores topic (the sink writes `conduits`). */
+  private async publishStatus(h: Held): Promise<void> {
+    const seen = (h.published ??= new Map());
+    const changed = h.engine.status().filter((c) => seen.get(c.conduit) !== c.windowsScored);
+    if (changed.length === 0) return;
+    await this.o.bus.publish(TOPICS.scores, changed.map((c) => ({ key: c.conduit, value: encodeJson(c), headers: { [HEADERS.schema]: SCHEMAS.conduit } })));
+    for (const c of changed) seen.set(c.conduit, c.windowsScored);
+  }
+
   private async checkpoint(p: number, h: Held): Promise<void> {
     const st: PartitionState = { version: 1, partition: p, nextOffset: h.next.toString(), engine: h.engine.snapshot() };
     await this.o.bus.publish(TOPICS.state, [{ key: stateKey(p), partition: p, value: encodeJson(st), headers: { [HEADERS.schema]: SCHEMAS.state } }]);
@@ -203,6 +215,7 @@ export class DetectorRole {
   async flushAll(): Promise<void> {
     for (const [p, h] of [...this.held].sort(([a], [b]) => a - b)) {
       await this.emit(h.engine.flush());
+      await this.publishStatus(h);
       await this.checkpoint(p, h);
     }
   }

@@ -22,11 +22,12 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
 import type { FlowRecord, WindowScore } from '../../core/records.ts';
-import { decodeAlert, decodeFlowMessage, decodeScore } from '../../bus/codec.ts';
+import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeScore, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
-import { alertRow, TABLES } from '../../store/schema.ts';
+import { alertRow, assetRow, conduitRow, TABLES } from '../../store/schema.ts';
+import { assetPartials, conduitStates, type EngineConduitStatus } from '../../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../../store/blocks.ts';
-import type { NativeBlock } from '../../store/native.ts';
+import { rowCount, type NativeBlock } from '../../store/native.ts';
 import { storedOf } from '../../store/scored.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
 import type { Store } from '../../store/store.ts';
@@ -101,8 +102,9 @@ export class SinkRole {
    * rows; scores also give the batch's `series` block (store/scored.ts: only scores at or above the
    * floor go to windows).
    */
-  private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; series?: NativeBlock; bad: { message: InMessage; reason: string }[] } {
+  private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; extra: [string, object[] | NativeBlock][]; bad: { message: InMessage; reason: string }[] } {
     const alerts: object[] = [];
+    const conduits: object[] = [];
     const flows: FlowRecord[] = [];
     const seenAt: number[] = [];
     const scores: WindowScore[] = [];
@@ -118,6 +120,10 @@ export class SinkRole {
         // message from an older collector without the header falls back to its publish time.
         const observedAt = timeHeader(m, HEADERS.receivedAt) ?? m.timestamp;
         for (const f of d.value) { flows.push(f); seenAt.push(observedAt); }
+      } else if (m.topic === TOPICS.scores && m.headers[HEADERS.schema] === SCHEMAS.conduit) {
+        const d = decodeConduitStatus(m.value);
+        if (!d.ok) { bad.push({ message: m, reason: d.reason }); continue; }
+        for (const c of conduitStates([d.value as unknown as EngineConduitStatus], this.o.siteMap, m.timestamp)) conduits.push(conduitRow(c, this.o.runId));
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
         if (d.ok) scores.push(d.value); else bad.push({ message: m, reason: d.reason });
@@ -127,12 +133,18 @@ export class SinkRole {
       }
     }
     const topic = b[0]?.topic;
-    if (topic === TOPICS.flows) return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, bad };
+    if (topic === TOPICS.flows) {
+      const assets = assetPartials(flows, this.o.siteMap).map((a) => assetRow(a, this.o.runId, this.o.clock.now()));
+      return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, extra: [[TABLES.assets, assets]], bad };
+    }
     if (topic === TOPICS.scores) {
       const stored = storedOf({ scores }, this.o.siteMap.site.detection.alertThreshold);
-      return { rows: windowBlock(stored.scores, this.o.runId), count: stored.scores.length, series: seriesBlock(stored.series, this.o.runId), bad };
+      return {
+        rows: windowBlock(stored.scores, this.o.runId), count: stored.scores.length,
+        extra: [[TABLES.series, seriesBlock(stored.series, this.o.runId)], [TABLES.conduits, conduits]], bad,
+      };
     }
-    return { rows: alerts, count: alerts.length, bad };
+    return { rows: alerts, count: alerts.length, extra: [], bad };
   }
 
   private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
@@ -158,7 +170,7 @@ export class SinkRole {
 
   private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
     const table = TABLE_OF[b.topic]!;
-    const { rows, count, series, bad } = this.rows(msgs);
+    const { rows, count, extra, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
     // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
@@ -173,7 +185,8 @@ export class SinkRole {
     if (log) await this.retry(() => recordSinkRange(this.o.store, this.groupId, b.topic, b.partition, range, this.o.clock.now()), ctl, giveUp);
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (count) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
-    if (series?.rows) await this.retry(() => this.o.store.insertRows(TABLES.series, series, { dedupToken: `${token}:series` }), ctl, giveUp);
+    // What else the batch gives (series, conduit readiness, asset partials), each with a token of its own.
+    for (const [t, r] of extra) if (rowCount(r)) await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: count, replayed: !log });
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TOPICS, type Bus } from '../../../bus/bus.ts';
-import { decodeAlert, decodeScore } from '../../../bus/codec.ts';
+import { HEADERS, TOPICS, type Bus } from '../../../bus/bus.ts';
+import { decodeAlert, decodeScore, SCHEMAS } from '../../../bus/codec.ts';
 import { MemoryBus } from '../../../bus/memory.ts';
 import { fakeClock } from '../../../core/clock.ts';
 import { Metrics, silentLogger } from '../../../core/telemetry.ts';
@@ -25,7 +25,10 @@ const published = async (bus: MemoryBus): Promise<{ scores: string[]; alerts: st
   const alerts: string[] = [];
   const sub = await bus.subscribe({ groupId: 'reader', topics: [TOPICS.scores, TOPICS.alerts] }, async (b) => {
     for (const m of b.messages) {
-      if (b.topic === TOPICS.scores) { const d = decodeScore(m.value); assert.ok(d.ok); scores.push(scoreKey(d.value)); }
+      if (b.topic === TOPICS.scores) {
+        if (m.headers[HEADERS.schema] === SCHEMAS.conduit) continue; // conduit readiness, not a score
+        const d = decodeScore(m.value); assert.ok(d.ok); scores.push(scoreKey(d.value));
+      }
       else { const d = decodeAlert(m.value); assert.ok(d.ok); alerts.push(`${d.value.id}|${d.value.score}`); }
     }
   });

@@ -89,9 +89,9 @@ test('migrations create every table, record every version in order, and a second
 
 test('every DDL column is produced by its row mapper and every mapped key is a DDL column', async () => {
   const samples: Record<string, object> = {
-    flows: flowRow(modbusFlow, extra('cols')),
-    windows: windowRow({ conduit: 'a->b', edge: '', windowStart: 0, windowEnd: 1, detector: 'd', score: 0, learning: false, explanation: '', features: {} }, 'cols'),
-    alerts: alertRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'd', explanation: '' }, 'cols'),
+    flows: { stored_at: 'filled by the engine', ...flowRow(modbusFlow, extra('cols')) },
+    windows: { stored_at: 'filled by the engine', ...windowRow({ conduit: 'a->b', edge: '', windowStart: 0, windowEnd: 1, detector: 'd', score: 0, learning: false, explanation: '', features: {} }, 'cols') },
+    alerts: { stored_at: 'filled by the engine', ...alertRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'd', explanation: '' }, 'cols') },
     assets: assetRow({ ip: '10.0.0.1', zone: 'a', firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, l7: [] }, 'cols', 0),
     conduits: conduitRow(conduitState, 'cols'),
     series: { ...seriesRow(edgeSeries, 'cols'), stored_at: 'filled by the engine' },
@@ -109,7 +109,7 @@ test('flows round-trip: maps, arrays, ms timestamps and interval summaries come 
   assert.deepEqual(await store.insertRows(tables.flows.name, rows), {
     records: 2, bytes: Buffer.byteLength(rows.map((r) => `${JSON.stringify(r)}\n`).join('')),
   });
-  const back = await store.query(`SELECT * FROM flows WHERE run_id = 'rt-flows' ORDER BY ts_start`);
+  const back = await store.query(`SELECT * EXCEPT stored_at FROM flows WHERE run_id = 'rt-flows' ORDER BY ts_start`);
   const times = ['ts_start', 'ts_end', 'observed_at'];
   assert.deepEqual(back, rows.map((r) => printed(r, times)));
   assert.equal(back[1]!.req_min, 0, 'an empty interval summary is stored as zeros, not ±Infinity');
@@ -129,7 +129,7 @@ test('windows round-trip, and non-finite feature values are stored as such rathe
   };
   const odd: WindowScore = { ...score, edge: '', features: { z: Number.NaN, hi: Infinity } };
   await store.insertRows(tables.windows.name, [windowRow(score, 'rt-win'), windowRow(odd, 'rt-win')]);
-  const back = await store.query(`SELECT * FROM windows WHERE run_id = 'rt-win' AND edge != ''`);
+  const back = await store.query(`SELECT * EXCEPT stored_at FROM windows WHERE run_id = 'rt-win' AND edge != ''`);
   assert.deepEqual(back, [printed(windowRow(score, 'rt-win'), ['window_start', 'window_end'])]);
   const [flags] = await store.query<{ nan: number; inf: number }>(
     `SELECT isNaN(features['z']) AS nan, isInfinite(features['hi']) AS inf FROM windows WHERE run_id = 'rt-win' AND edge = ''`);
@@ -143,7 +143,7 @@ test('alerts round-trip and can be read back with plain SQL by conduit and time'
     explanation: "function code 16 never seen in baseline; quote ' and newline\nkept",
   };
   await store.insertRows(tables.alerts.name, [alertRow(alert, 'rt-alerts')]);
-  const back = await store.query(`SELECT * FROM alerts WHERE run_id = 'rt-alerts'`);
+  const back = await store.query(`SELECT * EXCEPT stored_at FROM alerts WHERE run_id = 'rt-alerts'`);
   assert.deepEqual(back, [printed(alertRow(alert, 'rt-alerts'), ['ts_start', 'ts_end'])]);
   const recent = await store.query<{ id: string }>(
     `SELECT id FROM alerts WHERE conduit = 'hmi->plc' AND ts_start >= toDateTime64('2025-03-04 05:00:00', 3, 'UTC') AND score >= 0.8`);
