@@ -13,24 +13,32 @@ const F = tables.flows.columns;
 const W = tables.windows.columns;
 const R = tables.series.columns;
 
-/** Per block: each flow's zones and conduit, resolved once per distinct address pair of zones. */
+/** Per block: each flow's zones and conduit (scratch arrays reused from block to block). */
+let zoneScratch = { conduit: [''], src: [''], dst: [''] };
 const zonesOf = (flows: readonly FlowRecord[], siteMap: SiteMap): { conduit: string[]; src: string[]; dst: string[] } => {
   const n = flows.length;
-  const conduit = new Array<string>(n);
-  const src = new Array<string>(n);
-  const dst = new Array<string>(n);
+  if (zoneScratch.src.length < n) zoneScratch = { conduit: new Array<string>(n).fill(''), src: new Array<string>(n).fill(''), dst: new Array<string>(n).fill('') };
+  const { conduit, src, dst } = zoneScratch;
   const pairs = new Map<string, Map<string, string>>();
+  let prevA = '';
+  let prevB = '';
+  let prevC = '';
   for (let i = 0; i < n; i++) {
     const f = flows[i]!;
     const a = siteMap.zoneOf(f.srcIp);
     const b = siteMap.zoneOf(f.dstIp);
-    let to = pairs.get(a);
-    if (!to) pairs.set(a, (to = new Map()));
-    let c = to.get(b);
-    if (c === undefined) to.set(b, (c = conduitId(a, b)));
+    if (a !== prevA || b !== prevB) {
+      let to = pairs.get(a);
+      if (!to) pairs.set(a, (to = new Map()));
+      let c = to.get(b);
+      if (c === undefined) to.set(b, (c = conduitId(a, b)));
+      prevA = a;
+      prevB = b;
+      prevC = c;
+    }
     src[i] = a;
     dst[i] = b;
-    conduit[i] = c;
+    conduit[i] = prevC;
   }
   return { conduit, src, dst };
 };

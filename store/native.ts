@@ -40,6 +40,27 @@ const textEncoder = new TextEncoder();
 /** Flags of a LowCardinality granule: NeedUpdateDictionary (1 << 10) | HasAdditionalKeys (1 << 9). */
 const LC_FLAGS = 0x600;
 
+/**
+ * Block buffers handed back with `releaseBlock` once a block is written, reused by the next
+ * builder: a writer then allocates its multi-megabyte buffers once, not per block (each would
+ * be old-space garbage and bring major GCs sooner).
+ */
+const pool: Uint8Array[] = [];
+const POOL_MAX = 4;
+
+const takeBuffer = (size: number): Uint8Array => {
+  for (let i = 0; i < pool.length; i++) {
+    if (pool[i]!.length >= size) return pool.splice(i, 1)[0]!;
+  }
+  return new Uint8Array(size);
+};
+
+/** Hands a written block's buffer back for reuse. The block must not be used afterwards. */
+export const releaseBlock = (block: NativeBlock): void => {
+  const buf = new Uint8Array(block.bytes.buffer, 0, block.bytes.buffer.byteLength);
+  if (pool.length < POOL_MAX && buf.length >= 1 << 16) pool.push(buf);
+};
+
 /** Reused across blocks: LowCardinality row indexes; Int64 words. */
 let lcScratch = new Uint32Array(1024);
 let i64Scratch = new Int32Array(2048);
@@ -52,7 +73,7 @@ export class NativeBuilder {
 
   /** `bytesPerRow`: a guess of the block's size, so the buffer rarely grows. */
   constructor(readonly rows: number, columns: number, bytesPerRow = 64) {
-    this.buf = new Uint8Array(Math.max(1024, 256 + rows * bytesPerRow));
+    this.buf = takeBuffer(Math.max(1024, 256 + rows * bytesPerRow));
     this.view = new DataView(this.buf.buffer);
     this.varUInt(columns);
     this.varUInt(rows);

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage, hasCode, PipelineError } from '../core/errors.ts';
 import type { UnitEvents } from '../core/telemetry.ts';
-import type { NativeBlock } from './native.ts';
+import { isNativeBlock, releaseBlock, type NativeBlock } from './native.ts';
 import type { Receipt, Store } from './store.ts';
 
 export interface BatchWriterOptions<Row = object> {
@@ -178,6 +178,7 @@ export class BatchWriter<Row extends object = object> {
         throw err;
       }
       this.retryRows = 0;
+      if (isNativeBlock(this.retryBlock.data)) releaseBlock(this.retryBlock.data);
       this.retryBlock = undefined;
       this.buffer.splice(0, n);
       this.events?.sent(r);
