@@ -198,7 +198,7 @@ export interface WindowScore {
 export const SCORE_FLOOR = 0.1;
 
 /** Whether a score is stored in `windows` (see `SCORE_FLOOR`); NaN is stored, so a bug shows. */
-export const isStoredScore = (score: number, alertThreshold: number): boolean => !(score < Math.min(SCORE_FLOOR, alertThreshold));
+export const isStoredScore = (score: number, alertThreshold: number, floor = SCORE_FLOOR): boolean => !(score < Math.min(floor, alertThreshold));
 
 /**
  * The numbers behind one edge's rate and cadence in one window, what a dashboard draws as the live

@@ -11,7 +11,7 @@
  * anywhere) gives a partial row; `series` folds parts of one edge-window on merge (max of each
  * column, nulls ignored), so the parts complete each other.
  */
-import { isStoredScore, type Alert, type EdgeSeries, type WindowScore } from '../core/records.ts';
+import { isStoredScore, SCORE_FLOOR, type Alert, type EdgeSeries, type WindowScore } from '../core/records.ts';
 
 
 /** What the detection engine returns per batch; `series` once it emits them itself. */
@@ -83,10 +83,11 @@ export const seriesFromScores = (scores: readonly WindowScore[]): EdgeSeries[] =
 
 /**
  * What one scored batch stores. `alertThreshold` is the site's (`detection.alertThreshold`): scores
- * at or above it are stored even below the floor, so every alerted score is in `windows`.
+ * at or above it are stored even below the floor, so every alerted score is in `windows`. `floor`
+ * defaults to SCORE_FLOOR (a site setting may override it).
  */
-export const storedOf = (batch: ScoredInput, alertThreshold: number): Stored => ({
-  scores: batch.scores.filter((s) => isStoredScore(s.score, alertThreshold)),
+export const storedOf = (batch: ScoredInput, alertThreshold: number, floor = SCORE_FLOOR): Stored => ({
+  scores: batch.scores.filter((s) => isStoredScore(s.score, alertThreshold, floor)),
   series: (batch.series ?? seriesFromScores(batch.scores)).filter(keepSeries),
   alerts: [...(batch.alerts ?? [])],
 });
