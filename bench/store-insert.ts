@@ -11,13 +11,13 @@
  * compare paths whatever else the machine runs; wall time and the load average are printed beside.
  *
  *   node --import tsx bench/store-insert.ts            # N=1000000
- *   N=200000 node --import tsx bench/store-insert.ts
+ *   N=200000 ROUNDS=1 JSON=0 HOSTS=240 node --expose-gc --import tsx bench/store-insert.ts
  */
 import { mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSite, SiteMap } from '../core/config.ts';
-import type { FlowRecord } from '../core/records.ts';
+import { flowId, type FlowRecord } from '../core/records.ts';
 import { flowBlock } from '../store/blocks.ts';
 import type { NativeBlock } from '../store/native.ts';
 import { openChdb } from '../store/chdb.ts';
@@ -27,6 +27,8 @@ import { tables } from '../store/schema.ts';
 import { BatchWriter } from '../store/writer.ts';
 
 const N = Number(process.env.N ?? 1_000_000);
+/** Distinct source addresses (default 65 536, the rows of issue 15); HOSTS=240 is a plant's worth. */
+const HOSTS = Number(process.env.HOSTS ?? 65_536);
 const BLOCK = 50_000;
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const site = parseSite([
@@ -38,7 +40,7 @@ const siteMap = new SiteMap(site);
 const recs: FlowRecord[] = [];
 for (let i = 0; i < N; i++) {
   recs.push({
-    id: String(i), tsStart: T0 + i * 10, tsEnd: T0 + i * 10 + 999, srcIp: `10.1.${(i >> 8) & 255}.${i & 255}`, srcPort: 40000 + (i % 20000),
+    id: flowId('pcap', 'bench.pcap', i, 0), tsStart: T0 + i * 10, tsEnd: T0 + i * 10 + 999, srcIp: `10.1.${((i % HOSTS) >> 8) & 255}.${(i % HOSTS) & 255}`, srcPort: 40000 + (i % 20000),
     dstIp: `10.2.0.${i % 50}`, dstPort: 502, proto: 6, packets: 10 + (i % 7), bytes: 800 + i % 100, packetsRev: 10, bytesRev: 1200,
     tcpFlags: 0x18, exporter: 'bench.pcap', observationDomain: 0, source: 'pcap', l7: 'modbus',
     l7Ops: { read_holding_registers: 9, write_single_register: i % 2 }, l7OpsRev: { read_holding_registers: 9 },
@@ -81,7 +83,7 @@ const feed = async (w: BatchWriter<FlowRecord> | BatchWriter, rowsOf: (slice: Fl
   return w.written.bytes;
 };
 
-console.log(`${N.toLocaleString('en-US')} flow rows, blocks of ${BLOCK.toLocaleString('en-US')}; chDB in process; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`${N.toLocaleString('en-US')} flow rows from ${HOSTS.toLocaleString('en-US')} source addresses, blocks of ${BLOCK.toLocaleString('en-US')}; chDB in process; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
 // Warm-up, not measured: the encoder and the writer compiled, as in a running pipeline.
 {
