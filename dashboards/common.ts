@@ -26,6 +26,7 @@ export const T = TABLES;
 export const C = {
   flows: tables.flows.columns,
   windows: tables.windows.columns,
+  series: tables.series.columns,
   alerts: tables.alerts.columns,
   assets: tables.assets.columns,
   conduits: tables.conduits.columns,

@@ -36,7 +36,7 @@ export const SERIES_MIN_EXPECTED = 0.5;
  * means traffic too: it keeps a part that holds only the cadence (its rate came in another batch).
  */
 export const keepSeries = (s: EdgeSeries): boolean =>
-  s.observed > 0 || s.expected >= SERIES_MIN_EXPECTED || s.score > 0 || !Number.isNaN(s.periodMs);
+  s.edge === '' || s.observed > 0 || s.expected >= SERIES_MIN_EXPECTED || s.score > 0 || !Number.isNaN(s.periodMs);
 
 const UNIT_RE = /\b(requests|flows) on /;
 
@@ -78,7 +78,32 @@ export const seriesFromScores = (scores: readonly WindowScore[]): EdgeSeries[] =
       e.intervals = f[`${p}intervals`] ?? 0;
     }
   }
-  return [...byKey.values()].filter(keepSeries);
+  return [...[...byKey.values()].filter(keepSeries), ...conduitSeries(scores)];
+};
+
+/**
+ * One conduit-level row (edge '') per conduit-window the engine scored, whatever its edges did: its
+ * highest score and learning, nothing else (a conduit's rate is the sum of its edge rows, summed at
+ * read time: a sum stored per batch would not fold when the sink cuts a window's scores in two).
+ * Every scored window of a known conduit is there, so a window count per conduit is the engine's.
+ */
+export const conduitSeries = (scores: readonly WindowScore[]): EdgeSeries[] => {
+  const out = new Map<string, EdgeSeries>();
+  const nan = Number.NaN;
+  for (const s of scores) {
+    const key = `${s.conduit}\n${s.windowStart}`;
+    const c = out.get(key);
+    if (c) {
+      if (s.score > c.score) c.score = s.score;
+      continue;
+    }
+    out.set(key, {
+      conduit: s.conduit, edge: '', windowStart: s.windowStart, windowEnd: s.windowEnd, learning: s.learning, unit: '',
+      observed: nan, expected: nan, expectedStd: nan, periodMs: nan, jitterMs: nan, expectedPeriodMs: nan,
+      expectedJitterMs: nan, intervals: 0, score: Math.max(0, s.score),
+    });
+  }
+  return [...out.values()];
 };
 
 /**
