@@ -191,20 +191,25 @@ export interface WindowScore {
 
 /**
  * Scores below this are not stored: a `WindowScore` goes to the `windows` table only at or above
- * it, or at or above the alert threshold when that is lower (so every alerted score is stored).
+ * it (`detection.scoreFloor`, this by default), or at or above the alert threshold when that is
+ * lower (so every alerted score is stored), or when it is a conduit's `activity` row (always).
  * The numbers behind every edge-window go to `series` instead (`EdgeSeries`). store/README.md,
  * "What windows and series hold".
  */
 export const SCORE_FLOOR = 0.1;
+
+/** `detector` of the engine's per-conduit, per-window row (edge ''): stored whatever its score. */
+export const ACTIVITY_DETECTOR = 'activity';
 
 /** Whether a score is stored in `windows` (see `SCORE_FLOOR`); NaN is stored, so a bug shows. */
 export const isStoredScore = (score: number, alertThreshold: number, floor = SCORE_FLOOR): boolean => !(score < Math.min(floor, alertThreshold));
 
 /**
  * The numbers behind one edge's rate and cadence in one window, what a dashboard draws as the live
- * line and the baseline band, and the edge's highest score. One per edge-window in which the edge
- * had traffic, or its baseline expected traffic (`expected` ≥ 0.5), or a detector scored it above
- * 0. NaN = not known (not learned yet, no intervals this window); stored as null.
+ * line and the baseline band, and the edge's highest score. The engine emits one (`ScoredBatch.series`)
+ * per edge-window in which the edge had traffic, or its baseline expected traffic (`expected` ≥ 0.5),
+ * or a detector scored it above 0. NaN = not known (not learned yet, no intervals this window);
+ * stored as null. A conduit's `activity` row holds the sums over its edges.
  */
 export interface EdgeSeries {
   conduit: string;
@@ -217,17 +222,17 @@ export interface EdgeSeries {
   unit: 'requests' | 'flows' | '';
   /** Requests (or flows) in the window. */
   observed: number;
-  /** Baseline rate for this point of the production cycle, and the spread its z-score divides by. */
+  /** Baseline rate for this point of the production cycle (rate's reference) and its standard deviation. */
   expected: number;
   expectedStd: number;
-  /** Mean and std of the intervals between requests (or connections) in the window. */
+  /** Mean and std of the intervals between requests (or, without them, connection starts) in the window. */
   periodMs: number;
   jitterMs: number;
   expectedPeriodMs: number;
   expectedJitterMs: number;
   /** Intervals behind `periodMs` (0 when none). */
   intervals: number;
-  /** Highest score of the edge in the window, any detector (ensemble included); 0 = as learned. */
+  /** Highest score of the edge in the window, any detector (the ensemble summary aside); 0 = as learned. */
   score: number;
 }
 

@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import type { Site } from '../core/config.ts';
+import { grow } from './columns.ts';
 import type { EdgeTable } from './edges.ts';
 import type { WindowAcc } from './features.ts';
 import type { ProtocolSecurity } from './security.ts';
@@ -85,8 +86,9 @@ export interface FindingSink {
    * says the finding would carry `alertWhileLearning` (while a conduit learns, only those are
    * needed, unless learning scores are kept). Build the explanation and features only when true.
    * Ask it about every finding the detector would make, needed or not: the sink keeps the highest.
+   * `edge` (the finding's edge index, when it has one) gives the edge's top score in `bands`.
    */
-  wants(score: number, alertsWhileLearning?: boolean): boolean;
+  wants(score: number, alertsWhileLearning?: boolean, edge?: number): boolean;
   push(f: Finding): void;
   /** Novel items whose finding was not wanted (readiness counts novel items per cycle). */
   novelSkipped: number;
@@ -96,6 +98,87 @@ export interface FindingSink {
    * detector's name.
    */
   readonly series: Record<string, number>;
+  /** Per-edge numbers of the window (each edge's `EdgeSeries`): rate and cadence record theirs here. */
+  readonly bands?: EdgeBands;
+}
+
+/** `EdgeBands.unit` values. */
+export const UNIT_NONE = 0;
+export const UNIT_REQUESTS = 1;
+export const UNIT_FLOWS = 2;
+
+/**
+ * The numbers behind each edge's line and band in one conduit-window, in columns by edge index:
+ * what rate saw and expected, what cadence saw and learned, the edge's top score and whether it
+ * had traffic. The engine starts a conduit-window with `begin`, detectors record, and the engine
+ * turns each edge touched (`list[0..n)`) into an `EdgeSeries` (core/records.ts). NaN = not known.
+ */
+export class EdgeBands {
+  /** Edges touched in this conduit-window, in touch order. */
+  n = 0;
+  list = new Int32Array(16);
+  private pass = 0;
+  private stamp = new Int32Array(16);
+  traffic = new Uint8Array(16);
+  unit = new Uint8Array(16);
+  observed = new Float64Array(16);
+  expected = new Float64Array(16);
+  expectedStd = new Float64Array(16);
+  periodMs = new Float64Array(16);
+  jitterMs = new Float64Array(16);
+  expectedPeriodMs = new Float64Array(16);
+  expectedJitterMs = new Float64Array(16);
+  intervals = new Float64Array(16);
+  score = new Float64Array(16);
+
+  /** A new conduit-window over `edges` edges: nothing touched. */
+  begin(edges: number): void {
+    this.pass += 1;
+    this.n = 0;
+    if (edges <= this.stamp.length) return;
+    this.stamp = grow(this.stamp, edges); this.list = grow(this.list, edges); this.traffic = grow(this.traffic, edges);
+    this.unit = grow(this.unit, edges); this.observed = grow(this.observed, edges); this.expected = grow(this.expected, edges);
+    this.expectedStd = grow(this.expectedStd, edges); this.periodMs = grow(this.periodMs, edges); this.jitterMs = grow(this.jitterMs, edges);
+    this.expectedPeriodMs = grow(this.expectedPeriodMs, edges); this.expectedJitterMs = grow(this.expectedJitterMs, edges);
+    this.intervals = grow(this.intervals, edges); this.score = grow(this.score, edges);
+  }
+
+  private touch(e: number): void {
+    if (this.stamp[e] === this.pass) return;
+    this.stamp[e] = this.pass;
+    this.list[this.n++] = e;
+    this.traffic[e] = 0; this.unit[e] = UNIT_NONE; this.intervals[e] = 0; this.score[e] = 0;
+    this.observed[e] = NaN; this.expected[e] = NaN; this.expectedStd[e] = NaN;
+    this.periodMs[e] = NaN; this.jitterMs[e] = NaN; this.expectedPeriodMs[e] = NaN; this.expectedJitterMs[e] = NaN;
+  }
+
+  /** Rate: requests (or flows) seen, the baseline for this point of the cycle and its std (NaN until learned). */
+  rate(e: number, unit: number, observed: number, expected: number, expectedStd: number): void {
+    this.touch(e);
+    this.unit[e] = unit; this.observed[e] = observed; this.expected[e] = expected; this.expectedStd[e] = expectedStd;
+  }
+
+  /** Cadence: mean and std of the intervals seen, the learned period and jitter (NaN until learned), intervals. */
+  cadence(e: number, periodMs: number, jitterMs: number, expectedPeriodMs: number, expectedJitterMs: number, intervals: number): void {
+    this.touch(e);
+    this.periodMs[e] = periodMs; this.jitterMs[e] = jitterMs; this.expectedPeriodMs[e] = expectedPeriodMs;
+    this.expectedJitterMs[e] = expectedJitterMs; this.intervals[e] = intervals;
+  }
+
+  /** A detector's score of the edge (the highest is kept). */
+  scored(e: number, score: number): void {
+    this.touch(e);
+    if (score > this.score[e]!) this.score[e] = score;
+  }
+
+  /** The edge had traffic: requests and flows in the window (the observed rate when rate recorded none). */
+  seen(e: number, requests: number, flows: number): void {
+    this.touch(e);
+    this.traffic[e] = 1;
+    if (this.unit[e] !== UNIT_NONE) return;
+    this.unit[e] = requests > 0 ? UNIT_REQUESTS : UNIT_FLOWS;
+    this.observed[e] = requests > 0 ? requests : flows;
+  }
 }
 
 /** A `FindingSink` that keeps what it is given: findings scoring at least `floor`, and while `learningOnlyAlerts` only those that can alert at `threshold`. */
@@ -103,11 +186,12 @@ export class Findings implements FindingSink {
   readonly list: Finding[] = [];
   novelSkipped = 0;
   readonly series: Record<string, number> = {};
-  constructor(readonly floor = 0, readonly learningOnlyAlerts = false, readonly threshold = 0) {}
+  constructor(readonly floor = 0, readonly learningOnlyAlerts = false, readonly threshold = 0, readonly bands?: EdgeBands) {}
   /** The highest score asked about, wanted or not (the conduit's top score in its activity row). */
   top = 0;
-  wants(score: number, alertsWhileLearning = false): boolean {
+  wants(score: number, alertsWhileLearning = false, edge?: number): boolean {
     if (score > this.top) this.top = score;
+    if (edge !== undefined && this.bands) this.bands.scored(edge, score);
     if (!(score >= this.floor)) return false;
     return !this.learningOnlyAlerts || (alertsWhileLearning && score >= this.threshold);
   }

@@ -14,6 +14,9 @@
  *   score), the `ensemble` row of each edge some detector scored ≥ 0.1, and one `activity` row per
  *   conduit and window (edge '', the conduit's counts and its highest score: the cadence series
  *   the dashboards draw). This is what the `windows` table holds (store/README.md).
+ * - Emitted series: one `EdgeSeries` per edge-window in which the edge had traffic, or rate
+ *   expected ≥ 0.5, or a detector scored it above 0 (what rate and cadence saw and learned, the
+ *   edge's top score), from the detectors' `EdgeBands`: the `series` table (store/README.md).
  *
  * Rules (see detectors/README.md):
  * - Baseline: a conduit learns for `siteMap.baselineMs` from its first event time. Windows that
@@ -32,10 +35,10 @@
 import { createHash } from 'node:crypto';
 import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
-import { parseEdgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { ACTIVITY_DETECTOR, parseEdgeId, type Alert, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
 import { ensembleScore, round } from './calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
-import { byString, num, phaseBucket, Findings, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
+import { byString, EdgeBands, num, phaseBucket, Findings, UNIT_NONE, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
 import { EdgeTable, type EdgeTableJSON } from './edges.ts';
 import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
 import { FlowWindows, type ClosedWindow, type FlowWindowsJSON, type WindowStats } from './windows.ts';
@@ -55,6 +58,8 @@ export interface EngineOptions {
 export interface ScoredBatch {
   scores: WindowScore[];
   alerts: Alert[];
+  /** Per edge-window worth drawing (see `SERIES_MIN_EXPECTED`); always set by the engine. */
+  series?: EdgeSeries[];
 }
 
 /** Per-conduit readiness, for reports and the promote-to-block workflow. */
@@ -120,7 +125,10 @@ const NOVEL_CYCLES_MAX = 1_000;
 /** Edge-windows whose best detector score is below this get no `ensemble` row (they are as learned). */
 export const ENSEMBLE_MIN = 0.1;
 /** `detector` of the per-conduit, per-window row (the cadence series). */
-export const ACTIVITY = 'activity';
+export const ACTIVITY = ACTIVITY_DETECTOR;
+/** An edge-window without traffic or a score above 0 gets an `EdgeSeries` when rate expected at least this. */
+export const SERIES_MIN_EXPECTED = 0.5;
+const UNITS: EdgeSeries['unit'][] = ['', 'requests', 'flows'];
 
 /** Plain JSON state of an engine. */
 export interface EngineState {
@@ -181,6 +189,10 @@ export class DetectionEngine {
   /** Findings below this are not needed at all (not emitted, alerted or ensembled). */
   private readonly buildFloor: number;
   private cycleMemo = new Map<string, { at: number; lag: number | null }>();
+  /** Scratch: the per-edge numbers of the conduit-window being scored. */
+  private readonly bands = new EdgeBands();
+  /** Edge ids (`EdgeTable.idOf`) of the edges that had a series row, built once per edge. */
+  private edgeIds: string[] = [];
 
   constructor(private readonly siteMap: SiteMap, opts: EngineOptions) {
     this.detectors = [...opts.detectors].sort((a, b) => byString(a.name, b.name));
@@ -219,10 +231,10 @@ export class DetectionEngine {
    */
   advance(eventTimeMs: number, endOfInput = false): ScoredBatch {
     const { windowMs, allowedLatenessMs } = this.windows.spec;
-    if (!Number.isFinite(eventTimeMs)) return { scores: [], alerts: [] };
+    if (!Number.isFinite(eventTimeMs)) return { scores: [], alerts: [], series: [] };
     const limit = endOfInput ? Math.floor(eventTimeMs / windowMs) * windowMs + windowMs : eventTimeMs - allowedLatenessMs;
     const current = this.windows.maxEventTime;
-    if (current !== null && limit + allowedLatenessMs <= current) return { scores: [], alerts: [] };
+    if (current !== null && limit + allowedLatenessMs <= current) return { scores: [], alerts: [], series: [] };
     return this.scoreClosed(this.windows.advanceTo(limit + allowedLatenessMs), endOfInput ? eventTimeMs : Infinity);
   }
 
@@ -230,18 +242,19 @@ export class DetectionEngine {
   private scoreClosed(closed: ClosedWindow[], reached = Infinity): ScoredBatch {
     const scores: WindowScore[] = [];
     const alerts: Alert[] = [];
+    const series: EdgeSeries[] = [];
     for (const w of closed) {
-      this.scoreWindow(w, scores, alerts, reached);
+      this.scoreWindow(w, scores, alerts, series, reached);
       this.windows.release(w);
     }
     scores.sort(scoreOrder);
     alerts.sort(alertOrder);
     this.counters.scores += scores.length;
     this.counters.alerts += alerts.length;
-    return { scores, alerts };
+    return { scores, alerts, series };
   }
 
-  private scoreWindow(w: ClosedWindow, scores: WindowScore[], alerts: Alert[], reached: number): void {
+  private scoreWindow(w: ClosedWindow, scores: WindowScore[], alerts: Alert[], series: EdgeSeries[], reached: number): void {
     const t = this.edges;
     const acc = w.acc;
     const conduitNames = t.conduits.list;
@@ -285,12 +298,13 @@ export class DetectionEngine {
       let topDetector = '';
       let stored = 0;
       let novel = 0;
-      const series: Record<string, number> = {};
+      const conduitSeries: Record<string, number> = {};
+      this.bands.begin(t.count);
       for (const det of this.detectors) {
-        const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold);
+        const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold, this.bands);
         det.scoreWindow(cw, ctx, out);
         if (out.top > top) { top = out.top; topDetector = det.name; }
-        Object.assign(series, out.series);
+        Object.assign(conduitSeries, out.series);
         if (out.novelSkipped > 0) this.countNovel(track, w.windowStart, out.novelSkipped);
         novel += out.novelSkipped;
         for (const f of out.list) {
@@ -302,7 +316,8 @@ export class DetectionEngine {
           }
           const raise = f.score >= threshold && (!learning || f.alertWhileLearning === true) && f.grouped !== true;
           const muted = raise && maintenance !== undefined && f.alertInMaintenance !== true;
-          const emit = f.score >= this.scoreFloor;
+          // Every alerted score is emitted, below the floor too (a site may set alertThreshold under it).
+          const emit = f.score >= this.scoreFloor || (raise && !muted);
           if (!emit && !raise) continue;
           const explanation = muted ? `${f.explanation} (in maintenance window ${maintenance}: not alerted)` : f.explanation;
           if (emit) {
@@ -320,7 +335,8 @@ export class DetectionEngine {
         }
       }
       if (byEdge) this.ensembleScores(byEdge, conduit, w, learning, scores);
-      scores.push(this.activityRow(conduit, cw, activity, learning, top, topDetector, stored, novel, maintenance, { ...series, phase_bucket: phaseBucket(cyclePhase, PHASE_BUCKETS) }));
+      scores.push(this.activityRow(conduit, cw, activity, learning, top, topDetector, stored, novel, maintenance, { ...conduitSeries, phase_bucket: phaseBucket(cyclePhase, PHASE_BUCKETS) }));
+      this.edgeSeries(conduit, cw, learning, series);
     }
     // Site-wide services per host pair (novelty's reverse-direction hint), as the window closes.
     if (acc) {
@@ -353,6 +369,41 @@ export class DetectionEngine {
     };
     const text = `${cw.flows} flows, ${num(a.requests)} requests on ${a.edges} edge${a.edges === 1 ? '' : 's'}; ${top > 0 ? `highest score ${top} (${topDetector})` : 'nothing deviated'}`;
     return { conduit, edge: '', windowStart: cw.windowStart, windowEnd: cw.windowEnd, detector: ACTIVITY, score: top, learning, explanation: text, features: sortRecord(features) };
+  }
+
+  /**
+   * The conduit-window's `EdgeSeries` from the bands the detectors filled, in edge index order (the
+   * order the engine first saw the conduit's edges: the same however the input is batched or
+   * partitioned by conduit), so a batch's series are in (window, conduit, edge index) order.
+   */
+  private edgeSeries(conduit: string, cw: ConduitWindow, learning: boolean, series: EdgeSeries[]): void {
+    const b = this.bands;
+    const acc = cw.acc;
+    if (acc) {
+      for (let k = cw.from; k < cw.to; k += 1) {
+        const s = acc.order[k]!;
+        b.seen(acc.edge[s]!, acc.requests[s]!, acc.flows[s]!);
+      }
+    }
+    const touched = b.list.subarray(0, b.n).sort();
+    for (let i = 0; i < touched.length; i += 1) {
+      const e = touched[i]!;
+      if (b.traffic[e] === 0 && b.score[e]! <= 0 && !(b.expected[e]! >= SERIES_MIN_EXPECTED)) continue;
+      series.push({
+        conduit, edge: this.edgeIds[e] ?? this.edgeIdOf(e), windowStart: cw.windowStart, windowEnd: cw.windowEnd, learning, unit: UNITS[b.unit[e]!]!,
+        observed: b.unit[e] === UNIT_NONE ? 0 : b.observed[e]!, expected: b.expected[e]!, expectedStd: b.expectedStd[e]!,
+        periodMs: b.periodMs[e]!, jitterMs: b.jitterMs[e]!, expectedPeriodMs: b.expectedPeriodMs[e]!, expectedJitterMs: b.expectedJitterMs[e]!,
+        intervals: b.intervals[e]!, score: b.score[e]!,
+      });
+    }
+  }
+
+  /** Edge id of `e`, built once and kept flat (a concatenated string is a tree of its parts until read). */
+  private edgeIdOf(e: number): string {
+    const id = this.edges.idOf(e);
+    Number(id);
+    this.edgeIds[e] = id;
+    return id;
   }
 
   /**

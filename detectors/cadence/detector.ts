@@ -262,8 +262,15 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
           sumExpected += wBaseMean[best]!;
           sumJitter += std(wBaseCount[best]!, wBaseM2[best]!);
         }
+        // The edge's band: its request channel when measured, else the connection channel that tells most.
+        const band = wOk[0] === 1 && wCount[0]! > 0 ? 0 : best >= 0 && wCount[best]! > 0 ? best : -1;
+        if (band >= 0 && out.bands) {
+          const learned = wBaseCount[band]! >= cfg.minBaselineIntervals;
+          out.bands.cadence(e, round(wMean[band]!, 2), round(std(wCount[band]!, wM2[band]!), 2), learned ? round(wBaseMean[band]!, 2) : NaN,
+            learned ? round(std(wBaseCount[band]!, wBaseM2[band]!), 2) : NaN, wCount[band]!);
+        }
         const score = zToScore(wZ[worst]!);
-        if (out.wants(score)) {
+        if (out.wants(score, false, e)) {
           const verdicts: Verdict[] = [];
           let w0: Verdict | undefined;
           for (let i = 0; i < wN; i += 1) {

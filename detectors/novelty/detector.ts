@@ -414,12 +414,12 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       let fan: ReturnType<typeof fanoutOf> | undefined;
       for (let k = 0; k < n; k += 1) {
         const sc = score[k]!;
-        if (!out.wants(sc, kind[k] === NEW && !ctx.declared)) {
+        const s = acc.order[w.from + k]!;
+        const e = acc.edge[s]!;
+        if (!out.wants(sc, kind[k] === NEW && !ctx.declared, e)) {
           if (sc > 0) out.novelSkipped += 1;
           continue;
         }
-        const s = acc.order[w.from + k]!;
-        const e = acc.edge[s]!;
         let f: Finding;
         if (kind[k] === NEW) {
           fan ??= fanoutOf(w);

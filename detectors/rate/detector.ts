@@ -20,7 +20,7 @@
  */
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
-import { defineDetector, num, phaseBucket, slotIn, type ConduitWindow, type WindowDetector } from '../detector.ts';
+import { defineDetector, num, phaseBucket, slotIn, UNIT_FLOWS, UNIT_REQUESTS, type ConduitWindow, type WindowDetector } from '../detector.ts';
 import { edgeKeyText, type EdgeTable } from '../edges.ts';
 import { DEFAULT_SECURITY_PATTERNS, securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { RateConfig } from './config.ts';
@@ -205,8 +205,10 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
         const gn = g.n[e]!;
         let score = 0;
         let quietNow = 0;
+        const unit = useRequests ? UNIT_REQUESTS : UNIT_FLOWS;
         if (gn < cfg.minWindows) {
-          if (out.wants(0)) {
+          out.bands?.rate(e, unit, x, NaN, NaN);
+          if (out.wants(0, false, e)) {
             out.push({
               edge: t.idOf(e), score: 0, explanation: `learning the rate of ${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${gn} of ${cfg.minWindows} windows`,
               features: { value: x, windows: gn },
@@ -238,12 +240,13 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
           sumExpected += mu;
           const sdr = m.std(mi);
           sumVar += sdr * sdr;
+          out.bands?.rate(e, unit, x, round(mu), round(sdr));
           const secN = securityCount(w, s);
           const secMu = sec.mean[e]!;
           const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
           const security = zSec > z;
           score = zToScore(Math.max(z, zSec));
-          if (out.wants(score)) {
+          if (out.wants(score, false, e)) {
             const sd = m.std(mi);
             const unit = useRequests ? 'requests' : 'flows';
             const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));

@@ -194,7 +194,7 @@ const buildSilence = (cfg: SilenceConfig): WindowDetector => {
             muteFinding = true;
           }
         }
-        if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0))) {
+        if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0), false, e)) {
           const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
           let gf: { score: number; explanation: string; features: Record<string, number> } | undefined;
           let mf: typeof gf;

@@ -75,7 +75,7 @@ const buildSize = (cfg: SizeConfig): WindowDetector => {
         }
         const score = ready ? zToScore(worstZ) : 0;
         // Inside the envelope there is nothing to say: no finding (and no score row).
-        if (ready && score > 0 && out.wants(score)) {
+        if (ready && score > 0 && out.wants(score, false, e)) {
           const features: Record<string, number> = {};
           for (let c = 0; c < C; c += 1) {
             if (!has[c]) continue;

@@ -21,10 +21,11 @@ const traffic = (): FlowRecord[] => mergeFlows(
   polls({ src: '10.0.9.5', dst: '10.0.2.21', everyMs: 5_000, fromMs: T0 + 3 * M, toMs: T0 + 30 * M, seed: 4 }),
 );
 
-const empty = (): ScoredBatch => ({ scores: [], alerts: [] });
+const empty = (): ScoredBatch => ({ scores: [], alerts: [], series: [] });
 const append = (to: ScoredBatch, b: ScoredBatch): ScoredBatch => {
   to.scores.push(...b.scores);
   to.alerts.push(...b.alerts);
+  (to.series ??= []).push(...(b.series ?? []));
   return to;
 };
 const json = (b: ScoredBatch): string => JSON.stringify(b);
@@ -81,7 +82,10 @@ test('an engine holding one conduit, advanced by the watermark of all, scores th
   append(want, whole.flush());
   append(got, part.advance(maxStart, true));
   assert.deepEqual(part.flush(), empty(), 'the end-of-input advance left nothing open');
-  const mine = (b: ScoredBatch): ScoredBatch => ({ scores: b.scores.filter((s) => s.conduit === 'scada->field'), alerts: b.alerts.filter((a) => a.conduit === 'scada->field') });
+  const mine = (b: ScoredBatch): ScoredBatch => ({
+    scores: b.scores.filter((s) => s.conduit === 'scada->field'), alerts: b.alerts.filter((a) => a.conduit === 'scada->field'),
+    series: (b.series ?? []).filter((s) => s.conduit === 'scada->field'),
+  });
   const w = mine(want);
   assert.ok(w.scores.some((s) => s.windowStart >= T0 + 23 * M), 'the conduit is scored after it went quiet');
   assert.equal(json(got), json(w));
