@@ -19,7 +19,7 @@ import {
   Field, Float64, Int32, List, makeBuilder, Map_, Schema, Struct, Table, tableFromIPC, tableToIPC, Uint32,
   Utf8, type Builder, type DataType,
 } from 'apache-arrow';
-import type { Alert, FlowRecord, FlowSource, IntervalSummary, WindowScore } from '../core/records.ts';
+import type { Alert, EdgeSeries, FlowRecord, FlowSource, IntervalSummary, WindowScore } from '../core/records.ts';
 import { HEADERS, type InMessage } from './bus.ts';
 import { decodeFlowRecords } from './flowcodec.ts';
 
@@ -33,6 +33,8 @@ export const SCHEMAS = {
   state: 'state-json/1',
   /** A conduit's readiness (the engine's status of one conduit) on the scores topic, for the sink's `conduits` rows. */
   conduit: 'conduit-json/1',
+  /** An edge-window's series (core/records.ts `EdgeSeries`) on the scores topic, for the sink's `series` rows. */
+  series: 'series-json/1',
 } as const;
 
 /** A decode result: never an exception (STYLE.md §4). */
@@ -177,6 +179,13 @@ export const decodeScore = (value: Buffer): Decoded<WindowScore> => parseJson(va
 /** A conduit status (detectors/engine.ts `ConduitStatus`) as the detector role publishes it. */
 export const decodeConduitStatus = (value: Buffer): Decoded<Record<string, unknown> & { conduit: string }> => parseJson(value, need({
   conduit: 'string', declared: 'boolean', learning: 'boolean', coverage: 'number', flows: 'number', state: 'string',
+}));
+
+/** An `EdgeSeries` as the detector role publishes it (NaN spelt 'nan', see `encodeJson`). */
+export const decodeSeries = (value: Buffer): Decoded<EdgeSeries> => parseJson(value, need({
+  conduit: 'string', edge: 'string', windowStart: 'number', windowEnd: 'number', learning: 'boolean', unit: 'string',
+  observed: 'number', expected: 'number', expectedStd: 'number', periodMs: 'number', jitterMs: 'number',
+  expectedPeriodMs: 'number', expectedJitterMs: 'number', intervals: 'number', score: 'number',
 }));
 
 export const decodeAlert = (value: Buffer): Decoded<Alert> => parseJson(value, need({

@@ -146,10 +146,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     if (f.l7 && !a.l7.includes(f.l7)) a.l7.push(f.l7);
   };
 
-  const onScored = async (out: { scores: WindowScore[]; alerts: Alert[] }) => {
+  const onScored = async (out: { scores: WindowScore[]; alerts: Alert[]; series?: EdgeSeries[] }) => {
     alerts.push(...out.alerts);
     if (sinks) {
-      const stored = storedOf(out, opts.site.detection.alertThreshold);
+      const stored = storedOf(out, opts.site.detection.alertThreshold, opts.site.detection.scoreFloor);
       await sinks.windows.write(stored.scores);
       await sinks.series.write(stored.series);
       await sinks.alerts.write(stored.alerts.map((a) => alertRow(a, runId)));

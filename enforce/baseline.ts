@@ -24,7 +24,7 @@ import { isOpOf, knownProtocol } from './ops.ts';
 import { entryOrder, RULE_KIND, RULE_SCHEMA, type Evidence, type OpEntry, type Rule, type RuleEntry } from './rules.ts';
 
 const F = tables.flows.columns;
-const W = tables.series.columns;
+const W = tables.windows.columns;
 const A = tables.alerts.columns;
 
 /** A ClickHouse string literal. */
@@ -128,10 +128,9 @@ export const readiness = async (store: Pick<Store, 'query'>, site: Site, conduit
     `SELECT count() AS n, ${msOf(`min(${F.tsStart})`)} AS from, ${msOf(`max(${F.tsEnd})`)} AS to,
        arraySort(groupUniqArray(toUInt32(intDiv(intDiv(${msOf(F.tsStart)}, ${Wms}) * ${Wms} % ${C} * ${PHASE_BUCKETS}, ${C})))) AS phases
      FROM ${tables.flows.name} WHERE ${where}`);
-  // series holds a row per edge-window with traffic or expected traffic (windows keeps only scores ≥ 0.1).
   const cycles = await store.query<{ k: string; w: string }>(
     `SELECT intDiv(${msOf(W.windowStart)}, ${C}) AS k, uniqExact(${W.windowStart}) AS w
-     FROM ${tables.series.name} WHERE ${W.conduit} = ${sqlString(conduit)} AND ${W.runId} IN ${sqlList(runs)} GROUP BY k ORDER BY k`);
+     FROM ${tables.windows.name} WHERE ${W.conduit} = ${sqlString(conduit)} AND ${W.runId} IN ${sqlList(runs)} GROUP BY k ORDER BY k`);
   const perCycle = Math.max(1, Math.floor(C / Wms));
   const full = cycles.filter((c) => Number(c.w) >= perCycle).length;
   const phasesSeen = [...new Set((sum?.phases ?? []).map((p) => Math.min(PHASE_BUCKETS - 1, Number(p)) + 1))].sort((a, b) => a - b);

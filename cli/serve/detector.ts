@@ -140,7 +140,7 @@ export class DetectorRole {
 
   private async handle(b: InBatch): Promise<void> {
     const h = await this.engineFor(b.partition);
-    const out: ScoredBatch = { scores: [], alerts: [] };
+    const out: ScoredBatch = { scores: [], alerts: [], series: [] };
     const bad: { message: InMessage; reason: string }[] = [];
     let pending: FlowRecord[] = [];
     let ingested = 0;
@@ -189,6 +189,8 @@ export class DetectorRole {
     await Promise.all([
       this.o.bus.publish(TOPICS.scores, out.scores.map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.score, [HEADERS.eventTime]: String(s.windowEnd) } }))),
       this.o.bus.publish(TOPICS.alerts, out.alerts.map((a) => ({ key: a.conduit, value: encodeJson(a), headers: { [HEADERS.schema]: SCHEMAS.alert, [HEADERS.eventTime]: String(a.tsEnd) } }))),
+      // The edges' series ride the scores topic (the sink writes them to `series`).
+      this.o.bus.publish(TOPICS.scores, (out.series ?? []).map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.series, [HEADERS.eventTime]: String(s.windowEnd) } }))),
     ]);
     this.o.metrics.add('conduitwatch_detector_scores_total', {}, out.scores.length);
     this.o.metrics.add('conduitwatch_detector_alerts_total', {}, out.alerts.length);
@@ -228,6 +230,7 @@ export class DetectorRole {
 const append = (to: ScoredBatch, b: ScoredBatch): void => {
   to.scores.push(...b.scores);
   to.alerts.push(...b.alerts);
+  (to.series ??= []).push(...(b.series ?? []));
 };
 
 const NON_FINITE: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };

@@ -21,8 +21,8 @@ import type { SiteMap } from '../../core/config.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
-import type { FlowRecord, WindowScore } from '../../core/records.ts';
-import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeScore, SCHEMAS } from '../../bus/codec.ts';
+import type { EdgeSeries, FlowRecord, WindowScore } from '../../core/records.ts';
+import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeScore, decodeSeries, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, assetRow, conduitRow, TABLES } from '../../store/schema.ts';
 import { assetPartials, conduitStates, type EngineConduitStatus } from '../../store/state.ts';
@@ -99,8 +99,9 @@ export class SinkRole {
 
   /**
    * The batch as what it inserts: flows and scores as Native blocks (store/blocks.ts), alerts as
-   * rows; scores also give the batch's `series` block (store/scored.ts: only scores at or above the
-   * floor go to windows).
+   * rows. The scores topic also carries the engine's series and conduit states: a scores batch
+   * gives its `series` block and `conduits` rows beside (store/scored.ts: activity rows and the
+   * scores at or above the floor go to windows).
    */
   private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; extra: [string, object[] | NativeBlock][]; bad: { message: InMessage; reason: string }[] } {
     const alerts: object[] = [];
@@ -108,6 +109,7 @@ export class SinkRole {
     const flows: FlowRecord[] = [];
     const seenAt: number[] = [];
     const scores: WindowScore[] = [];
+    const series: EdgeSeries[] = [];
     const bad: { message: InMessage; reason: string }[] = [];
     for (const m of b) {
       if (m.topic === TOPICS.flows) {
@@ -124,6 +126,9 @@ export class SinkRole {
         const d = decodeConduitStatus(m.value);
         if (!d.ok) { bad.push({ message: m, reason: d.reason }); continue; }
         for (const c of conduitStates([d.value as unknown as EngineConduitStatus], this.o.siteMap, m.timestamp)) conduits.push(conduitRow(c, this.o.runId));
+      } else if (m.topic === TOPICS.scores && m.headers[HEADERS.schema] === SCHEMAS.series) {
+        const d = decodeSeries(m.value);
+        if (d.ok) series.push(d.value); else bad.push({ message: m, reason: d.reason });
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
         if (d.ok) scores.push(d.value); else bad.push({ message: m, reason: d.reason });
@@ -138,7 +143,8 @@ export class SinkRole {
       return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, extra: [[TABLES.assets, assets]], bad };
     }
     if (topic === TOPICS.scores) {
-      const stored = storedOf({ scores }, this.o.siteMap.site.detection.alertThreshold);
+      const { alertThreshold, scoreFloor } = this.o.siteMap.site.detection;
+      const stored = storedOf({ scores, series }, alertThreshold, scoreFloor);
       return {
         rows: windowBlock(stored.scores, this.o.runId), count: stored.scores.length,
         extra: [[TABLES.series, seriesBlock(stored.series, this.o.runId)], [TABLES.conduits, conduits]], bad,

@@ -49,9 +49,10 @@ SELECT run_id, conduit, l7, toStartOfMinute(ts_start) AS minute, count() AS flow
 FROM flows
 GROUP BY run_id, conduit, l7, minute;
 
--- conduit_hour: per conduit and hour (event time), the highest edge score, the edge-windows scored
+-- conduit_hour: per conduit and hour (event time), the highest score, the edge-windows scored
 -- above 0 and the observed vs expected totals: "top conduits by score" and a conduit's band over
--- weeks. From series; read with GROUP BY and max()/sum().
+-- weeks. From series (edge rows) and from the conduits' activity rows in windows (their score is
+-- the conduit's highest, conduit-level findings included); read with GROUP BY and max()/sum().
 CREATE TABLE IF NOT EXISTS conduit_hour
 (
     run_id        LowCardinality(String),
@@ -73,4 +74,11 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS conduit_hour_mv TO conduit_hour AS
 SELECT run_id, conduit, toStartOfHour(window_start) AS hour, max(score) AS max_score, countIf(score > 0) AS scored,
        count() AS edge_windows, sum(ifNull(observed, 0)) AS observed, sum(ifNull(expected, 0)) AS expected
 FROM series
+GROUP BY run_id, conduit, hour;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS conduit_hour_activity_mv TO conduit_hour AS
+SELECT run_id, conduit, toStartOfHour(window_start) AS hour, max(score) AS max_score, toUInt64(0) AS scored,
+       toUInt64(0) AS edge_windows, toFloat64(0) AS observed, toFloat64(0) AS expected
+FROM windows
+WHERE detector = 'activity'
 GROUP BY run_id, conduit, hour;

@@ -1,14 +1,14 @@
 -- series: the numbers behind each edge's rate and cadence, one row per edge and window, for the
--- dashboards' "expected vs observed" panels (the baseline band and the live line) and the score
--- timeline. Together with `windows` holding only scores at or above the floor (store/README.md,
--- "What windows and series hold"), it replaces one row per detector per edge-window.
+-- dashboards' per-edge "expected vs observed" panels (the baseline band and the live line) and the
+-- edge's score timeline. The detection engine emits them (ScoredBatch.series); `windows` holds the
+-- findings at or above the floor and each conduit's activity row (store/README.md, "What windows and
+-- series hold"): together they replace one row per detector per edge-window.
 -- A row exists for an edge-window when the edge had traffic, or its baseline expected traffic
 -- (expected >= 0.5 per window), or a detector scored it above 0. No row: nothing seen, nothing
 -- expected, score 0.
--- AggregatingMergeTree with max() columns: a row may arrive in parts (the Kafka sink cuts batches
--- anywhere) or twice (redelivery); merges fold rows of one (conduit, window_start, edge, run_id)
--- into one, and max() of Nullable ignores nulls, so parts complete each other. Read with FINAL
--- (or GROUP BY with max()).
+-- AggregatingMergeTree with max() columns: a row that arrives twice (redelivery past the
+-- deduplication window) or in parts folds into one per (conduit, window_start, edge, run_id) on
+-- merge, and max() of Nullable ignores nulls. Read with FINAL (or GROUP BY with max()).
 CREATE TABLE IF NOT EXISTS series
 (
     run_id              LowCardinality(String),
@@ -20,13 +20,13 @@ CREATE TABLE IF NOT EXISTS series
     unit                SimpleAggregateFunction(max, LowCardinality(String))   COMMENT 'requests | flows: what observed/expected count',
     observed            SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Requests (or flows) in the window',
     expected            SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Baseline rate for this point of the cycle; null until learned',
-    expected_std        SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Spread of the baseline rate: band = expected +- k * expected_std',
+    expected_std        SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Standard deviation of the baseline rate: band = expected +- k * expected_std',
     period_ms           SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Mean interval between requests (or connections) seen in the window',
     jitter_ms           SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Std of those intervals',
     expected_period_ms  SimpleAggregateFunction(max, Nullable(Float64))        COMMENT 'Baseline interval; null until learned',
     expected_jitter_ms  SimpleAggregateFunction(max, Nullable(Float64)),
     intervals           SimpleAggregateFunction(max, UInt32)                   COMMENT 'Intervals behind period_ms',
-    score               SimpleAggregateFunction(max, Float64)                  COMMENT 'Highest score of the edge in the window, any detector (ensemble included)',
+    score               SimpleAggregateFunction(max, Float64)                  COMMENT 'Highest score of the edge in the window, any detector (the ensemble summary aside)',
     stored_at           SimpleAggregateFunction(max, DateTime) DEFAULT now()   COMMENT 'Processing time; retention (TTL) counts from it'
 )
 ENGINE = AggregatingMergeTree

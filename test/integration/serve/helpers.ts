@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
 import { loadSite, SiteMap, type Site } from '../../../core/config.ts';
-import { isStoredScore, type Alert, type FlowRecord, type WindowScore } from '../../../core/records.ts';
+import type { Alert, EdgeSeries, FlowRecord, WindowScore } from '../../../core/records.ts';
+import { isStoredWindow } from '../../../store/scored.ts';
 import { createEngine } from '../../../cli/registry.ts';
 import { openInput } from '../../../cli/inputs.ts';
 import { startKafka, type KafkaService } from '../../../infra/services/index.ts';
@@ -43,6 +44,8 @@ export interface Reference {
   scores: string[];
   storedScores: string[];
   alerts: string[];
+  /** Every EdgeSeries the engine gives, as JSON (NaN as null). */
+  series: string[];
 }
 
 /** A stored flow's identity: enough columns that two different flows of a capture never collide (times in whole ms, as stored). */
@@ -62,24 +65,23 @@ export const reference = async (batches: FlowRecord[][], siteMap: SiteMap): Prom
   const engine = await createEngine(siteMap);
   const scores: WindowScore[] = [];
   const alerts: Alert[] = [];
-  for (const b of batches) {
-    const o = engine.ingest(b);
-    scores.push(...o.scores);
-    alerts.push(...o.alerts);
+  const series: EdgeSeries[] = [];
+  for (const b of [...batches.map((x) => engine.ingest(x)), engine.flush()]) {
+    scores.push(...b.scores);
+    alerts.push(...b.alerts);
+    series.push(...(b.series ?? []));
   }
-  const fin = engine.flush();
-  scores.push(...fin.scores);
-  alerts.push(...fin.alerts);
-  // The store keeps only scores at or above the floor (store/README.md, "What windows and series hold").
-  const kept = scores.filter((s) => isStoredScore(s.score, siteMap.site.detection.alertThreshold));
+  // The store keeps activity rows and scores at or above the floor (store/README.md, "What windows and series hold").
+  const { alertThreshold, scoreFloor } = siteMap.site.detection;
+  const kept = scores.filter((s) => isStoredWindow(s, alertThreshold, scoreFloor));
   return {
     flows: batches.flat().map(flowKey).sort(), scores: scores.map(scoreKey).sort(), storedScores: kept.map(scoreKey).sort(),
-    alerts: alerts.map((a) => `${a.id}|${a.score}`).sort(),
+    alerts: alerts.map((a) => `${a.id}|${a.score}`).sort(), series: series.map((x) => JSON.stringify(x)).sort(),
   };
 };
 
 /** The same keys, read from the store for one run (flows, windows and alerts with FINAL: doubles collapse on their ids). */
-export const stored = async (store: Store, runId: string): Promise<Omit<Reference, 'storedScores'>> => {
+export const stored = async (store: Store, runId: string): Promise<Omit<Reference, 'storedScores' | 'series'>> => {
   const flows = await store.query<{ ts: number; src_ip: string; src_port: number; dst_ip: string; dst_port: number; proto: number; packets: number; bytes: number }>(
     `SELECT toUnixTimestamp64Milli(ts_start) AS ts, src_ip, src_port, dst_ip, dst_port, proto, packets, bytes FROM flows FINAL WHERE run_id = '${runId}'`);
   const scores = await store.query<{ conduit: string; edge: string; ws: number; detector: string; score: number; learning: number }>(

@@ -12,7 +12,8 @@ import { TOPICS, type Bus, type TopicName } from '../../../bus/bus.ts';
 import { KafkaBus } from '../../../bus/kafka.ts';
 import { fakeClock } from '../../../core/clock.ts';
 import { loadSite, SiteMap } from '../../../core/config.ts';
-import { isStoredScore, type Alert, type WindowScore } from '../../../core/records.ts';
+import type { Alert, WindowScore } from '../../../core/records.ts';
+import { isStoredWindow } from '../../../store/scored.ts';
 import { Metrics, silentLogger } from '../../../core/telemetry.ts';
 import { createEngine } from '../../../cli/registry.ts';
 import { openInput } from '../../../cli/inputs.ts';
@@ -103,7 +104,7 @@ test('a capture through Kafka (collector, detector, sink roles) stores the score
     const rows = await store.query<{ conduit: string; edge: string; ws: number; detector: string; score: number; learning: number }>(
       `SELECT conduit, edge, toUnixTimestamp64Milli(window_start) AS ws, detector, score, learning FROM windows FINAL WHERE run_id = '${runId}'`);
     const got = rows.map((r) => scoreKey({ conduit: r.conduit, edge: r.edge, windowStart: Number(r.ws), detector: r.detector, score: r.score, learning: r.learning === 1 })).sort();
-    const want = refScores.filter((s) => isStoredScore(s.score, site.detection.alertThreshold)).map(scoreKey).sort();
+    const want = refScores.filter((s) => isStoredWindow(s, site.detection.alertThreshold, site.detection.scoreFloor)).map(scoreKey).sort();
     if (process.env.DEBUG_DIFF) {
       const g = new Set(got); const w = new Set(want);
       console.log('missing', want.filter((k) => !g.has(k)).slice(0, 20), 'extra', got.filter((k) => !w.has(k)).slice(0, 20));

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HEADERS, TOPICS, type Bus } from '../../../bus/bus.ts';
-import { decodeAlert, decodeScore, SCHEMAS } from '../../../bus/codec.ts';
+import { decodeAlert, decodeScore, decodeSeries, SCHEMAS } from '../../../bus/codec.ts';
 import { MemoryBus } from '../../../bus/memory.ts';
 import { fakeClock } from '../../../core/clock.ts';
 import { Metrics, silentLogger } from '../../../core/telemetry.ts';
@@ -19,14 +19,16 @@ import { batchesOf, lemaySite, reference, scoreKey } from './helpers.ts';
 
 const PCAP = 'lemay/CnC_uploading_exe_modbus_6RTU_with_operate.pcap';
 
-/** Every score and alert on the bus, as the reference's keys. */
-const published = async (bus: MemoryBus): Promise<{ scores: string[]; alerts: string[] }> => {
+/** Every score, series and alert on the bus, as the reference's keys. */
+const published = async (bus: MemoryBus): Promise<{ scores: string[]; alerts: string[]; series: string[] }> => {
   const scores: string[] = [];
   const alerts: string[] = [];
+  const series: string[] = [];
   const sub = await bus.subscribe({ groupId: 'reader', topics: [TOPICS.scores, TOPICS.alerts] }, async (b) => {
     for (const m of b.messages) {
       if (b.topic === TOPICS.scores) {
         if (m.headers[HEADERS.schema] === SCHEMAS.conduit) continue; // conduit readiness, not a score
+        if (m.headers[HEADERS.schema] === SCHEMAS.series) { const d = decodeSeries(m.value); assert.ok(d.ok); series.push(JSON.stringify(d.value)); continue; }
         const d = decodeScore(m.value); assert.ok(d.ok); scores.push(scoreKey(d.value));
       }
       else { const d = decodeAlert(m.value); assert.ok(d.ok); alerts.push(`${d.value.id}|${d.value.score}`); }
@@ -34,7 +36,7 @@ const published = async (bus: MemoryBus): Promise<{ scores: string[]; alerts: st
   });
   await bus.idle();
   await sub.stop();
-  return { scores: scores.sort(), alerts: alerts.sort() };
+  return { scores: scores.sort(), alerts: alerts.sort(), series: series.sort() };
 };
 
 const run = async (partitions: number, withMarkers: boolean, pcap: string) => {
@@ -70,6 +72,8 @@ for (const partitions of [1, 3, 12]) {
     assert.ok(want.scores.length > 20, `only ${want.scores.length} scores`);
     assert.deepEqual(got.scores, want.scores);
     assert.deepEqual(got.alerts, want.alerts);
+    assert.ok(want.series.length > 20, `only ${want.series.length} series`);
+    assert.deepEqual(got.series, want.series);
   });
 }
 

@@ -146,7 +146,7 @@ test('a block that landed but was reported failed is retried with the same token
   assert.equal(Number(r!.n), flows.length);
 });
 
-test('the rollups fill from every insert: flows per conduit, l7 and minute; series per conduit and hour', async () => {
+test('the rollups fill from every insert: flows per conduit, l7 and minute; series and activity rows per conduit and hour', async () => {
   await store.insertRows(tables.flows.name, flowBlock([flows[0]!, { ...flows[0]!, tsStart: flows[0]!.tsStart + 1_000 }], siteMap, 'nat-roll', T0));
   const [m] = await store.query<{ flows: number; bytes: number; writes: number }>(
     `SELECT sum(flows) AS flows, sum(bytes) AS bytes, sumMap(l7_ops)['write_single_register'] AS writes FROM flows_minute WHERE run_id = 'nat-roll'`);
@@ -159,4 +159,10 @@ test('the rollups fill from every insert: flows per conduit, l7 and minute; seri
     `SELECT max(max_score) AS max, sum(scored) AS scored, sum(edge_windows) AS n, sum(observed) AS observed, sum(expected) AS expected
      FROM conduit_hour WHERE run_id = 'nat-roll' AND conduit = 'hmi->plc'`);
   assert.deepEqual({ ...h, scored: Number(h!.scored), n: Number(h!.n) }, { max: 0.75, scored: 1, n: 2, observed: 5, expected: 10 });
+  // The conduit's activity row carries its top score (conduit-level findings too); other windows rows do not count.
+  const row = { conduit: 'hmi->plc', edge: '', windowStart: T0, windowEnd: T0 + 60_000, learning: false, explanation: '', features: {} };
+  await store.insertRows(tables.windows.name, windowBlock([{ ...row, detector: 'activity', score: 0.9 }, { ...row, detector: 'scan', score: 0.95 }], 'nat-roll'));
+  const [h2] = await store.query<{ max: number; n: number }>(
+    `SELECT max(max_score) AS max, sum(edge_windows) AS n FROM conduit_hour WHERE run_id = 'nat-roll' AND conduit = 'hmi->plc'`);
+  assert.deepEqual({ max: h2!.max, n: Number(h2!.n) }, { max: 0.9, n: 2 });
 });
