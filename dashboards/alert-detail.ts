@@ -3,6 +3,7 @@ import { ALERT, C, CONDUIT, CONDUIT_VAR, edgeOf, RUN, RUN_VAR, severityOf, T, ta
 
 const a = C.alerts;
 const w = C.windows;
+const r = C.series;
 const f = C.flows;
 
 /** `alert`: the alerts of the conduit in the time range, worst first. */
@@ -18,7 +19,7 @@ export const alertDetail = (): DashboardSpec => ({
   uid: UID.alert,
   file: 'alert-detail',
   title: 'conduitwatch / Alert detail',
-  description: 'One alert: what was expected and what was seen, the scores of its edge over the time range, and the flows of that edge around it.',
+  description: 'One alert: what was expected and what was seen, the scores and the rate band of its edge over the time range, and the flows of that edge around it.',
   variables: [RUN_VAR, CONDUIT_VAR, ALERT_VAR],
   panels: [
     table({
@@ -36,6 +37,17 @@ FROM ${T.windows}
 WHERE ${w.runId} = ${RUN} AND ${w.conduit} = ${CONDUIT} AND $__timeFilter(${w.windowStart})
   AND ${w.edge} IN (SELECT ${edge} FROM ${theAlert})
 GROUP BY time, detector ORDER BY time`,
+    }),
+    timeseries({
+      title: 'Rate of this edge: observed vs baseline', unit: 'short', minInterval: '10s', w: 24, band: { upper: 'expected_high', lower: 'expected_low' },
+      description: 'Requests (or flows) per window on the alert\'s edge: the line is what was seen, the band what its baseline expected at that point of the production cycle ± one standard deviation (the engine\'s series).',
+      sql: `SELECT $__timeInterval(${r.windowStart}) AS time, sum(${r.observed}) AS observed_rate, sum(${r.expected}) AS expected_rate,
+  greatest(sum(${r.expected}) - sqrt(sum(pow(${r.expectedStd}, 2))), 0) AS expected_low,
+  sum(${r.expected}) + sqrt(sum(pow(${r.expectedStd}, 2))) AS expected_high
+FROM ${T.series} FINAL
+WHERE ${r.runId} = ${RUN} AND ${r.conduit} = ${CONDUIT} AND $__timeFilter(${r.windowStart})
+  AND ${r.edge} IN (SELECT ${edge} FROM ${theAlert})
+GROUP BY time ORDER BY time`,
     }),
     table({
       title: 'Flows of this edge around the alert', unit: 'short', units: { start: 'dateTimeAsIso', bytes: 'bytes' },
