@@ -4,44 +4,15 @@
  * of schema.ts produce, with the same values (test/integration/store/native.test.ts compares them
  * on the engine). Columns the table fills itself (`series.stored_at`) are left out.
  */
-import { conduitId, type SiteMap } from '../core/config.ts';
+import type { SiteMap } from '../core/config.ts';
 import type { EdgeSeries, FlowRecord, WindowScore } from '../core/records.ts';
 import { NativeBuilder, type NativeBlock } from './native.ts';
 import { tables } from './schema.ts';
+import { zoneIndexOf } from './zones.ts';
 
 const F = tables.flows.columns;
 const W = tables.windows.columns;
 const R = tables.series.columns;
-
-/** Per block: each flow's zones and conduit (scratch arrays reused from block to block). */
-let zoneScratch = { conduit: [''], src: [''], dst: [''] };
-const zonesOf = (flows: readonly FlowRecord[], siteMap: SiteMap): { conduit: string[]; src: string[]; dst: string[] } => {
-  const n = flows.length;
-  if (zoneScratch.src.length < n) zoneScratch = { conduit: new Array<string>(n).fill(''), src: new Array<string>(n).fill(''), dst: new Array<string>(n).fill('') };
-  const { conduit, src, dst } = zoneScratch;
-  const pairs = new Map<string, Map<string, string>>();
-  let prevA = '';
-  let prevB = '';
-  let prevC = '';
-  for (let i = 0; i < n; i++) {
-    const f = flows[i]!;
-    const a = siteMap.zoneOf(f.srcIp);
-    const b = siteMap.zoneOf(f.dstIp);
-    if (a !== prevA || b !== prevB) {
-      let to = pairs.get(a);
-      if (!to) pairs.set(a, (to = new Map()));
-      let c = to.get(b);
-      if (c === undefined) to.set(b, (c = conduitId(a, b)));
-      prevA = a;
-      prevB = b;
-      prevC = c;
-    }
-    src[i] = a;
-    dst[i] = b;
-    conduit[i] = prevC;
-  }
-  return { conduit, src, dst };
-};
 
 const DT64 = "DateTime64(3, 'UTC')";
 
@@ -54,12 +25,17 @@ export const flowBlock = (
 ): NativeBlock => {
   const n = flows.length;
   const b = new NativeBuilder(n, Object.keys(F).length - 1, 300);
-  const z = zonesOf(flows, siteMap);
-  // One pass over the records for every fixed-width column (each record is loaded once), into
-  // scratch columns that are then copied into the block in table order.
+  const zones = zoneIndexOf(siteMap);
+  // One pass over the records for every fixed-width column (each record is loaded once) and the
+  // zone indexes, into scratch columns that are then copied into the block in table order.
   const c = scratchFor(n);
   for (let i = 0; i < n; i++) {
     const f = flows[i]!;
+    const a = zones.of(f.srcIp);
+    const z = zones.of(f.dstIp);
+    c.srcZone[i] = a;
+    c.dstZone[i] = z;
+    c.conduit[i] = zones.conduitOf(a, z);
     c.tsStart[i] = f.tsStart;
     c.tsEnd[i] = f.tsEnd;
     c.srcPort[i] = f.srcPort;
@@ -98,7 +74,8 @@ export const flowBlock = (
   b.stringConst(F.runId, runId);
   if (typeof observedAt === 'number') b.dateTime64Const(F.observedAt, observedAt);
   else b.int64s(F.observedAt, DT64, observedAt, n);
-  b.lowCardinality(F.conduit, z.conduit).lowCardinality(F.srcZone, z.src).lowCardinality(F.dstZone, z.dst);
+  b.lowCardinalityIndexes(F.conduit, zones.conduits, c.conduit, n);
+  b.lowCardinalityIndexes(F.srcZone, zones.names, c.srcZone, n).lowCardinalityIndexes(F.dstZone, zones.names, c.dstZone, n);
   b.int64s(F.tsStart, DT64, c.tsStart, n).int64s(F.tsEnd, DT64, c.tsEnd, n);
   b.column(F.srcIp, 'String');
   for (let i = 0; i < n; i++) b.str(flows[i]!.srcIp);
@@ -122,7 +99,7 @@ export const flowBlock = (
 
 /** Fixed-width scratch columns of flowBlock, reused from block to block (the block copies them). */
 const newScratch = (n: number) => ({
-  n, tsStart: new Float64Array(n), tsEnd: new Float64Array(n), srcPort: new Uint16Array(n), dstPort: new Uint16Array(n),
+  n, conduit: new Uint32Array(n), srcZone: new Uint16Array(n), dstZone: new Uint16Array(n), tsStart: new Float64Array(n), tsEnd: new Float64Array(n), srcPort: new Uint16Array(n), dstPort: new Uint16Array(n),
   proto: new Uint8Array(n), packets: new Float64Array(n), bytes: new Float64Array(n), packetsRev: new Float64Array(n),
   bytesRev: new Float64Array(n), tcpFlags: new Uint16Array(n), domain: new Uint32Array(n), reqCount: new Float64Array(n),
   reqMean: new Float64Array(n), reqM2: new Float64Array(n), reqMin: new Float64Array(n), reqMax: new Float64Array(n),

@@ -63,6 +63,7 @@ export const releaseBlock = (block: NativeBlock): void => {
 
 /** Reused across blocks: LowCardinality row indexes; Int64 words. */
 let lcScratch = new Uint32Array(1024);
+let lcRemap = new Int32Array(64);
 let i64Scratch = new Int32Array(2048);
 
 export class NativeBuilder {
@@ -240,6 +241,39 @@ export class NativeBuilder {
       }
       idx[i] = prevK;
     }
+    this.lcTail(keys, idx, n);
+    return this;
+  }
+
+  /**
+   * A LowCardinality(String) column from indexes into `keys` (one per row, `n` rows): no string is
+   * looked up per row. The dictionary holds '' and the keys used, in order of first use.
+   */
+  lowCardinalityIndexes(name: string, keys: readonly string[], idx: Uint16Array | Uint32Array, n: number): this {
+    this.column(name, 'LowCardinality(String)');
+    if (lcRemap.length < keys.length) lcRemap = new Int32Array(keys.length);
+    const remap = lcRemap;
+    remap.fill(-1, 0, keys.length);
+    if (lcScratch.length < n) lcScratch = new Uint32Array(n);
+    const out = lcScratch;
+    const used = [''];
+    for (let i = 0; i < n; i++) {
+      const k = idx[i]!;
+      let r = remap[k]!;
+      if (r < 0) {
+        const key = keys[k]!;
+        r = key === '' ? 0 : used.length;
+        if (r > 0) used.push(key);
+        remap[k] = r;
+      }
+      out[i] = r;
+    }
+    this.lcTail(used, out, n);
+    return this;
+  }
+
+  /** A LowCardinality granule: version, flags, the dictionary, then each row's index. */
+  private lcTail(keys: readonly string[], idx: Uint32Array, n: number): void {
     const width = keys.length <= 0x100 ? 1 : keys.length <= 0x10000 ? 2 : 4;
     this.reserve(24);
     this.i64(1);
@@ -251,7 +285,6 @@ export class NativeBuilder {
     if (width === 1) for (let i = 0; i < n; i++) this.u8(idx[i]!);
     else if (width === 2) for (let i = 0; i < n; i++) this.u16(idx[i]!);
     else for (let i = 0; i < n; i++) this.u32(idx[i]!);
-    return this;
   }
 
   /** A Nullable(Float64) column from one value per row, NaN for null. */
@@ -279,38 +312,90 @@ export class NativeBuilder {
   }
 
   /**
-   * A Map(String, UInt64 | Float64) column from one record per row (undefined = empty). One pass:
-   * offsets go to the block, keys and values to scratch buffers appended after.
+   * A Map(String, UInt64 | Float64) column from one record per row (undefined = empty). One pass
+   * over the records: offsets, keys and values go to scratch buffers, then three copies. A key's
+   * bytes (varUInt length + UTF-8) are encoded once and remembered per position in the record, so a
+   * column whose records repeat their keys (a dissector's operation names) copies them.
    */
   map(name: string, valueType: 'UInt64' | 'Float64', values: readonly (Readonly<Record<string, number>> | undefined)[]): this {
     this.column(name, `Map(String, ${valueType})`, 8);
-    const keys = (mapKeys ??= new NativeBuilder(0, 0, 0));
-    keys.pos = 0;
+    const n = this.rows;
+    if (i64Scratch.length < 2 * n) i64Scratch = new Int32Array(2 * n);
+    const off = i64Scratch;
+    let kb = mapKeyBytes;
+    let kp = 0;
     let vals = mapValues;
     let total = 0;
-    for (let i = 0; i < this.rows; i++) {
+    for (let i = 0; i < n; i++) {
       const m = values[i];
-      if (m) {
+      if (m !== undefined) {
+        let j = 0;
         for (const k in m) {
-          keys.str(k);
+          let enc: Uint8Array;
+          if (j < KEY_SLOTS && lastKey[j] === k) enc = lastEnc[j]!;
+          else {
+            enc = encodedKey(k);
+            if (j < KEY_SLOTS) { lastKey[j] = k; lastEnc[j] = enc; }
+          }
+          j++;
+          const len = enc.length;
+          if (kp + len > kb.length) mapKeyBytes = kb = growU8(kb, kp + len);
+          kb.set(enc, kp);
+          kp += len;
           if (total === vals.length) mapValues = vals = growF64(vals);
           vals[total++] = m[k]!;
         }
       }
-      this.i64(total);
+      // The running entry count is the row's end offset (UInt64; fewer than 2^32 entries per block).
+      off[2 * i] = total;
+      off[2 * i + 1] = 0;
     }
-    this.reserve(keys.pos + total * 8);
-    this.buf.set(keys.buf.subarray(0, keys.pos), this.pos);
-    this.pos += keys.pos;
-    if (valueType === 'UInt64') for (let i = 0; i < total; i++) this.i64(vals[i]!);
-    else for (let i = 0; i < total; i++) this.f64(vals[i]!);
+    this.reserve(8 * n + kp + 8 * total);
+    this.buf.set(new Uint8Array(off.buffer, 0, 8 * n), this.pos);
+    this.pos += 8 * n;
+    this.buf.set(kb.subarray(0, kp), this.pos);
+    this.pos += kp;
+    if (valueType === 'UInt64') {
+      // Whole counts as Int32 word pairs, in place over the values (each pair overwrites its own value).
+      const w = new Int32Array(vals.buffer, 0, 2 * total);
+      for (let i = 0; i < total; i++) {
+        const x = Math.floor(vals[i]!);
+        w[2 * i] = x >>> 0;
+        w[2 * i + 1] = x >= 0 && x < TWO32 ? 0 : Math.floor(x / TWO32);
+      }
+    }
+    this.buf.set(new Uint8Array(vals.buffer, 0, 8 * total), this.pos);
+    this.pos += 8 * total;
     return this;
   }
 }
 
-/** Reused across blocks: map keys and values of one column. */
-let mapKeys: NativeBuilder | undefined;
+/** Reused across blocks: map keys (as bytes) and values of one column. */
+let mapKeyBytes: Uint8Array = new Uint8Array(1 << 16);
 let mapValues: Float64Array<ArrayBuffer> = new Float64Array(1024);
+/** The last record's keys by position and their bytes: most records of a column repeat them. */
+const KEY_SLOTS = 32;
+const lastKey: string[] = new Array<string>(KEY_SLOTS).fill('');
+const lastEnc: Uint8Array[] = new Array<Uint8Array>(KEY_SLOTS).fill(new Uint8Array(1));
+/** Map keys as String bytes, at most KEYS_MAX remembered (then forgotten all at once). */
+const keyBytes = new Map<string, Uint8Array>();
+const KEYS_MAX = 4096;
+const encodedKey = (k: string): Uint8Array => {
+  let e = keyBytes.get(k);
+  if (e) return e;
+  const b = new NativeBuilder(0, 0, 0);
+  b.pos = 0;
+  b.str(k);
+  e = b.buf.slice(0, b.pos);
+  if (keyBytes.size >= KEYS_MAX) keyBytes.clear();
+  keyBytes.set(k, e);
+  return e;
+};
+const growU8 = (a: Uint8Array, need: number): Uint8Array => {
+  const b = new Uint8Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+};
 const growF64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
   const b = new Float64Array(a.length * 2);
   b.set(a);
