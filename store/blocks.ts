@@ -7,7 +7,7 @@
 import type { SiteMap } from '../core/config.ts';
 import type { EdgeSeries, FlowRecord, WindowScore } from '../core/records.ts';
 import { NativeBuilder, type NativeBlock } from './native.ts';
-import { tables } from './schema.ts';
+import { contentFlowId, tables } from './schema.ts';
 import { zoneIndexOf } from './zones.ts';
 
 const F = tables.flows.columns;
@@ -55,6 +55,7 @@ export const flowBlock = (
     c.l7Errors[i] = f.l7Errors;
     c.l7Units[i] = f.l7Units;
     c.l7Violations[i] = f.l7Violations;
+    c.fidelity[i] = f.fidelity;
     // An absent or empty interval summary is stored as zeros (flowRow does the same).
     const iv = f.requestIntervalsMs;
     if (iv !== undefined && iv.count > 0) {
@@ -72,6 +73,9 @@ export const flowBlock = (
     }
   }
   b.stringConst(F.runId, runId);
+  // The dedup key with run_id (migration 010_flows_ids); a record without one gets its content id, as flowRow gives.
+  b.column(F.id, 'String');
+  for (let i = 0; i < n; i++) { const f = flows[i]!; b.str(f.id ?? contentFlowId(f)); }
   if (typeof observedAt === 'number') b.dateTime64Const(F.observedAt, observedAt);
   else b.int64s(F.observedAt, DT64, observedAt, n);
   b.lowCardinalityIndexes(F.conduit, zones.conduits, c.conduit, n);
@@ -94,6 +98,8 @@ export const flowBlock = (
   b.int64s(F.reqCount, 'UInt64', c.reqCount, n);
   b.fixed(F.reqMean, 'Float64', c.reqMean, n).fixed(F.reqM2, 'Float64', c.reqM2, n);
   b.fixed(F.reqMin, 'Float64', c.reqMin, n).fixed(F.reqMax, 'Float64', c.reqMax, n);
+  // Array(String) into the table's Array(LowCardinality(String)): the insert converts.
+  b.arrayString(F.fidelity, c.fidelity);
   return b.seal();
 };
 
@@ -106,6 +112,7 @@ const newScratch = (n: number) => ({
   exporter: new Array<string>(n).fill(''), source: new Array<string>(n).fill(''), l7: new Array<string>(n).fill(''),
   l7Ops: new Array<Ops>(n).fill(undefined), l7OpsRev: new Array<Ops>(n).fill(undefined), l7Errors: new Array<Ops>(n).fill(undefined),
   l7Violations: new Array<Ops>(n).fill(undefined), l7Units: new Array<readonly number[] | undefined>(n).fill(undefined),
+  fidelity: new Array<readonly string[] | undefined>(n).fill(undefined),
 });
 type Ops = Readonly<Record<string, number>> | undefined;
 let scratch = newScratch(1024);

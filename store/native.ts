@@ -311,6 +311,18 @@ export class NativeBuilder {
     return this;
   }
 
+  /** An Array(String) column from one array per row (undefined = empty). */
+  arrayString(name: string, values: readonly (readonly string[] | undefined)[]): this {
+    this.column(name, 'Array(String)', 8);
+    let total = 0;
+    for (let i = 0; i < this.rows; i++) this.i64(total += values[i]?.length ?? 0);
+    for (let i = 0; i < this.rows; i++) {
+      const a = values[i];
+      if (a) for (let j = 0; j < a.length; j++) this.str(a[j]!);
+    }
+    return this;
+  }
+
   /**
    * A Map(String, UInt64 | Float64) column from one record per row (undefined = empty). One pass
    * over the records: offsets, keys and values go to scratch buffers, then three copies. A key's

@@ -73,12 +73,12 @@ export const tables = {
   rules: table('rules', {
     hash: 'hash', conduit: 'conduit', parent: 'parent', createdAt: 'created_at', createdBy: 'created_by', json: 'json',
   }),
-  /** Rollup of flows per conduit, l7 and minute (migration 011, filled by a materialized view). */
+  /** Rollup of flows per conduit, l7 and minute (migration 013, filled by a materialized view). */
   flowsMinute: table('flows_minute', {
     runId: 'run_id', conduit: 'conduit', l7: 'l7', minute: 'minute', flows: 'flows', packets: 'packets', bytes: 'bytes',
     l7Ops: 'l7_ops', storedAt: 'stored_at',
   }),
-  /** Rollup of series per conduit and hour (migration 011, filled by a materialized view). */
+  /** Rollup of series and activity rows per conduit and hour (migration 013, filled by materialized views). */
   conduitHour: table('conduit_hour', {
     runId: 'run_id', conduit: 'conduit', hour: 'hour', maxScore: 'max_score', scored: 'scored', edgeWindows: 'edge_windows',
     observed: 'observed', expected: 'expected', storedAt: 'stored_at',

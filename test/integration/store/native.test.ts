@@ -44,21 +44,21 @@ const T0 = Date.parse('2025-03-04T05:06:07.089Z');
 
 const flows: FlowRecord[] = [
   {
-    tsStart: T0 + 0.7, tsEnd: T0 + 59_999, srcIp: '10.1.2.10', srcPort: 50123, dstIp: '10.1.3.7', dstPort: 502, proto: 6,
+    id: '0123456789abcdef01234567', tsStart: T0 + 0.7, tsEnd: T0 + 59_999, srcIp: '10.1.2.10', srcPort: 50123, dstIp: '10.1.3.7', dstPort: 502, proto: 6,
     packets: 120, bytes: 2 ** 40 + 3, packetsRev: 120, bytesRev: 14_400, tcpFlags: 0x1b, exporter: 'líne3 ✓.pcap',
     observationDomain: 4_000_000_000, source: 'pcap', l7: 'modbus',
     l7Ops: { read_holding_registers: 118, write_single_register: 2 }, l7OpsRev: { read_holding_registers: 118 },
     l7Errors: { illegal_data_address: 2 }, l7Units: [1, 247], l7Violations: { modbus_short_pdu: 1 },
-    requestIntervalsMs: { count: 119, mean: 500.25, m2: 1234.5, min: 480, max: 530.125 },
+    requestIntervalsMs: { count: 119, mean: 500.25, m2: 1234.5, min: 480, max: 530.125 }, fidelity: ['direction_port', 'sampled'],
   },
   {
-    tsStart: T0 + 1, tsEnd: T0 + 1, srcIp: 'fe80::1', srcPort: 0, dstIp: 'ff02::1', dstPort: 0, proto: 58,
+    id: 'ipfix ✓ 2', tsStart: T0 + 1, tsEnd: T0 + 1, srcIp: 'fe80::1', srcPort: 0, dstIp: 'ff02::1', dstPort: 0, proto: 58,
     packets: 1, bytes: 72, packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: '192.0.2.1', observationDomain: 7,
     source: 'ipfix', requestIntervalsMs: { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity },
   },
   {
     // A name longer than 127 bytes takes a two-byte length.
-    tsStart: Date.parse('1969-12-31T23:59:59.000Z'), tsEnd: T0, srcIp: '10.1.2.11', srcPort: 65535, dstIp: '10.1.3.8', dstPort: 102,
+    id: 'file-3', tsStart: Date.parse('1969-12-31T23:59:59.000Z'), tsEnd: T0, srcIp: '10.1.2.11', srcPort: 65535, dstIp: '10.1.3.8', dstPort: 102,
     proto: 6, packets: 0, bytes: 0, packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x'.repeat(300), observationDomain: 0,
     source: 'file', l7: 's7comm', l7Ops: { [`op_${'y'.repeat(140)}`]: 2 ** 53 - 1 },
   },

@@ -8,7 +8,7 @@ const siteMap = new SiteMap(parseSite(['site: t', 'productionCycle: 1h', 'zones:
   '  - name: b', '    sl: 1', '    cidrs: [10.0.2.0/24]', 'conduits:', '  - from: a', '    to: b', ''].join('\n'), 'site.yaml'));
 
 const flow = (src: string, dst: string, t: number, l7?: string): FlowRecord => ({
-  tsStart: t, tsEnd: t + 10, srcIp: src, srcPort: 1, dstIp: dst, dstPort: 502, proto: 6, packets: 1, bytes: 100, packetsRev: 1,
+  id: `${src}>${dst}@${t}`, tsStart: t, tsEnd: t + 10, srcIp: src, srcPort: 1, dstIp: dst, dstPort: 502, proto: 6, packets: 1, bytes: 100, packetsRev: 1,
   bytesRev: 50, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap', ...(l7 ? { l7 } : {}),
 });
 
