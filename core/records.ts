@@ -158,6 +158,8 @@ export interface Asset extends DeviceIdentity {
   confidence: number;
   /** Why: the observations behind the role, in words. */
   evidence: string[];
+  /** What deserves a look: behaviour that contradicts the role, and the changes reported over time. */
+  flags: string[];
   /** Application protocols seen (l7 names), and transport services where no l7 was identified (e.g. `tcp/445`). */
   protocols: string[];
   /** Services it answered on: `l7 tcp/502`. */
