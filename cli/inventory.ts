@@ -9,7 +9,8 @@ import { loadSite, parseSite, SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
 import type { Asset } from '../core/records.ts';
 import { formatDuration } from '../core/units.ts';
-import { securityMatcher } from '../detectors/security.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../detectors/security.ts';
+import { protocolSecurityOp } from './security-ops.ts';
 import { compareSite, type Comparison } from '../inventory/compare.ts';
 import { Inventory, type InventoryChange } from '../inventory/inventory.ts';
 import { ROLE_LABELS } from '../inventory/roles.ts';
@@ -45,7 +46,7 @@ export interface InventoryRunOptions {
 /** Reads the inputs into an inventory; returns the report (the suggested site is always made). */
 export const runInventory = async (o: InventoryRunOptions): Promise<InventoryReport> => {
   const inv = new Inventory({
-    isSecurityOp: securityMatcher(),
+    isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp),
     ...(o.site ? { zoneOf: (ip: string) => o.site!.zoneOf(ip), learnMs: o.site.baselineMs } : {}),
   });
   const opened = o.inputs.map((f) => openInput(f, { sliceMs: o.sliceMs ?? 60_000, ...(o.mapping ? { mapping: o.mapping } : {}) }));

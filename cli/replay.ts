@@ -5,12 +5,15 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
-import { bump, edgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { bump, edgeId, type Alert, type Asset, type FlowRecord, type WindowScore } from '../core/records.ts';
 import type { DetectionEngine } from '../detectors/engine.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../detectors/security.ts';
+import { Inventory } from '../inventory/inventory.ts';
+import { protocolSecurityOp } from './security-ops.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
+import { alertRow, assetRow, flowRow, inventoryRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
@@ -61,6 +64,8 @@ export interface ReplayReport {
   lateRecords: number;
   alerts: Incident[];
   rawAlerts: number;
+  /** The passive inventory of the same flows (inventory/): assets with roles and identity, and its change alerts. */
+  inventory: { assets: Asset[]; alerts: Alert[] };
   dataDir?: string;
 }
 
@@ -79,9 +84,10 @@ class Sinks {
     return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.alerts));
   }
 
-  async finish(assets: AssetSummary[], runId: string, observedAt: number): Promise<void> {
+  async finish(assets: AssetSummary[], runId: string, observedAt: number, inventory: Asset[]): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
+    if (inventory.length) await this.store.insertRows(TABLES.inventory, inventory.map((a) => inventoryRow(a, runId, 'replay', observedAt)));
     await this.store.close();
   }
 
@@ -121,6 +127,8 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];
+  const inventory = new Inventory({ zoneOf: (ip) => siteMap.zoneOf(ip), learnMs: siteMap.baselineMs, isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp) });
+  const inventoryAlerts: Alert[] = [];
   let flowCount = 0;
   let firstTs: number | undefined;
   let lastTs: number | undefined;
@@ -165,13 +173,19 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
           }));
         }
         await onScored(engine.ingest(batch));
+        const changed = inventory.observe(batch).map((c) => inventory.toAlert(c));
+        if (changed.length) {
+          inventoryAlerts.push(...changed);
+          if (sinks) await sinks.alerts.write(changed.map((a) => alertRow(a, runId)));
+        }
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
       }
       doneBytes += progress.fileSize;
     }
     await onScored(engine.flush());
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
-    await sinks?.finish(assetList, runId, opts.clock.now());
+    const inventoryAssets = inventory.assets();
+    await sinks?.finish(assetList, runId, opts.clock.now(), inventoryAssets);
     const conduits = engine.status();
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
@@ -194,6 +208,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
       lateRecords: stats.lateRecords,
       alerts: mergeIncidents(alerts, windowMs),
       rawAlerts: alerts.length,
+      inventory: { assets: inventoryAssets, alerts: inventoryAlerts },
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     };
   } catch (e) {

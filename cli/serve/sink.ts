@@ -26,6 +26,9 @@ import { deadLetter } from '../../bus/deadletter.ts';
 import { alertRow, flowRow, TABLES, windowRow } from '../../store/schema.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
 import type { Store } from '../../store/store.ts';
+import type { FlowRecord } from '../../core/records.ts';
+import type { Inventory } from '../../inventory/inventory.ts';
+import { inventoryRow } from '../../store/schema.ts';
 
 export const SINK_GROUP = 'conduitwatch-sink';
 
@@ -46,6 +49,13 @@ export interface SinkOptions {
    * exactly-once into ClickHouse must survive (test/integration/serve/faults.test.ts).
    */
   afterInsert?: (info: AfterInsert) => Promise<void>;
+  /**
+   * The passive inventory (inventory/): fed every flows batch once it landed; its change alerts go to
+   * the alerts table, its assets to the inventory table (row per address and `writer`) at most every
+   * `inventoryEveryMs` of processing time (default 60 s) and on stop. In memory per sink process: a
+   * restarted sink starts a new inventory, and a redelivered batch is counted again in its flows.
+   */
+  inventory?: { inventory: Inventory; writer: string; everyMs?: number };
 }
 
 /** What `SinkOptions.afterInsert` is told about a batch that just landed. */
@@ -71,6 +81,7 @@ export class SinkRole {
   /** Rows not written because the sink stopped while the store refused them (left on the bus). */
   unwritten = 0;
   private readonly wakers = new Set<() => void>();
+  private inventoryWrittenAt = -Infinity;
 
   constructor(private readonly o: SinkOptions) {}
 
@@ -92,8 +103,9 @@ export class SinkRole {
     return this.sub?.ready ?? false;
   }
 
-  private rows(b: InMessage[]): { rows: object[]; bad: { message: InMessage; reason: string }[] } {
+  private rows(b: InMessage[]): { rows: object[]; flows: FlowRecord[]; bad: { message: InMessage; reason: string }[] } {
     const rows: object[] = [];
+    const flows: FlowRecord[] = [];
     const bad: { message: InMessage; reason: string }[] = [];
     for (const m of b) {
       if (m.topic === TOPICS.flows) {
@@ -105,6 +117,7 @@ export class SinkRole {
         // observed_at is the collector's receive time (deterministic under an injected clock); a
         // message from an older collector without the header falls back to its publish time.
         const observedAt = timeHeader(m, HEADERS.receivedAt) ?? m.timestamp;
+        if (this.o.inventory) flows.push(...d.value);
         for (const f of d.value) {
           const srcZone = this.o.siteMap.zoneOf(f.srcIp);
           const dstZone = this.o.siteMap.zoneOf(f.dstIp);
@@ -118,7 +131,7 @@ export class SinkRole {
         if (d.ok) rows.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
       }
     }
-    return { rows, bad };
+    return { rows, flows, bad };
   }
 
   private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
@@ -144,7 +157,7 @@ export class SinkRole {
 
   private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
     const table = TABLE_OF[b.topic]!;
-    const { rows, bad } = this.rows(msgs);
+    const { rows, flows, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
     // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
@@ -160,6 +173,7 @@ export class SinkRole {
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (rows.length) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: rows.length, replayed: !log });
+    if (flows.length) await this.observe(flows, ctl);
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
     this.o.metrics.add('conduitwatch_component_sent_records_total', l, rows.length);
@@ -167,6 +181,25 @@ export class SinkRole {
     const now = this.o.clock.now();
     if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - (timeHeader(msgs[0]!, HEADERS.receivedAt) ?? msgs[0]!.timestamp));
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'sink', topic: b.topic, partition: String(b.partition) }, Number(BigInt(b.highWatermark) - range.last - 1n));
+  }
+
+  /** Feeds the inventory; writes its change alerts, and its assets when due. */
+  private async observe(flows: FlowRecord[], ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
+    const inv = this.o.inventory;
+    if (!inv) return;
+    const alerts = inv.inventory.observe(flows).map((c) => alertRow(inv.inventory.toAlert(c), this.o.runId));
+    if (alerts.length) await this.retry(() => this.o.store.insertRows(TABLES.alerts, alerts), ctl);
+    if (this.o.clock.now() - this.inventoryWrittenAt >= (inv.everyMs ?? 60_000)) await this.retry(() => this.writeInventory(), ctl);
+  }
+
+  /** Writes the inventory's assets (the whole state this sink knows); the newest row per address and writer wins. */
+  async writeInventory(): Promise<void> {
+    const inv = this.o.inventory;
+    if (!inv) return;
+    const now = this.o.clock.now();
+    const rows = inv.inventory.assets().map((a) => inventoryRow(a, this.o.runId, inv.writer, now));
+    if (rows.length) await this.o.store.insertRows(TABLES.inventory, rows);
+    this.inventoryWrittenAt = now;
   }
 
   /**
@@ -203,6 +236,7 @@ export class SinkRole {
     this.stopping = true;
     for (const wake of [...this.wakers]) wake();
     await this.sub?.stop();
+    await this.writeInventory().catch((e: unknown) => this.o.log.warn({ err: errorMessage(e) }, 'Inventory not written at stop.'));
     await this.reportUncommitted();
   }
 
