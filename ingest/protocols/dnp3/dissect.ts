@@ -209,7 +209,8 @@ export class Dnp3Session implements L7Session {
       this.reported = key;
       const m = this.masterIsInit ? 'src' : 'dst';
       this.slice.identity({ side: m, via: 'dnp3_link', ts: this.addrTs, address: String(this.master) });
-      this.slice.identity({ side: m === 'src' ? 'dst' : 'src', via: 'dnp3_link', ts: this.addrTs, address: String(this.outstation) });
+      // 0xFFF0–0xFFFF are broadcast and reserved addresses (IEEE 1815 §9.2.5.3), not the outstation's own.
+      if (this.outstation < 0xfff0) this.slice.identity({ side: m === 'src' ? 'dst' : 'src', via: 'dnp3_link', ts: this.addrTs, address: String(this.outstation) });
     }
     this.slice.flushInto(rec, this.everValid ? 'dnp3' : undefined);
   }
