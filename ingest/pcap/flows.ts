@@ -34,6 +34,9 @@
  * Emission order is deterministic: within one emission step records are sorted by tsStart, then by
  * flow creation order (itself the order of first packets in the file).
  *
+ * Ethernet captures: the first frame's source and destination MACs become the record's `srcMac` / `dstMac`
+ * (by the initiator found; a group address is left out), read once per flow.
+ *
  * TCP payload is passed in sequence order to the flow's L7 session (see `l7.ts`): retransmitted bytes
  * are trimmed, and a jump forward in sequence is reported as a gap. Bytes already delivered are never
  * dissected again, also after the flow ended: a TCP flow that ends (idle, or closed and lingered)

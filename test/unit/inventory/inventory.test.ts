@@ -160,7 +160,7 @@ test('the suggested site puts roles in zones with SL-T and comments, proposes th
   const yaml = renderSiteYaml(s, assets);
   assert.match(yaml, /# SL-T 3: the devices that run the process/);
   assert.match(yaml, /# suggested SL-T 3: the higher of control \(2\) and field \(3\)/);
-  assert.match(yaml, /#   field -> control: tcp\/139/);
+  assert.match(yaml, /# {3}field -> control: tcp\/139/);
   const site = parseSite(yaml);
   assert.equal(site.site, 'lemay-like');
   assert.equal(site.detection.window, 10_000);
