@@ -4,6 +4,8 @@
  * `replay` (or `serve`) wrote. The site is the one the run used: the store holds no site.yaml.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AUDIT_FILE, verifyAudit } from '../enforce/audit.ts';
 import { loadSite, SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
 import type { AssetRole } from '../core/records.ts';
@@ -62,26 +64,32 @@ export const readEvidenceFacts = async (store: Store, sitePath: string, runId: s
       return new Map();
     }
   };
-  const rules = await perConduit('rules');
-  const promotions = await perConduit('promotions');
-  let audit: { records: number; note?: string } | undefined;
-  if (tables.includes('audit')) {
-    const [a] = await store.query<{ n: number }>('SELECT count() AS n FROM audit');
-    audit = { records: num(a?.n ?? 0), note: 'chain verification: run the audit verifier' };
+  const rules = await perConduit(TABLES.rules);
+  const steps = new Map<string, { action: string; result: string; actor: string; ts: number }[]>();
+  if (tables.includes(TABLES.audit)) {
+    const rows = await store.query<{ target: string; action: string; result: string; actor: string; ts: string }>(
+      `SELECT target, action, result, actor, ts FROM ${TABLES.audit} WHERE kind = 'entry' ORDER BY seq`);
+    for (const x of rows) (steps.get(x.target) ?? steps.set(x.target, []).get(x.target)!).push({ action: x.action, result: x.result, actor: x.actor, ts: parseChTime(x.ts) });
   }
+  let audit: { records: number; verified: boolean; keyPinned: boolean; note?: string } | undefined;
+  if (existsSync(join(store.dir, AUDIT_FILE))) {
+    const v = await verifyAudit({ dataDir: store.dir, ...(tables.includes(TABLES.audit) ? { store } : {}) });
+    audit = { records: v.entries, verified: v.ok, keyPinned: v.keyPinned, note: `${v.checkpoints} signed checkpoints, signed through entry ${v.signedThrough}${v.firstBad ? `; first bad entry ${v.firstBad.seq}: ${v.firstBad.problem}` : ''}` };
+  }
+  const stepsOf = (id: string) => (tables.includes(TABLES.audit) ? { steps: steps.get(id) ?? [] } : {});
   const byConduit = new Map<string, EvidenceConduit>();
   for (const f of flows) {
     byConduit.set(f.conduit, {
       conduit: f.conduit, declared: map.isDeclared(f.conduit), flows: num(f.n), firstSeen: parseChTime(f.a), lastSeen: parseChTime(f.b),
       services: f.services, windows: 0, learningWindows: 0, detectors: [], windowStarts: [], alerts: 0, inventoryAlerts: 0,
-      ...(rules ? { rules: rules.get(f.conduit) ?? 0 } : {}), ...(promotions ? { promotions: promotions.get(f.conduit) ?? 0 } : {}),
+      ...(rules ? { rules: rules.get(f.conduit) ?? 0 } : {}), ...stepsOf(f.conduit),
     });
   }
   for (const c of site.conduits) {
     const id = `${c.from}->${c.to}`;
     if (!byConduit.has(id)) {
       byConduit.set(id, { conduit: id, declared: true, flows: 0, firstSeen: 0, lastSeen: 0, services: [], windows: 0, learningWindows: 0, detectors: [], windowStarts: [], alerts: 0, inventoryAlerts: 0,
-        ...(rules ? { rules: rules.get(id) ?? 0 } : {}), ...(promotions ? { promotions: promotions.get(id) ?? 0 } : {}) });
+        ...(rules ? { rules: rules.get(id) ?? 0 } : {}), ...stepsOf(id) });
     }
   }
   for (const w of windows) {

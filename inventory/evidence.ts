@@ -42,9 +42,10 @@ export interface EvidenceConduit {
   windowStarts: number[];
   alerts: number;
   inventoryAlerts: number;
-  /** Rows of the enforcement tables for this conduit, or undefined when the table does not exist. */
+  /** Rule versions stored for this conduit (the `rules` table), or undefined when the table does not exist. */
   rules?: number;
-  promotions?: number;
+  /** Audited rule steps on this conduit (propose, whatif, waive, apply, rollback …), oldest first; undefined without an audit table. */
+  steps?: { action: string; result: string; actor: string; ts: number }[];
 }
 
 /** What the store holds beyond flows, windows and alerts. */
@@ -59,8 +60,8 @@ export interface EvidenceFacts {
   violations: Record<string, number>;
   /** Tables present in the store (enforcement and audit ones appear once those are built). */
   tables: string[];
-  /** Audit records and whether the chain verified, when an audit table exists. */
-  audit?: { records: number; verified?: boolean; note?: string };
+  /** Audit records and whether the chain verified (and against a pinned key), when a trail exists. */
+  audit?: { records: number; verified?: boolean; keyPinned?: boolean; note?: string };
   /** Cleartext (no integrity protection) industrial protocols seen, by conduit. */
   cleartext: Record<string, string[]>;
   generatedAt: number;
@@ -114,12 +115,12 @@ export const buildEvidence = (f: EvidenceFacts): EvidenceReport => {
             : `baseline ready (learnt over ${c.learningWindows} windows)`;
     return {
       ...c, cyclesCovered, phasesSeen: phases.size, phases: PHASES, baseline,
-      ruleState: c.rules === undefined ? 'no rules yet (rules are not built in this installation)' : c.rules === 0 ? 'no rule for this conduit' : `${c.rules} rule row(s)`,
-      promotionState: c.promotions === undefined ? 'no promotions yet' : c.promotions === 0 ? 'never promoted' : `${c.promotions} promotion row(s)`,
+      ruleState: ruleState(c), promotionState: promotionState(c),
     };
   });
-  const audit = f.audit ? `${f.audit.records} audit records${f.audit.verified === undefined ? '' : f.audit.verified ? ', chain verified' : ', CHAIN DOES NOT VERIFY'}${f.audit.note ? ` (${f.audit.note})` : ''}`
-    : 'no audit trail yet (the audit table does not exist in this store)';
+  const audit = f.audit ? `${f.audit.records} audit records${f.audit.verified === undefined ? '' : f.audit.verified ? `, chain verified${f.audit.keyPinned ? ' against a pinned key' : ' (key not pinned)'}` : ', CHAIN DOES NOT VERIFY'}${f.audit.note ? ` (${f.audit.note})` : ''}`
+    : 'no audit trail yet (no rule step was ever recorded in this data directory)';
+  const enforced = conduits.filter((c) => /^blocking/.test(c.promotionState));
   const monitored = conduits.filter((c) => c.windows > 0);
   const ready = conduits.filter((c) => c.declared && c.windows > 0 && c.learningWindows < c.windows);
   const identified = f.assets.filter((a) => a.identity);
@@ -133,11 +134,13 @@ export const buildEvidence = (f: EvidenceFacts): EvidenceReport => {
       detail: f.assets.length ? `${f.assets.length} assets with role, first/last seen and MAC from passive observation; ${identified.length} with a device identity from the traffic${identified.length ? '' : ' (none revealed one)'}` : 'no inventory rows in this run' },
     { sr: 'SR 5.1', name: 'Network segmentation', status: f.site.zones.length > 1 ? 'partial' : 'none',
       detail: `${f.site.zones.length} zones declared with SL-T; observed traffic checked against them (${undeclared.length} undeclared conduit(s)${undeclared.length ? `: ${undeclared.map((c) => c.conduit).join(', ')}` : ''}); physical or logical separation itself is not observable from flows` },
-    { sr: 'SR 5.2', name: 'Zone boundary protection', status: has('rules') ? 'partial' : 'none',
-      detail: has('rules') ? 'rule rows exist; deny-by-default of the applied rule set is checked by the enforcement tests, not here' : 'no rules yet: boundary protection (deny by default, allow by exception) is not enforced by this installation' },
-    { sr: 'SR 2.8', name: 'Auditable events', status: f.audit ? 'evidence' : 'none', detail: f.audit ? audit : 'no audit trail yet' },
-    { sr: 'SR 3.9', name: 'Protection of audit information', status: f.audit?.verified ? 'evidence' : 'none',
-      detail: f.audit?.verified ? 'hash-chained audit records verified' : 'no verified audit chain in this store' },
+    { sr: 'SR 5.2', name: 'Zone boundary protection', status: enforced.length ? 'partial' : 'none',
+      detail: enforced.length ? `deny-by-default allow-list rules applied on ${enforced.map((c) => c.conduit).join(', ')}; the other conduits are monitored only`
+        : has('rules') ? 'rules may be proposed, but none is applied: boundary protection is not enforced by this installation'
+          : 'no rules yet: boundary protection (deny by default, allow by exception) is not enforced by this installation' },
+    { sr: 'SR 2.8', name: 'Auditable events', status: f.audit && f.audit.records > 0 ? 'evidence' : 'none', detail: f.audit ? `rule steps recorded: ${audit}` : 'no audit trail yet' },
+    { sr: 'SR 3.9', name: 'Protection of audit information', status: f.audit?.verified ? (f.audit.keyPinned ? 'evidence' : 'partial') : 'none',
+      detail: f.audit?.verified ? `hash chain with signed checkpoints verified${f.audit.keyPinned ? ' against a pinned public key' : '; the key was read from the data directory itself, so pin it (enforce.audit.publicKey)'}` : f.audit ? 'the audit chain does not verify: run conduitwatch audit verify' : 'no audit trail yet' },
     { sr: 'SR 6.1', name: 'Audit log accessibility', status: f.audit ? 'partial' : 'none', detail: f.audit ? 'audit records readable with conduitwatch sql' : 'no audit trail yet' },
     { sr: 'SR 2.11', name: 'Timestamps', status: 'partial', detail: 'every record carries UTC event time from the capture or exporter; time-source integrity and sync offsets are not monitored' },
     { sr: 'SR 3.5', name: 'Input validation', status: 'evidence', detail: `parsers count malformed input instead of failing: ${violations} violation(s) in this run${violations ? ` (${Object.entries(f.violations).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}` },
@@ -154,6 +157,22 @@ export const buildEvidence = (f: EvidenceFacts): EvidenceReport => {
     ...(f.firstTs !== undefined && f.lastTs !== undefined ? { period: { from: f.firstTs, to: f.lastTs } } : {}),
     generatedAt: f.generatedAt, zones, unzoned, conduits, audit, srs,
   };
+};
+
+const PROMOTION = new Set(['apply', 'confirm', 'rollback', 'restore']);
+
+const ruleState = (c: EvidenceConduit): string => {
+  if (c.rules === undefined && c.steps === undefined) return 'no rules yet (rules are not built in this installation)';
+  const steps = (c.steps ?? []).filter((s) => !PROMOTION.has(s.action));
+  const last = steps.at(-1);
+  if (!c.rules && !last) return 'no rule proposed';
+  return `${c.rules ?? 0} rule version(s)${last ? `; last step ${last.action} ${last.result} by ${last.actor} at ${iso(last.ts)}` : ''}`;
+};
+
+const promotionState = (c: EvidenceConduit): string => {
+  const last = (c.steps ?? []).filter((s) => PROMOTION.has(s.action) && s.result === 'ok').at(-1);
+  if (!last) return c.steps === undefined && c.rules === undefined ? 'no promotions yet' : 'not promoted (monitoring only)';
+  return last.action === 'rollback' || last.action === 'restore' ? `rolled back at ${iso(last.ts)} by ${last.actor}: monitoring only` : `blocking since ${iso(last.ts)} (${last.action} by ${last.actor})`;
 };
 
 const fmtMs = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);

@@ -59,8 +59,16 @@ test('a capture alone: inventory suggests a site, replay runs on it unchanged, t
   assert.equal(sr('SR 6.2').status, 'evidence');
   assert.equal(sr('SR 7.8').status, 'partial', 'assets without a device identity in this capture');
   assert.equal(sr('SR 5.2').status, 'none');
-  assert.match(sr('SR 5.2').detail, /no rules yet/);
+  assert.match(sr('SR 5.2').detail, /not enforced by this installation/);
   const cf = json.conduits.find((c: { conduit: string }) => c.conduit === 'control->field');
   assert.equal(cf.phasesSeen, 12);
   assert.ok(cf.cyclesCovered > 1);
+  assert.match(cf.ruleState, /no rule proposed/);
+  // A rule proposed by the enforcement steps shows up, with its audit entry verified.
+  const propose = run(['rules', 'propose', '--conduit', 'control->field', '--site', site, '--data', data]);
+  assert.equal(propose.code, 0, propose.err);
+  const after = JSON.parse(run(['report', 'evidence', '--site', site, '--data', data, '--format', 'json']).out);
+  assert.match(after.conduits.find((c: { conduit: string }) => c.conduit === 'control->field').ruleState, /^1 rule version\(s\); last step propose ok by /);
+  assert.equal(after.srs.find((s: { sr: string }) => s.sr === 'SR 2.8').status, 'evidence');
+  assert.match(after.audit, /1 audit records, chain verified/);
 });
