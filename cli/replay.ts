@@ -13,7 +13,7 @@ import { protocolSecurityOp } from './security-ops.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, flowRow, inventoryRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
+import { alertRow, assetRow, flowRow, inventoryChangeRow, inventoryRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
@@ -84,10 +84,11 @@ class Sinks {
     return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.alerts));
   }
 
-  async finish(assets: AssetSummary[], runId: string, observedAt: number, inventory: Asset[]): Promise<void> {
+  async finish(assets: AssetSummary[], runId: string, observedAt: number, inventory: Asset[], changes: object[]): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
     if (inventory.length) await this.store.insertRows(TABLES.inventory, inventory.map((a) => inventoryRow(a, runId, 'replay', observedAt)));
+    if (changes.length) await this.store.insertRows(TABLES.inventoryChanges, changes);
     await this.store.close();
   }
 
@@ -129,6 +130,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const alerts: Alert[] = [];
   const inventory = new Inventory({ zoneOf: (ip) => siteMap.zoneOf(ip), learnMs: siteMap.baselineMs, isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp) });
   const inventoryAlerts: Alert[] = [];
+  const changeRows: object[] = [];
   let flowCount = 0;
   let firstTs: number | undefined;
   let lastTs: number | undefined;
@@ -173,10 +175,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
           }));
         }
         await onScored(engine.ingest(batch));
-        const changed = inventory.observe(batch).map((c) => inventory.toAlert(c));
-        if (changed.length) {
-          inventoryAlerts.push(...changed);
-          if (sinks) await sinks.alerts.write(changed.map((a) => alertRow(a, runId)));
+        for (const c of inventory.observe(batch)) {
+          const a = inventory.toAlert(c);
+          inventoryAlerts.push(a);
+          changeRows.push(inventoryChangeRow(a, c.kind, c.ip, runId));
         }
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
       }
@@ -185,7 +187,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     await onScored(engine.flush());
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
     const inventoryAssets = inventory.assets();
-    await sinks?.finish(assetList, runId, opts.clock.now(), inventoryAssets);
+    await sinks?.finish(assetList, runId, opts.clock.now(), inventoryAssets, changeRows);
     const conduits = engine.status();
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);

@@ -44,7 +44,8 @@ export const readEvidenceFacts = async (store: Store, sitePath: string, runId: s
   const busy = await store.query<{ conduit: string; ws: number }>(
     `SELECT conduit, intDiv(toUnixTimestamp64Milli(ts_start), ${W}) * ${W} AS ws FROM ${TABLES.flows} WHERE run_id = ${r} GROUP BY conduit, ws ORDER BY conduit, ws`);
   const alerts = await store.query<{ conduit: string; inv: number; n: number }>(
-    `SELECT conduit, detector = 'inventory' AS inv, count() AS n FROM ${TABLES.alerts} FINAL WHERE run_id = ${r} GROUP BY conduit, inv`);
+    `SELECT conduit, 0 AS inv, count() AS n FROM ${TABLES.alerts} FINAL WHERE run_id = ${r} GROUP BY conduit` +
+    (tables.includes(TABLES.inventoryChanges) ? ` UNION ALL SELECT conduit, 1 AS inv, count() AS n FROM ${TABLES.inventoryChanges} FINAL WHERE run_id = ${r} GROUP BY conduit` : ''));
   const violations = await store.query<{ k: string; n: number }>(
     `SELECT k, sum(v) AS n FROM ${TABLES.flows} ARRAY JOIN mapKeys(l7_violations) AS k, mapValues(l7_violations) AS v WHERE run_id = ${r} GROUP BY k ORDER BY k`);
   const inventory = tables.includes(TABLES.inventory)

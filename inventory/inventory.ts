@@ -430,7 +430,7 @@ export class Inventory {
     };
   }
 
-  /** A change as an {@link Alert} (detector `inventory`), for the alerts table and topic. */
+  /** A change as an {@link Alert} (detector `inventory`), for the report and the `inventory_changes` table. */
   toAlert(c: InventoryChange): Alert {
     const conduit = `${this.zoneOf(c.flow.srcIp)}->${this.zoneOf(c.flow.dstIp)}`;
     return {

@@ -70,6 +70,10 @@ export const tables = {
     protocols: 'protocols', services: 'services', peers: 'peers', firstSeen: 'first_seen', lastSeen: 'last_seen',
     flows: 'flows', bytes: 'bytes', updatedAt: 'updated_at',
   }),
+  inventoryChanges: table('inventory_changes', {
+    runId: 'run_id', id: 'id', kind: 'kind', ip: 'ip', conduit: 'conduit', src: 'src', dst: 'dst', proto: 'proto',
+    dstPort: 'dst_port', l7: 'l7', tsStart: 'ts_start', tsEnd: 'ts_end', explanation: 'explanation',
+  }),
 } as const;
 
 /** Table names alone, for callers that only need `FROM ${TABLES.alerts}`. */
@@ -83,10 +87,11 @@ export const TABLES = {
   audit: tables.audit.name,
   rules: tables.rules.name,
   inventory: tables.inventory.name,
+  inventoryChanges: tables.inventoryChanges.name,
 } as const;
 
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
-export const dataTables = [tables.flows, tables.windows, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules, tables.inventory] as const;
+export const dataTables = [tables.flows, tables.windows, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules, tables.inventory, tables.inventoryChanges] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
 type RowOf<C extends Record<string, string>, V extends { [K in keyof C]: unknown }> = { [K in keyof C as C[K]]: V[K] };
@@ -348,6 +353,30 @@ export const inventoryRow = (a: Asset, runId: string, writer: string, updatedAt:
   [I.flows]: a.flows,
   [I.bytes]: a.bytes,
   [I.updatedAt]: chMs(updatedAt),
+});
+
+export type InventoryChangeRow = RowOf<typeof tables.inventoryChanges.columns, {
+  runId: string; id: string; kind: string; ip: string; conduit: string; src: string; dst: string; proto: number; dstPort: number;
+  l7: string; tsStart: Ms; tsEnd: Ms; explanation: string;
+}>;
+
+const IC = tables.inventoryChanges.columns;
+
+/** An inventory change (as its Alert, with its kind and asset) as an `inventory_changes` row. */
+export const inventoryChangeRow = (a: Alert, kind: string, ip: string, runId: string): InventoryChangeRow => ({
+  [IC.runId]: runId,
+  [IC.id]: a.id,
+  [IC.kind]: kind,
+  [IC.ip]: ip,
+  [IC.conduit]: a.conduit,
+  [IC.src]: a.src,
+  [IC.dst]: a.dst,
+  [IC.proto]: a.proto,
+  [IC.dstPort]: a.dstPort,
+  [IC.l7]: a.l7,
+  [IC.tsStart]: chMs(a.tsStart),
+  [IC.tsEnd]: chMs(a.tsEnd),
+  [IC.explanation]: a.explanation,
 });
 
 /** Epoch ms of a DateTime64(3, 'UTC') as JSONEachRow prints it ('2025-01-01 00:00:00.123'). */

@@ -28,7 +28,7 @@ import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '.
 import type { Store } from '../../store/store.ts';
 import type { FlowRecord } from '../../core/records.ts';
 import type { Inventory } from '../../inventory/inventory.ts';
-import { inventoryRow } from '../../store/schema.ts';
+import { inventoryChangeRow, inventoryRow } from '../../store/schema.ts';
 
 export const SINK_GROUP = 'conduitwatch-sink';
 
@@ -51,7 +51,7 @@ export interface SinkOptions {
   afterInsert?: (info: AfterInsert) => Promise<void>;
   /**
    * The passive inventory (inventory/): fed every flows batch once it landed; its change alerts go to
-   * the alerts table, its assets to the inventory table (row per address and `writer`) at most every
+   * the inventory_changes table, its assets to the inventory table (row per address and `writer`) at most every
    * `inventoryEveryMs` of processing time (default 60 s) and on stop. In memory per sink process: a
    * restarted sink starts a new inventory, and a redelivered batch is counted again in its flows.
    */
@@ -187,8 +187,8 @@ export class SinkRole {
   private async observe(flows: FlowRecord[], ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
     const inv = this.o.inventory;
     if (!inv) return;
-    const alerts = inv.inventory.observe(flows).map((c) => alertRow(inv.inventory.toAlert(c), this.o.runId));
-    if (alerts.length) await this.retry(() => this.o.store.insertRows(TABLES.alerts, alerts), ctl);
+    const changes = inv.inventory.observe(flows).map((c) => inventoryChangeRow(inv.inventory.toAlert(c), c.kind, c.ip, this.o.runId));
+    if (changes.length) await this.retry(() => this.o.store.insertRows(TABLES.inventoryChanges, changes), ctl);
     if (this.o.clock.now() - this.inventoryWrittenAt >= (inv.everyMs ?? 60_000)) await this.retry(() => this.writeInventory(), ctl);
   }
 

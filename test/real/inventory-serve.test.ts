@@ -42,7 +42,7 @@ test('serve (collector and sink roles on the in-process bus) writes the inventor
   const want = one.inventory.assets.map((a) => ({ ip: a.ip, role: a.role, mac: a.mac ?? '' }));
   assert.ok(want.length > 0);
   assert.deepEqual(rows.map(({ ip, role, mac }) => ({ ip, role, mac })), want);
-  const alerts = await store.query<{ src: string; explanation: string }>(`SELECT src, explanation FROM alerts FINAL WHERE run_id = 'serve-inv' AND detector = 'inventory'`);
+  const alerts = await store.query<{ src: string; explanation: string }>(`SELECT src, explanation FROM inventory_changes FINAL WHERE run_id = 'serve-inv'`);
   assert.deepEqual(alerts.map((a) => a.src), one.inventory.alerts.map((a) => a.src));
   assert.ok(alerts.some((a) => a.src === '192.168.1.101' && /write_single_coil/.test(a.explanation)), JSON.stringify(alerts));
 });

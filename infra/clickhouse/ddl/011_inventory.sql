@@ -41,3 +41,26 @@ CREATE TABLE IF NOT EXISTS inventory
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (run_id, ip, writer);
+
+-- inventory_changes: the inventory's change alerts (inventory/inventory.ts InventoryChange): a new MAC on a
+-- known IP, an identity change, new behaviour, a first engineering operation, with the flow that showed
+-- it. Kept beside `alerts` (the detectors' windows), not in it; ReplacingMergeTree on the deterministic id
+-- so a change reported again (a redelivered batch, a second writer) is stored once.
+CREATE TABLE IF NOT EXISTS inventory_changes
+(
+    run_id       String,
+    id           String                  COMMENT 'Deterministic: same input, same id',
+    kind         LowCardinality(String)  COMMENT 'new_mac | identity_change | new_behaviour | engineering_ops',
+    ip           String                  COMMENT 'The asset that changed',
+    conduit      LowCardinality(String),
+    src          String,
+    dst          String,
+    proto        UInt8,
+    dst_port     UInt16,
+    l7           LowCardinality(String),
+    ts_start     DateTime64(3, 'UTC'),
+    ts_end       DateTime64(3, 'UTC'),
+    explanation  String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (run_id, ip, id);

@@ -13,7 +13,7 @@ import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
-  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, inventoryRow, parseChTime, tables, windowRow,
+  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, inventoryChangeRow, inventoryRow, parseChTime, tables, windowRow,
 } from '../../../store/schema.ts';
 import type { Store } from '../../../store/store.ts';
 import { projectRoot } from '../../support/data.ts';
@@ -64,7 +64,7 @@ test('migrations create every table, record versions 1..N, and a second run appl
   const second = await migrate(store);
   assert.deepEqual(second, { applied: [], version: newest });
   const names = (await store.query<{ name: string }>('SHOW TABLES')).map((r) => r.name).sort();
-  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'inventory', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
+  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'inventory', 'inventory_changes', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
   const recorded = await store.query<{ version: number; name: string; applied_at: string }>(
     'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
   assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:flow_fidelity', '10:flows_ids', '11:inventory']);
@@ -77,6 +77,7 @@ test('every DDL column is produced by its row mapper and every mapped key is a D
     windows: windowRow({ conduit: 'a->b', edge: '', windowStart: 0, windowEnd: 1, detector: 'd', score: 0, learning: false, explanation: '', features: {} }, 'cols'),
     alerts: alertRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'd', explanation: '' }, 'cols'),
     assets: assetRow({ ip: '10.0.0.1', zone: 'a', firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, l7: [] }, 'cols', 0),
+    inventory_changes: inventoryChangeRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'inventory', explanation: '' }, 'new_mac', 's', 'cols'),
     inventory: inventoryRow({ ip: '10.0.0.1', macs: [], role: 'unknown', confidence: 1, evidence: [], flags: [], protocols: [], services: [], peers: [], firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, identities: [] }, 'cols', 'replay', 2),
     conduits: conduitRow({ conduit: 'a->b', fromZone: 'a', toZone: 'b', declared: true, firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, status: 'learning', baselineUntil: 2, updatedAt: 3 }, 'cols'),
   };
