@@ -13,7 +13,7 @@ import { durationText, niceDuration, renderSiteYaml, siteName, suggestSite } fro
 let port = 40000;
 const flow = (src: string, dst: string, ts: number, o: Partial<FlowRecord> = {}): FlowRecord => ({
   tsStart: ts, tsEnd: ts + 50, srcIp: src, srcPort: port++, dstIp: dst, dstPort: 502, proto: 6, packets: 4, bytes: 300,
-  packetsRev: 3, bytesRev: 200, tcpFlags: 0x1b, exporter: 'x', observationDomain: 0, source: 'pcap', ...o,
+  packetsRev: 3, bytesRev: 200, tcpFlags: 0x1b, exporter: 'x', observationDomain: 0, source: 'pcap', ...o, id: o.id ?? `f${port}`,
 });
 const modbus = (src: string, dst: string, ts: number, ops: Record<string, number> = { read_holding_registers: 1 }, o: Partial<FlowRecord> = {}): FlowRecord =>
   flow(src, dst, ts, { l7: 'modbus', l7Ops: ops, l7OpsRev: ops, ...o });

@@ -20,7 +20,7 @@ import type { L7Session } from '../../../../ingest/pcap/l7.ts';
 import { ipv4, mbap, pcapFile, tcpSegment, tempFile, udpDatagram, TCP } from '../pcap/frames.ts';
 
 const blank = (): FlowRecord => ({
-  tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 2, proto: 6, packets: 0, bytes: 0,
+  id: 'f', tsStart: 0, tsEnd: 0, srcIp: 'a', srcPort: 1, dstIp: 'b', dstPort: 2, proto: 6, packets: 0, bytes: 0,
   packetsRev: 0, bytesRev: 0, tcpFlags: 0, exporter: 'x', observationDomain: 0, source: 'pcap',
 });
 
