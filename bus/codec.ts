@@ -71,11 +71,18 @@ const COLUMNS: [keyof FlowRecord, () => DataType, boolean][] = [
   ['l7Violations', mapType, true],
   ['requestIntervalsMs', () => new Struct(SUMMARY_FIELDS.map((f) => new Field(f, new Float64(), false))), true],
   ['fidelity', () => new List(new Field('item', new Utf8(), true)), true],
+  ['srcMac', () => new Utf8(), true],
+  ['dstMac', () => new Utf8(), true],
+  // Identity reports (rare) travel as one JSON text per record.
+  ['identity', () => new Utf8(), true],
 ];
 
 const MAP_FIELDS = new Set<keyof FlowRecord>(['l7Ops', 'l7OpsRev', 'l7Errors', 'l7Violations']);
-/** Columns a flows batch may lack: `id` came later (values written before it decode without ids). */
-const OPTIONAL_COLUMNS = new Set<keyof FlowRecord>(['id']);
+/**
+ * Columns a flows batch may lack: `id`, `srcMac`, `dstMac` and `identity` came later (values written
+ * before them decode without those fields).
+ */
+const OPTIONAL_COLUMNS = new Set<keyof FlowRecord>(['id', 'srcMac', 'dstMac', 'identity']);
 
 /** The Arrow schema of the flows topic, version 1. */
 export const FLOW_SCHEMA = new Schema(
@@ -92,6 +99,7 @@ export const encodeFlows = (flows: readonly FlowRecord[]): Buffer => {
       const v = f[name];
       if (v === undefined) b.append(null);
       else if (MAP_FIELDS.has(name)) b.append(new Map(Object.entries(v as Record<string, number>)));
+      else if (name === 'identity') b.append(JSON.stringify(v));
       else b.append(v);
     }
     columns[name] = b.finish().toVector();
@@ -130,6 +138,7 @@ export const decodeFlows = (value: Buffer): Decoded<FlowRecord[]> => {
         if (v === null || v === undefined) continue;
         if (MAP_FIELDS.has(name)) f[name] = toRecord(v);
         else if (name === 'l7Units' || name === 'fidelity') f[name] = [...(v as Iterable<unknown>)];
+        else if (name === 'identity') f[name] = JSON.parse(v as string);
         else if (name === 'requestIntervalsMs') {
           const s = v as Record<string, number>;
           f[name] = Object.fromEntries(SUMMARY_FIELDS.map((k) => [k, s[k]])) as unknown as IntervalSummary;

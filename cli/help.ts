@@ -20,6 +20,8 @@ Commands:
   accounts   named accounts, roles and API tokens of the console and the API
   train      train the learned cadence models (autoencoder, GRU forecast) on baseline traffic, with a model card
   models     list, show and diff trained models; eval: are they worth running on a data set?
+  inventory  list every asset the traffic shows (role, identity, MAC), suggest a site.yaml
+  report     IEC 62443 evidence of a stored run (report evidence)
 
   dashboards build the Grafana dashboards (dashboards/) to JSON under infra/grafana/dashboards/
 
@@ -27,6 +29,7 @@ Examples:
   conduitwatch demo
   conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
   conduitwatch flows plant.pcap | head
+  conduitwatch inventory plant.pcap --suggest-site site.yaml
   conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL"
 
 Run 'conduitwatch <command> --help' for a command's options. Logs go to stderr (CONDUITWATCH_LOG=info for more).`,
@@ -43,7 +46,8 @@ and any CSV with a --mapping file. Each conduit learns for its baseline (detecti
 site.yaml, default one productionCycle), then windows that deviate raise alerts.
 
 Options:
-  --site FILE     site config: zones, conduits, production cycle (required; see examples/*/site.yaml)
+  --site FILE     site config: zones, conduits, production cycle (required; see examples/*/site.yaml;
+                  none yet? conduitwatch inventory <inputs> --suggest-site site.yaml drafts one)
   --data DIR      embedded ClickHouse (chDB) data directory            [default: ./conduitwatch-data]
   --no-store      do not write to ClickHouse (just report)
   --json          print one JSON report on stdout (alerts with conduit, src, dst, proto, dstPort,
@@ -63,6 +67,68 @@ Examples:
   conduitwatch replay ../shared/data/but-iec104/mega104-14-12-18.csv --site examples/but-iec104/site.yaml
 
 Exit status: 0 done (alerts or not), 2 bad config or unreadable input, 1 other failure.`,
+
+  inventory: `conduitwatch inventory — every asset the traffic shows, its role and identity; a suggested site.yaml
+
+Usage: conduitwatch inventory <inputs…> [--suggest-site out.yaml] [--site site.yaml] [--json]
+
+Reads the inputs passively (nothing is sent to any device) and lists, per IP address: the MAC and its
+vendor (IEEE OUI registry), protocols and services, peers, first/last seen, the device identity the
+traffic reveals (Modbus read device identification, S7 SZL, EtherNet/IP ListIdentity and CIP identity,
+BACnet I-Am / ReadProperty, OPC UA application descriptions, DNP3 addresses), and a role from
+behaviour with a confidence and its evidence:
+  PLC/RTU            answers industrial-protocol requests
+  HMI/SCADA master   polls several devices on a cadence (operator writes add to it)
+  historian          reads on a cadence, never writes, serves the IT side or polls slowly
+  engineering        sends program / stop / reset / download operations, irregularly
+  unknown            none of these
+Changes are flagged: a new MAC on a known IP, an identity (firmware, model, serial) that changes, a
+device that only answered so far and starts commanding others, a first engineering operation.
+
+Options:
+  --suggest-site FILE  write a draft site.yaml: zones by role and communication (field SL-T 3, control
+                       SL-T 2, historian 2, engineering 3, other 1), conduits with their services, and
+                       comments that say why; replay runs on it unchanged. Review it before you rely on it.
+  --site FILE          also compare a declared site with what was seen: assets in no zone, declared
+                       conduits never used, traffic on undeclared conduits, zones whose behaviour
+                       contradicts their SL-T (an SL 3 device talking to the internet …)
+  --json               one JSON report: assets[] (ip, mac, role, confidence, evidence, flags, identity
+                       fields, identities[] with times, protocols, services, peers, firstSeen, lastSeen),
+                       changes[], suggestion, comparison
+  --mapping FILE       read the inputs as generic CSV with this column mapping
+  --quiet              no progress on stderr
+
+Examples:
+  conduitwatch inventory capture.pcap --suggest-site site.yaml
+  conduitwatch replay capture.pcap --site site.yaml
+  conduitwatch inventory ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
+  conduitwatch inventory ../shared/data/pcaps/s7/s7comm_reading_plc_status.pcap --json | jq '.assets[] | {ip, role, model, firmware}'
+
+Exit status: 0 done, 2 bad config or unreadable input, 1 other failure.`,
+
+  report: `conduitwatch report evidence — IEC 62443 evidence of a stored run, for an auditor
+
+Usage: conduitwatch report evidence --site site.yaml [--data DIR] [--run RUN] [--format md|json]
+
+Reads the store a replay (or serve) wrote and states, per zone, its SL-T and assets (with role and
+identity); per conduit, what is monitored (windows, detectors), baseline coverage in production cycles
+and cycle phases, alerts, rule and promotion state and the audit trail; then which IEC 62443-3-3 system
+requirements (SR 6.2 continuous monitoring, SR 7.8 component inventory, SR 5.1/5.2 segmentation and
+boundary protection, SR 2.8/3.9/6.1 audit, SR 3.1/3.5 …) the installation produces evidence for, in
+part, or not. It says what was recorded; it is not a conformity assessment.
+
+Options:
+  --site FILE     the site.yaml the run was replayed with (required: the store holds no site)
+  --data DIR      chDB data directory                                    [default: ./conduitwatch-data]
+  --run RUN       the run to report                                      [default: the newest]
+  --format F      md (Markdown tables) or json                           [default: md]
+
+Examples:
+  conduitwatch replay capture.pcap --site site.yaml
+  conduitwatch report evidence --site site.yaml > evidence.md
+  conduitwatch report evidence --site examples/lemay/site.yaml --format json | jq '.srs[] | select(.status != "none")'
+
+Exit status: 0 done, 2 bad arguments or no such run, 1 other failure.`,
 
   flows: `conduitwatch flows — print flow records (the FlowRecord contract), one JSON object per line
 

@@ -14,7 +14,11 @@ export const jsonReport = (r: ReplayReport): string => JSON.stringify(r, null, 2
 
 export const runReplayCommand = async (v: Record<string, unknown>, inputs: string[], clock: Clock): Promise<number> => {
   if (inputs.length === 0) throw usageError('replay', 'No inputs: name one or more pcap, pcapng or flow CSV files.');
-  if (typeof v.site !== 'string') throw usageError('replay', 'Missing --site: the site config (zones and conduits), e.g. --site examples/lemay/site.yaml.');
+  if (typeof v.site !== 'string') {
+    throw usageError('replay', `Missing --site: the site config (zones and conduits), e.g. --site examples/lemay/site.yaml.\n` +
+      `No site.yaml yet? Let the traffic suggest one, review it, then replay on it:\n` +
+      `  conduitwatch inventory ${inputs.join(' ')} --suggest-site site.yaml\n  conduitwatch replay ${inputs.join(' ')} --site site.yaml`);
+  }
   const top = intArg('replay', 'top', v.top, 10);
   const site = loadSite(v.site);
   const models = modelUseArg('replay', v);

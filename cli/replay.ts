@@ -5,12 +5,15 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
-import { bump, edgeId, type Alert, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { bump, edgeId, type Alert, type Asset, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
 import type { DetectionEngine } from '../detectors/engine.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../detectors/security.ts';
+import { Inventory } from '../inventory/inventory.ts';
+import { protocolSecurityOp } from './security-ops.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, conduitRow, TABLES, type AssetSummary, type ConduitState } from '../store/schema.ts';
+import { alertRow, assetRow, conduitRow, inventoryChangeRow, inventoryRow, TABLES, type AssetSummary, type ConduitState } from '../store/schema.ts';
 import { conduitStates } from '../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../store/blocks.ts';
 import { storedOf } from '../store/scored.ts';
@@ -64,6 +67,8 @@ export interface ReplayReport {
   lateRecords: number;
   alerts: Incident[];
   rawAlerts: number;
+  /** The passive inventory of the same flows (inventory/): assets with roles and identity, and its change alerts. */
+  inventory: { assets: Asset[]; alerts: Alert[] };
   dataDir?: string;
 }
 
@@ -87,10 +92,12 @@ class Sinks {
       new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
-  async finish(assets: AssetSummary[], conduits: ConduitState[], runId: string, observedAt: number): Promise<void> {
+  async finish(assets: AssetSummary[], conduits: ConduitState[], runId: string, observedAt: number, inventory: Asset[], changes: object[]): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.series.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
     if (conduits.length) await this.store.insertRows(TABLES.conduits, conduits.map((c) => conduitRow(c, runId)));
+    if (inventory.length) await this.store.insertRows(TABLES.inventory, inventory.map((a) => inventoryRow(a, runId, 'replay', observedAt)));
+    if (changes.length) await this.store.insertRows(TABLES.inventoryChanges, changes);
     await this.store.close();
   }
 
@@ -130,6 +137,9 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock, siteMap, runId) : undefined;
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];
+  const inventory = new Inventory({ zoneOf: (ip) => siteMap.zoneOf(ip), learnMs: siteMap.baselineMs, isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp) });
+  const inventoryAlerts: Alert[] = [];
+  const changeRows: object[] = [];
   let flowCount = 0;
   let firstTs: number | undefined;
   let lastTs: number | undefined;
@@ -169,14 +179,20 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
         }
         if (sinks) await sinks.flows.write(batch);
         await onScored(engine.ingest(batch));
+        for (const c of inventory.observe(batch)) {
+          const a = inventory.toAlert(c);
+          inventoryAlerts.push(a);
+          changeRows.push(inventoryChangeRow(a, c.kind, c.ip, runId));
+        }
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
       }
       doneBytes += progress.fileSize;
     }
     await onScored(engine.flush());
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
+    const inventoryAssets = inventory.assets();
     const conduits = engine.status();
-    await sinks?.finish(assetList, conduitStates(conduits, siteMap, opts.clock.now()), runId, opts.clock.now());
+    await sinks?.finish(assetList, conduitStates(conduits, siteMap, opts.clock.now()), runId, opts.clock.now(), inventoryAssets, changeRows);
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
     const problems = (p: InputProgress) => {
@@ -198,6 +214,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
       lateRecords: stats.lateRecords,
       alerts: mergeIncidents(alerts, windowMs),
       rawAlerts: alerts.length,
+      inventory: { assets: inventoryAssets, alerts: inventoryAlerts },
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     };
   } catch (e) {

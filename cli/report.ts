@@ -20,6 +20,9 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
   const byZone = new Map<string, number>();
   for (const a of r.assets) byZone.set(a.zone, (byZone.get(a.zone) ?? 0) + 1);
   out.push('', `Assets seen: ${r.assets.length} (${[...byZone].map(([z, n]) => `${z} ${n}`).join(', ')})`);
+  const roles = new Map<string, number>();
+  for (const a of r.inventory.assets) if (a.role !== 'unknown') roles.set(a.role, (roles.get(a.role) ?? 0) + 1);
+  if (roles.size) out.push(`Roles from behaviour: ${[...roles].map(([k, n]) => `${k} ${n}`).join(', ')} (conduitwatch inventory shows each asset's evidence and identity)`);
   out.push('', 'Conduits:');
   const w = Math.max(8, ...r.conduits.map((c) => c.conduit.length));
   for (const c of r.conduits) {
@@ -38,6 +41,10 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
     out.push(`  ${String(i + 1).padStart(2)}. ${a.score.toFixed(2)} ${a.detector.padEnd(8)} ${a.conduit}  ${a.src} → ${hostPort(a.dst, a.dstPort)} ${a.l7 || protoName(a.proto)}  ${hms(a.tsStart)}–${hms(a.tsEnd)}${a.windows > 1 ? ` (${a.windows} windows)` : ''}`);
     out.push(`      ${a.explanation}`);
   });
+  if (r.inventory.alerts.length) {
+    out.push('', `Inventory changes (${r.inventory.alerts.length}):`);
+    for (const a of r.inventory.alerts.slice(0, top)) out.push(`  ${hms(a.tsStart)} ${a.explanation}`);
+  }
   if (r.lateRecords) out.push('', `Late records (arrived behind a closed window, counted, not scored): ${fmtInt(r.lateRecords)}`);
   if (r.dataDir) {
     out.push('', `Stored in ${r.dataDir} (run ${r.runId}). Query it, e.g.:`,

@@ -74,6 +74,104 @@ export interface FlowRecord {
    * `start_after_end`, `no_flow_times` … see ingest/netflow/common.ts).
    */
   fidelity?: string[];
+  /**
+   * Link-layer (Ethernet) address of the initiator / responder as the capture saw it, lowercase
+   * `aa:bb:cc:dd:ee:ff`; absent when the source has no link layer (NetFlow, flow files, raw IP).
+   * Behind a router it is the router's address, not the host's.
+   */
+  srcMac?: string;
+  dstMac?: string;
+  /** Device identity the payload revealed in this slice (read device identification, SZL, ListIdentity …). */
+  identity?: IdentityReport[];
+}
+
+/**
+ * What a protocol message says about a device, as text. Only the fields the message carries are set.
+ * Numeric codes (CIP vendor id, BACnet vendor identifier) are kept as decimal text beside names.
+ */
+export interface DeviceIdentity {
+  /** Vendor name (Modbus VendorName, BACnet vendor-name, S7: "Siemens"). */
+  vendor?: string;
+  /** Vendor code as decimal text (CIP vendor id, BACnet vendor-identifier). */
+  vendorId?: string;
+  /** Product / model name (Modbus ProductName or ModelName, CIP product name, BACnet model-name, S7 module type). */
+  model?: string;
+  /** Order number or product code (S7 MLFB, CIP product code, Modbus ProductCode). */
+  productCode?: string;
+  /** Firmware / revision (Modbus MajorMinorRevision, CIP revision, BACnet firmware-revision, S7 firmware version). */
+  firmware?: string;
+  /** Software version of the application (BACnet application-software-version, OPC UA software version). */
+  software?: string;
+  serial?: string;
+  /** Configured name (S7 PLC name, BACnet object-name, OPC UA application name, Modbus UserApplicationName). */
+  name?: string;
+  /** Device kind (CIP device type, OPC UA application type). */
+  deviceType?: string;
+  /** OPC UA ApplicationUri / ProductUri. */
+  uri?: string;
+  productUri?: string;
+  /** Protocol address of the device (DNP3 link address, BACnet device instance). */
+  address?: string;
+}
+
+/** One identity report carried on a FlowRecord. */
+export interface IdentityReport extends DeviceIdentity {
+  /** Which end of the flow the report describes: `src` (the initiator) or `dst` (the responder). */
+  side: 'src' | 'dst';
+  /** The message it came from, e.g. `modbus_device_id`, `s7_szl_0x0011`, `enip_list_identity`, `bacnet_i_am`. */
+  via: string;
+  /** Event time of that message, epoch ms. */
+  ts: number;
+}
+
+/** The identity field names of {@link DeviceIdentity}, in display order. */
+export const IDENTITY_FIELDS = [
+  'vendor', 'vendorId', 'model', 'productCode', 'firmware', 'software', 'serial', 'name', 'deviceType', 'uri', 'productUri', 'address',
+] as const satisfies readonly (keyof DeviceIdentity)[];
+
+/** What an asset does on the network, inferred from its traffic (inventory/roles.ts). */
+export type AssetRole = 'plc_rtu' | 'hmi_scada' | 'historian' | 'engineering' | 'unknown';
+
+/** One identity as reported, with when it was first and last reported the same way. */
+export interface IdentityObservation extends DeviceIdentity {
+  via: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** How many reports said exactly this. */
+  reports: number;
+}
+
+/**
+ * An asset of the passive inventory: one IP address and what its traffic showed. Built by
+ * `inventory/` from FlowRecord batches; stored in the `inventory` table; printed by `conduitwatch inventory`.
+ */
+export interface Asset extends DeviceIdentity {
+  ip: string;
+  /** The link-layer address last seen for this IP (absent without a link layer, or behind a router). */
+  mac?: string;
+  /** Vendor of `mac` from the IEEE OUI registry. */
+  macVendor?: string;
+  /** Every MAC seen for this IP, with times (a change is an alert). */
+  macs: { mac: string; vendor?: string; firstSeen: number; lastSeen: number }[];
+  role: AssetRole;
+  /** 0–1: how strongly the behaviour supports `role`. */
+  confidence: number;
+  /** Why: the observations behind the role, in words. */
+  evidence: string[];
+  /** What deserves a look: behaviour that contradicts the role, and the changes reported over time. */
+  flags: string[];
+  /** Application protocols seen (l7 names), and transport services where no l7 was identified (e.g. `tcp/445`). */
+  protocols: string[];
+  /** Services it answered on: `l7 tcp/502`. */
+  services: string[];
+  /** Addresses it talked to, either direction. */
+  peers: string[];
+  firstSeen: number;
+  lastSeen: number;
+  flows: number;
+  bytes: number;
+  /** Every identity report, one entry per distinct content, with times (conflicting ones are all kept). */
+  identities: IdentityObservation[];
 }
 
 /**

@@ -10,7 +10,7 @@
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
 import { createHash } from 'node:crypto';
-import type { Alert, EdgeSeries, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
+import type { Alert, Asset, EdgeSeries, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -83,6 +83,20 @@ export const tables = {
     runId: 'run_id', conduit: 'conduit', hour: 'hour', maxScore: 'max_score', scored: 'scored', edgeWindows: 'edge_windows',
     observed: 'observed', expected: 'expected', storedAt: 'stored_at',
   }),
+  /** What the inventory knows of each asset (migration 014, ReplacingMergeTree on updated_at). */
+  inventory: table('inventory', {
+    runId: 'run_id', ip: 'ip', writer: 'writer', mac: 'mac', macVendor: 'mac_vendor', macs: 'macs', role: 'role',
+    confidence: 'confidence', evidence: 'evidence', flags: 'flags', vendor: 'vendor', vendorId: 'vendor_id', model: 'model',
+    productCode: 'product_code', firmware: 'firmware', software: 'software', serial: 'serial', name: 'name',
+    deviceType: 'device_type', uri: 'uri', productUri: 'product_uri', address: 'address', identities: 'identities',
+    protocols: 'protocols', services: 'services', peers: 'peers', firstSeen: 'first_seen', lastSeen: 'last_seen',
+    flows: 'flows', bytes: 'bytes', updatedAt: 'updated_at',
+  }),
+  /** The inventory's change alerts: new MAC, identity change, new behaviour (migration 014). */
+  inventoryChanges: table('inventory_changes', {
+    runId: 'run_id', id: 'id', kind: 'kind', ip: 'ip', conduit: 'conduit', src: 'src', dst: 'dst', proto: 'proto',
+    dstPort: 'dst_port', l7: 'l7', tsStart: 'ts_start', tsEnd: 'ts_end', explanation: 'explanation',
+  }),
 } as const;
 
 /** Table names alone, for callers that only need `FROM ${TABLES.alerts}`. */
@@ -96,12 +110,14 @@ export const TABLES = {
   conduits: tables.conduits.name,
   audit: tables.audit.name,
   rules: tables.rules.name,
+  inventory: tables.inventory.name,
+  inventoryChanges: tables.inventoryChanges.name,
 } as const;
 
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
 export const dataTables = [
   tables.flows, tables.windows, tables.series, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules,
-  tables.flowsMinute, tables.conduitHour,
+  tables.flowsMinute, tables.conduitHour, tables.inventory, tables.inventoryChanges,
 ] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
@@ -388,6 +404,75 @@ export const conduitRow = (c: ConduitState, runId: string): ConduitRow => ({
   [C.windowsScored]: c.windowsScored,
   [C.alerts]: c.alerts,
   [C.updatedAt]: chMs(c.updatedAt),
+});
+
+export type InventoryRow = RowOf<typeof tables.inventory.columns, {
+  runId: string; ip: string; writer: string; mac: string; macVendor: string; macs: string[]; role: string; confidence: F64;
+  evidence: string[]; flags: string[]; vendor: string; vendorId: string; model: string; productCode: string; firmware: string;
+  software: string; serial: string; name: string; deviceType: string; uri: string; productUri: string; address: string;
+  identities: string; protocols: string[]; services: string[]; peers: string[]; firstSeen: Ms; lastSeen: Ms; flows: number;
+  bytes: number; updatedAt: Ms;
+}>;
+
+const I = tables.inventory.columns;
+
+/** An inventory asset as an `inventory` row; absent identity fields become ''. */
+export const inventoryRow = (a: Asset, runId: string, writer: string, updatedAt: number): InventoryRow => ({
+  [I.runId]: runId,
+  [I.ip]: a.ip,
+  [I.writer]: writer,
+  [I.mac]: a.mac ?? '',
+  [I.macVendor]: a.macVendor ?? '',
+  [I.macs]: a.macs.map((m) => m.mac),
+  [I.role]: a.role,
+  [I.confidence]: f64(a.confidence),
+  [I.evidence]: a.evidence,
+  [I.flags]: a.flags,
+  [I.vendor]: a.vendor ?? '',
+  [I.vendorId]: a.vendorId ?? '',
+  [I.model]: a.model ?? '',
+  [I.productCode]: a.productCode ?? '',
+  [I.firmware]: a.firmware ?? '',
+  [I.software]: a.software ?? '',
+  [I.serial]: a.serial ?? '',
+  [I.name]: a.name ?? '',
+  [I.deviceType]: a.deviceType ?? '',
+  [I.uri]: a.uri ?? '',
+  [I.productUri]: a.productUri ?? '',
+  [I.address]: a.address ?? '',
+  [I.identities]: JSON.stringify(a.identities),
+  [I.protocols]: a.protocols,
+  [I.services]: a.services,
+  [I.peers]: a.peers,
+  [I.firstSeen]: chMs(a.firstSeen),
+  [I.lastSeen]: chMs(a.lastSeen),
+  [I.flows]: a.flows,
+  [I.bytes]: a.bytes,
+  [I.updatedAt]: chMs(updatedAt),
+});
+
+export type InventoryChangeRow = RowOf<typeof tables.inventoryChanges.columns, {
+  runId: string; id: string; kind: string; ip: string; conduit: string; src: string; dst: string; proto: number; dstPort: number;
+  l7: string; tsStart: Ms; tsEnd: Ms; explanation: string;
+}>;
+
+const IC = tables.inventoryChanges.columns;
+
+/** An inventory change (as its Alert, with its kind and asset) as an `inventory_changes` row. */
+export const inventoryChangeRow = (a: Alert, kind: string, ip: string, runId: string): InventoryChangeRow => ({
+  [IC.runId]: runId,
+  [IC.id]: a.id,
+  [IC.kind]: kind,
+  [IC.ip]: ip,
+  [IC.conduit]: a.conduit,
+  [IC.src]: a.src,
+  [IC.dst]: a.dst,
+  [IC.proto]: a.proto,
+  [IC.dstPort]: a.dstPort,
+  [IC.l7]: a.l7,
+  [IC.tsStart]: chMs(a.tsStart),
+  [IC.tsEnd]: chMs(a.tsEnd),
+  [IC.explanation]: a.explanation,
 });
 
 /** Epoch ms of a DateTime64(3, 'UTC') as JSONEachRow prints it ('2025-01-01 00:00:00.123'). */

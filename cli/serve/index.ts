@@ -52,6 +52,9 @@ import { SINK_GROUP, SinkRole } from './sink.ts';
 import { modelDetectorSetup, type ModelUse } from '../../models/use.ts';
 import { modelUseArg } from '../models-args.ts';
 import { SiemConfig } from '../../bus/siem/sender.ts';
+import { Inventory } from '../../inventory/inventory.ts';
+import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../../detectors/security.ts';
+import { protocolSecurityOp } from '../security-ops.ts';
 
 export { DetectorRole } from './detector.ts';
 export { SinkRole } from './sink.ts';
@@ -127,7 +130,12 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
   const s: Serving = { ready: () => true, stop: async () => {} };
   if (o.roles.includes('sink')) {
     if (!o.store) throw new PipelineError('config_invalid', 'The sink role needs a store (--data DIR).');
-    s.sink = new SinkRole({ bus: o.bus, store: o.store, siteMap: o.siteMap, runId: o.runId, clock: o.clock, log: o.log, metrics: o.metrics, groupId: `${o.groupPrefix ?? ''}${SINK_GROUP}` });
+    const inventory = new Inventory({ zoneOf: (ip) => o.siteMap.zoneOf(ip), learnMs: o.siteMap.baselineMs, isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp) });
+    s.sink = new SinkRole({
+      bus: o.bus, store: o.store, siteMap: o.siteMap, runId: o.runId, clock: o.clock, log: o.log, metrics: o.metrics,
+      groupId: `${o.groupPrefix ?? ''}${SINK_GROUP}`,
+      inventory: { inventory, writer: `sink:${process.pid}:${o.clock.now()}` },
+    });
     await s.sink.start();
   }
   if (o.siem) {

@@ -24,13 +24,14 @@ import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type 
 import type { EdgeSeries, FlowRecord, WindowScore } from '../../core/records.ts';
 import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeScore, decodeSeries, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
-import { alertRow, assetRow, conduitRow, TABLES } from '../../store/schema.ts';
+import { alertRow, assetRow, conduitRow, inventoryChangeRow, inventoryRow, TABLES } from '../../store/schema.ts';
 import { assetPartials, conduitStates, type EngineConduitStatus } from '../../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../../store/blocks.ts';
 import { rowCount, type NativeBlock } from '../../store/native.ts';
 import { storedOf } from '../../store/scored.ts';
 import { ensureSinkLog, lastSinkRange, recordSinkRange, type SinkRange } from '../../store/sink-log.ts';
 import type { Store } from '../../store/store.ts';
+import type { Inventory } from '../../inventory/inventory.ts';
 
 export const SINK_GROUP = 'conduitwatch-sink';
 
@@ -51,6 +52,13 @@ export interface SinkOptions {
    * exactly-once into ClickHouse must survive (test/integration/serve/faults.test.ts).
    */
   afterInsert?: (info: AfterInsert) => Promise<void>;
+  /**
+   * The passive inventory (inventory/): fed every flows batch once it landed; its change alerts go to
+   * the inventory_changes table, its assets to the inventory table (row per address and `writer`) at most every
+   * `inventoryEveryMs` of processing time (default 60 s) and on stop. In memory per sink process: a
+   * restarted sink starts a new inventory, and a redelivered batch is counted again in its flows.
+   */
+  inventory?: { inventory: Inventory; writer: string; everyMs?: number };
 }
 
 /** What `SinkOptions.afterInsert` is told about a batch that just landed. */
@@ -76,6 +84,7 @@ export class SinkRole {
   /** Rows not written because the sink stopped while the store refused them (left on the bus). */
   unwritten = 0;
   private readonly wakers = new Set<() => void>();
+  private inventoryWrittenAt = -Infinity;
 
   constructor(private readonly o: SinkOptions) {}
 
@@ -103,7 +112,7 @@ export class SinkRole {
    * gives its `series` block and `conduits` rows beside (store/scored.ts: activity rows and the
    * scores at or above the floor go to windows).
    */
-  private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; extra: [string, object[] | NativeBlock][]; bad: { message: InMessage; reason: string }[] } {
+  private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; extra: [string, object[] | NativeBlock][]; flows?: FlowRecord[]; bad: { message: InMessage; reason: string }[] } {
     const alerts: object[] = [];
     const conduits: object[] = [];
     const flows: FlowRecord[] = [];
@@ -140,7 +149,7 @@ export class SinkRole {
     const topic = b[0]?.topic;
     if (topic === TOPICS.flows) {
       const assets = assetPartials(flows, this.o.siteMap).map((a) => assetRow(a, this.o.runId, this.o.clock.now()));
-      return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, extra: [[TABLES.assets, assets]], bad };
+      return { rows: flowBlock(flows, this.o.siteMap, this.o.runId, Float64Array.from(seenAt)), count: flows.length, extra: [[TABLES.assets, assets]], ...(this.o.inventory ? { flows } : {}), bad };
     }
     if (topic === TOPICS.scores) {
       const { alertThreshold, scoreFloor } = this.o.siteMap.site.detection;
@@ -176,7 +185,7 @@ export class SinkRole {
 
   private async write(b: InBatch, msgs: InMessage[], range: SinkRange, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }, log: boolean): Promise<void> {
     const table = TABLE_OF[b.topic]!;
-    const { rows, count, extra, bad } = this.rows(msgs);
+    const { rows, count, extra, flows, bad } = this.rows(msgs);
     const token = `${this.groupId}:${b.topic}:${b.partition}:${range.first}-${range.last}`;
     const t0 = performance.now();
     // Stopping while the store refuses (the intent log or the rows): nothing is committed, so the
@@ -194,6 +203,7 @@ export class SinkRole {
     // What else the batch gives (series, conduit readiness, asset partials), each with a token of its own.
     for (const [t, r] of extra) if (rowCount(r)) await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: count, replayed: !log });
+    if (flows?.length) await this.observe(flows, ctl);
     await deadLetter(this.o.bus, bad);
     const l = { component_kind: 'sink', component_type: 'clickhouse', component_id: table };
     this.o.metrics.add('conduitwatch_component_sent_records_total', l, count);
@@ -201,6 +211,25 @@ export class SinkRole {
     const now = this.o.clock.now();
     if (b.topic === TOPICS.flows && msgs.length) this.o.metrics.set('conduitwatch_sink_flow_latency_ms', {}, now - (timeHeader(msgs[0]!, HEADERS.receivedAt) ?? msgs[0]!.timestamp));
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'sink', topic: b.topic, partition: String(b.partition) }, Number(BigInt(b.highWatermark) - range.last - 1n));
+  }
+
+  /** Feeds the inventory; writes its change alerts, and its assets when due. */
+  private async observe(flows: FlowRecord[], ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
+    const inv = this.o.inventory;
+    if (!inv) return;
+    const changes = inv.inventory.observe(flows).map((c) => inventoryChangeRow(inv.inventory.toAlert(c), c.kind, c.ip, this.o.runId));
+    if (changes.length) await this.retry(() => this.o.store.insertRows(TABLES.inventoryChanges, changes), ctl);
+    if (this.o.clock.now() - this.inventoryWrittenAt >= (inv.everyMs ?? 60_000)) await this.retry(() => this.writeInventory(), ctl);
+  }
+
+  /** Writes the inventory's assets (the whole state this sink knows); the newest row per address and writer wins. */
+  async writeInventory(): Promise<void> {
+    const inv = this.o.inventory;
+    if (!inv) return;
+    const now = this.o.clock.now();
+    const rows = inv.inventory.assets().map((a) => inventoryRow(a, this.o.runId, inv.writer, now));
+    if (rows.length) await this.o.store.insertRows(TABLES.inventory, rows);
+    this.inventoryWrittenAt = now;
   }
 
   /**
@@ -237,6 +266,7 @@ export class SinkRole {
     this.stopping = true;
     for (const wake of [...this.wakers]) wake();
     await this.sub?.stop();
+    await this.writeInventory().catch((e: unknown) => this.o.log.warn({ err: errorMessage(e) }, 'Inventory not written at stop.'));
     await this.reportUncommitted();
   }
 

@@ -91,6 +91,8 @@ export class DecodedPacket {
   fragment = 0;
   /** 802.1Q VLAN id of the outermost tag, or -1. */
   vlan = -1;
+  /** Offset of the Ethernet header in `buf` (destination MAC, then source MAC), or -1 without one. */
+  macOff = -1;
 
   get srcIp(): string {
     return ipString(this.buf, this.srcOff, this.ipVersion);
@@ -100,6 +102,14 @@ export class DecodedPacket {
     return ipString(this.buf, this.dstOff, this.ipVersion);
   }
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** The MAC address at `buf[off, off + 6)` as `aa:bb:cc:dd:ee:ff`; '' for a group (multicast or broadcast) address. */
+export const macAt = (buf: Buffer, off: number): string => {
+  if (buf[off]! & 0x01) return '';
+  return `${HEX[buf[off]!]}:${HEX[buf[off + 1]!]}:${HEX[buf[off + 2]!]}:${HEX[buf[off + 3]!]}:${HEX[buf[off + 4]!]}:${HEX[buf[off + 5]!]}`;
+};
 
 /** Formats an address at `off`: dotted quad for IPv4, RFC 5952 text for IPv6. */
 export const ipString = (buf: Buffer, off: number, version: 4 | 6): string =>
@@ -133,11 +143,13 @@ export const decodeFrame = (
   out.view = dv;
   out.ts = tsMs;
   out.vlan = -1;
+  out.macOff = -1;
   let p = off;
   let ethertype: number;
   switch (linkType) {
     case 1: {
       if (caplen < 14) return 'link_truncated';
+      out.macOff = p;
       ethertype = dv.getUint16(p + 12);
       p += 14;
       for (let tags = 0; (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) && tags < MAX_VLAN_TAGS; tags++) {

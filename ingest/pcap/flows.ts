@@ -34,6 +34,9 @@
  * Emission order is deterministic: within one emission step records are sorted by tsStart, then by
  * flow creation order (itself the order of first packets in the file).
  *
+ * Ethernet captures: the first frame's source and destination MACs become the record's `srcMac` / `dstMac`
+ * (by the initiator found; a group address is left out), read once per flow.
+ *
  * TCP payload is passed in sequence order to the flow's L7 session (see `l7.ts`): retransmitted bytes
  * are trimmed, and a jump forward in sequence is reported as a gap. Bytes already delivered are never
  * dissected again, also after the flow ended: a TCP flow that ends (idle, or closed and lingered)
@@ -45,7 +48,7 @@
  */
 import { flowId, type DirectionNote, type FlowRecord } from '../../core/records.ts';
 import { dstIsServer, isGroupAddress, portRuleNote } from '../direction.ts';
-import type { DecodedPacket } from './decode.ts';
+import { macAt, type DecodedPacket } from './decode.ts';
 import type { L7Analyzer, L7Session } from './l7.ts';
 
 /** Flow-assembly options; all durations in ms of event time. */
@@ -145,6 +148,9 @@ interface Flow {
   /** Next expected TCP sequence number per direction (initiator, responder), -1 = unknown. */
   nextSeqInit: number;
   nextSeqResp: number;
+  /** Ethernet addresses of initiator and responder from the flow's first frame ('' unknown or group). */
+  srcMac: string;
+  dstMac: string;
 }
 
 /** Counters flow assembly writes to (shared with the reader's stats). */
@@ -400,6 +406,7 @@ export class FlowAssembler {
       finInit: false, finResp: false, closedAt: -1,
       l7: undefined, analyzer: undefined,
       nextSeqInit: -1, nextSeqResp: -1,
+      srcMac: '', dstMac: '',
     };
     // A flow object taken from `spare` is set field by field (the literal above only runs when none is).
     f.id = this.nextId++;
@@ -417,6 +424,14 @@ export class FlowAssembler {
     f.finInit = false; f.finResp = false; f.closedAt = -1;
     f.l7 = undefined; f.analyzer = undefined;
     f.nextSeqInit = -1; f.nextSeqResp = -1;
+    f.srcMac = ''; f.dstMac = '';
+    if (pkt.macOff >= 0) {
+      // The first frame's sender and receiver, read once per flow.
+      const sender = macAt(pkt.buf, pkt.macOff + 6);
+      const receiver = macAt(pkt.buf, pkt.macOff);
+      f.srcMac = senderIsClient ? sender : receiver;
+      f.dstMac = senderIsClient ? receiver : sender;
+    }
     if (icmp) { f.srcPort = 0; f.dstPort = pkt.dstPort; }
     for (const an of this.analyzers) {
       if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = this.sessions.get(an)?.pop() ?? an.create(); f.analyzer = an; break; }
@@ -513,6 +528,8 @@ export class FlowAssembler {
       srcIp: f.srcIp, srcPort: f.srcPort, dstIp: f.dstIp, dstPort: f.dstPort, proto: f.proto,
       packets: f.packets, bytes: f.bytes, packetsRev: f.packetsRev, bytesRev: f.bytesRev,
       tcpFlags: f.tcpFlags, exporter: this.exporter, observationDomain: 0, source: 'pcap',
+      ...(f.srcMac ? { srcMac: f.srcMac } : {}),
+      ...(f.dstMac ? { dstMac: f.dstMac } : {}),
     };
   }
 

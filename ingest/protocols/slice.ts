@@ -3,7 +3,10 @@
  * violations, unit ids and the cadence of the initiator's requests. A dissector decodes; this class
  * counts, and writes the counts into the slice's {@link FlowRecord} when flow assembly flushes it.
  */
-import { bump, intervals, type FlowRecord, type IntervalSummary } from '../../core/records.ts';
+import { bump, intervals, type FlowRecord, type IdentityReport, type IntervalSummary } from '../../core/records.ts';
+
+/** Identity reports kept per slice (distinct contents; the rest are dropped, they repeat a poll). */
+export const MAX_IDENTITY_REPORTS = 8;
 
 /**
  * Operation counts in first-seen order. A flow slice sees a handful of distinct operations, counted
@@ -60,6 +63,8 @@ export class L7Slice {
   private lastRequestTs = -1;
   /** The unit added last (most requests repeat it), -1 for none. */
   private lastUnit = -1;
+  /** Identity reports of the slice (rare: only identification messages make them). */
+  private ids: IdentityReport[] | undefined;
 
   /**
    * `unitsWhenEmpty`: write `l7Units` (possibly `[]`) whenever `l7` is written, for dissectors whose
@@ -91,6 +96,17 @@ export class L7Slice {
     this.lastUnit = id;
   }
 
+  /**
+   * A device identity the payload revealed (`FlowRecord.identity`). A report with the same side, message
+   * and fields as one already in the slice is dropped (a device polled for its identity repeats it).
+   */
+  identity(r: IdentityReport): void {
+    const ids = (this.ids ??= []);
+    if (ids.length >= MAX_IDENTITY_REPORTS) return;
+    const key = identityKey(r);
+    if (!ids.some((x) => identityKey(x) === key)) ids.push(r);
+  }
+
   /** An initiator request at `ts` (epoch ms) that paces the flow: adds the gap since the previous one. */
   request(ts: number): void {
     if (this.lastRequestTs >= 0) intervals.add(this.gaps, Math.max(0, ts - this.lastRequestTs));
@@ -110,6 +126,7 @@ export class L7Slice {
       if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
       if (this.nErrors > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
+      if (this.ids) rec.identity = this.ids;
     }
     if (this.nViolations > 0) rec.l7Violations = this.violations;
     this.reset();
@@ -127,5 +144,9 @@ export class L7Slice {
     this.lastUnit = -1;
     if (this.gaps.count > 0) this.gaps = intervals.empty();
     this.lastRequestTs = -1;
+    this.ids = undefined;
   }
 }
+
+/** A report's content without its time: what makes two reports the same. */
+const identityKey = (r: IdentityReport): string => JSON.stringify({ ...r, ts: 0 });

@@ -33,9 +33,10 @@
  * responses) and each network-layer message by name. Initiator datagrams go to `l7Ops`, responder ones
  * to `l7OpsRev`; with both sides on 47808 the initiator is the first sender (flow assembly's rule).
  */
-import type { FlowRecord } from '../../../core/records.ts';
+import type { DeviceIdentity, FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { L7Slice } from '../slice.ts';
+import { iAm, readPropertyAck } from './identity.ts';
 import {
   APDU_TYPES, BVLC_FUNCTIONS, BVLC_RESULTS, NETWORK_MESSAGES, NPDU_FUNCTIONS, abortName, confirmedName, errorCodeName,
   rejectName, unconfirmedName,
@@ -80,6 +81,12 @@ export const readError = (buf: Buffer, p: number, end: number): { cls: number; c
 export class BacnetSession implements L7Session {
   private readonly slice = new L7Slice();
   private everValid = false;
+  /**
+   * The APDU being read came from the datagram's IP sender itself (not forwarded by a BBMD, not routed
+   * from another network), so identity in it describes that address; and its event time.
+   */
+  private direct = false;
+  private now = 0;
 
   onPayload(fromInitiator: boolean, buf: Buffer, off: number, len: number, ts: number): void {
     if (len < 4) { this.violation('bacnet_length_mismatch'); return; }
@@ -98,6 +105,8 @@ export class BacnetSession implements L7Session {
       }
       return;
     }
+    this.direct = fn !== 0x04;
+    this.now = ts;
     const npdu = off + 4 + (fn === 0x04 ? 6 : 0);
     if (npdu >= end) { this.violation('bacnet_bad_npdu'); return; }
     this.npdu(fromInitiator, buf, npdu, end);
@@ -114,6 +123,7 @@ export class BacnetSession implements L7Session {
       p += 3 + buf[p + 2]!;
     }
     if (control & 0x08) {
+      this.direct = false;
       if (end - p < 3) { this.violation('bacnet_bad_npdu'); return; }
       p += 3 + buf[p + 2]!;
     }
@@ -143,6 +153,7 @@ export class BacnetSession implements L7Session {
       case APDU_TYPES.unconfirmedRequest:
         if (n < 2) { this.violation('bacnet_short_apdu'); return; }
         this.slice.op(fromInit, unconfirmedName(buf[p + 1]!));
+        if (buf[p + 1] === 0 && this.direct) this.identity(fromInit, 'bacnet_i_am', iAm(buf, p + 2, end));
         return;
       case APDU_TYPES.simpleAck:
         if (n < 3) { this.violation('bacnet_short_apdu'); return; }
@@ -152,6 +163,7 @@ export class BacnetSession implements L7Session {
         const at = p + (segmented ? 4 : 2);
         if (at >= end) { this.violation('bacnet_short_apdu'); return; }
         this.slice.op(fromInit, confirmedName(buf[at]!));
+        if (buf[at] === 12 && !segmented && this.direct) this.identity(fromInit, 'bacnet_read_property', readPropertyAck(buf, at + 1, end));
         return;
       }
       case APDU_TYPES.segmentAck:
@@ -174,6 +186,10 @@ export class BacnetSession implements L7Session {
       default:
         this.violation('bacnet_bad_apdu_type');
     }
+  }
+
+  private identity(fromInit: boolean, via: string, id: DeviceIdentity | undefined): void {
+    if (id) this.slice.identity({ side: fromInit ? 'src' : 'dst', via, ts: this.now, ...id });
   }
 
   private violation(code: BacnetViolation): void {

@@ -116,6 +116,16 @@ export class Dnp3Session implements L7Session {
   private readonly slice = new L7Slice(true);
   private readonly framer = new Framer(FRAMING, (req, buf, off, _kept, total, ts) => this.frame(req, buf, off, total, ts), (v) => this.slice.violation(v));
   private everValid = false;
+  /**
+   * Link addresses of the last frame from the master (DIR bit set): its source is the master, its
+   * destination the outstation; which side of the flow sent it; and what was reported last, so a
+   * flow reports its addresses once (`FlowRecord.identity`, via `dnp3_link`), again only when they change.
+   */
+  private master = -1;
+  private outstation = -1;
+  private masterIsInit = true;
+  private addrTs = 0;
+  private reported = -1;
 
   /** `datagrams`: each payload is one UDP datagram (no frame spans two). */
   constructor(private readonly datagrams = false) {}
@@ -133,6 +143,12 @@ export class Dnp3Session implements L7Session {
     if (bad > 0) this.slice.violation('dnp3_data_crc', bad);
     const control = buf[off + 3]!;
     this.slice.unit(control & 0x80 ? le16(buf, off + 4) : le16(buf, off + 6));
+    if (control & 0x80) {
+      this.master = le16(buf, off + 6);
+      this.outstation = le16(buf, off + 4);
+      this.masterIsInit = fromInit;
+      this.addrTs = ts;
+    }
     const primary = (control & 0x40) !== 0;
     const fc = control & 0x0f;
     if (!(primary && (fc === 3 || fc === 4))) {
@@ -187,6 +203,14 @@ export class Dnp3Session implements L7Session {
     if (final) {
       if (this.framer.gap(true)) this.slice.violation('dnp3_truncated');
       if (this.framer.gap(false)) this.slice.violation('dnp3_truncated');
+    }
+    const key = this.master * 65536 + this.outstation;
+    if (this.master >= 0 && key !== this.reported) {
+      this.reported = key;
+      const m = this.masterIsInit ? 'src' : 'dst';
+      this.slice.identity({ side: m, via: 'dnp3_link', ts: this.addrTs, address: String(this.master) });
+      // 0xFFF0–0xFFFF are broadcast and reserved addresses (IEEE 1815 §9.2.5.3), not the outstation's own.
+      if (this.outstation < 0xfff0) this.slice.identity({ side: m === 'src' ? 'dst' : 'src', via: 'dnp3_link', ts: this.addrTs, address: String(this.outstation) });
     }
     this.slice.flushInto(rec, this.everValid ? 'dnp3' : undefined);
   }

@@ -45,6 +45,7 @@ import {
   CARRIER_COMMANDS, CIP_CLASSES, CPF_ITEMS, ENIP_COMMANDS, commandName, generalStatusName, serviceName, statusName,
 } from './codes.ts';
 import { Framer, type Framing } from '../framer.ts';
+import { identityAttributes, listIdentityReply } from './identity.ts';
 import { L7Slice } from '../slice.ts';
 
 /** The registered EtherNet/IP port (TCP explicit messaging and UDP list_identity). */
@@ -140,6 +141,10 @@ export class EnipSession implements L7Session {
   /** Name of the last request per CIP service code (the index, 0–127), to name responses (which carry no path). */
   private readonly lastRequest: Array<string | undefined> = new Array<string | undefined>(0x80).fill(undefined);
   private everValid = false;
+  /** The last get_attributes_all request asked the Identity object (class 1): its reply is the device's identity. */
+  private identityAsked = false;
+  /** Event time of the message being read (identity reports carry it). */
+  private now = 0;
 
   /** `datagram`: UDP, one or more whole messages per payload, nothing carried over. */
   constructor(private readonly datagram = false) {
@@ -180,8 +185,13 @@ export class EnipSession implements L7Session {
     if (status !== 0) this.slice.error(statusName(status));
     if (!CARRIER_COMMANDS.has(command)) {
       this.slice.op(req, commandName(command));
+      // A reply has the identity item; the request has none. Either side may be the device (UDP replies).
+      if (command === 0x63 && status === 0) {
+        for (const id of listIdentityReply(buf, p + ENIP_HEADER, p + n)) this.slice.identity({ side: req ? 'src' : 'dst', via: 'enip_list_identity', ts, ...id });
+      }
       return;
     }
+    this.now = ts;
     // An error reply to a carrier may come without command data.
     if (status !== 0 && n === ENIP_HEADER) return;
     this.cpf(req, buf, p + ENIP_HEADER, p + n);
@@ -224,6 +234,11 @@ export class EnipSession implements L7Session {
       if (status !== 0) this.slice.error(generalStatusName(status));
       const data = p + 4 + 2 * buf[p + 3]!;
       if (data > end) { this.violation('enip_short_cip'); return; }
+      if (sc === 0x01 && this.identityAsked && status === 0) {
+        this.identityAsked = false;
+        const id = identityAttributes(buf, data, end);
+        if (id) this.slice.identity({ side: fromInit ? 'src' : 'dst', via: 'cip_identity', ts: this.now, ...id });
+      }
       if (sc === 0x0a && depth < MAX_EMBED_DEPTH && data < end) this.multiple(fromInit, buf, data, end, depth);
       return;
     }
@@ -234,6 +249,7 @@ export class EnipSession implements L7Session {
     const name = serviceName(sc, PATH.symbolic && !PATH.hasCls ? undefined : cls);
     this.lastRequest[sc] = name;
     this.slice.op(fromInit, name);
+    if (sc === 0x01) this.identityAsked = cls === CIP_CLASSES.identity;
     if (depth >= MAX_EMBED_DEPTH) return;
     if (sc === 0x0a) this.multiple(fromInit, buf, pathEnd, end, depth);
     else if (sc === 0x52 && cls === CIP_CLASSES.connectionManager) this.unconnectedSend(fromInit, buf, pathEnd, end, depth);

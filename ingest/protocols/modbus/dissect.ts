@@ -23,6 +23,7 @@ import type { FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { L7Slice } from '../slice.ts';
 import { exceptionName, functionName } from './codes.ts';
+import { readDeviceIdentification } from './identity.ts';
 
 /** MBAP header (7) + largest PDU (253). */
 export const MAX_ADU = 260;
@@ -207,6 +208,10 @@ export class ModbusSession implements L7Session {
     }
     const v = checkPdu(fc, req, buf, p + 7, pduLen);
     if (v) this.violation(v);
+    if (fc === 43 && !req) {
+      const id = readDeviceIdentification(buf, p + 7, pduLen);
+      if (id) this.slice.identity({ side: 'dst', via: 'modbus_device_id', ts, ...id });
+    }
   }
 
   private violation(code: ModbusViolation): void {

@@ -37,10 +37,11 @@
  * valid chunk header; otherwise the session stays silent for the whole flow (no ops, no violations).
  * Each direction keeps at most {@link KEEP} bytes of a chunk; the rest is skipped (bounded memory).
  */
-import type { FlowRecord } from '../../../core/records.ts';
+import type { DeviceIdentity, FlowRecord } from '../../../core/records.ts';
 import type { L7Analyzer, L7Session } from '../../pcap/l7.ts';
 import { Framer, type Framing } from '../framer.ts';
 import { L7Slice } from '../slice.ts';
+import { CREATE_SESSION_REQUEST, GET_ENDPOINTS_RESPONSE, createSessionClient, getEndpointsServer } from './identity.ts';
 import {
   MESSAGE_TYPES, OPEN_SECURE_CHANNEL_NONE, SECURED_CHUNK, SERVICE_REQUESTS, SERVICE_RESPONSES, serviceName,
   statusName,
@@ -173,6 +174,8 @@ export class OpcuaSession implements L7Session {
   private readonly openInit = new Set<number>();
   private readonly openResp = new Set<number>();
   private readonly slice = new L7Slice();
+  /** Event time of the chunk being read (identity reports carry it). */
+  private now = 0;
 
   constructor() {
     this.framer = new Framer(framing, (req, buf, off, kept, total, ts) => this.chunk(req, buf, off, kept, ts), (v) => this.violation(v));
@@ -188,6 +191,7 @@ export class OpcuaSession implements L7Session {
     const type = typeOf(buf, p);
     const chunkType = buf[p + 3]!;
     const end = p + n;
+    this.now = ts;
     if (req && chunkType === CHUNK_F) this.slice.request(ts);
     switch (type) {
       case 'HEL':
@@ -264,9 +268,11 @@ export class OpcuaSession implements L7Session {
     const name = serviceName(id, req);
     if (req) {
       this.slice.op(req, id === 446 && this.securityModeNone(buf, next, end) ? OPEN_SECURE_CHANNEL_NONE : name);
+      if (id === CREATE_SESSION_REQUEST) this.identity('src', createSessionClient(buf, next, end));
       return;
     }
     this.slice.op(req, name);
+    if (id === GET_ENDPOINTS_RESPONSE) this.identity('dst', getEndpointsServer(buf, next, end));
     // ResponseHeader: timestamp (8), request handle (4), ServiceResult (4).
     if (next + 16 <= end) {
       const result = le32(buf, next + 12);
@@ -294,6 +300,10 @@ export class OpcuaSession implements L7Session {
       if (q < 0) return false;
     }
     return q + 12 <= end && le32(buf, q + 8) === 1;
+  }
+
+  private identity(side: 'src' | 'dst', id: DeviceIdentity | undefined): void {
+    if (id) this.slice.identity({ side, via: 'opcua_application', ts: this.now, ...id });
   }
 
   private violation(code: OpcuaViolation): void {

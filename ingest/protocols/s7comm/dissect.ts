@@ -53,11 +53,16 @@ import {
 } from './codes.ts';
 import { Framer, type Framing } from '../framer.ts';
 import { L7Slice } from '../slice.ts';
+import { SzlGatherer } from './identity.ts';
 
 /** ISO-on-TCP (RFC 1006). */
 export const ISO_TSAP_PORT = 102;
-/** TPKT octets kept per frame: TPKT 4 + COTP li 1 + header ≤ 255 + 64 of data. */
-const TPKT_CAP = 4 + 1 + 255 + 64;
+/**
+ * TPKT octets kept per frame: TPKT 4 + COTP li 1 + header ≤ 255 + the largest S7 PDU (960, a negotiated
+ * PDU size), so read-SZL answers are whole for identity (`identity.ts`); other TSDUs are read for their
+ * first {@link TSDU_CAP} octets.
+ */
+const TPKT_CAP = 4 + 1 + 255 + 960;
 /** TSDU octets kept: enough for every header and parameter this dissector reads. */
 const TSDU_CAP = 64;
 
@@ -197,6 +202,8 @@ export class S7Session implements L7Session {
   /** Undecided until the first TSDU; 'foreign' = not S7 (e.g. MMS): ignored from then on. */
   private kind: 'undecided' | 's7comm' | 's7comm-plus' | 'foreign' = 'undecided';
   private readonly slice = new L7Slice();
+  /** Read-SZL answers of the responder, gathered for identity (created on the first userdata response). */
+  private szl: SzlGatherer | undefined;
   private readonly framer = new Framer(FRAMING, (req, buf, off, kept, total, ts) => this.tpkt(req, buf, off, kept, total, ts), (v) => this.slice.violation(v));
 
   /** What the flow carries so far: S7comm, S7comm-plus, not S7 ('foreign'), or not known yet. */
@@ -229,6 +236,8 @@ export class S7Session implements L7Session {
       // A TSDU in one TPKT (the common case) is parsed where it lies, without copying it.
       const lenT = total - 5 - li;
       if (lenT > 0) this.tsdu(fromInit, side, buf, dataOff, Math.min(TSDU_CAP, dataKept), lenT, ts);
+      // A userdata answer from the responder (ROSCTR 7): a read-SZL answer may tell the PLC's identity.
+      if (!fromInit && dataKept >= 22 && buf[dataOff] === 0x32 && buf[dataOff + 1] === 7) this.identity(buf, dataOff, dataKept, ts);
       return;
     }
     const room = TSDU_CAP - side.tsduKept;
@@ -245,6 +254,11 @@ export class S7Session implements L7Session {
     side.tsduKept = 0;
     side.tsduLen = 0;
     if (lenT > 0) this.tsdu(fromInit, side, side.tsdu, 0, keptT, lenT, ts);
+  }
+
+  private identity(buf: Buffer, off: number, kept: number, ts: number): void {
+    const got = (this.szl ??= new SzlGatherer()).pdu(buf, off, kept);
+    if (got) this.slice.identity({ side: 'dst', via: `s7_szl_0x${got.id.toString(16).padStart(4, '0')}`, ts, ...got.identity });
   }
 
   /** One complete TSDU of `total` octets whose first `kept` are at `buf[off…]` (a frame, or `side.tsdu`). */

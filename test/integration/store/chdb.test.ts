@@ -13,7 +13,7 @@ import type { Alert, EdgeSeries, FlowRecord, WindowScore } from '../../../core/r
 import { openChdb } from '../../../store/chdb.ts';
 import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
-  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, parseChTime, seriesRow, tables, windowRow,
+  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, inventoryChangeRow, inventoryRow, parseChTime, seriesRow, tables, windowRow,
   type ConduitState,
 } from '../../../store/schema.ts';
 import type { Store } from '../../../store/store.ts';
@@ -95,6 +95,8 @@ test('every DDL column is produced by its row mapper and every mapped key is a D
     assets: assetRow({ ip: '10.0.0.1', zone: 'a', firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, l7: [] }, 'cols', 0),
     conduits: conduitRow(conduitState, 'cols'),
     series: { ...seriesRow(edgeSeries, 'cols'), stored_at: 'filled by the engine' },
+    inventory_changes: inventoryChangeRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'inventory', explanation: '' }, 'new_mac', 's', 'cols'),
+    inventory: inventoryRow({ ip: '10.0.0.1', macs: [], role: 'unknown', confidence: 1, evidence: [], flags: [], protocols: [], services: [], peers: [], firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, identities: [] }, 'cols', 'replay', 2),
   };
   for (const def of [...dataTables, tables.schemaMigrations]) {
     const ddl = (await store.query<{ name: string }>(`DESCRIBE TABLE ${def.name}`)).map((r) => r.name).sort();
