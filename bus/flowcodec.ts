@@ -6,7 +6,7 @@
  *
  * Layout, little-endian, every column 8-byte aligned from the start of the value:
  *
- *   u32 magic 'CWF2' · u32 rows · u32 dictionary entries · u32 flags (0)
+ *   u32 magic 'CWF2' · u32 rows · u32 dictionary entries · u32 flags (bit 0: link section present)
  *   dictionary: u32 byte length, then per entry u32 length + UTF-8 bytes (padded to 8)
  *   f64[rows] tsStart, tsEnd, packets, bytes, packetsRev, bytesRev
  *   u32[rows] srcIp, dstIp, exporter, source, l7, id (dictionary indexes; 0xffffffff = absent),
@@ -17,6 +17,8 @@
  *   l7Units: u32[rows + 1] offsets (same absent mark), u32 values
  *   requestIntervalsMs: u8[rows] present, f64[5 × rows] count, mean, m2, min, max
  *   fidelity: u32[rows + 1] offsets (same absent mark), u32 dictionary indexes
+ *   link section, only with flag bit 0 (a batch where some record has a MAC or an identity report):
+ *             u32[rows] srcMac, dstMac, identity (dictionary indexes; identity as its JSON text)
  *
  * `id` goes through the dictionary too (each id appears once, the cost is the same as a string column).
  * Decoding returns FlowRecords (the detector engine and the row mappers take objects) or, with
@@ -33,6 +35,8 @@ const F64_COLS = ['tsStart', 'tsEnd', 'packets', 'bytes', 'packetsRev', 'bytesRe
 const STR_COLS = ['srcIp', 'dstIp', 'exporter', 'source', 'l7', 'id'] as const;
 const U16_COLS = ['srcPort', 'dstPort', 'tcpFlags'] as const;
 const MAP_COLS = ['l7Ops', 'l7OpsRev', 'l7Errors', 'l7Violations'] as const;
+/** Flag bit: the value ends with the link section (srcMac, dstMac, identity). */
+const HAS_LINK = 1;
 
 type MapCol = (typeof MAP_COLS)[number];
 type StrCol = (typeof STR_COLS)[number];
@@ -50,6 +54,8 @@ export interface FlowColumns {
   units: { offsets: Uint32Array; values: Uint32Array };
   intervals: { present: Uint8Array; values: Float64Array };
   fidelity: { offsets: Uint32Array; values: Uint32Array };
+  /** Ethernet addresses and identity reports (JSON text), when the batch carried any. */
+  link?: { srcMac: Uint32Array; dstMac: Uint32Array; identity: Uint32Array };
 }
 
 const pad8 = (n: number): number => (n + 7) & ~7;
@@ -120,6 +126,7 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   let fidAt = 0;
   const present = new Uint8Array(rows);
   const iv = new Float64Array(5 * rows);
+  let link: Uint32Array[] | undefined;
   for (let r = 0; r < rows; r++) {
     const f = flows[r]!;
     f64[0]![r] = f.tsStart; f64[1]![r] = f.tsEnd; f64[2]![r] = f.packets; f64[3]![r] = f.bytes;
@@ -143,6 +150,11 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
       fidOff[r] = fidAt;
       for (const n of f.fidelity) fidVals[fidAt++] = ref(n);
     } else fidOff[r] = ABSENT;
+    if (f.srcMac !== undefined || f.dstMac !== undefined || f.identity !== undefined) {
+      link ??= [0, 1, 2].map(() => new Uint32Array(rows).fill(ABSENT));
+      link[0]![r] = ref(f.srcMac); link[1]![r] = ref(f.dstMac);
+      link[2]![r] = f.identity === undefined ? ABSENT : ref(JSON.stringify(f.identity));
+    }
     const s = f.requestIntervalsMs;
     if (s) {
       present[r] = 1;
@@ -154,7 +166,7 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   fidOff[rows] = fidAt;
 
   const out = new Out(256 + rows * 120);
-  out.u32(MAGIC); out.u32(rows); out.u32(words.length); out.u32(0);
+  out.u32(MAGIC); out.u32(rows); out.u32(words.length); out.u32(link ? HAS_LINK : 0);
   const dictStart = out.at;
   out.u32(0);
   for (const w of words) {
@@ -175,6 +187,7 @@ export const encodeFlowColumns = (flows: readonly FlowRecord[]): Buffer => {
   out.array(unitOff); out.array(unitVals, unitAt);
   out.array(present); out.array(iv);
   out.array(fidOff); out.array(fidVals, fidAt);
+  if (link) for (const a of link) out.array(a);
   return out.buf.subarray(0, out.at);
 };
 
@@ -206,6 +219,7 @@ export const decodeFlowColumns = (value: Buffer): Decoded<FlowColumns> => {
     if (value.length < 20 || value.readUInt32LE(0) !== MAGIC) return { ok: false, reason: `not a ${FLOWS_COL_SCHEMA} value (bad magic)` };
     const rows = value.readUInt32LE(4);
     const entries = value.readUInt32LE(8);
+    const flags = value.readUInt32LE(12);
     const inp = new In(value);
     inp.at = 16;
     inp.need(4, 'the dictionary');
@@ -239,6 +253,11 @@ export const decodeFlowColumns = (value: Buffer): Decoded<FlowColumns> => {
     const fidOffsets = inp.array(Uint32Array, rows + 1, 'fidelity');
     const fidelity = { offsets: fidOffsets, values: inp.array(Uint32Array, fidOffsets[rows]!, 'fidelity') };
     for (let i = 0; i < fidelity.values.length; i++) if (fidelity.values[i]! >= entries) throw new RangeError('a fidelity note points past the dictionary');
+    let link: FlowColumns['link'];
+    if (flags & HAS_LINK) {
+      link = { srcMac: inp.array(Uint32Array, rows, 'srcMac'), dstMac: inp.array(Uint32Array, rows, 'dstMac'), identity: inp.array(Uint32Array, rows, 'identity') };
+      for (const [c, a] of Object.entries(link)) for (let r = 0; r < rows; r++) if (a[r] !== ABSENT && a[r]! >= entries) throw new RangeError(`${c} of row ${r} points past the dictionary`);
+    }
     for (const c of STR_COLS) {
       const a = str[c];
       for (let r = 0; r < rows; r++) if (a[r] !== ABSENT && a[r]! >= entries) throw new RangeError(`${c} of row ${r} points past the dictionary`);
@@ -250,7 +269,7 @@ export const decodeFlowColumns = (value: Buffer): Decoded<FlowColumns> => {
       const { keys } = maps[m];
       for (let i = 0; i < keys.length; i++) if (keys[i]! >= entries) throw new RangeError(`a ${m} key points past the dictionary`);
     }
-    return { ok: true, value: { rows, dict, f64, str, observationDomain, u16, proto, maps, units, intervals, fidelity } };
+    return { ok: true, value: { rows, dict, f64, str, observationDomain, u16, proto, maps, units, intervals, fidelity, ...(link ? { link } : {}) } };
   } catch (e) {
     return { ok: false, reason: `corrupt ${FLOWS_COL_SCHEMA} value: ${(e as Error).message}` };
   }
@@ -294,6 +313,18 @@ export const decodeFlowRecords = (value: Buffer): Decoded<FlowRecord[]> => {
     if (us) f.l7Units = Array.from(c.units.values.subarray(us[0], us[1]));
     const fs = span(c.fidelity.offsets, r, rows);
     if (fs) f.fidelity = Array.from(c.fidelity.values.subarray(fs[0], fs[1]), (i) => dict[i]!);
+    if (c.link) {
+      const { srcMac, dstMac, identity } = c.link;
+      if (srcMac[r] !== ABSENT) f.srcMac = dict[srcMac[r]!]!;
+      if (dstMac[r] !== ABSENT) f.dstMac = dict[dstMac[r]!]!;
+      const k = identity[r]!;
+      if (k !== ABSENT) {
+        let parsed: unknown;
+        try { parsed = JSON.parse(dict[k]!); } catch { parsed = undefined; }
+        if (!Array.isArray(parsed)) return { ok: false, reason: `corrupt ${FLOWS_COL_SCHEMA} value: identity of row ${r} is not a list of reports` };
+        f.identity = parsed as FlowRecord['identity'];
+      }
+    }
     if (c.intervals.present[r]) {
       const v = c.intervals.values;
       f.requestIntervalsMs = { count: v[r]!, mean: v[rows + r]!, m2: v[2 * rows + r]!, min: v[3 * rows + r]!, max: v[4 * rows + r]! };

@@ -70,3 +70,24 @@ test('damaged values give a reason, never a throw', () => {
     assert.match((d as { reason: string }).reason, why, what);
   }
 });
+
+test('MACs and identity reports travel in the link section, only in batches that have them', () => {
+  const linked: FlowRecord = {
+    ...full, id: 'linked', srcMac: '00:80:f4:01:02:03', dstMac: '00:1d:9c:aa:bb:cc',
+    identity: [{ side: 'dst', via: 'modbus_device_id', ts: 1_736_150_400_500, vendor: 'Schneider Electric', model: 'BMX P34 2020', firmware: 'v2.70' }],
+  };
+  const macOnly: FlowRecord = { ...bare, id: 'mac-only', srcMac: '00:80:f4:01:02:04' };
+  const flows = [linked, bare, macOnly];
+  const buf = encodeFlowColumns(flows);
+  assert.equal(buf.readUInt32LE(12), 1, 'the link flag is set');
+  const back = decodeFlowRecords(buf);
+  assert.ok(back.ok, back.ok ? '' : back.reason);
+  assert.deepEqual(back.value, flows);
+  assert.deepEqual(Object.keys(back.value[1]!).sort(), Object.keys(bare).sort(), 'a row without them gains no fields');
+  const plain = encodeFlowColumns([full, bare]);
+  assert.equal(plain.readUInt32LE(12), 0, 'no link section without MACs or identity');
+  assert.ok(plain.length < encodeFlowColumns([{ ...full, srcMac: '00:80:f4:01:02:03' }, bare]).length);
+  const cut = decodeFlowRecords(buf.subarray(0, buf.length - 8));
+  assert.equal(cut.ok, false);
+  assert.match((cut as { reason: string }).reason, /ends inside identity/);
+});
