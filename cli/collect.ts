@@ -10,8 +10,6 @@ import { usageError } from './args.ts';
 
 export const runCollectCommand = async (v: Record<string, unknown>): Promise<number> => {
   if (typeof v.listen !== 'string') throw usageError('collect', 'Missing --listen: where to receive exports, e.g. --listen udp://0.0.0.0:2055.');
-  const format = typeof v.format === 'string' ? v.format : 'jsonl';
-  if (format !== 'jsonl') throw usageError('collect', `--format "${format}" is not supported; use jsonl.`);
   const parsed = CollectorConfig.safeParse({
     listen: v.listen,
     ...(typeof v.allow === 'string' ? { allowedExporters: v.allow.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
