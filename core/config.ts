@@ -65,6 +65,12 @@ export const Enforce = z.object({
 }).strict();
 export type Enforce = z.output<typeof Enforce>;
 
+export const Incidents = z.object({
+  gap: duration.default('5m').describe('Alerts of the same conduit, source host or cause join one incident while they come less than this apart (event time); a longer quiet gap starts a new incident.'),
+  maxSpan: duration.default('24h').describe('An incident takes no new alerts once it spans this long; the next related alert opens a new one (a noisy conduit does not make one endless incident).'),
+}).strict();
+export type Incidents = z.output<typeof Incidents>;
+
 export const Site = z.object({
   site: name.describe('Site name, e.g. "plant-a".'),
   productionCycle: duration.describe('Length of one full production cycle (a shift, a batch, a day), e.g. "8h".'),
@@ -73,6 +79,7 @@ export const Site = z.object({
   maintenanceWindows: z.array(MaintenanceWindow).default([]).describe('Planned maintenance windows (when blocking rules may be applied).'),
   detection: Detection.default({}).describe('Windowing and alerting.'),
   enforce: Enforce.default({}).describe('Promote-to-block: allow-list rules, the readiness gate, the audit trail.'),
+  incidents: Incidents.default({}).describe('How alerts are grouped into incidents (incidents/README.md).'),
 }).strict().superRefine((s, ctx) => {
   const zones = new Set<string>();
   s.zones.forEach((z, i) => {
