@@ -5,12 +5,14 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
-import { bump, edgeId, type Alert, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { bump, edgeId, type Alert, type FlowRecord, type Incident, type WindowScore } from '../core/records.ts';
 import type { DetectionEngine } from '../detectors/engine.ts';
+import { severityRank } from '../incidents/severity.ts';
+import { Triage } from '../incidents/triage.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, flowRow, TABLES, windowRow, type AssetSummary } from '../store/schema.ts';
+import { alertRow, assetRow, flowRow, incidentRow, runRow, TABLES, windowRow, type AssetSummary, type RunInfo } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ModelUse } from '../models/use.ts';
 import { openInput, type InputProgress } from './inputs.ts';
@@ -31,10 +33,14 @@ export interface ReplayOptions {
   mapping?: string;
   /** Trained models to run beside the detectors (`--model`). */
   models?: ModelUse;
+  /** Stop reading when aborted (Ctrl-C): what was read is scored, stored and reported. */
+  signal?: AbortSignal;
+  /** The command, for the runs table (replay, demo). */
+  command?: string;
 }
 
 /** Alerts of the same edge and detector in consecutive windows, merged into one finding. */
-export interface Incident extends Alert {
+export interface Finding extends Alert {
   windows: number;
 }
 
@@ -59,9 +65,14 @@ export interface ReplayReport {
   undeclared: string[];
   windowsScored: number;
   lateRecords: number;
-  alerts: Incident[];
+  /** Findings (alerts of consecutive windows merged), most severe first. */
+  alerts: Finding[];
   rawAlerts: number;
+  /** Related alerts grouped (incidents/), most severe first. */
+  incidents: Incident[];
   dataDir?: string;
+  /** Set when the replay was stopped before the end of its inputs: what was read by then. */
+  interrupted?: { bytesRead: number; bytesTotal: number };
 }
 
 class Sinks {
@@ -79,10 +90,24 @@ class Sinks {
     return new Sinks(store, w(TABLES.flows), w(TABLES.windows), w(TABLES.alerts));
   }
 
+  /** Writes what is buffered and the assets; the store stays open for the run's last rows. */
   async finish(assets: AssetSummary[], runId: string, observedAt: number): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
+  }
+
+  async close(): Promise<void> {
     await this.store.close();
+  }
+
+  /** The run's row in `runs` (version 1 when it starts, 2 when it ends). */
+  async recordRun(run: RunInfo, version: number): Promise<void> {
+    await this.store.insertRows(TABLES.runs, [runRow(run, version)]);
+  }
+
+  /** The incidents as they stand at the end (one version each). */
+  async writeIncidents(list: Incident[], runId: string): Promise<void> {
+    if (list.length) await this.store.insertRows(TABLES.incidents, list.map((i) => incidentRow(i, runId)));
   }
 
   async abort(): Promise<void> {
@@ -90,8 +115,12 @@ class Sinks {
   }
 }
 
-const mergeIncidents = (alerts: Alert[], windowMs: number): Incident[] => {
-  const byKey = new Map<string, Incident[]>();
+/** Most severe first: severity level, then risk, then score, then time. */
+export const bySeverity = (a: { severity?: Alert['severity']; risk?: number; score: number; tsStart: number; id: string }, b: typeof a): number =>
+  severityRank(b.severity) - severityRank(a.severity) || (b.risk ?? 0) - (a.risk ?? 0) || b.score - a.score || a.tsStart - b.tsStart || a.id.localeCompare(b.id);
+
+const mergeFindings = (alerts: Alert[], windowMs: number): Finding[] => {
+  const byKey = new Map<string, Finding[]>();
   const sorted = [...alerts].sort((a, b) => a.tsStart - b.tsStart || a.id.localeCompare(b.id));
   for (const a of sorted) {
     const key = `${a.conduit}|${edgeId({ src: a.src, dst: a.dst, proto: a.proto, dstPort: a.dstPort, l7: a.l7 })}|${a.detector}`;
@@ -101,13 +130,17 @@ const mergeIncidents = (alerts: Alert[], windowMs: number): Incident[] => {
       last.tsEnd = Math.max(last.tsEnd, a.tsEnd);
       last.windows += 1;
       if (a.score > last.score) { last.score = a.score; last.explanation = a.explanation; }
+      if ((a.risk ?? 0) > (last.risk ?? 0)) {
+        last.risk = a.risk;
+        if (a.severity) last.severity = a.severity;
+        if (a.severityReason) last.severityReason = a.severityReason;
+      }
     } else {
       list.push({ ...a, windows: 1 });
     }
     byKey.set(key, list);
   }
-  return [...byKey.values()].flat()
-    .sort((a, b) => b.score - a.score || a.tsStart - b.tsStart || a.id.localeCompare(b.id));
+  return [...byKey.values()].flat().sort(bySeverity);
 };
 
 export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
@@ -118,7 +151,8 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   // Edges an analyst folded into the baseline (learn/unlearn, audited) are known to novelty from the start.
   const learned = opts.dataDir ? new BaselineOverrides(opts.dataDir).learnedEdges() : [];
   const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}), ...(opts.models ? { models: opts.models } : {}) });
-  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
+  const triage = Triage.create(siteMap);
+  const incidents = new Map<string, Incident>();
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];
   let flowCount = 0;
@@ -126,6 +160,14 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   let lastTs: number | undefined;
   const totalBytes = opened.reduce((s, o) => s + o.progress.fileSize, 0);
   let doneBytes = 0;
+  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock) : undefined;
+  const startedAt = opts.clock.now();
+  const run = (status: RunInfo['status'], note = ''): RunInfo => ({
+    runId, command: opts.command ?? 'replay', site: opts.site.site, inputs: opts.inputs, startedAt,
+    finishedAt: status === 'running' ? 0 : opts.clock.now(), status, flows: flowCount, alerts: alerts.length, incidents: incidents.size,
+    firstTs: firstTs ?? 0, lastTs: lastTs ?? 0, note,
+  });
+  await sinks?.recordRun(run('running'), 1);
 
   const seeAsset = (ip: string, f: FlowRecord, bytes: number) => {
     let a = assets.get(ip);
@@ -137,8 +179,11 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     if (f.l7 && !a.l7.includes(f.l7)) a.l7.push(f.l7);
   };
 
-  const onScored = async (out: { scores: WindowScore[]; alerts: Alert[] }) => {
+  const onScored = async (scored: { scores: WindowScore[]; alerts: Alert[] }) => {
+    const triaged = triage.apply(scored);
+    const out = { scores: scored.scores, alerts: triaged.alerts };
     alerts.push(...out.alerts);
+    for (const i of triaged.incidents) incidents.set(i.id, i);
     if (sinks) {
       if (out.scores.length) await sinks.windows.write(out.scores.map((s) => windowRow(s, runId)));
       if (out.alerts.length) await sinks.alerts.write(out.alerts.map((a) => alertRow(a, runId)));
@@ -146,8 +191,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   };
 
   const describe = (p: InputProgress) => `${p.file.split('/').pop()}: ${p.units().toLocaleString('en-US')} read, ${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alerts`;
+  let interrupted: ReplayReport['interrupted'];
   try {
     for (const { flows, progress } of opened) {
+      if (interrupted) break;
       for await (const batch of flows) {
         flowCount += batch.length;
         const observedAt = opts.clock.now();
@@ -166,12 +213,21 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
         }
         await onScored(engine.ingest(batch));
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
+        if (opts.signal?.aborted) {
+          interrupted = { bytesRead: doneBytes + progress.bytesRead(), bytesTotal: totalBytes };
+          break;
+        }
       }
       doneBytes += progress.fileSize;
     }
     await onScored(engine.flush());
+    const incidentList = [...incidents.values()].sort((a, b) => bySeverity({ ...a, score: a.risk, tsStart: a.firstSeen }, { ...b, score: b.risk, tsStart: b.firstSeen }));
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
     await sinks?.finish(assetList, runId, opts.clock.now());
+    await sinks?.writeIncidents(incidentList, runId);
+    await sinks?.recordRun(run(interrupted ? 'interrupted' : 'complete',
+      interrupted ? `stopped after ${interrupted.bytesRead} of ${interrupted.bytesTotal} input bytes; what was read is stored` : ''), 2);
+    await sinks?.close();
     const conduits = engine.status();
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
@@ -192,11 +248,14 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
       undeclared: conduits.filter((c) => !c.declared).map((c) => c.conduit),
       windowsScored: stats.windowsClosed,
       lateRecords: stats.lateRecords,
-      alerts: mergeIncidents(alerts, windowMs),
+      alerts: mergeFindings(alerts, windowMs),
       rawAlerts: alerts.length,
+      incidents: incidentList,
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(interrupted ? { interrupted } : {}),
     };
   } catch (e) {
+    await sinks?.recordRun(run('failed', (e as Error).message.split('\n')[0]!.slice(0, 500)), 2).catch(() => {});
     await sinks?.abort();
     throw e;
   }

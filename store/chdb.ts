@@ -12,10 +12,12 @@
  * (`async_insert=0`, so the promise settles once the part is written) and with
  * `input_format_skip_unknown_fields=0` (a misspelt column is an error, never silently dropped).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
+import { tables } from './schema.ts';
 import type { InsertOptions, RawOptions, Receipt, Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
@@ -160,3 +162,10 @@ export const openChdb = async (dir: string): Promise<Store> => {
   }
   return new ChdbStore(abs, session);
 };
+
+/**
+ * True when `dir` holds a chDB store that conduitwatch migrated (its `schema_migrations` table),
+ * read from the directory without opening it: opening would create the engine's files in any
+ * directory, which a command that only reads (`conduitwatch sql`) must not do.
+ */
+export const isChdbStore = (dir: string): boolean => existsSync(join(resolve(dir), 'metadata', 'default', `${tables.schemaMigrations.name}.sql`));
