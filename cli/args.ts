@@ -65,14 +65,21 @@ export const editDistance = (a: string, b: string): number => {
 
 /**
  * The candidates nearest to `word`: a prefix of one name (`--sit` → `--site`), or within an edit
- * distance that grows with the length (1 up to 4 letters, 2 up to 8, then 3). Nearest first.
+ * distance that grows with the length (1 up to 4 letters, 2 up to 8, then 3; one more when the two
+ * start with the same two letters). Nearest first.
  */
 export const nearest = (word: string, candidates: readonly string[]): string[] => {
   const w = word.toLowerCase();
   const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
+  const shared = (c: string): number => {
+    let i = 0;
+    while (i < c.length && i < w.length && c[i] === w[i]) i++;
+    return i;
+  };
   const scored = candidates
     .map((c) => ({ c, d: c.startsWith(w) && w.length >= 2 ? 0.5 : editDistance(w, c.toLowerCase()) }))
-    .filter((x) => x.d <= limit)
+    // A shared start of two letters or more allows one edit more (--sight → --site).
+    .filter((x) => x.d <= limit + (shared(x.c.toLowerCase()) >= 2 ? 1 : 0))
     .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
   return scored.map((x) => x.c);
 };

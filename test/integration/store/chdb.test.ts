@@ -13,7 +13,7 @@ import type { Alert, FlowRecord, WindowScore } from '../../../core/records.ts';
 import { openChdb } from '../../../store/chdb.ts';
 import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
-  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, parseChTime, tables, windowRow,
+  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, incidentRow, parseChTime, runRow, tables, windowRow,
 } from '../../../store/schema.ts';
 import type { Store } from '../../../store/store.ts';
 import { projectRoot } from '../../support/data.ts';
@@ -64,10 +64,10 @@ test('migrations create every table, record versions 1..N, and a second run appl
   const second = await migrate(store);
   assert.deepEqual(second, { applied: [], version: newest });
   const names = (await store.query<{ name: string }>('SHOW TABLES')).map((r) => r.name).sort();
-  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'rules', 'schema_migrations', 'sink_batches', 'windows']);
+  assert.deepEqual(names, ['alerts', 'assets', 'audit', 'conduits', 'flows', 'incidents', 'rules', 'runs', 'schema_migrations', 'sink_batches', 'windows']);
   const recorded = await store.query<{ version: number; name: string; applied_at: string }>(
     'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules']);
+  assert.deepEqual(recorded.map((r) => `${r.version}:${r.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:runs_incidents']);
   assert.equal(parseChTime(recorded[0]!.applied_at), T0);
 });
 
@@ -78,6 +78,8 @@ test('every DDL column is produced by its row mapper and every mapped key is a D
     alerts: alertRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'd', explanation: '' }, 'cols'),
     assets: assetRow({ ip: '10.0.0.1', zone: 'a', firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, l7: [] }, 'cols', 0),
     conduits: conduitRow({ conduit: 'a->b', fromZone: 'a', toZone: 'b', declared: true, firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, status: 'learning', baselineUntil: 2, updatedAt: 3 }, 'cols'),
+    incidents: incidentRow({ id: 'i', severity: 'high', risk: 4, firstSeen: 0, lastSeen: 1, alerts: 1, alertIds: ['x'], conduits: ['a->b'], sources: ['s'], targets: ['d'], detectors: ['d'], topAlert: 'x', summary: 's' }, 'cols'),
+    runs: runRow({ runId: 'cols', command: 'replay', site: 's', inputs: ['f'], startedAt: 1, finishedAt: 2, status: 'complete', flows: 1, alerts: 0, incidents: 0, firstTs: 0, lastTs: 1, note: '' }, 2),
   };
   for (const def of [...dataTables, tables.schemaMigrations]) {
     const ddl = (await store.query<{ name: string }>(`DESCRIBE TABLE ${def.name}`)).map((r) => r.name).sort();

@@ -23,7 +23,7 @@ test('a file without a final semicolon is still one statement', () => {
 
 test('the shipped DDL loads as versions 1..N, each with a name and checksum', async () => {
   const m = await loadMigrations();
-  assert.deepEqual(m.map((x) => `${x.version}:${x.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules']);
+  assert.deepEqual(m.map((x) => `${x.version}:${x.name}`), ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules', '9:runs_incidents']);
   assert.ok(m.every((x) => /^[0-9a-f]{64}$/.test(x.checksum)));
 });
 
