@@ -61,7 +61,8 @@ export interface ReplayReport {
   firstTs?: number;
   lastTs?: number;
   assets: AssetSummary[];
-  conduits: ReturnType<DetectionEngine['status']>;
+  /** Each conduit's status, and whether site.yaml declares it steady (not following the production cycle). */
+  conduits: (ReturnType<DetectionEngine['status']>[number] & { steady: boolean })[];
   undeclared: string[];
   windowsScored: number;
   lateRecords: number;
@@ -228,7 +229,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     await sinks?.recordRun(run(interrupted ? 'interrupted' : 'complete',
       interrupted ? `stopped after ${interrupted.bytesRead} of ${interrupted.bytesTotal} input bytes; what was read is stored` : ''), 2);
     await sinks?.close();
-    const conduits = engine.status();
+    const conduits = engine.status().map((c) => ({ ...c, steady: siteMap.isSteady(c.conduit) }));
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
     const problems = (p: InputProgress) => {

@@ -59,8 +59,9 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
     out.push(`  ${c.conduit.padEnd(w)}  ${state.padEnd(26)} ${fmtInt(c.edges).padStart(5)} edges ${fmtInt(c.flows).padStart(9)} flows ${fmtInt(c.alerts).padStart(5)} alert windows`);
     const cycle = [
       c.cyclesCovered >= 1 ? `${c.cyclesCovered.toFixed(1)} production cycles seen, ${c.phaseBucketsSeen}/${c.phaseBuckets} cycle phases` : '',
-      c.detectedCycleMs ? `cycle found in the data: ${formatDuration(c.detectedCycleMs)}` : '',
-      c.cycleNote,
+      c.steady ? 'steady (site.yaml): not checked against productionCycle' : c.detectedCycleMs ? `cycle found in the data: ${formatDuration(c.detectedCycleMs)}` : '',
+      // A cycle can be checked only in traffic that spans it: not for an undeclared conduit or one seen in a few phases.
+      c.declared && c.phaseBucketsSeen >= c.phaseBuckets ? c.cycleNote : '',
     ].filter(Boolean).join('; ');
     if (cycle) out.push(`  ${' '.repeat(w)}  ${cycle}`);
   }

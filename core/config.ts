@@ -29,6 +29,7 @@ export const Conduit = z.object({
   from: name.describe('Zone that initiates the traffic (the client side).'),
   to: name.describe('Zone that answers (the server side).'),
   description: z.string().default('').describe('What this conduit carries, e.g. "HMI polls PLCs over Modbus/TCP".'),
+  steady: z.boolean().default(false).describe('The conduit\'s traffic does not follow the production cycle (steady polling, keep-alives, event-driven telemetry): its traffic is not checked against productionCycle, which then only sets how long it learns. Off, the report says when the cycle found in its traffic differs from productionCycle, or when none is found.'),
 }).strict();
 export type Conduit = z.output<typeof Conduit>;
 
@@ -156,6 +157,7 @@ export const UNKNOWN_ZONE = 'unknown';
 export class SiteMap {
   private readonly blocks: { cidr: Cidr; zone: string }[];
   private readonly declared: Set<string>;
+  private readonly steady: Set<string>;
   private readonly cache = new Map<string, string>();
 
   constructor(readonly site: Site) {
@@ -163,6 +165,7 @@ export class SiteMap {
       .flatMap((z) => [...z.cidrs, ...z.assets].map((c) => ({ cidr: parseCidr(c), zone: z.name })))
       .sort((a, b) => b.cidr.bits - a.cidr.bits);
     this.declared = new Set(site.conduits.map((c) => conduitId(c.from, c.to)));
+    this.steady = new Set(site.conduits.filter((c) => c.steady).map((c) => conduitId(c.from, c.to)));
   }
 
   zoneOf(ip: string): string {
@@ -183,6 +186,11 @@ export class SiteMap {
   isDeclared(conduit: string): boolean {
     const [from, to] = conduit.split('->');
     return this.declared.has(conduit) || (from === to && from !== UNKNOWN_ZONE);
+  }
+
+  /** Declared `steady`: traffic not expected to follow the production cycle. */
+  isSteady(conduit: string): boolean {
+    return this.steady.has(conduit);
   }
 
   /** True when `ts` falls inside a maintenance window. */
