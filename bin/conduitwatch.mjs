@@ -21,7 +21,8 @@ try {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
   say(`conduitwatch: its npm packages are not installed yet (tsx is missing from ${join(root, 'node_modules')}).`);
   say(`Install them once, in ${root}:`);
-  say('  npm ci            # the locked versions (npm run demo does this, then runs the demo)');
+  say('  npm run demo                  # installs the locked versions, then runs the demo');
+  say('  bash scripts/ensure-deps.sh   # or: only install them');
   say('Then: npx conduitwatch --help');
   process.exit(2);
 }

@@ -21,7 +21,7 @@ export const runCollectCommand = async (v: Record<string, unknown>): Promise<num
   const collector = new Collector(parsed.data, { id: 'collect', clock: systemClock, log, metrics, events });
   await collector.open();
   const { address, port } = collector.address();
-  process.stderr.write(`conduitwatch collect: listening on udp ${address.includes(':') ? `[${address}]` : address}:${port} (NetFlow v5, v9, IPFIX); Ctrl-C to stop.\n`);
+  if (v.quiet !== true) process.stderr.write(`conduitwatch collect: listening on udp ${address.includes(':') ? `[${address}]` : address}:${port} (NetFlow v5, v9, IPFIX); Ctrl-C to stop.\n`);
   const stop = () => { void collector.close(); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

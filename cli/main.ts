@@ -108,7 +108,7 @@ export const commandOptions = (command: string): Options | undefined =>
 const missingPackage = (e: unknown): string | undefined => {
   if ((e as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
   const pkg = /Cannot find package '([^']+)'/.exec(errorMessage(e))?.[1];
-  return pkg ? `the npm package ${pkg} is not installed. Run 'npm ci' in the conduitwatch checkout, then try again.` : undefined;
+  return pkg ? `the npm package ${pkg} is not installed. Run 'bash scripts/ensure-deps.sh' in the conduitwatch checkout (it installs the locked versions), then try again.` : undefined;
 };
 
 export const main = async (argv: string[]): Promise<number> => {

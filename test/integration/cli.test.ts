@@ -13,7 +13,7 @@ const run = (args: string[], cwd = projectRoot) => {
 };
 
 test('every command has --help with examples', () => {
-  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'eval', 'collect', 'serve']) {
+  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'runs', 'eval', 'collect', 'serve']) {
     const r = run([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.out, new RegExp(`conduitwatch ${cmd}`));
@@ -130,7 +130,7 @@ test('before npm install the launcher says what is missing and how to install it
     const r = spawnSync(process.execPath, [join(dir, 'bin', 'conduitwatch.mjs'), '--help'], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /its npm packages are not installed yet \(tsx is missing/);
-    assert.match(r.stderr, /npm ci/);
+    assert.match(r.stderr, /npm run demo .*\n.*bash scripts\/ensure-deps\.sh/);
     assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|at .*:\d+:\d+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
