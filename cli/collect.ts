@@ -11,8 +11,6 @@ import { allowedExporters } from './inputs.ts';
 
 export const runCollectCommand = async (v: Record<string, unknown>): Promise<number> => {
   if (typeof v.listen !== 'string') throw usageError('collect', 'Missing --listen: where to receive exports, on an address of this host, e.g. --listen udp://10.0.0.5:2055.');
-  const format = typeof v.format === 'string' ? v.format : 'jsonl';
-  if (format !== 'jsonl') throw usageError('collect', `--format "${format}" is not supported; use jsonl.`);
   const allow = allowedExporters(v);
   const parsed = CollectorConfig.safeParse({ listen: v.listen, ...(allow ? { allowedExporters: allow } : {}) });
   if (!parsed.success) throw usageError('collect', parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('\n'));
@@ -22,7 +20,7 @@ export const runCollectCommand = async (v: Record<string, unknown>): Promise<num
   const collector = new Collector(parsed.data, { id: 'collect', clock: systemClock, log, metrics, events });
   await collector.open();
   const { address, port } = collector.address();
-  process.stderr.write(`conduitwatch collect: listening on udp ${address.includes(':') ? `[${address}]` : address}:${port} (NetFlow v5, v9, IPFIX); Ctrl-C to stop.\n`);
+  if (v.quiet !== true) process.stderr.write(`conduitwatch collect: listening on udp ${address.includes(':') ? `[${address}]` : address}:${port} (NetFlow v5, v9, IPFIX); Ctrl-C to stop.\n`);
   const stop = () => { void collector.close(); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -5,7 +5,6 @@ import { openInput } from './inputs.ts';
 
 export const runFlowsCommand = async (v: Record<string, unknown>, inputs: string[]): Promise<number> => {
   if (inputs.length === 0) throw usageError('flows', 'No inputs: name one or more pcap, pcapng or flow CSV files.');
-  if (v.format !== undefined && v.format !== 'jsonl') throw usageError('flows', `--format "${String(v.format)}" is not supported; use jsonl.`);
   const sliceMs = durationArg('flows', 'slice', v.slice, '60s');
   const opened = inputs.map((f) => openInput(f, { sliceMs, ...(typeof v.mapping === 'string' ? { mapping: v.mapping } : {}) }));
   for (const { flows, progress } of opened) {

@@ -9,7 +9,8 @@ Commands:
   replay     replay captures or flow files through the detectors into ClickHouse, print findings
   flows      print the flow records of captures or flow files, one JSON per line
   simulate   write a pcap of a simulated plant (Modbus/TCP) and its ground-truth labels
-  sql        run a SQL query on the embedded ClickHouse store
+  sql        run a read-only SQL query on the store (the newest run unless --run says otherwise)
+  runs       list, show or delete the runs (replays, demos, serve sinks) a store holds
   eval       score detectors on labelled recordings: hits, misses, precision/recall, false alerts/day
   serve      run as a service: collector, detector and sink roles over Kafka (or all in one process)
   collect    receive NetFlow v5/v9 and IPFIX on a UDP port, print the flow records
@@ -28,11 +29,17 @@ Commands:
 Examples:
   conduitwatch demo
   conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap --site examples/lemay/site.yaml
-  conduitwatch flows plant.pcap | head
+  conduitwatch flows conduitwatch-demo/plant.pcap | head
+  conduitwatch sql "SELECT severity, conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 4 DESC"
+  conduitwatch runs list
   conduitwatch inventory plant.pcap --suggest-site site.yaml
-  conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL"
 
-Run 'conduitwatch <command> --help' for a command's options. Logs go to stderr (CONDUITWATCH_LOG=info for more).`,
+In a clone, run it as 'npx conduitwatch …' from the checkout ('npm link' once puts conduitwatch on PATH).
+The same option means the same thing in every command: --data DIR the store (default ./conduitwatch-data),
+--site FILE the site config, --run the stored run (newest by default), --json one JSON document on stdout,
+--quiet no progress on stderr. Run 'conduitwatch <command> --help' for a command's options.
+Logs go to stderr: readable lines on a terminal, JSON lines otherwise or with CONDUITWATCH_LOG_FORMAT=json;
+CONDUITWATCH_LOG=info (or debug) for more.`,
 
   replay: `conduitwatch replay — the main job: inputs → flows → windows and detectors → ClickHouse → report
 
@@ -43,16 +50,25 @@ pcap/pcapng captures (Modbus/TCP, IEC 104, DNP3, S7comm, MMS, EtherNet/IP-CIP, O
 dissected), Zeek conn.log folders or files (TSV or JSON, .gz too, joined with modbus/dnp3/s7comm/…
 protocol logs), nfdump CSV (nfdump -o csv), IPFIX files (RFC 5655), the BUT IEC 104 / MMS message CSVs,
 and any CSV with a --mapping file. Each conduit learns for its baseline (detection.baseline in
-site.yaml, default one productionCycle), then windows that deviate raise alerts.
+site.yaml, default one productionCycle), then windows that deviate raise alerts. Every alert gets a
+severity (info … critical) from what is at stake — the zones' target SL, a security-relevant operation,
+the detector's class — and its score; related alerts (same conduit, source or cause within
+incidents.gap) form incidents, which the report lists most severe first (incidents/README.md).
+
+Each replay is one run in the store (its own run_id, a row in the runs table); several runs live side
+by side ('conduitwatch runs list'). Ctrl-C stops reading: what was read is scored, stored (the run is
+marked interrupted) and reported; a second Ctrl-C quits at once.
 
 Options:
   --site FILE     site config: zones, conduits, production cycle (required; see examples/*/site.yaml;
                   none yet? conduitwatch inventory <inputs> --suggest-site site.yaml drafts one)
-  --data DIR      embedded ClickHouse (chDB) data directory            [default: ./conduitwatch-data]
-  --no-store      do not write to ClickHouse (just report)
-  --json          print one JSON report on stdout (alerts with conduit, src, dst, proto, dstPort,
-                  tsStart, tsEnd, score, detector, explanation)
-  --top N         findings listed in the text report                    [default: 10]
+  --data DIR      the store: a chDB data directory                    [default: ./conduitwatch-data]
+  --no-store      do not write to the store (just report)
+  --json          print one JSON report on stdout: alerts (findings) with conduit, src, dst, proto,
+                  dstPort, tsStart, tsEnd, score, detector, explanation, severity, risk,
+                  severityReason, incident; incidents with severity, summary, alertIds, first/last seen
+  --format F      text | json (json = --json)                         [default: text]
+  --top N         incidents listed in the text report                 [default: 10]
   --mapping FILE  read the inputs as generic CSV with this column mapping (ingest/files/README.md)
   --quiet         no progress on stderr
   --model NAME[@V]  also run this trained model's detectors (autoencoder, forecast); repeatable
@@ -60,13 +76,14 @@ Options:
   --backend B     TensorFlow.js backend: auto (tfjs-node, else wasm, else cpu), tensorflow, wasm, cpu
 
 Examples:
-  conduitwatch replay plant.pcap --site examples/sim/site.yaml
+  conduitwatch replay conduitwatch-demo/plant.pcap --site examples/sim/site.yaml
   conduitwatch replay plant.pcap --site examples/sim/site.yaml --model plant@1
   conduitwatch replay ../shared/data/lemay/send_a_fake_command_modbus_6RTU_with_operate.pcap \\
-      --site examples/lemay/site.yaml --json | jq '.alerts[0]'
+      --site examples/lemay/site.yaml --json | jq '.incidents[0].summary'
   conduitwatch replay ../shared/data/but-iec104/mega104-14-12-18.csv --site examples/but-iec104/site.yaml
 
-Exit status: 0 done (alerts or not), 2 bad config or unreadable input, 1 other failure.`,
+Exit status: 0 done (alerts or not), 2 bad config or unreadable input, 130 interrupted (what was read is
+stored), 1 other failure.`,
 
   inventory: `conduitwatch inventory — every asset the traffic shows, its role and identity; a suggested site.yaml
 
@@ -152,11 +169,13 @@ Examples:
 
   simulate: `conduitwatch simulate — write a real pcap of a small plant and a labels file
 
-Usage: conduitwatch simulate --out plant.pcap [--duration 2h] [--cycle 30m] [--seed N] [--inject KINDS]
+Usage: conduitwatch simulate --out plant.pcap [--duration 2h] [--cycle 30m] [--seed N] [--inject KINDS] [--json]
 
 HMI and SCADA server poll PLCs over Modbus/TCP at set cadences with jitter, a historian reads every
 10 s, the SCADA server writes setpoints in the batch phase of each production cycle. Injected anomalies
 come after two full cycles; their exact intervals go to <out>.labels.json. Same options, same bytes.
+examples/sim/site.yaml describes this plant with the default 30 m cycle: a capture simulated with
+another --cycle needs a site with that productionCycle.
 
 Options:
   --out FILE        pcap to write (required)
@@ -166,6 +185,8 @@ Options:
   --start ISO       first packet time                                   [default: 2025-03-03T06:00:00Z]
   --inject KINDS    comma list or 'all': new_talker, unusual_write, cadence_change, polling_stop,
                     scan, program_download                              [default: none]
+  --json            print what was written (files, packets, labels) as JSON
+  --quiet           no progress on stderr
 
 Examples:
   conduitwatch simulate --out plant.pcap --inject all
@@ -174,23 +195,25 @@ Examples:
 
   demo: `conduitwatch demo — the first thing to run: simulate, replay, report, check against the labels
 
-Usage: conduitwatch demo [--dir DIR] [--duration 2h] [--seed N] [--json]
+Usage: conduitwatch demo [--out FILE] [--data DIR] [--duration 2h] [--seed N] [--json]
 
-Writes DIR/plant.pcap with every anomaly kind injected, replays it with examples/sim/site.yaml into
-DIR/data (chDB), prints the report, then says which injected anomalies were alerted inside their
-labelled interval.
+Writes a capture (default conduitwatch-demo/plant.pcap) with every anomaly kind injected, replays it
+with examples/sim/site.yaml into the store (default conduitwatch-demo/data; each demo is one more run
+there), prints the report, then says which injected anomalies were alerted inside their labelled
+interval.
 
 Options:
-  --dir DIR         where the capture and the store go                  [default: ./conduitwatch-demo]
+  --out FILE        the capture to write                        [default: conduitwatch-demo/plant.pcap]
+  --data DIR        the store                                   [default: conduitwatch-demo/data]
   --duration DUR    simulated event time                                [default: 2h]
   --seed N          PRNG seed                                           [default: 1]
-  --json            print the JSON report instead of text
+  --json            print the JSON report instead of text (--format json)
   --quiet           no progress on stderr
 
 Examples:
   conduitwatch demo
-  conduitwatch demo --duration 4h --seed 7 --dir /tmp/plant-demo
-  conduitwatch sql --data conduitwatch-demo/data "SELECT detector, count() FROM alerts GROUP BY ALL"
+  conduitwatch demo --duration 4h --seed 7 --out /tmp/plant-demo/plant.pcap --data /tmp/plant-demo/data
+  conduitwatch sql --data conduitwatch-demo/data "SELECT severity, detector, count() FROM alerts GROUP BY ALL"
 
 Exit status: 0 when every injected anomaly was alerted inside its interval, 1 otherwise.`,
 
@@ -276,7 +299,7 @@ Examples:
 
   collect: `conduitwatch collect — a NetFlow v5, v9 and IPFIX collector on one UDP socket
 
-Usage: conduitwatch collect --listen udp://HOST:PORT [--format jsonl] [--allow-exporter CIDR]…
+Usage: conduitwatch collect --listen udp://HOST:PORT [--allow-exporter CIDR]…
 
 Writes one FlowRecord per line on stdout until SIGINT/SIGTERM, then flushes and exits 0; a summary
 (datagrams, records, skipped datagrams by reason, sequence gaps) goes to stderr. Templates are kept
@@ -285,35 +308,89 @@ exporter address has its own quota (8,192), so one exporter's template flood evi
 To publish the records to Kafka for the detectors instead, run the collector role:
   conduitwatch serve --role collector --kafka HOST:PORT --site site.yaml --listen udp://10.0.0.5:2055
 The kernel caps the socket receive buffer at net.core.rmem_max; for high export rates raise it
-(sysctl -w net.core.rmem_max=33554432).
+(sysctl -w net.core.rmem_max=33554432). A port already in use is an error (exit 2) naming the fix.
 
 Options:
   --listen URL     udp://0.0.0.0:2055, udp://[::]:4739, udp://127.0.0.1:0 (0 = a free port) (required)
-  --format jsonl   output format                                        [default: jsonl]
   --allow-exporter CIDR  only accept exports from these addresses or blocks (repeatable, or a comma
                    list; --allow is the older spelling); others are dropped and counted
+  --json           JSON lines (the only output; --format jsonl says the same)
+  --quiet          no "listening" line on stderr (the summary stays)
 
 Examples:
   conduitwatch collect --listen udp://10.0.0.5:2055 --allow-exporter 10.0.1.1 > flows.jsonl
-  softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none & conduitwatch collect --listen udp://127.0.0.1:2055
-  conduitwatch collect --listen udp://[2001:db8::5]:4739 --allow-exporter 2001:db8:1::/64 | jq -c 'select(.dstPort == 502)'`,
+  conduitwatch collect --listen udp://[2001:db8::5]:4739 --allow-exporter 2001:db8:1::/64 | jq -c 'select(.dstPort == 502)'
 
-  sql: `conduitwatch sql — query the embedded ClickHouse store (chDB) that replay wrote
+  # A capture exported by softflowd: start the collector first and wait until it listens, or
+  # softflowd (which reads the file in a moment) sends everything before anyone receives it.
+  conduitwatch collect --listen udp://127.0.0.1:2055 > flows.jsonl 2> collect.log &
+  until grep -q listening collect.log; do sleep 0.2; done
+  softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none
+  sleep 1; kill %1; wait`,
 
-Usage: conduitwatch sql [--data DIR] [--format FMT] "SQL"
+  sql: `conduitwatch sql — query the store that replay (or serve) wrote, read-only
 
-Options:
-  --data DIR      chDB data directory                                   [default: ./conduitwatch-data]
-  --format FMT    ClickHouse output format                              [default: PrettyCompactMonoBlock]
+Usage: conduitwatch sql [--data DIR] [--run latest|ID|all] [--format FMT | --json] [--write] "SQL"
 
-Tables: flows, windows (scores ≥ 0.1 and every alerted one), series (rate and cadence per edge-window), alerts, assets, conduits (see store/README.md for the columns).
+Tables: flows, windows (scores ≥ 0.1 and every alerted one), series (rate and cadence per edge-window),
+alerts, incidents, assets, inventory, conduits, runs (store/README.md has the columns).
+
+Reads one run: the tables that hold rows per run (flows, windows, series, alerts, incidents, assets,
+conduits …) are filtered to the newest run, or to --run ID (a unique prefix is enough), so a query
+gives one run's answer in a store that holds several; --run all reads every run. A note on stderr
+says which run was read when the store holds more than one (not with --quiet).
+
+Read-only unless --write: one SELECT, WITH, SHOW, DESCRIBE, EXISTS or EXPLAIN statement, run with
+ClickHouse's readonly=1 (so DROP, INSERT, ALTER, a second statement, file() and INTO OUTFILE are
+refused). A directory that is not a conduitwatch store is refused and left untouched.
 While 'conduitwatch serve' holds the directory, the query goes to its read-only HTTP endpoint
 (set CONDUITWATCH_QUERY_PASSWORD or CONDUITWATCH_QUERY_TOKEN if serve was started with one).
 
+Options:
+  --data DIR      the store                                             [default: ./conduitwatch-data]
+  --run R         latest | a run id (or a unique prefix) | all          [default: latest]
+  --format FMT    ClickHouse output format                              [default: PrettyCompactMonoBlock]
+  --json          one JSON object per row (JSONEachRow)
+  --write         allow statements that change the store (ALTER, INSERT, OPTIMIZE …)
+  --quiet         no note on stderr
+
+Tables: flows, windows, alerts (with severity, risk, severity_reason, incident), incidents (read with
+FINAL), assets, conduits, runs (read with FINAL), rules, audit (see store/README.md for the columns).
+
 Examples:
-  conduitwatch sql "SELECT conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 3 DESC"
-  conduitwatch sql "SELECT ts_start, src_ip, dst_ip, explanation FROM alerts ORDER BY score DESC LIMIT 5"
-  conduitwatch sql --format JSONEachRow "SELECT * FROM assets"`,
+  conduitwatch sql "SELECT severity, conduit, detector, count() FROM alerts GROUP BY ALL ORDER BY 4 DESC"
+  conduitwatch sql "SELECT ts_start, src, dst, dst_port, severity, risk, explanation FROM alerts ORDER BY risk DESC, score DESC LIMIT 5"
+  conduitwatch sql "SELECT severity, summary FROM incidents FINAL ORDER BY risk DESC"
+  conduitwatch sql --run all "SELECT run_id, count() FROM flows GROUP BY run_id"
+  conduitwatch sql --json "SELECT * FROM assets"
+
+Exit status: 0 done; 2 a refused statement, an unknown run, no store; 1 other failure.`,
+
+  runs: `conduitwatch runs — the runs a store holds: list them, show one, delete one
+
+Usage: conduitwatch runs list [--data DIR] [--json]
+       conduitwatch runs show [RUN] [--data DIR] [--json]
+       conduitwatch runs delete RUN [--data DIR]
+
+Every replay and demo writes its rows under its own run id (and serve under --run-id), with one row
+in the runs table: command, site, inputs, start and end, status (running, complete, interrupted,
+failed), flows, alerts and incidents. list shows them newest first (the newest is what
+'conduitwatch sql' reads unless --run says otherwise); show adds the rows each table holds for the
+run and its most severe incidents; delete removes the run's rows from every table (the audit trail and
+rule versions, which are not per run, stay). RUN is a run id or a unique prefix of one; show without
+RUN shows the newest.
+
+Options:
+  --data DIR      the store                                             [default: ./conduitwatch-data]
+  --json          the listing or the run as JSON
+
+Examples:
+  conduitwatch runs list
+  conduitwatch runs show
+  conduitwatch runs list --data conduitwatch-demo/data --json | jq -r '.[].runId'
+  conduitwatch runs delete run-2026-01-01T10:00:00.000Z-1a2b3c4d
+
+Exit status: 0 done; 2 no store, an unknown run; 1 other failure.`,
 
   rules: `conduitwatch rules — turn a conduit's stored baseline into an allow-list, and see what it would block
 

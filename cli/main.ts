@@ -1,8 +1,7 @@
 /** The `conduitwatch` command: parses arguments, runs one command, maps errors to exit codes. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { systemClock } from '../core/clock.ts';
 import { errorMessage, hasCode } from '../core/errors.ts';
-import { usageError } from './args.ts';
+import { COMMON_OPTIONS, nearest, parseCommandArgs, VOCABULARY, type Options } from './args.ts';
 import { HELP } from './help.ts';
 import { EVAL_OPTIONS } from './eval/options.ts';
 import { SERVE_OPTIONS } from './serve/options.ts';
@@ -11,54 +10,69 @@ import { CONSOLE_OPTIONS } from './console-options.ts';
 import { RULES_WORKFLOW_OPTIONS } from './rules-workflow-options.ts';
 import { MODEL_OPTIONS } from './models-args.ts';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
 // Each command's module is imported when it runs: `flows` must not pay for loading chDB, kafkajs and
 // the detectors at start-up (all of them eagerly: 0.76 s before the first packet).
+
+const { data, site, json, run } = VOCABULARY;
 
 const COMMANDS: Record<string, { options: Options; run: (values: Record<string, unknown>, positionals: string[]) => Promise<number> }> = {
   replay: {
     options: {
-      site: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
-      'no-store': { type: 'boolean' }, quiet: { type: 'boolean' }, mapping: { type: 'string' }, ...MODEL_OPTIONS,
+      site, data, json, top: { type: 'string' }, format: { type: 'string', choices: ['text', 'json'] },
+      'no-store': { type: 'boolean' }, mapping: { type: 'string' }, ...MODEL_OPTIONS,
     },
     run: async (v, p) => (await import('./replay-command.ts')).runReplayCommand(v, p, systemClock),
   },
-  flows: { options: { format: { type: 'string' }, slice: { type: 'string' }, mapping: { type: 'string' } },
-    run: async (v, p) => (await import('./flows.ts')).runFlowsCommand(v, p) },
+  flows: {
+    options: { json, format: { type: 'string', choices: ['jsonl'] }, slice: { type: 'string' }, mapping: { type: 'string' } },
+    run: async (v, p) => (await import('./flows.ts')).runFlowsCommand(v, p),
+  },
   simulate: {
     options: {
       out: { type: 'string' }, duration: { type: 'string' }, cycle: { type: 'string' }, seed: { type: 'string' },
-      start: { type: 'string' }, inject: { type: 'string' }, quiet: { type: 'boolean' },
+      start: { type: 'string' }, inject: { type: 'string' }, json,
     },
     run: async (v) => (await import('./simulate.ts')).runSimulateCommand(v),
   },
   demo: {
-    options: { dir: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+    options: { data, out: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json, format: { type: 'string', choices: ['text', 'json'] } },
     run: async (v) => (await import('./demo.ts')).runDemo(v, systemClock),
   },
-  sql: { options: { data: { type: 'string' }, format: { type: 'string' } },
-    run: async (v, p) => (await import('./sql.ts')).runSqlCommand(v, p) },
-  eval: { options: EVAL_OPTIONS, run: async (v, p) => (await import('./eval/command.ts')).runEvalCommand(v, p) },
-  serve: { options: SERVE_OPTIONS, run: async (v, p) => (await import('./serve/index.ts')).runServeCommand(v, p) },
-  dashboards: { options: { out: { type: 'string' }, check: { type: 'boolean' } },
-    run: async (v, p) => (await import('./dashboards.ts')).runDashboardsCommand(v, p) },
+  sql: {
+    options: { data, run, json, format: { type: 'string' }, write: { type: 'boolean' } },
+    run: async (v, p) => (await import('./sql.ts')).runSqlCommand(v, p),
+  },
+  runs: {
+    options: { data, json },
+    run: async (v, p) => (await import('./runs.ts')).runRunsCommand(v, p),
+  },
+  eval: { options: { ...EVAL_OPTIONS }, run: async (v, p) => (await import('./eval/command.ts')).runEvalCommand(v, p) },
+  serve: {
+    options: { ...SERVE_OPTIONS, role: { ...SERVE_OPTIONS.role, choices: ['all', 'collector', 'detector', 'sink', 'query'] }, 'siem-format': { ...SERVE_OPTIONS['siem-format'], choices: ['rfc5424', 'cef'] } },
+    run: async (v, p) => (await import('./serve/index.ts')).runServeCommand(v, p),
+  },
+  dashboards: {
+    options: { out: { type: 'string' }, check: { type: 'boolean' } },
+    run: async (v, p) => (await import('./dashboards.ts')).runDashboardsCommand(v, p),
+  },
   inventory: {
-    options: { site: { type: 'string' }, 'suggest-site': { type: 'string' }, json: { type: 'boolean' }, mapping: { type: 'string' }, quiet: { type: 'boolean' } },
+    options: { site, json, 'suggest-site': { type: 'string' }, mapping: { type: 'string' }, quiet: { type: 'boolean' } },
     run: async (v, p) => (await import('./inventory.ts')).runInventoryCommand(v, p),
   },
   report: {
-    options: { site: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, format: { type: 'string' } },
+    options: { site, data, run, json, format: { type: 'string', choices: ['md', 'json'] } },
     run: async (v, p) => (await import('./report-evidence.ts')).runReportCommand(v, p, () => systemClock.now()),
   },
-  collect: { options: { listen: { type: 'string' }, format: { type: 'string' }, allow: { type: 'string', multiple: true }, 'allow-exporter': { type: 'string', multiple: true } },
-    run: async (v) => (await import('./collect.ts')).runCollectCommand(v) },
+  collect: {
+    options: { listen: { type: 'string' }, json, format: { type: 'string', choices: ['jsonl'] }, allow: { type: 'string', multiple: true }, 'allow-exporter': { type: 'string', multiple: true } },
+    run: async (v) => (await import('./collect.ts')).runCollectCommand(v),
+  },
   accounts: { options: ACCOUNTS_OPTIONS, run: async (v, p) => (await import('./accounts.ts')).runAccountsCommand(v, p) },
   console: { options: CONSOLE_OPTIONS, run: async (v) => (await import('./console.ts')).runConsoleCommand(v) },
   rules: {
     options: {
       ...RULES_WORKFLOW_OPTIONS,
-      conduit: { type: 'string' }, site: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, json: { type: 'boolean' },
+      conduit: { type: 'string' }, site, data, run, json,
       out: { type: 'string' }, rule: { type: 'string' }, actor: { type: 'string' }, role: { type: 'string' }, by: { type: 'string' },
       reason: { type: 'string' }, edge: { type: 'string' }, op: { type: 'string' }, netns: { type: 'string' }, 'dry-run': { type: 'boolean' },
     },
@@ -72,23 +86,37 @@ const COMMANDS: Record<string, { options: Options; run: (values: Record<string, 
   },
   train: {
     options: {
-      site: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, run: { type: 'string' }, mapping: { type: 'string' },
+      site, out: { type: 'string' }, data, run, mapping: { type: 'string' },
       seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, backend: { type: 'string' }, batch: { type: 'string' },
-      'min-residual': { type: 'string' }, 'baseline-only': { type: 'boolean' }, json: { type: 'boolean' },
+      'min-residual': { type: 'string' }, 'baseline-only': { type: 'boolean' }, json,
     },
     run: async (v, p) => (await import('./train.ts')).runTrainCommand(v, p, systemClock),
   },
   models: {
     options: {
-      models: { type: 'string' }, json: { type: 'boolean' }, 'data-root': { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' },
+      models: { type: 'string' }, json, 'data-root': { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' },
       seed: { type: 'string' }, epochs: { type: 'string' }, history: { type: 'string' }, kind: { type: 'string' }, 'min-residual': { type: 'string' }, batch: { type: 'string' },
     },
     run: async (v, p) => (await import('./models.ts')).runModelsCommand(v, p),
   },
   audit: {
-    options: { data: { type: 'string' }, json: { type: 'boolean' }, 'public-key': { type: 'string' }, anchor: { type: 'string' }, site: { type: 'string' } },
+    options: { data, json, 'public-key': { type: 'string' }, anchor: { type: 'string' }, site },
     run: async (v, p) => (await import('./audit.ts')).runAuditCommand(v, p),
   },
+};
+
+/** The command names, for the top-level help and its test. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
+/** Each command's option names (without the leading dashes). */
+export const commandOptions = (command: string): Options | undefined =>
+  COMMANDS[command] ? { ...COMMANDS[command].options, ...COMMON_OPTIONS } : undefined;
+
+/** A missing npm package (an install cut short): say how to install, not a module-resolution trace. */
+const missingPackage = (e: unknown): string | undefined => {
+  if ((e as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const pkg = /Cannot find package '([^']+)'/.exec(errorMessage(e))?.[1];
+  return pkg ? `the npm package ${pkg} is not installed. Run 'bash scripts/ensure-deps.sh' in the conduitwatch checkout (it installs the locked versions), then try again.` : undefined;
 };
 
 export const main = async (argv: string[]): Promise<number> => {
@@ -104,24 +132,29 @@ export const main = async (argv: string[]): Promise<number> => {
   }
   const cmd = COMMANDS[command];
   if (!cmd) {
-    process.stderr.write(`conduitwatch: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')}.\nRun 'conduitwatch --help' for examples.\n`);
+    const near = nearest(command, COMMAND_NAMES);
+    process.stderr.write(`conduitwatch: unknown command "${command}"${near.length ? ` (did you mean ${near[0]}?)` : ''}. ` +
+      `Commands: ${COMMAND_NAMES.join(', ')}.\nRun 'conduitwatch --help' for examples.\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const end = rest.indexOf('--');
+  const flags = end < 0 ? rest : rest.slice(0, end);
+  if (flags.includes('--help') || flags.includes('-h')) {
     process.stdout.write(`${HELP[command]}\n`);
     return 0;
   }
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
-    } catch (e) {
-      throw usageError(command, errorMessage(e));
-    }
-    return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals);
+    const others = Object.fromEntries(Object.keys(COMMANDS).map((k) => [k, Object.keys(commandOptions(k)!)]));
+    const { values, positionals } = parseCommandArgs({ command, options: commandOptions(command)!, others }, rest);
+    return await cmd.run(values, positionals);
   } catch (e) {
     if (hasCode(e, 'config_invalid') || hasCode(e, 'input_invalid')) {
       process.stderr.write(`conduitwatch ${command}: ${errorMessage(e)}\n`);
+      return 2;
+    }
+    const missing = missingPackage(e);
+    if (missing) {
+      process.stderr.write(`conduitwatch ${command}: ${missing}\n`);
       return 2;
     }
     process.stderr.write(`conduitwatch ${command}: failed: ${errorMessage(e)}\n`);

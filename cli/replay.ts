@@ -5,15 +5,17 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
-import { bump, edgeId, type Alert, type Asset, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { bump, edgeId, type Alert, type Asset, type EdgeSeries, type FlowRecord, type Incident, type WindowScore } from '../core/records.ts';
 import type { DetectionEngine } from '../detectors/engine.ts';
 import { DEFAULT_SECURITY_PATTERNS, securityMatcher } from '../detectors/security.ts';
+import { severityRank } from '../incidents/severity.ts';
+import { Triage } from '../incidents/triage.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { protocolSecurityOp } from './security-ops.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import { BatchWriter } from '../store/writer.ts';
-import { alertRow, assetRow, conduitRow, inventoryChangeRow, inventoryRow, TABLES, type AssetSummary, type ConduitState } from '../store/schema.ts';
+import { alertRow, assetRow, conduitRow, incidentRow, inventoryChangeRow, inventoryRow, runRow, TABLES, type AssetSummary, type ConduitState, type RunInfo } from '../store/schema.ts';
 import { conduitStates } from '../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../store/blocks.ts';
 import { storedOf } from '../store/scored.ts';
@@ -37,10 +39,14 @@ export interface ReplayOptions {
   mapping?: string;
   /** Trained models to run beside the detectors (`--model`). */
   models?: ModelUse;
+  /** Stop reading when aborted (Ctrl-C): what was read is scored, stored and reported. */
+  signal?: AbortSignal;
+  /** The command, for the runs table (replay, demo). */
+  command?: string;
 }
 
 /** Alerts of the same edge and detector in consecutive windows, merged into one finding. */
-export interface Incident extends Alert {
+export interface Finding extends Alert {
   windows: number;
 }
 
@@ -61,15 +67,21 @@ export interface ReplayReport {
   firstTs?: number;
   lastTs?: number;
   assets: AssetSummary[];
-  conduits: ReturnType<DetectionEngine['status']>;
+  /** Each conduit's status, and whether site.yaml declares it steady (not following the production cycle). */
+  conduits: (ReturnType<DetectionEngine['status']>[number] & { steady: boolean })[];
   undeclared: string[];
   windowsScored: number;
   lateRecords: number;
-  alerts: Incident[];
+  /** Findings (alerts of consecutive windows merged), most severe first. */
+  alerts: Finding[];
   rawAlerts: number;
   /** The passive inventory of the same flows (inventory/): assets with roles and identity, and its change alerts. */
   inventory: { assets: Asset[]; alerts: Alert[] };
+  /** Related alerts grouped (incidents/), most severe first. */
+  incidents: Incident[];
   dataDir?: string;
+  /** Set when the replay was stopped before the end of its inputs: what was read by then. */
+  interrupted?: { bytesRead: number; bytesTotal: number };
 }
 
 class Sinks {
@@ -92,13 +104,27 @@ class Sinks {
       new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
+  /** Writes what is buffered, the assets, conduit states and inventory; the store stays open for the run's last rows. */
   async finish(assets: AssetSummary[], conduits: ConduitState[], runId: string, observedAt: number, inventory: Asset[], changes: object[]): Promise<void> {
     await Promise.all([this.flows.close(), this.windows.close(), this.series.close(), this.alerts.close()]);
     if (assets.length) await this.store.insertRows(TABLES.assets, assets.map((a) => assetRow(a, runId, observedAt)));
     if (conduits.length) await this.store.insertRows(TABLES.conduits, conduits.map((c) => conduitRow(c, runId)));
     if (inventory.length) await this.store.insertRows(TABLES.inventory, inventory.map((a) => inventoryRow(a, runId, 'replay', observedAt)));
     if (changes.length) await this.store.insertRows(TABLES.inventoryChanges, changes);
+  }
+
+  async close(): Promise<void> {
     await this.store.close();
+  }
+
+  /** The run's row in `runs` (version 1 when it starts, 2 when it ends). */
+  async recordRun(run: RunInfo, version: number): Promise<void> {
+    await this.store.insertRows(TABLES.runs, [runRow(run, version)]);
+  }
+
+  /** The incidents as they stand at the end (one version each). */
+  async writeIncidents(list: Incident[], runId: string): Promise<void> {
+    if (list.length) await this.store.insertRows(TABLES.incidents, list.map((i) => incidentRow(i, runId)));
   }
 
   async abort(): Promise<void> {
@@ -106,8 +132,12 @@ class Sinks {
   }
 }
 
-const mergeIncidents = (alerts: Alert[], windowMs: number): Incident[] => {
-  const byKey = new Map<string, Incident[]>();
+/** Most severe first: severity level, then risk, then score, then time. */
+export const bySeverity = (a: { severity?: Alert['severity']; risk?: number; score: number; tsStart: number; id: string }, b: typeof a): number =>
+  severityRank(b.severity) - severityRank(a.severity) || (b.risk ?? 0) - (a.risk ?? 0) || b.score - a.score || a.tsStart - b.tsStart || a.id.localeCompare(b.id);
+
+const mergeFindings = (alerts: Alert[], windowMs: number): Finding[] => {
+  const byKey = new Map<string, Finding[]>();
   const sorted = [...alerts].sort((a, b) => a.tsStart - b.tsStart || a.id.localeCompare(b.id));
   for (const a of sorted) {
     const key = `${a.conduit}|${edgeId({ src: a.src, dst: a.dst, proto: a.proto, dstPort: a.dstPort, l7: a.l7 })}|${a.detector}`;
@@ -117,13 +147,17 @@ const mergeIncidents = (alerts: Alert[], windowMs: number): Incident[] => {
       last.tsEnd = Math.max(last.tsEnd, a.tsEnd);
       last.windows += 1;
       if (a.score > last.score) { last.score = a.score; last.explanation = a.explanation; }
+      if ((a.risk ?? 0) > (last.risk ?? 0)) {
+        last.risk = a.risk;
+        if (a.severity) last.severity = a.severity;
+        if (a.severityReason) last.severityReason = a.severityReason;
+      }
     } else {
       list.push({ ...a, windows: 1 });
     }
     byKey.set(key, list);
   }
-  return [...byKey.values()].flat()
-    .sort((a, b) => b.score - a.score || a.tsStart - b.tsStart || a.id.localeCompare(b.id));
+  return [...byKey.values()].flat().sort(bySeverity);
 };
 
 export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
@@ -134,7 +168,8 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   // Edges an analyst folded into the baseline (learn/unlearn, audited) are known to novelty from the start.
   const learned = opts.dataDir ? new BaselineOverrides(opts.dataDir).learnedEdges() : [];
   const engine = await createEngine(siteMap, { runId, ...(learned.length ? { config: { novelty: { learned } } } : {}), ...(opts.models ? { models: opts.models } : {}) });
-  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock, siteMap, runId) : undefined;
+  const triage = Triage.create(siteMap);
+  const incidents = new Map<string, Incident>();
   const assets = new Map<string, AssetSummary>();
   const alerts: Alert[] = [];
   const inventory = new Inventory({ zoneOf: (ip) => siteMap.zoneOf(ip), learnMs: siteMap.baselineMs, isSecurityOp: securityMatcher(DEFAULT_SECURITY_PATTERNS, protocolSecurityOp) });
@@ -145,6 +180,14 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   let lastTs: number | undefined;
   const totalBytes = opened.reduce((s, o) => s + o.progress.fileSize, 0);
   let doneBytes = 0;
+  const sinks = opts.dataDir ? await Sinks.open(opts.dataDir, opts.clock, siteMap, runId) : undefined;
+  const startedAt = opts.clock.now();
+  const run = (status: RunInfo['status'], note = ''): RunInfo => ({
+    runId, command: opts.command ?? 'replay', site: opts.site.site, inputs: opts.inputs, startedAt,
+    finishedAt: status === 'running' ? 0 : opts.clock.now(), status, flows: flowCount, alerts: alerts.length, incidents: incidents.size,
+    firstTs: firstTs ?? 0, lastTs: lastTs ?? 0, note,
+  });
+  await sinks?.recordRun(run('running'), 1);
 
   const seeAsset = (ip: string, f: FlowRecord, bytes: number) => {
     let a = assets.get(ip);
@@ -156,8 +199,11 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     if (f.l7 && !a.l7.includes(f.l7)) a.l7.push(f.l7);
   };
 
-  const onScored = async (out: { scores: WindowScore[]; alerts: Alert[]; series?: EdgeSeries[] }) => {
+  const onScored = async (scored: { scores: WindowScore[]; alerts: Alert[]; series?: EdgeSeries[] }) => {
+    const triaged = triage.apply(scored);
+    const out = { scores: scored.scores, alerts: triaged.alerts, ...(scored.series ? { series: scored.series } : {}) };
     alerts.push(...out.alerts);
+    for (const i of triaged.incidents) incidents.set(i.id, i);
     if (sinks) {
       const stored = storedOf(out, opts.site.detection.alertThreshold, opts.site.detection.scoreFloor);
       await sinks.windows.write(stored.scores);
@@ -167,8 +213,10 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
   };
 
   const describe = (p: InputProgress) => `${p.file.split('/').pop()}: ${p.units().toLocaleString('en-US')} read, ${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alerts`;
+  let interrupted: ReplayReport['interrupted'];
   try {
     for (const { flows, progress } of opened) {
+      if (interrupted) break;
       for await (const batch of flows) {
         flowCount += batch.length;
         for (const f of batch) {
@@ -185,14 +233,24 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
           changeRows.push(inventoryChangeRow(a, c.kind, c.ip, runId));
         }
         opts.progress?.update((doneBytes + progress.bytesRead()) / Math.max(1, totalBytes), describe(progress));
+        if (opts.signal?.aborted) {
+          interrupted = { bytesRead: doneBytes + progress.bytesRead(), bytesTotal: totalBytes };
+          break;
+        }
       }
       doneBytes += progress.fileSize;
     }
     await onScored(engine.flush());
+    const incidentList = [...incidents.values()].sort((a, b) => bySeverity({ ...a, score: a.risk, tsStart: a.firstSeen }, { ...b, score: b.risk, tsStart: b.firstSeen }));
     const assetList = [...assets.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
     const inventoryAssets = inventory.assets();
-    const conduits = engine.status();
-    await sinks?.finish(assetList, conduitStates(conduits, siteMap, opts.clock.now()), runId, opts.clock.now(), inventoryAssets, changeRows);
+    const status = engine.status();
+    await sinks?.finish(assetList, conduitStates(status, siteMap, opts.clock.now()), runId, opts.clock.now(), inventoryAssets, changeRows);
+    await sinks?.writeIncidents(incidentList, runId);
+    await sinks?.recordRun(run(interrupted ? 'interrupted' : 'complete',
+      interrupted ? `stopped after ${interrupted.bytesRead} of ${interrupted.bytesTotal} input bytes; what was read is stored` : ''), 2);
+    await sinks?.close();
+    const conduits = status.map((c) => ({ ...c, steady: siteMap.isSteady(c.conduit) }));
     const stats = engine.stats();
     opts.progress?.done(`${flowCount.toLocaleString('en-US')} flows, ${alerts.length} alert windows`);
     const problems = (p: InputProgress) => {
@@ -212,12 +270,15 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
       undeclared: conduits.filter((c) => !c.declared).map((c) => c.conduit),
       windowsScored: stats.windowsClosed,
       lateRecords: stats.lateRecords,
-      alerts: mergeIncidents(alerts, windowMs),
+      alerts: mergeFindings(alerts, windowMs),
       rawAlerts: alerts.length,
       inventory: { assets: inventoryAssets, alerts: inventoryAlerts },
+      incidents: incidentList,
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(interrupted ? { interrupted } : {}),
     };
   } catch (e) {
+    await sinks?.recordRun(run('failed', (e as Error).message.split('\n')[0]!.slice(0, 500)), 2).catch(() => {});
     await sinks?.abort();
     throw e;
   }

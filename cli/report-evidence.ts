@@ -126,7 +126,7 @@ export const runReportCommand = async (v: Record<string, unknown>, args: string[
   if (what !== 'evidence') throw usageError('report', what ? `Unknown report "${what}": the report is "evidence".` : 'Which report? Say: conduitwatch report evidence --site site.yaml');
   if (rest.length) throw usageError('report', `Unexpected argument(s): ${rest.join(' ')}.`);
   if (typeof v.site !== 'string') throw usageError('report', 'Missing --site: the site.yaml the stored run was replayed with (its zones and SL-T).');
-  const format = typeof v.format === 'string' ? v.format : 'md';
+  const format = v.json ? 'json' : typeof v.format === 'string' ? v.format : 'md';
   if (format !== 'md' && format !== 'json') throw usageError('report', `--format takes md or json, not "${format}".`);
   const dir = typeof v.data === 'string' ? v.data : DEFAULT_DATA_DIR;
   if (!existsSync(dir)) throw usageError('report', `No store at ${dir}: replay into it first (conduitwatch replay capture.pcap --site ${v.site} --data ${dir}), or pass --data.`);

@@ -29,6 +29,7 @@ export const Conduit = z.object({
   from: name.describe('Zone that initiates the traffic (the client side).'),
   to: name.describe('Zone that answers (the server side).'),
   description: z.string().default('').describe('What this conduit carries, e.g. "HMI polls PLCs over Modbus/TCP".'),
+  steady: z.boolean().default(false).describe('The conduit\'s traffic does not follow the production cycle (steady polling, keep-alives, event-driven telemetry): its traffic is not checked against productionCycle, which then only sets how long it learns. Off, the report says when the cycle found in its traffic differs from productionCycle, or when none is found.'),
 }).strict();
 export type Conduit = z.output<typeof Conduit>;
 
@@ -65,6 +66,12 @@ export const Enforce = z.object({
 }).strict();
 export type Enforce = z.output<typeof Enforce>;
 
+export const Incidents = z.object({
+  gap: duration.default('5m').describe('Alerts of the same conduit, source host or cause join one incident while they come less than this apart (event time); a longer quiet gap starts a new incident.'),
+  maxSpan: duration.default('24h').describe('An incident takes no new alerts once it spans this long; the next related alert opens a new one (a noisy conduit does not make one endless incident).'),
+}).strict();
+export type Incidents = z.output<typeof Incidents>;
+
 export const Site = z.object({
   site: name.describe('Site name, e.g. "plant-a".'),
   productionCycle: duration.describe('Length of one full production cycle (a shift, a batch, a day), e.g. "8h".'),
@@ -73,6 +80,7 @@ export const Site = z.object({
   maintenanceWindows: z.array(MaintenanceWindow).default([]).describe('Planned maintenance windows (when blocking rules may be applied).'),
   detection: Detection.default({}).describe('Windowing and alerting.'),
   enforce: Enforce.default({}).describe('Promote-to-block: allow-list rules, the readiness gate, the audit trail.'),
+  incidents: Incidents.default({}).describe('How alerts are grouped into incidents (incidents/README.md).'),
 }).strict().superRefine((s, ctx) => {
   const zones = new Set<string>();
   s.zones.forEach((z, i) => {
@@ -161,6 +169,7 @@ export const UNKNOWN_ZONE = 'unknown';
 export class SiteMap {
   private readonly blocks: { cidr: Cidr; zone: string }[];
   private readonly declared: Set<string>;
+  private readonly steady: Set<string>;
   private readonly cache = new Map<string, string>();
 
   constructor(readonly site: Site) {
@@ -168,6 +177,7 @@ export class SiteMap {
       .flatMap((z) => [...z.cidrs, ...z.assets].map((c) => ({ cidr: parseCidr(c), zone: z.name })))
       .sort((a, b) => b.cidr.bits - a.cidr.bits);
     this.declared = new Set(site.conduits.map((c) => conduitId(c.from, c.to)));
+    this.steady = new Set(site.conduits.filter((c) => c.steady).map((c) => conduitId(c.from, c.to)));
   }
 
   zoneOf(ip: string): string {
@@ -188,6 +198,11 @@ export class SiteMap {
   isDeclared(conduit: string): boolean {
     const [from, to] = conduit.split('->');
     return this.declared.has(conduit) || (from === to && from !== UNKNOWN_ZONE);
+  }
+
+  /** Declared `steady`: traffic not expected to follow the production cycle. */
+  isSteady(conduit: string): boolean {
+    return this.steady.has(conduit);
   }
 
   /** True when `ts` falls inside a maintenance window. */

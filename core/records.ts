@@ -349,6 +349,49 @@ export interface Alert {
   score: number;
   detector: string;
   explanation: string;
+  /**
+   * How much this alert matters, from what is at stake (the zones' target SL, a security-relevant
+   * operation, the detector's class) and its score (incidents/severity.ts). Set by the wiring after
+   * the engine, in replay and serve alike; absent only on alerts from before severities existed.
+   */
+  severity?: Severity;
+  /** The number behind `severity` (0–10, one decimal): the ranking key within and across levels. */
+  risk?: number;
+  /** Why it got that severity, in words ("zone field SL 3; security-relevant operation; new talker"). */
+  severityReason?: string;
+  /** Id of the incident (related alerts) it belongs to (incidents/incidents.ts). */
+  incident?: string;
+}
+
+/** Severity levels, least to most severe (CEF and ECS use the same five steps). */
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/**
+ * Related alerts — the same conduit, source host or cause within a span — as one case for an
+ * analyst. Updated as alerts join it; the newest version (the highest `alerts`) is the current one.
+ */
+export interface Incident {
+  /** Stable id from the first alert's id: same input, config and model give the same id. */
+  id: string;
+  severity: Severity;
+  /** The highest risk of its alerts. */
+  risk: number;
+  /** Event time of the first alert's window start and the last alert's window end, epoch ms. */
+  firstSeen: number;
+  lastSeen: number;
+  /** How many alerts it holds (the version: a later update holds more). */
+  alerts: number;
+  /** Its alerts' ids, oldest first. */
+  alertIds: string[];
+  conduits: string[];
+  sources: string[];
+  targets: string[];
+  detectors: string[];
+  /** The most severe alert's id. */
+  topAlert: string;
+  /** One paragraph a person reads: what, where, how many, how bad and why. */
+  summary: string;
 }
 
 export const edgeId = (e: EdgeKey): string => `${e.src}>${e.dst}/${e.proto}/${e.dstPort}/${e.l7 || '-'}`;

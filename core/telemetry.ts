@@ -116,9 +116,42 @@ export const createEvents = (log: Logger, metrics: Metrics, labels: ComponentLab
   };
 };
 
-/** pino to stderr (stdout is for reports). Level from CONDUITWATCH_LOG, default 'warn' for CLI runs. */
-export const createLogger = (level = process.env.CONDUITWATCH_LOG ?? 'warn'): Logger =>
-  pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+const LEVEL_WORDS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+
+/**
+ * One pino JSON line as a person reads it: `conduitwatch: warning: Message. (key=value, …)`.
+ * Keys are printed in their order; nested values as JSON.
+ */
+export const textLogLine = (json: string): string => {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const { level, time: _time, msg, ...rest } = o;
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return `conduitwatch: ${LEVEL_WORDS[Number(level)] ?? String(level)}: ${String(msg ?? '')}${fields.length ? ` (${fields.join(', ')})` : ''}\n`;
+};
+
+/** `json` when CONDUITWATCH_LOG_FORMAT says so or stderr is not a terminal (a file, a pipe, journald), else `text`. */
+export const logFormat = (env: NodeJS.ProcessEnv = process.env, tty = process.stderr.isTTY === true): 'json' | 'text' => {
+  const asked = env.CONDUITWATCH_LOG_FORMAT;
+  if (asked === 'json' || asked === 'text') return asked;
+  return tty ? 'text' : 'json';
+};
+
+/**
+ * pino to stderr (stdout is for reports and records). Level from CONDUITWATCH_LOG, default 'warn'
+ * for CLI runs. JSON lines when asked (CONDUITWATCH_LOG_FORMAT=json) or when stderr is not a
+ * terminal; on a terminal, one readable line per event, so logs do not read as JSON in the middle
+ * of a report.
+ */
+export const createLogger = (level = process.env.CONDUITWATCH_LOG ?? 'warn', format = logFormat()): Logger => {
+  const opts = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  if (format === 'json') return pino(opts, pino.destination(2));
+  return pino(opts, { write: (line: string) => { process.stderr.write(textLogLine(line)); } });
+};
 
 /** A logger that writes nothing: for unit tests of logic. */
 export const silentLogger = (): Logger => pino({ level: 'silent' });

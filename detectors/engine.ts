@@ -489,7 +489,9 @@ export class DetectionEngine {
       const detectedCycleMs = detected === null ? null : detected * windowMs;
       const cyclesCovered = round(Math.max(0, coveredMs) / cycleMs, 2);
       let cycleNote = '';
-      if (detectedCycleMs !== null && Math.abs(detectedCycleMs - cycleMs) > 0.2 * cycleMs) {
+      if (this.siteMap.isSteady(conduit)) {
+        // Declared steady in site.yaml: productionCycle is only its learning span, nothing to check.
+      } else if (detectedCycleMs !== null && Math.abs(detectedCycleMs - cycleMs) > 0.2 * cycleMs) {
         cycleNote = `detected cycle ${formatMs(detectedCycleMs)} differs from productionCycle ${formatMs(cycleMs)} by more than 20%; check site.yaml`;
       } else if (detectedCycleMs === null && cyclesCovered >= 2) {
         cycleNote = `no cycle found in requests per window over ${cyclesCovered} cycles; productionCycle ${formatMs(cycleMs)} is not confirmed by the data`;

@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
 import { isNativeBlock, type NativeBlock } from './native.ts';
+import { tables } from './schema.ts';
 import type { InsertOptions, RawOptions, Receipt, Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
@@ -201,3 +202,10 @@ export const openChdb = async (dir: string): Promise<Store> => {
   }
   return new ChdbStore(abs, session);
 };
+
+/**
+ * True when `dir` holds a chDB store that conduitwatch migrated (its `schema_migrations` table),
+ * read from the directory without opening it: opening would create the engine's files in any
+ * directory, which a command that only reads (`conduitwatch sql`) must not do.
+ */
+export const isChdbStore = (dir: string): boolean => existsSync(join(resolve(dir), 'metadata', 'default', `${tables.schemaMigrations.name}.sql`));

@@ -10,7 +10,7 @@
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
 import { createHash } from 'node:crypto';
-import type { Alert, Asset, EdgeSeries, FlowRecord, FlowSource, WindowScore } from '../core/records.ts';
+import type { Alert, Asset, EdgeSeries, FlowRecord, FlowSource, Incident, Severity, WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -50,7 +50,19 @@ export const tables = {
   alerts: table('alerts', {
     id: 'id', runId: 'run_id', conduit: 'conduit', src: 'src', dst: 'dst', proto: 'proto', dstPort: 'dst_port',
     l7: 'l7', tsStart: 'ts_start', tsEnd: 'ts_end', score: 'score', detector: 'detector', explanation: 'explanation',
-    storedAt: 'stored_at',
+    severity: 'severity', risk: 'risk', severityReason: 'severity_reason', incident: 'incident', storedAt: 'stored_at',
+  }),
+  /** Related alerts as one case (incidents/); the row with the most alerts is the current version. */
+  incidents: table('incidents', {
+    runId: 'run_id', id: 'id', severity: 'severity', risk: 'risk', firstSeen: 'first_seen', lastSeen: 'last_seen',
+    alerts: 'alerts', alertIds: 'alert_ids', conduits: 'conduits', sources: 'sources', targets: 'targets',
+    detectors: 'detectors', topAlert: 'top_alert', summary: 'summary',
+  }),
+  /** One row per run (a replay, a demo, a serve sink): what it read, when, and how it ended. */
+  runs: table('runs', {
+    runId: 'run_id', command: 'command', site: 'site', inputs: 'inputs', startedAt: 'started_at', finishedAt: 'finished_at',
+    status: 'status', flows: 'flows', alerts: 'alerts', incidents: 'incidents', firstTs: 'first_ts', lastTs: 'last_ts',
+    note: 'note', version: 'version',
   }),
   assets: table('assets', {
     zone: 'zone', ip: 'ip', runId: 'run_id', firstSeen: 'first_seen', lastSeen: 'last_seen',
@@ -106,6 +118,8 @@ export const TABLES = {
   windows: tables.windows.name,
   series: tables.series.name,
   alerts: tables.alerts.name,
+  incidents: tables.incidents.name,
+  runs: tables.runs.name,
   assets: tables.assets.name,
   conduits: tables.conduits.name,
   audit: tables.audit.name,
@@ -117,7 +131,7 @@ export const TABLES = {
 /** Tables created by the DDL migrations (schema_migrations is created by `migrate.ts`). */
 export const dataTables = [
   tables.flows, tables.windows, tables.series, tables.alerts, tables.assets, tables.conduits, tables.audit, tables.rules,
-  tables.flowsMinute, tables.conduitHour, tables.inventory, tables.inventoryChanges,
+  tables.flowsMinute, tables.conduitHour, tables.inventory, tables.inventoryChanges, tables.incidents, tables.runs,
 ] as const;
 
 /** A row type keyed by column name, from camelCase value types. */
@@ -157,6 +171,20 @@ export type SeriesRow = RowOf<Omit<typeof tables.series.columns, 'storedAt'>, {
 export type AlertRow = RowOf<Omit<typeof tables.alerts.columns, 'storedAt'>, {
   id: string; runId: string; conduit: string; src: string; dst: string; proto: number; dstPort: number;
   l7: string; tsStart: Ms; tsEnd: Ms; score: F64; detector: string; explanation: string;
+  severity: Severity | ''; risk: number; severityReason: string; incident: string;
+}>;
+
+export type IncidentRow = RowOf<typeof tables.incidents.columns, {
+  runId: string; id: string; severity: Severity; risk: number; firstSeen: Ms; lastSeen: Ms; alerts: number;
+  alertIds: string[]; conduits: string[]; sources: string[]; targets: string[]; detectors: string[]; topAlert: string; summary: string;
+}>;
+
+/** How a run ended: `running` until its last row is written (a crash leaves it so). */
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
+
+export type RunRow = RowOf<typeof tables.runs.columns, {
+  runId: string; command: string; site: string; inputs: string[]; startedAt: Ms; finishedAt: Ms; status: RunStatus;
+  flows: number; alerts: number; incidents: number; firstTs: Ms; lastTs: Ms; note: string; version: number;
 }>;
 
 export type AssetRow = RowOf<typeof tables.assets.columns, {
@@ -312,6 +340,67 @@ export const alertRow = (a: Alert, runId: string): AlertRow => ({
   [A.score]: f64(a.score),
   [A.detector]: a.detector,
   [A.explanation]: a.explanation,
+  [A.severity]: a.severity ?? '',
+  [A.risk]: a.risk ?? 0,
+  [A.severityReason]: a.severityReason ?? '',
+  [A.incident]: a.incident ?? '',
+});
+
+const INC = tables.incidents.columns;
+
+/** An incident as an `incidents` row (one per version; the one with the most alerts wins). */
+export const incidentRow = (i: Incident, runId: string): IncidentRow => ({
+  [INC.runId]: runId,
+  [INC.id]: i.id,
+  [INC.severity]: i.severity,
+  [INC.risk]: i.risk,
+  [INC.firstSeen]: chMs(i.firstSeen),
+  [INC.lastSeen]: chMs(i.lastSeen),
+  [INC.alerts]: i.alerts,
+  [INC.alertIds]: i.alertIds,
+  [INC.conduits]: i.conduits,
+  [INC.sources]: i.sources,
+  [INC.targets]: i.targets,
+  [INC.detectors]: i.detectors,
+  [INC.topAlert]: i.topAlert,
+  [INC.summary]: i.summary,
+});
+
+/** What a run row says; times are epoch ms (0 = not yet). */
+export interface RunInfo {
+  runId: string;
+  command: string;
+  site: string;
+  inputs: string[];
+  startedAt: number;
+  finishedAt: number;
+  status: RunStatus;
+  flows: number;
+  alerts: number;
+  incidents: number;
+  firstTs: number;
+  lastTs: number;
+  note: string;
+}
+
+const RUN = tables.runs.columns;
+
+/** A run as a `runs` row; `version` orders the rows of one run (the highest wins). */
+export const runRow = (r: RunInfo, version: number): RunRow => ({
+  [RUN.runId]: r.runId,
+  [RUN.command]: r.command,
+  [RUN.site]: r.site,
+  [RUN.inputs]: r.inputs,
+  [RUN.startedAt]: chMs(r.startedAt),
+  [RUN.finishedAt]: chMs(r.finishedAt),
+  [RUN.status]: r.status,
+  [RUN.flows]: r.flows,
+  [RUN.alerts]: r.alerts,
+  [RUN.incidents]: r.incidents,
+  [RUN.firstTs]: chMs(r.firstTs),
+  [RUN.lastTs]: chMs(r.lastTs),
+  [RUN.note]: r.note,
+  [RUN.version]: version,
 });
 
 /** A partial summary of one asset; the engine merges partials with the same (zone, ip, run). */

@@ -34,13 +34,14 @@ export interface Credentials {
 }
 
 /** Runs one query on a ClickHouse HTTP endpoint; an error carries the server's message. */
-export const queryEndpoint = async (url: string, sql: string, format: string, auth: Credentials = {}): Promise<string> => {
+export const queryEndpoint = async (url: string, sql: string, format: string, auth: Credentials = {}, settings: Record<string, string> = {}): Promise<string> => {
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=UTF-8' };
   if (auth.token) headers.authorization = `Bearer ${auth.token}`;
   else if (auth.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${auth.user ?? 'default'}:${auth.password}`).toString('base64')}`;
   let res: Response;
   try {
-    res = await fetch(`${url}/?default_format=${encodeURIComponent(format)}`, { method: 'POST', body: sql, headers });
+    const params = new URLSearchParams({ default_format: format, ...settings });
+    res = await fetch(`${url}/?${params}`, { method: 'POST', body: sql, headers });
   } catch (e) {
     throw new PipelineError('not_connected', `Cannot reach the query endpoint at ${url}: ${(e as Error).message}`, { url }, { cause: e });
   }

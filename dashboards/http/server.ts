@@ -76,7 +76,7 @@ const NOT_SETTINGS = new Set([
 ]);
 
 /** Settings a client may pass (clamped where they touch the caps); anything else is refused. */
-const PASSED = /^(output_format_\w+|format_\w+|date_time_output_format|session_timezone|max_threads|max_block_size|limit|offset|extremes|join_use_nulls|readonly|max_execution_time|max_result_rows|max_result_bytes|result_overflow_mode|timeout_overflow_mode|use_client_time_zone|allow_experimental_\w+|enable_analyzer|allow_suspicious_low_cardinality_types)$/;
+const PASSED = /^(output_format_\w+|format_\w+|date_time_output_format|session_timezone|max_threads|max_block_size|limit|offset|extremes|join_use_nulls|readonly|max_execution_time|max_result_rows|max_result_bytes|result_overflow_mode|timeout_overflow_mode|use_client_time_zone|allow_experimental_\w+|enable_analyzer|allow_suspicious_low_cardinality_types|additional_table_filters)$/;
 
 const literal = (v: string): string => (/^-?\d+(\.\d+)?$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
 

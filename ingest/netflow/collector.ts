@@ -107,6 +107,11 @@ const MAX_LABEL_CACHE = 4096;
 
 /** Parses udp://host:port (IPv6 in brackets). */
 export const parseListen = (listen: string): { host: string; port: number; family: 4 | 6 } => {
+  // WHATWG URL refuses a port above 65535 as "Invalid URL": say what is wrong with it instead.
+  const port5 = /^[a-z]+:\/\/(?:\[[^\]]*\]|[^/:]*):(\d+)\/?$/i.exec(listen)?.[1];
+  if (port5 !== undefined && Number(port5) > 65535) {
+    throw new PipelineError('config_invalid', `listen "${listen}": port ${port5} is out of range; UDP ports run 1 to 65535 (0 = any free port), e.g. udp://0.0.0.0:2055`);
+  }
   let u: URL;
   try {
     u = new URL(listen);
@@ -119,6 +124,22 @@ export const parseListen = (listen: string): { host: string; port: number; famil
     throw new PipelineError('config_invalid', `listen "${listen}" must be udp://host:port, e.g. udp://0.0.0.0:2055`);
   }
   return { host, port, family: isIPv6(host) ? 6 : 4 };
+};
+
+/**
+ * A socket that cannot bind: an address in use, a privileged port or an address this host does not
+ * have is the operator's to fix (`config_invalid`, exit 2), with the fix; anything else may pass
+ * (`not_connected`).
+ */
+export const bindError = (listen: string, host: string, port: number, e: unknown): PipelineError => {
+  const code = (e as NodeJS.ErrnoException).code;
+  const fixes: Record<string, string> = {
+    EADDRINUSE: `UDP port ${port} on ${host} is already in use (another collector or softflowd/nfcapd?). Pick another port (--listen udp://${host.includes(':') ? `[${host}]` : host}:PORT, 0 = any free port) or stop the process holding it (ss -ulpn 'sport = :${port}')`,
+    EACCES: `binding port ${port} needs root or CAP_NET_BIND_SERVICE; use a port of 1024 or above, e.g. udp://${host.includes(':') ? `[${host}]` : host}:2055`,
+    EADDRNOTAVAIL: `${host} is not an address of this host; use one it has, or 0.0.0.0 / [::] for all`,
+  };
+  const fix = code ? fixes[code] : undefined;
+  return new PipelineError(fix ? 'config_invalid' : 'not_connected', `cannot listen on ${listen}: ${fix ?? errorMessage(e)}`, { listen, code }, { cause: e });
 };
 
 export class Collector {
@@ -192,7 +213,7 @@ export class Collector {
     const { host, port, family } = this.listen;
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: this.config.recvBufferSize });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) => reject(new PipelineError('not_connected', `cannot listen on ${this.config.listen}: ${errorMessage(e)}`, {}, { cause: e })));
+      socket.once('error', (e) => reject(bindError(this.config.listen, host, port, e)));
       socket.bind(port, host, () => resolve());
     });
     socket.on('error', (e) => this.deps.events.error({ errorCode: 'socket_error', stage: 'receiving', message: errorMessage(e) }));

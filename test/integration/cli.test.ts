@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot, sharedData } from '../support/data.ts';
@@ -13,7 +13,7 @@ const run = (args: string[], cwd = projectRoot) => {
 };
 
 test('every command has --help with examples', () => {
-  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'eval', 'collect', 'serve']) {
+  for (const cmd of ['replay', 'flows', 'simulate', 'demo', 'sql', 'runs', 'eval', 'collect', 'serve']) {
     const r = run([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.out, new RegExp(`conduitwatch ${cmd}`));
@@ -114,8 +114,24 @@ test('replay --json then sql reads the alerts back from the chDB store', (t) => 
     assert.equal(Number(q.out.trim()), report.rawAlerts);
     const text = run(['replay', pcap, '--site', 'examples/lemay/site.yaml', '--no-store', '--quiet']);
     assert.match(text.out, /Conduits:/);
-    assert.match(text.out, /Top findings/);
+    assert.match(text.out, /Incidents, most severe first/);
     assert.match(readFileSync(join(projectRoot, 'README.md'), 'utf8'), /npm test/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('before npm install the launcher says what is missing and how to install it, not a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-fresh-'));
+  try {
+    // A checkout without node_modules: the launcher alone, where no node_modules is above it.
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(projectRoot, 'bin', 'conduitwatch.mjs'), join(dir, 'bin', 'conduitwatch.mjs'));
+    const r = spawnSync(process.execPath, [join(dir, 'bin', 'conduitwatch.mjs'), '--help'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /its npm packages are not installed yet \(tsx is missing/);
+    assert.match(r.stderr, /npm run demo .*\n.*bash scripts\/ensure-deps\.sh/);
+    assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|at .*:\d+:\d+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

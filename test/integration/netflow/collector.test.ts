@@ -62,12 +62,18 @@ test('drops and counts datagrams from exporters outside the allow-list', () => {
   assert.equal(ctx.metrics.get('conduitwatch_netflow_errors_total', { exporter: 'denied', reason: 'exporter_denied' }), 1);
 });
 
-test('counts sequence gaps per exporter and reports a bind failure as not_connected', async () => {
+test('counts sequence gaps per exporter; an address this host lacks, or a port in use, is a config error with the fix', async () => {
   const c = new Collector(CollectorConfig.parse({}), testContext('nf', fakeClock(T0)), () => undefined);
   c.receive(v5({ seq: 0 }, []), { address: '192.0.2.1', port: 1 });
   c.receive(v5({ seq: 40 }, []), { address: '192.0.2.1', port: 1 });
   assert.deepEqual(c.stats.sequenceGaps, { '192.0.2.1': 40 });
   const bad = new Collector(CollectorConfig.parse({ listen: 'udp://203.0.113.250:1' }), testContext());
-  await assert.rejects(bad.open(), (e: { code?: string }) => e.code === 'not_connected');
+  await assert.rejects(bad.open(), (e: { code?: string; message: string }) => e.code === 'config_invalid' && /203\.0\.113\.250 is not an address of this host/.test(e.message));
+  const first = new Collector(CollectorConfig.parse({ listen: 'udp://127.0.0.1:0' }), testContext());
+  await first.open();
+  const taken = new Collector(CollectorConfig.parse({ listen: `udp://127.0.0.1:${first.address().port}` }), testContext());
+  await assert.rejects(taken.open(), (e: { code?: string; message: string }) => e.code === 'config_invalid' && /already in use.*Pick another port/.test(e.message));
+  await first.close();
   assert.throws(() => new Collector(CollectorConfig.parse({ listen: 'tcp://x' }), testContext()), /udp:\/\/host:port/);
+  assert.throws(() => new Collector(CollectorConfig.parse({ listen: 'udp://0.0.0.0:99999' }), testContext()), /port 99999 is out of range; UDP ports run 1 to 65535/);
 });

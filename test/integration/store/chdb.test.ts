@@ -13,7 +13,7 @@ import type { Alert, EdgeSeries, FlowRecord, WindowScore } from '../../../core/r
 import { openChdb } from '../../../store/chdb.ts';
 import { DDL_DIR, loadMigrations, migrate } from '../../../store/migrate.ts';
 import {
-  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, inventoryChangeRow, inventoryRow, parseChTime, seriesRow, tables, windowRow,
+  alertRow, assetRow, conduitRow, dataTables, flowRow, formatChTime, incidentRow, inventoryChangeRow, inventoryRow, parseChTime, runRow, seriesRow, tables, windowRow,
   type ConduitState,
 } from '../../../store/schema.ts';
 import type { Store } from '../../../store/store.ts';
@@ -97,6 +97,8 @@ test('every DDL column is produced by its row mapper and every mapped key is a D
     series: { ...seriesRow(edgeSeries, 'cols'), stored_at: 'filled by the engine' },
     inventory_changes: inventoryChangeRow({ id: 'x', conduit: 'a->b', src: 's', dst: 'd', proto: 6, dstPort: 1, l7: '', tsStart: 0, tsEnd: 1, score: 1, detector: 'inventory', explanation: '' }, 'new_mac', 's', 'cols'),
     inventory: inventoryRow({ ip: '10.0.0.1', macs: [], role: 'unknown', confidence: 1, evidence: [], flags: [], protocols: [], services: [], peers: [], firstSeen: 0, lastSeen: 1, flows: 1, bytes: 1, identities: [] }, 'cols', 'replay', 2),
+    incidents: incidentRow({ id: 'i', severity: 'high', risk: 4, firstSeen: 0, lastSeen: 1, alerts: 1, alertIds: ['x'], conduits: ['a->b'], sources: ['s'], targets: ['d'], detectors: ['d'], topAlert: 'x', summary: 's' }, 'cols'),
+    runs: runRow({ runId: 'cols', command: 'replay', site: 's', inputs: ['f'], startedAt: 1, finishedAt: 2, status: 'complete', flows: 1, alerts: 0, incidents: 0, firstTs: 0, lastTs: 1, note: '' }, 2),
   };
   for (const def of [...dataTables, tables.schemaMigrations]) {
     const ddl = (await store.query<{ name: string }>(`DESCRIBE TABLE ${def.name}`)).map((r) => r.name).sort();

@@ -25,9 +25,9 @@ test('the shipped DDL loads as versions 1..N, each with a name and checksum', as
   const m = await loadMigrations();
   assert.deepEqual(m.map((x) => x.version), m.map((_, i) => i + 1));
   // The first migrations are the ones every database has; later ones are added by whoever needs them.
-  assert.deepEqual(m.slice(0, 14).map((x) => `${x.version}:${x.name}`),
+  assert.deepEqual(m.slice(0, 15).map((x) => `${x.version}:${x.name}`),
     ['1:flows', '2:windows', '3:alerts', '4:assets', '5:conduits', '6:sink_batches', '7:audit', '8:rules',
-      '9:flow_fidelity', '10:flows_ids', '11:series', '12:conduit_readiness', '13:retention_rollups', '14:inventory']);
+      '9:flow_fidelity', '10:flows_ids', '11:series', '12:conduit_readiness', '13:retention_rollups', '14:inventory', '15:runs_incidents']);
   assert.ok(m.every((x) => /^[0-9a-f]{64}$/.test(x.checksum)));
 });
 
