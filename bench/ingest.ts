@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
 import { readCaptureChunks, type RawPacket } from '../ingest/pcap/reader.ts';
 import { SimOptions, simulatePlant } from '../ingest/simulate/index.ts';
-import { runPart, timedProcess } from './support.ts';
+import { ensureLemayTiles, runPart, timedProcess } from './support.ts';
 
 const DIR = join('.cache', 'bench');
 const SELF = fileURLToPath(import.meta.url);
@@ -88,62 +88,6 @@ const prefixOf = async (file: string, mb: number): Promise<{ path: string; packe
   for await (const _ of readCaptureChunks(file, sink, { violations: {}, truncated: false })) if (full) break;
   if (!existsSync(path)) await pipeline(createReadStream(file, { end: size - 1 }), createWriteStream(path));
   return { path, packets };
-};
-
-/**
- * The Lemay connection-per-poll capture tiled into `tiles` × 6 RTUs and `rounds` rounds (see the file
- * comment): RTU addresses 192.168.1.101–106 become 10.(k >> 8).(k & 255).101–106 for copy k; IPv4
- * header checksums are recomputed.
- */
-const ensureLemayTiles = async (tiles: number, rounds: number): Promise<string> => {
-  mkdirSync(DIR, { recursive: true });
-  const file = join(DIR, `lemay-tiles-${tiles}x${rounds}.pcap`);
-  if (existsSync(file)) return file;
-  const src = join('..', 'shared', 'data', 'lemay', 'send_a_fake_command_modbus_6RTU_with_operate.pcap');
-  const frames: { ts: number; bytes: Buffer }[] = [];
-  let link = 1;
-  await (async () => {
-    for await (const _ of readCaptureChunks(src, (p) => { link = p.linkType; frames.push({ ts: p.tsMs, bytes: Buffer.from(p.buf.subarray(p.off, p.off + p.caplen)) }); },
-      { violations: {}, truncated: false })) { /* collecting */ }
-  })();
-  if (link !== 1) throw new Error(`${src}: expected Ethernet frames`);
-  const span = frames.at(-1)!.ts - frames[0]!.ts + 1_000;
-  const out = createWriteStream(file);
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0); head.writeUInt16LE(2, 4); head.writeUInt16LE(4, 6); head.writeUInt32LE(65535, 16); head.writeUInt32LE(1, 20);
-  out.write(head);
-  const rtu = (b: Buffer, o: number, k: number): void => {
-    if (b[o] === 192 && b[o + 1] === 168 && b[o + 2] === 1 && b[o + 3]! >= 101 && b[o + 3]! <= 106) { b[o] = 10; b[o + 1] = k >> 8; b[o + 2] = k & 255; }
-  };
-  let pending: Buffer[] = [];
-  let bytes = 0;
-  for (let r = 0; r < rounds; r++) {
-    for (const f of frames) {
-      for (let k = 0; k < tiles; k++) {
-        const b = Buffer.from(f.bytes);
-        let ip = 14;
-        if (b.readUInt16BE(12) === 0x8100) ip = 18;
-        if (b.readUInt16BE(ip - 2) === 0x0800 && b.length >= ip + 20) {
-          rtu(b, ip + 12, k); rtu(b, ip + 16, k);
-          const ihl = (b[ip]! & 15) * 4;
-          b.writeUInt16BE(0, ip + 10);
-          let sum = 0;
-          for (let i = 0; i < ihl; i += 2) sum += b.readUInt16BE(ip + i);
-          while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-          b.writeUInt16BE(~sum & 0xffff, ip + 10);
-        }
-        const us = Math.round((f.ts + r * span) * 1000) + k;
-        const h = Buffer.alloc(16);
-        h.writeUInt32LE(Math.floor(us / 1e6), 0); h.writeUInt32LE(us % 1e6, 4); h.writeUInt32LE(b.length, 8); h.writeUInt32LE(b.length, 12);
-        pending.push(h, b);
-        bytes += 16 + b.length;
-        if (bytes > 4 << 20) { if (!out.write(Buffer.concat(pending))) await new Promise<void>((ok) => out.once('drain', () => ok())); pending = []; bytes = 0; }
-      }
-    }
-  }
-  out.end(Buffer.concat(pending));
-  await new Promise<void>((ok) => out.once('finish', () => ok()));
-  return file;
 };
 
 /** (a) or (d) in a child node process. */

@@ -1,33 +1,71 @@
 /**
- * bench/replay: pcap → flow records with Modbus operations, beside tshark with Modbus dissection
- * on the same file in the same run. Prints packets/s and MB/s for both.
+ * bench/replay, two modes.
  *
- *   npm run bench:replay -- [--mb 200] [--file plant.pcap] [--skip-tshark]
+ * Default: pcap → flow records with Modbus operations, beside tshark with Modbus dissection on the same
+ * file in the same run. Prints packets/s and MB/s for both.
  *
- * Without --file it simulates a plant capture of at least --mb MB into .cache/bench/ (kept for
- * the next run). Figures are for this machine; nothing here is asserted.
+ *   npm run bench:replay -- [--mb 200] [--file plant.pcap] [--skip-tshark] [--runs 3]
+ *
+ * Without --file it simulates a plant capture of at least --mb MB into .cache/bench/ (kept for the next
+ * run).
+ *
+ * --whole: the whole `conduitwatch replay` (cli/replay.ts runReplay: ingest → detectors, triage and
+ * inventory → chDB store) on connection-per-poll traffic: the shared Lemay capture tiled into
+ * --lemay-tiles × 6 RTUs (default 50 = 300 RTUs) and --rounds rounds of its 670 s (default 4: about
+ * 45 min of event time, 247 k flows of 9 packets), with examples/lemay/site.yaml whose field zone is
+ * widened to the tiles' 10/8 (or --file X --site Y). Three stages, each in its own child process so its
+ * wall, CPU seconds and peak RSS are its own:
+ *
+ *   read    openInput → flow records only (what replay reads)
+ *   detect  runReplay without a store (ingest + detectors + triage + inventory + report)
+ *   whole   runReplay into a fresh chDB directory, like `conduitwatch replay --data DIR`
+ *
+ * The split is printed two ways: by difference of the stages (ingest = read, detection = detect − read,
+ * store = whole − detect), and inside the whole run: main-thread time in the detection calls
+ * (engine.ingest/flush, triage, inventory), in building Native blocks and waiting on writes, the rest
+ * (reading, the replay loop) as ingest; CPU seconds per thread group from /proc (the main JS thread,
+ * V8's GC helpers, chDB's own threads, which run the inserts beside the main thread).
+ *
+ *   npm run bench:replay -- --whole [--lemay-tiles 50] [--rounds 4] [--runs 1] [--stages read,detect,whole] [--profile]
+ *
+ * --profile runs `whole` once more under `node --cpu-prof` and prints the main thread's self time per
+ * area (ingest/, detectors/, store/, …) and per function. Figures are for this machine; nothing here is
+ * asserted.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simulatePlant, SimOptions } from '../ingest/simulate/index.ts';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
+import { BENCH_DIR, ensureLemayTiles, runPart } from './support.ts';
 
-const { values } = parseArgs({ options: { mb: { type: 'string' }, file: { type: 'string' }, 'skip-tshark': { type: 'boolean' }, runs: { type: 'string' } } });
-const targetMb = Number(values.mb ?? 200);
-const runs = Number(values.runs ?? 3);
+const SELF = fileURLToPath(import.meta.url);
 
-const ensureCapture = async (): Promise<string> => {
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string' }, file: { type: 'string' }, 'skip-tshark': { type: 'boolean' }, runs: { type: 'string' },
+    whole: { type: 'boolean', default: false }, site: { type: 'string' }, 'lemay-tiles': { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '4' }, stages: { type: 'string', default: 'read,detect,whole' },
+    profile: { type: 'boolean', default: false }, part: { type: 'string' },
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Default mode: pcap → flows beside tshark.
+
+const ensureCapture = async (targetMb: number): Promise<string> => {
   if (values.file) return values.file;
-  const dir = join('.cache', 'bench');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(BENCH_DIR, { recursive: true });
   // The default 2h simulation is about MB_PER_2H; scale the duration to reach the target size.
-  const probe = join(dir, 'probe.pcap');
+  const probe = join(BENCH_DIR, 'probe.pcap');
   if (!existsSync(probe)) await simulatePlant(SimOptions.parse({ out: probe, duration: '2h', seed: 1 }));
   const mbPerHour = statSync(probe).size / 2 / 1e6;
   const hours = Math.ceil(targetMb / mbPerHour);
-  const file = join(dir, `plant-${hours}h.pcap`);
+  const file = join(BENCH_DIR, `plant-${hours}h.pcap`);
   if (!existsSync(file)) {
     process.stderr.write(`bench: simulating ${hours}h of plant traffic (≈${(hours * mbPerHour).toFixed(0)} MB) into ${file}…\n`);
     await simulatePlant(SimOptions.parse({ out: file, duration: `${hours}h`, seed: 1 }));
@@ -57,18 +95,223 @@ const tshark = (file: string): Promise<{ s: number; lines: number }> => new Prom
   p.on('close', () => resolve({ s: Number(process.hrtime.bigint() - t0) / 1e9, lines }));
 });
 
-const file = await ensureCapture();
-const mb = statSync(file).size / 1e6;
-process.stdout.write(`capture: ${file} (${mb.toFixed(1)} MB)\n`);
-let best = { s: Infinity, packets: 0, flows: 0, ops: 0 };
-for (let i = 0; i < runs; i++) {
-  const r = await ours(file);
-  if (r.s < best.s) best = r;
+const flowsMode = async (): Promise<void> => {
+  const runs = Number(values.runs ?? 3);
+  const file = await ensureCapture(Number(values.mb ?? 200));
+  const mb = statSync(file).size / 1e6;
+  process.stdout.write(`capture: ${file} (${mb.toFixed(1)} MB)\n`);
+  let best = { s: Infinity, packets: 0, flows: 0, ops: 0 };
+  for (let i = 0; i < runs; i++) {
+    const r = await ours(file);
+    if (r.s < best.s) best = r;
+  }
+  const row = (name: string, s: number, packets: number, extra: string) =>
+    process.stdout.write(`${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${Math.round(packets / s).toLocaleString('en-US').padStart(11)} packets/s ${(mb / s).toFixed(1).padStart(7)} MB/s  ${extra}\n`);
+  row('conduitwatch readPcapFlows (best of ' + runs + ')', best.s, best.packets, `${best.flows.toLocaleString('en-US')} flows, ${best.ops.toLocaleString('en-US')} Modbus requests`);
+  if (!values['skip-tshark']) {
+    const t = await tshark(file);
+    row('tshark -Y modbus -e modbus.func_code', t.s, best.packets, `${t.lines.toLocaleString('en-US')} Modbus PDUs`);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// --whole: runReplay as a whole, in stages.
+
+/** What one stage's child process reports. */
+interface Stage {
+  stage: string;
+  flows: number;
+  seconds: number;
+  /** User + system CPU seconds of the whole process (every thread). */
+  cpu: number;
+  peakRssMb: number;
+  /** Main-thread milliseconds inside each instrumented call (whole and detect only). */
+  inside?: Record<string, number>;
+  /** CPU seconds per thread group, from /proc/self/task (Linux). */
+  threads?: Record<string, number>;
+  note: string;
 }
-const row = (name: string, s: number, packets: number, extra: string) =>
-  process.stdout.write(`${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${Math.round(packets / s).toLocaleString('en-US').padStart(11)} packets/s ${(mb / s).toFixed(1).padStart(7)} MB/s  ${extra}\n`);
-row('conduitwatch readPcapFlows (best of ' + runs + ')', best.s, best.packets, `${best.flows.toLocaleString('en-US')} flows, ${best.ops.toLocaleString('en-US')} Modbus requests`);
-if (!values['skip-tshark']) {
-  const t = await tshark(file);
-  row('tshark -Y modbus -e modbus.func_code', t.s, best.packets, `${t.lines.toLocaleString('en-US')} Modbus PDUs`);
-}
+
+/** The Lemay site with its field zone widened to the tiles' addresses (copy k's RTUs are at 10.k/16). */
+const tilesSiteText = (): string => {
+  const text = readFileSync(fileURLToPath(new URL('../examples/lemay/site.yaml', import.meta.url)), 'utf8');
+  const out = text.replace(/^(\s+)assets: \[192\.168\.1\.101[^\]]*\]$/m, '$1cidrs: [10.0.0.0/8]');
+  if (out === text) throw new Error('examples/lemay/site.yaml: the field zone\'s asset list was not found; update bench/replay.ts tilesSiteText');
+  return out;
+};
+
+/** CPU seconds of this process's live threads (by thread id, with its group: main, Node's helpers, chDB's pools), from /proc. */
+const threadCpu = (): Map<string, { group: string; cpu: number }> => {
+  const out = new Map<string, { group: string; cpu: number }>();
+  const tick = 100; // USER_HZ on Linux
+  let dir: string[];
+  try { dir = readdirSync('/proc/self/task'); } catch { return out; }
+  for (const tid of dir) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      const cpu = (Number(fields[11]) + Number(fields[12])) / tick;
+      // Node's own helpers (V8's GC and compiler workers, the libuv pool) keep the name "node"; chDB names its pools.
+      const group = Number(tid) === process.pid ? 'main JS thread' : comm === 'node' || /^libuv|^V8/.test(comm) ? 'node helpers (GC, compiler, libuv)' : 'chDB threads';
+      out.set(tid, { group, cpu });
+    } catch { /* the thread ended */ }
+  }
+  return out;
+};
+
+/** CPU seconds per thread group spent since the `from` reading (threads started since count from zero). */
+const threadCpuSince = (from: Map<string, { group: string; cpu: number }>): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [tid, t] of threadCpu()) out[t.group] = +((out[t.group] ?? 0) + t.cpu - (from.get(tid)?.cpu ?? 0)).toFixed(2);
+  return out;
+};
+
+/** Wraps `obj[name]` so the main-thread time inside it (until its promise settles, if any) adds to `acc[key]`. */
+const timeMethod = (obj: Record<string, unknown>, name: string, acc: Record<string, number>, key: string): void => {
+  const orig = obj[name] as (...a: unknown[]) => unknown;
+  obj[name] = function timed(this: unknown, ...a: unknown[]) {
+    const t0 = performance.now();
+    const r = orig.apply(this, a);
+    if (r instanceof Promise) return r.finally(() => { acc[key] = (acc[key] ?? 0) + performance.now() - t0; });
+    acc[key] = (acc[key] ?? 0) + performance.now() - t0;
+    return r;
+  };
+};
+
+const partStage = async (stage: string, file: string, siteFile: string | undefined): Promise<Stage> => {
+  // Every stage loads the same modules before its clock starts, so module loading is in none of them.
+  const { parseSite, loadSite } = await import('../core/config.ts');
+  const { openInput } = await import('../cli/inputs.ts');
+  const { DetectionEngine } = await import('../detectors/engine.ts');
+  const { Triage } = await import('../incidents/triage.ts');
+  const { Inventory } = await import('../inventory/inventory.ts');
+  const { BatchWriter } = await import('../store/writer.ts');
+  const { runReplay } = await import('../cli/replay.ts');
+  const { systemClock } = await import('../core/clock.ts');
+  const site = siteFile ? loadSite(siteFile) : parseSite(tilesSiteText(), 'lemay-tiles site');
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const th0 = threadCpu();
+  const finish = (flows: number, note: string, inside?: Record<string, number>): Stage => {
+    const seconds = (performance.now() - t0) / 1000;
+    const u = process.cpuUsage(c0);
+    return {
+      stage, flows, seconds: +seconds.toFixed(3), cpu: +((u.user + u.system) / 1e6).toFixed(3), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...(inside ? { inside: Object.fromEntries(Object.entries(inside).map(([k, v]) => [k, Math.round(v)])) } : {}), threads: threadCpuSince(th0), note,
+    };
+  };
+  if (stage === 'read') {
+    const { flows } = openInput(file, { sliceMs: site.detection.window });
+    let n = 0;
+    for await (const batch of flows) n += batch.length;
+    return finish(n, 'openInput only');
+  }
+  // Main-thread time inside the calls runReplay makes, by stage (prototype wrappers: runReplay unchanged).
+  const inside: Record<string, number> = {};
+  const proto = (c: { prototype: object }) => c.prototype as Record<string, unknown>;
+  timeMethod(proto(DetectionEngine), 'ingest', inside, 'detection: engine.ingest/flush');
+  timeMethod(proto(DetectionEngine), 'flush', inside, 'detection: engine.ingest/flush');
+  timeMethod(proto(Triage), 'apply', inside, 'detection: triage');
+  timeMethod(proto(Inventory), 'observe', inside, 'detection: inventory');
+  // The writers' block encoders and their store's insertRows, wrapped on first use.
+  const bw = proto(BatchWriter);
+  const write = bw.write as (rows: unknown[]) => Promise<void>;
+  const wrapped = new WeakSet<object>();
+  bw.write = function (this: Record<string, unknown>, rows: unknown[]) {
+    if (!wrapped.has(this)) {
+      wrapped.add(this);
+      if (typeof this.encode === 'function') timeMethod(this, 'encode', inside, 'store: build Native blocks (main thread)');
+      const store = this.store as Record<string, unknown>;
+      if (!wrapped.has(store)) { wrapped.add(store); timeMethod(store, 'insertRows', inside, 'store: inserts in flight (chDB threads; overlaps)'); }
+    }
+    return write.call(this, rows);
+  };
+  timeMethod(bw, 'write', inside, 'store: awaiting writer.write (backpressure)');
+  timeMethod(bw, 'close', inside, 'store: awaiting writer.close (last blocks)');
+  const dataDir = stage === 'whole' ? await mkdtemp(join(tmpdir(), 'cw-bench-replay-')) : undefined;
+  try {
+    const r = await runReplay({ inputs: [file], site, clock: systemClock, ...(dataDir ? { dataDir } : {}) });
+    return finish(r.flows, `${r.windowsScored.toLocaleString('en-US')} windows scored, ${r.rawAlerts} alert windows, ${r.incidents.length} incidents, ${r.assets.length} assets`, inside);
+  } finally {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+};
+
+/** Self time of the main thread by area (top folder of the source) and by function, from the newest profile in `dir`. */
+const profileSummary = (dir: string): string => {
+  const newest = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) return 'no profile written';
+  interface Node { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }
+  const prof = JSON.parse(readFileSync(newest, 'utf8')) as { nodes: Node[]; samples: number[] };
+  const total = prof.samples.length;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const byFn = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (hits === 0) continue;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(root, '') || `(${n.callFrame.functionName || 'native'})`;
+    byFn.set(`${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`, (byFn.get(`${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`) ?? 0) + hits);
+    const area = url.startsWith('node:') ? 'node internals' : url.startsWith('node_modules/') ? url.split('/').slice(0, url.startsWith('node_modules/@') ? 3 : 2).join('/') : url.includes('/') ? `${url.split('/')[0]}/` : url;
+    byArea.set(area, (byArea.get(area) ?? 0) + hits);
+  }
+  const top = (m: Map<string, number>, n: number): string => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`).join('\n');
+  return `${newest} (${total} samples, main thread only)\nself time by area:\n${top(byArea, 14)}\nself time by function:\n${top(byFn, 25)}`;
+};
+
+const wholeMode = async (): Promise<void> => {
+  const file = values.file ?? await ensureLemayTiles(Number(values['lemay-tiles']), Number(values.rounds));
+  if (values.file && !values.site) throw new Error('--whole --file X needs --site Y (the site.yaml to replay it with)');
+  const siteArgs = values.site ? ['--site', values.site] : [];
+  const stages = values.stages!.split(',').filter(Boolean);
+  const runs = Math.max(1, Number(values.runs ?? 1));
+  process.stdout.write(`input: ${file} (${(statSync(file).size / 1e6).toFixed(1)} MB); site: ${values.site ?? 'examples/lemay/site.yaml, field zone 10.0.0.0/8'}\n`);
+  process.stdout.write(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} run(s) of stages ${stages.join(', ')}\n`);
+  const got = new Map<string, Stage[]>();
+  for (let i = 0; i < runs; i++) {
+    for (const s of stages) {
+      const r = await runPart<Stage>(SELF, ['--whole', '--part', s, '--file', file, ...siteArgs]);
+      got.set(s, [...(got.get(s) ?? []), r]);
+    }
+  }
+  process.stdout.write(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  const med = (rs: Stage[]): Stage => [...rs].sort((a, b) => a.seconds - b.seconds)[Math.floor((rs.length - 1) / 2)]!;
+  const line = (r: Stage): string => `${r.stage.padEnd(7)} ${r.seconds.toFixed(2).padStart(7)} s ${r.cpu.toFixed(2).padStart(7)} cpu-s ` +
+    `${Math.round(r.flows / r.seconds).toLocaleString('en-US').padStart(9)} flows/s ${Math.round(r.flows / r.cpu).toLocaleString('en-US').padStart(9)} flows/cpu-s ` +
+    `peak RSS ${String(r.peakRssMb).padStart(5)} MB  ${r.flows.toLocaleString('en-US')} flows; ${r.note}`;
+  const m = new Map([...got].map(([k, v]) => [k, med(v)]));
+  for (const [k, v] of got) {
+    process.stdout.write(`${line(m.get(k)!)}${v.length > 1 ? ` (median of ${v.length}: ${v.map((x) => x.seconds.toFixed(2)).join(', ')} s)` : ''}\n`);
+  }
+  const read = m.get('read');
+  const detect = m.get('detect');
+  const whole = m.get('whole');
+  if (read && detect && whole) {
+    const pct = (x: number, of: number): string => `${((100 * x) / of).toFixed(0)} %`;
+    process.stdout.write(`split by stage difference (wall s / cpu-s, share of whole):\n` +
+      `  ingest    ${read.seconds.toFixed(2)} / ${read.cpu.toFixed(2)}  (${pct(read.seconds, whole.seconds)} / ${pct(read.cpu, whole.cpu)})\n` +
+      `  detection ${(detect.seconds - read.seconds).toFixed(2)} / ${(detect.cpu - read.cpu).toFixed(2)}  (${pct(detect.seconds - read.seconds, whole.seconds)} / ${pct(detect.cpu - read.cpu, whole.cpu)})\n` +
+      `  store     ${(whole.seconds - detect.seconds).toFixed(2)} / ${(whole.cpu - detect.cpu).toFixed(2)}  (${pct(whole.seconds - detect.seconds, whole.seconds)} / ${pct(whole.cpu - detect.cpu, whole.cpu)})\n`);
+  }
+  for (const r of [detect, whole]) {
+    if (!r?.inside) continue;
+    const rest = r.seconds * 1000 - Object.entries(r.inside).filter(([k]) => !k.includes('overlaps')).reduce((s, [, v]) => s + v, 0);
+    process.stdout.write(`inside ${r.stage} (main-thread ms):\n${Object.entries(r.inside).map(([k, v]) => `  ${String(v).padStart(7)}  ${k}`).join('\n')}\n` +
+      `  ${String(Math.round(rest)).padStart(7)}  the rest: reading the input (ingest), the replay loop, opening the store, report\n`);
+    if (r.threads) process.stdout.write(`  cpu-s by thread group (threads alive at the end): ${Object.entries(r.threads).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+  }
+  if (values.profile) {
+    const dir = join(BENCH_DIR, 'prof-replay');
+    mkdirSync(dir, { recursive: true });
+    const prof = await runPart<Stage>(SELF, ['--whole', '--part', 'whole', '--file', file, ...siteArgs], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    process.stdout.write(`\nprofiled run: ${line(prof)}\n${profileSummary(dir)}\n`);
+  }
+};
+
+if (values.part) process.stdout.write(`${JSON.stringify(await partStage(values.part, values.file!, values.site))}\n`);
+else if (values.whole) await wholeMode();
+else await flowsMode();
