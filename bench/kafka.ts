@@ -29,7 +29,7 @@ import { KafkaBus } from '../bus/kafka.ts';
 import { systemClock } from '../core/clock.ts';
 import { loadSite, SiteMap } from '../core/config.ts';
 import type { FlowRecord } from '../core/records.ts';
-import { Metrics, silentLogger } from '../core/telemetry.ts';
+import { createLogger, Metrics, silentLogger } from '../core/telemetry.ts';
 import { openInput } from '../cli/inputs.ts';
 import { FlowPublisher } from '../cli/serve/collector.ts';
 import { SinkRole } from '../cli/serve/sink.ts';
@@ -37,6 +37,7 @@ import { startKafka } from '../infra/services/index.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import type { Store } from '../store/store.ts';
+import { isNativeBlock, type NativeBlock } from '../store/native.ts';
 
 const FLOWS = Number(process.env.FLOWS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 12_000);
@@ -93,6 +94,29 @@ const codecFigures = (batch: FlowRecord[]): void => {
   console.log('');
 };
 
+/**
+ * The `observed_at` values (ms) of a flows insert: a row array's field, or, in a Native block, the column
+ * of that name, found by walking the columns before it (only String columns come first in flowBlock).
+ */
+const observedAtOf = (rows: readonly object[] | NativeBlock): number[] => {
+  if (!isNativeBlock(rows)) return (rows as { observed_at: number }[]).map((x) => Number(x.observed_at));
+  const b = rows.bytes;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let p = 0;
+  const varUInt = (): number => { let x = 0; let m = 1; for (;;) { const c = b[p++]!; x += (c & 0x7f) * m; if (c < 0x80) return x; m *= 128; } };
+  const str = (): string => { const n = varUInt(); const s = Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8'); p += n; return s; };
+  const cols = varUInt();
+  const n = varUInt();
+  for (let c = 0; c < cols; c++) {
+    const name = str();
+    const type = str();
+    if (name === 'observed_at') return Array.from({ length: n }, (_, i) => Number(v.getBigInt64(p + 8 * i, true)));
+    if (type !== 'String') throw new Error(`bench/kafka: column ${name} (${type}) before observed_at in the flows block; teach observedAtOf to skip it`);
+    for (let i = 0; i < n; i++) { const len = varUInt(); p += len; }
+  }
+  throw new Error('bench/kafka: the flows block has no observed_at column');
+};
+
 const kafka = await startKafka();
 const dir = await mkdtemp(join(tmpdir(), 'cw-bench-kafka-'));
 try {
@@ -110,12 +134,15 @@ try {
   const timed: Store = {
     dir: store.dir, query: (s) => store.query(s), text: (s, f) => store.text(s, f), exec: (s) => store.exec(s), close: async () => {},
     insertRows: async (table, rows, opts) => {
+      // The sink inserts Native blocks (store/blocks.ts): read the receive stamps before the insert, whose
+      // caller may hand the block's buffer back to the pool once it resolves.
+      const seen = table === 'flows' ? observedAtOf(rows) : [];
       const t = performance.now();
       const r = await store.insertRows(table, rows, opts);
       insertMs += performance.now() - t;
       if (table === 'flows') {
         const now = Date.now();
-        for (const row of rows as { observed_at: number }[]) latencies.push(now - Number(row.observed_at));
+        for (const at of seen) latencies.push(now - at);
       }
       return r;
     },
@@ -124,7 +151,7 @@ try {
   const producerBus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}collector` });
   const sinkBus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}sink` });
   const metrics = new Metrics();
-  const sink = new SinkRole({ bus: sinkBus, store: timed, siteMap, runId: 'bench', clock: systemClock, log: silentLogger(), metrics, groupId: `${prefix}sink` });
+  const sink = new SinkRole({ bus: sinkBus, store: timed, siteMap, runId: 'bench', clock: systemClock, log: process.env.BENCH_LOG ? createLogger(process.env.BENCH_LOG) : silentLogger(), metrics, groupId: `${prefix}sink` });
   await sink.start();
   await waitUntil(async () => sink.ready, 30_000);
   const pub = new FlowPublisher(producerBus, siteMap, systemClock);
@@ -137,7 +164,8 @@ try {
     await pub.publish(b);
     publishMs += performance.now() - t;
   }
-  await waitUntil(async () => latencies.length >= flows.length, 300_000);
+  const shown = setInterval(() => { if (process.env.BENCH_LOG) process.stderr.write(`bench: ${latencies.length} of ${flows.length} flows stored\n`); }, 5000);
+  await waitUntil(async () => latencies.length >= flows.length, 300_000).finally(() => clearInterval(shown));
   const e2eS = (performance.now() - t0) / 1000;
   const [cpu1, bcpu1] = [cpuOf(), cpuOf(brokerPid)];
   const sinkS = metrics.get('conduitwatch_store_write_seconds_total');

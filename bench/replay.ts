@@ -19,6 +19,8 @@
  *   read    openInput → flow records only (what replay reads)
  *   detect  runReplay without a store (ingest + detectors + triage + inventory + report)
  *   whole   runReplay into a fresh chDB directory, like `conduitwatch replay --data DIR`
+ *   cli     `conduitwatch replay FILE --site S --data DIR` as a whole process (start-up included), under
+ *           /usr/bin/time (the site written to .cache/bench/lemay-tiles-site.yaml)
  *
  * The split is printed two ways: by difference of the stages (ingest = read, detection = detect − read,
  * store = whole − detect), and inside the whole run: main-thread time in the detection calls
@@ -26,22 +28,27 @@
  * (reading, the replay loop) as ingest; CPU seconds per thread group from /proc (the main JS thread,
  * V8's GC helpers, chDB's own threads, which run the inserts beside the main thread).
  *
- *   npm run bench:replay -- --whole [--lemay-tiles 50] [--rounds 4] [--runs 1] [--stages read,detect,whole] [--profile]
+ *   npm run bench:replay -- --whole [--lemay-tiles 50] [--rounds 4] [--runs 1] [--stages read,detect,whole,cli] [--profile] [--live]
  *
+ * --live runs the stages with --expose-gc and forces a GC every 20 000 flows to print the largest live JS
+ * heap (what is retained, not garbage): a memory diagnosis, its times are not comparable.
+ * What-if knobs (not what `conduitwatch replay` does; printed when set): --node-flags "…" for the stage
+ * processes, --writer-rows N and --writer-buffer K (the store writers' block size, and their buffer bound
+ * as K blocks; replay's writers use 50 000 and 4).
  * --profile runs `whole` once more under `node --cpu-prof` and prints the main thread's self time per
  * area (ingest/, detectors/, store/, …) and per function. Figures are for this machine; nothing here is
  * asserted.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simulatePlant, SimOptions } from '../ingest/simulate/index.ts';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
-import { BENCH_DIR, ensureLemayTiles, runPart } from './support.ts';
+import { BENCH_DIR, ensureLemayTiles, runPart, timedProcess } from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -49,8 +56,9 @@ const { values } = parseArgs({
   options: {
     mb: { type: 'string' }, file: { type: 'string' }, 'skip-tshark': { type: 'boolean' }, runs: { type: 'string' },
     whole: { type: 'boolean', default: false }, site: { type: 'string' }, 'lemay-tiles': { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '4' }, stages: { type: 'string', default: 'read,detect,whole' },
-    profile: { type: 'boolean', default: false }, part: { type: 'string' },
+    rounds: { type: 'string', default: '4' }, stages: { type: 'string', default: 'read,detect,whole,cli' },
+    profile: { type: 'boolean', default: false }, part: { type: 'string' }, live: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' }, 'writer-rows': { type: 'string' }, 'writer-buffer': { type: 'string' },
   },
 });
 
@@ -129,6 +137,10 @@ interface Stage {
   inside?: Record<string, number>;
   /** CPU seconds per thread group, from /proc/self/task (Linux). */
   threads?: Record<string, number>;
+  /** At the sample of highest RSS (taken at every writer.write and engine.ingest): RSS, JS heap, ArrayBuffers, MB. */
+  memory?: { rssMb: number; anonMb: number; fileMb: number; heapMb: number; arrayBuffersMb: number; atFlows: number };
+  /** With --live: the largest live JS heap (after a forced GC every 20 000 flows), MB. */
+  liveHeap?: { heapMb: number; atFlows: number };
   note: string;
 }
 
@@ -180,6 +192,33 @@ const timeMethod = (obj: Record<string, unknown>, name: string, acc: Record<stri
   };
 };
 
+/** The highest-RSS sample seen, with what the JS heap and ArrayBuffers held at that moment. */
+const memPeak = { rssMb: 0, anonMb: 0, fileMb: 0, heapMb: 0, arrayBuffersMb: 0, atFlows: 0 };
+let flowsSeen = 0;
+/** RssAnon and RssFile of /proc/self/status in MB (file-backed pages: mapped code, libchdb.so's among them). */
+const rssKinds = (): { anonMb: number; fileMb: number } => {
+  try {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+    return { anonMb: Math.round(kb('RssAnon') / 1024), fileMb: Math.round(kb('RssFile') / 1024) };
+  } catch { return { anonMb: 0, fileMb: 0 }; }
+};
+/** With --live (node --expose-gc): the largest JS heap left after a forced GC, sampled every 20 000 flows. */
+const live = { heapMb: 0, atFlows: 0, next: 20_000 };
+const sampleMemory = (): void => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && flowsSeen >= live.next) {
+    live.next += 20_000;
+    gc();
+    const h = process.memoryUsage().heapUsed / 1048576;
+    if (h > live.heapMb) Object.assign(live, { heapMb: Math.round(h), atFlows: flowsSeen });
+  }
+  const m = process.memoryUsage();
+  if (m.rss / 1048576 > memPeak.rssMb) {
+    Object.assign(memPeak, { rssMb: Math.round(m.rss / 1048576), ...rssKinds(), heapMb: Math.round(m.heapUsed / 1048576), arrayBuffersMb: Math.round(m.arrayBuffers / 1048576), atFlows: flowsSeen });
+  }
+};
+
 const partStage = async (stage: string, file: string, siteFile: string | undefined): Promise<Stage> => {
   // Every stage loads the same modules before its clock starts, so module loading is in none of them.
   const { parseSite, loadSite } = await import('../core/config.ts');
@@ -199,20 +238,24 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
     const u = process.cpuUsage(c0);
     return {
       stage, flows, seconds: +seconds.toFixed(3), cpu: +((u.user + u.system) / 1e6).toFixed(3), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-      ...(inside ? { inside: Object.fromEntries(Object.entries(inside).map(([k, v]) => [k, Math.round(v)])) } : {}), threads: threadCpuSince(th0), note,
+      ...(inside ? { inside: Object.fromEntries(Object.entries(inside).map(([k, v]) => [k, Math.round(v)])) } : {}), threads: threadCpuSince(th0),
+      ...(memPeak.rssMb ? { memory: memPeak } : {}), ...(live.heapMb ? { liveHeap: { heapMb: live.heapMb, atFlows: live.atFlows } } : {}), note,
     };
   };
   if (stage === 'read') {
     const { flows } = openInput(file, { sliceMs: site.detection.window });
     let n = 0;
-    for await (const batch of flows) n += batch.length;
+    for await (const batch of flows) { n += batch.length; flowsSeen = n; sampleMemory(); }
     return finish(n, 'openInput only');
   }
   // Main-thread time inside the calls runReplay makes, by stage (prototype wrappers: runReplay unchanged).
   const inside: Record<string, number> = {};
+  const tables: Record<string, { inserts: number; rows: number }> = {};
   const proto = (c: { prototype: object }) => c.prototype as Record<string, unknown>;
   timeMethod(proto(DetectionEngine), 'ingest', inside, 'detection: engine.ingest/flush');
   timeMethod(proto(DetectionEngine), 'flush', inside, 'detection: engine.ingest/flush');
+  const ingest = proto(DetectionEngine).ingest as (flows: unknown[]) => unknown;
+  proto(DetectionEngine).ingest = function (this: unknown, flows: unknown[]) { flowsSeen += flows.length; sampleMemory(); return ingest.call(this, flows); };
   timeMethod(proto(Triage), 'apply', inside, 'detection: triage');
   timeMethod(proto(Inventory), 'observe', inside, 'detection: inventory');
   // The writers' block encoders and their store's insertRows, wrapped on first use.
@@ -220,11 +263,29 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
   const write = bw.write as (rows: unknown[]) => Promise<void>;
   const wrapped = new WeakSet<object>();
   bw.write = function (this: Record<string, unknown>, rows: unknown[]) {
+    sampleMemory();
     if (!wrapped.has(this)) {
       wrapped.add(this);
+      // What-if knobs (--writer-rows, --writer-buffer): the writers' block size and buffer bound (× block size).
+      if (values['writer-rows']) this.maxRows = Number(values['writer-rows']);
+      if (values['writer-buffer'] || values['writer-rows']) this.maxBufferedRows = Number(values['writer-buffer'] ?? 4) * (this.maxRows as number);
       if (typeof this.encode === 'function') timeMethod(this, 'encode', inside, 'store: build Native blocks (main thread)');
       const store = this.store as Record<string, unknown>;
-      if (!wrapped.has(store)) { wrapped.add(store); timeMethod(store, 'insertRows', inside, 'store: inserts in flight (chDB threads; overlaps)'); }
+      if (!wrapped.has(store)) {
+        wrapped.add(store);
+        // Per table: inserts, rows and the time each insert is in flight (chDB's threads; overlaps the main thread).
+        const insertRows = store.insertRows as (table: string, rows: unknown, o?: unknown) => Promise<{ records: number }>;
+        store.insertRows = async function (this: unknown, table: string, rows: unknown, o?: unknown) {
+          const t0 = performance.now();
+          const r = await insertRows.call(this, table, rows, o);
+          const key = `store: insert ${table} in flight (chDB threads; overlaps)`;
+          inside[key] = (inside[key] ?? 0) + performance.now() - t0;
+          const t = (tables[table] ??= { inserts: 0, rows: 0 });
+          t.inserts += 1;
+          t.rows += r.records;
+          return r;
+        };
+      }
     }
     return write.call(this, rows);
   };
@@ -233,7 +294,9 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
   const dataDir = stage === 'whole' ? await mkdtemp(join(tmpdir(), 'cw-bench-replay-')) : undefined;
   try {
     const r = await runReplay({ inputs: [file], site, clock: systemClock, ...(dataDir ? { dataDir } : {}) });
-    return finish(r.flows, `${r.windowsScored.toLocaleString('en-US')} windows scored, ${r.rawAlerts} alert windows, ${r.incidents.length} incidents, ${r.assets.length} assets`, inside);
+    const stored = Object.entries(tables).map(([t, v]) => `${t} ${v.rows.toLocaleString('en-US')} rows in ${v.inserts}`).join(', ');
+    return finish(r.flows, `${r.windowsScored.toLocaleString('en-US')} windows scored, ${r.rawAlerts} alert windows, ${r.incidents.length} incidents, ${r.assets.length} assets` +
+      (stored ? `; stored: ${stored}` : ''), inside);
   } finally {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }
@@ -263,6 +326,22 @@ const profileSummary = (dir: string): string => {
   return `${newest} (${total} samples, main thread only)\nself time by area:\n${top(byArea, 14)}\nself time by function:\n${top(byFn, 25)}`;
 };
 
+const memLine = (m: NonNullable<Stage['memory']>): string =>
+  `at the highest RSS sampled (${m.rssMb} MB = ${m.anonMb} anonymous + ${m.fileMb} file-backed, after ${m.atFlows.toLocaleString('en-US')} flows): ` +
+  `JS heap ${m.heapMb} MB, ArrayBuffers ${m.arrayBuffersMb} MB, other anonymous (chDB, V8 free space, malloc) ${m.anonMb - m.heapMb - m.arrayBuffersMb} MB`;
+
+/** `conduitwatch replay FILE --site S --data DIR` as a user runs it (tsx start-up included), under /usr/bin/time. */
+const cliStage = async (file: string, siteFile: string): Promise<Stage> => {
+  const bin = fileURLToPath(new URL('../bin/conduitwatch.mjs', import.meta.url));
+  const dataDir = await mkdtemp(join(tmpdir(), 'cw-bench-replay-cli-'));
+  try {
+    const r = await timedProcess(process.execPath, [bin, 'replay', file, '--site', siteFile, '--data', dataDir, '--quiet']);
+    return { stage: 'cli', flows: 0, seconds: +r.seconds.toFixed(3), cpu: +r.cpu.toFixed(3), peakRssMb: Math.round(r.peakRssMb), note: `conduitwatch replay --data, whole process (exit ${r.code}, ${r.lines} report lines)` };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+};
+
 const wholeMode = async (): Promise<void> => {
   const file = values.file ?? await ensureLemayTiles(Number(values['lemay-tiles']), Number(values.rounds));
   if (values.file && !values.site) throw new Error('--whole --file X needs --site Y (the site.yaml to replay it with)');
@@ -272,12 +351,23 @@ const wholeMode = async (): Promise<void> => {
   process.stdout.write(`input: ${file} (${(statSync(file).size / 1e6).toFixed(1)} MB); site: ${values.site ?? 'examples/lemay/site.yaml, field zone 10.0.0.0/8'}\n`);
   process.stdout.write(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} run(s) of stages ${stages.join(', ')}\n`);
   const got = new Map<string, Stage[]>();
+  const nodeFlags = [...(values.live ? ['--expose-gc'] : []), ...values['node-flags']!.split(' ').filter(Boolean)];
+  const knobs = [...(values['writer-rows'] ? ['--writer-rows', values['writer-rows']] : []), ...(values['writer-buffer'] ? ['--writer-buffer', values['writer-buffer']] : [])];
+  if (nodeFlags.length || knobs.length) process.stdout.write(`what-if: node flags ${nodeFlags.join(' ') || '(none)'}; writers ${knobs.join(' ') || 'as replay makes them'}\n`);
+  let siteFile = values.site;
+  if (stages.includes('cli') && !siteFile) {
+    siteFile = join(BENCH_DIR, 'lemay-tiles-site.yaml');
+    await writeFile(siteFile, tilesSiteText());
+  }
   for (let i = 0; i < runs; i++) {
     for (const s of stages) {
-      const r = await runPart<Stage>(SELF, ['--whole', '--part', s, '--file', file, ...siteArgs]);
+      const r = s === 'cli' ? await cliStage(file, siteFile!) : await runPart<Stage>(SELF, ['--whole', '--part', s, '--file', file, ...siteArgs, ...knobs], nodeFlags);
       got.set(s, [...(got.get(s) ?? []), r]);
     }
   }
+  // The CLI's report is not parsed: its flow count is the other stages' (same input).
+  const known = [...got.values()].flat().find((r) => r.flows > 0)?.flows ?? 0;
+  for (const r of got.get('cli') ?? []) r.flows = known;
   process.stdout.write(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   const med = (rs: Stage[]): Stage => [...rs].sort((a, b) => a.seconds - b.seconds)[Math.floor((rs.length - 1) / 2)]!;
   const line = (r: Stage): string => `${r.stage.padEnd(7)} ${r.seconds.toFixed(2).padStart(7)} s ${r.cpu.toFixed(2).padStart(7)} cpu-s ` +
@@ -297,17 +387,21 @@ const wholeMode = async (): Promise<void> => {
       `  detection ${(detect.seconds - read.seconds).toFixed(2)} / ${(detect.cpu - read.cpu).toFixed(2)}  (${pct(detect.seconds - read.seconds, whole.seconds)} / ${pct(detect.cpu - read.cpu, whole.cpu)})\n` +
       `  store     ${(whole.seconds - detect.seconds).toFixed(2)} / ${(whole.cpu - detect.cpu).toFixed(2)}  (${pct(whole.seconds - detect.seconds, whole.seconds)} / ${pct(whole.cpu - detect.cpu, whole.cpu)})\n`);
   }
+  if (read?.memory) process.stdout.write(`inside read:\n  ${memLine(read.memory)}\n`);
+  if (read?.liveHeap) process.stdout.write(`  largest live JS heap after a forced GC: ${read.liveHeap.heapMb} MB after ${read.liveHeap.atFlows.toLocaleString('en-US')} flows\n`);
   for (const r of [detect, whole]) {
     if (!r?.inside) continue;
     const rest = r.seconds * 1000 - Object.entries(r.inside).filter(([k]) => !k.includes('overlaps')).reduce((s, [, v]) => s + v, 0);
-    process.stdout.write(`inside ${r.stage} (main-thread ms):\n${Object.entries(r.inside).map(([k, v]) => `  ${String(v).padStart(7)}  ${k}`).join('\n')}\n` +
+    process.stdout.write(`inside ${r.stage} (main-thread ms):\n${Object.entries(r.inside).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${String(v).padStart(7)}  ${k}`).join('\n')}\n` +
       `  ${String(Math.round(rest)).padStart(7)}  the rest: reading the input (ingest), the replay loop, opening the store, report\n`);
     if (r.threads) process.stdout.write(`  cpu-s by thread group (threads alive at the end): ${Object.entries(r.threads).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+    if (r.memory) process.stdout.write(`  ${memLine(r.memory)}\n`);
+    if (r.liveHeap) process.stdout.write(`  largest live JS heap after a forced GC: ${r.liveHeap.heapMb} MB after ${r.liveHeap.atFlows.toLocaleString('en-US')} flows\n`);
   }
   if (values.profile) {
     const dir = join(BENCH_DIR, 'prof-replay');
     mkdirSync(dir, { recursive: true });
-    const prof = await runPart<Stage>(SELF, ['--whole', '--part', 'whole', '--file', file, ...siteArgs], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    const prof = await runPart<Stage>(SELF, ['--whole', '--part', 'whole', '--file', file, ...siteArgs, ...knobs], [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`]);
     process.stdout.write(`\nprofiled run: ${line(prof)}\n${profileSummary(dir)}\n`);
   }
 };
