@@ -166,7 +166,7 @@ const threadCpu = (): Map<string, { group: string; cpu: number }> => {
       const fields = stat.slice(close + 2).split(' ');
       const cpu = (Number(fields[11]) + Number(fields[12])) / tick;
       // Node's own helpers (V8's GC and compiler workers, the libuv pool) keep the name "node"; chDB names its pools.
-      const group = Number(tid) === process.pid ? 'main JS thread' : comm === 'node' || /^libuv|^V8/.test(comm) ? 'node helpers (GC, compiler, libuv)' : 'chDB threads';
+      const group = Number(tid) === process.pid ? 'main JS thread' : comm === 'node' || /^libuv|^V8/.test(comm) ? 'node threads (V8 GC and compiler helpers; the libuv pool, where chDB runs each query)' : 'chDB threads';
       out.set(tid, { group, cpu });
     } catch { /* the thread ended */ }
   }
@@ -302,10 +302,11 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
   }
 };
 
-/** Self time of the main thread by area (top folder of the source) and by function, from the newest profile in `dir`. */
-const profileSummary = (dir: string): string => {
+/** Self time of the main thread by area (top folder of the source) and by function, from the main thread's profile written since `since` in `dir`. */
+const profileSummary = (dir: string, since: number): string => {
+  // One file per thread (tsx's loader runs in a worker of its own): the main thread's is the largest.
   const newest = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    .filter((f) => statSync(f).mtimeMs >= since).sort((a, b) => statSync(b).size - statSync(a).size)[0];
   if (!newest) return 'no profile written';
   interface Node { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }
   const prof = JSON.parse(readFileSync(newest, 'utf8')) as { nodes: Node[]; samples: number[] };
@@ -401,8 +402,9 @@ const wholeMode = async (): Promise<void> => {
   if (values.profile) {
     const dir = join(BENCH_DIR, 'prof-replay');
     mkdirSync(dir, { recursive: true });
+    const since = Date.now() - 1000;
     const prof = await runPart<Stage>(SELF, ['--whole', '--part', 'whole', '--file', file, ...siteArgs, ...knobs], [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`]);
-    process.stdout.write(`\nprofiled run: ${line(prof)}\n${profileSummary(dir)}\n`);
+    process.stdout.write(`\nprofiled run: ${line(prof)}\n${profileSummary(dir, since)}\n`);
   }
 };
 
