@@ -1,6 +1,7 @@
 /** The text of docs/config.md, generated from the schemas that parse the config. */
 import { Site } from '../core/config.ts';
 import { schemaTable } from '../core/schema-docs.ts';
+import { DETECTORS } from './registry.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -14,4 +15,19 @@ Traffic inside one zone is expected; traffic between two zones with no declared 
 alert (score 1, detector \`novelty\`). Addresses in no zone belong to the zone \`unknown\`.
 Examples: \`examples/sim/site.yaml\`, \`examples/lemay/site.yaml\`, \`examples/but-iec104/site.yaml\`,
 \`examples/but-mms/site.yaml\`.
-`;
+
+## Detector settings
+
+\`detection.detectors\` names the detectors to run (default all); \`detection.detectorConfig.<name>\`
+holds each one's settings, every key optional. \`replay\`, \`serve\` and \`eval\` read them; an eval
+spec's own \`detectorConfig\` applies on top, key by key. Example:
+
+\`\`\`yaml
+detection:
+  window: 60s
+  detectorConfig:
+    rate: { minWindows: 8, relativeFloor: 0.15 }
+    silence: { gapFloor: 10s }
+\`\`\`
+
+${DETECTORS.map((d) => `### \`${d.name}\`\n\n${d.summary}\n\n${schemaTable(d.config)}`).join('\n')}`;

@@ -5,7 +5,7 @@
  * can join the list without detectors/ importing them. Creation is asynchronous: an entry may wait
  * for a backend before it returns its detector.
  */
-import type { SiteMap } from '../core/config.ts';
+import { loadSite, type DetectorSchemas, type Site, type SiteMap } from '../core/config.ts';
 import { cadenceDetector } from '../detectors/cadence/detector.ts';
 import type { DetectorDef } from '../detectors/detector.ts';
 import { DetectionEngine, type EngineState } from '../detectors/engine.ts';
@@ -23,14 +23,34 @@ export const DETECTORS: readonly DetectorDef[] = [cadenceDetector, noveltyDetect
 /** Detector names of the registry, sorted. */
 export const DETECTOR_NAMES: readonly string[] = DETECTORS.map((d) => d.name);
 
+/** Each registered detector's config schema, by name: what site.yaml's `detection.detectorConfig` is checked against. */
+export const detectorSchemas = (defs: readonly DetectorDef[] = DETECTORS): DetectorSchemas => Object.fromEntries(defs.map((d) => [d.name, d.config]));
+
+/** `loadSite` with the detector settings checked too (unknown detectors, bad settings: file, line, field, valid keys). */
+export const loadSiteChecked = (file: string): Site => loadSite(file, { detectors: detectorSchemas() });
+
 export interface EngineSetup extends DetectorSelection {
   runId?: string;
 }
 
-/** An engine running the selected detectors (default: all, with their default settings). */
+/** The detectors and settings site.yaml selects (`detection.detectors`, `detection.detectorConfig`). */
+export const siteSelection = (site: Site): DetectorSelection => ({
+  ...(site.detection.detectors ? { detectors: site.detection.detectors } : {}),
+  config: site.detection.detectorConfig,
+});
+
+/**
+ * An engine running the selected detectors: by default those site.yaml selects (all, with their
+ * default settings, when it selects none); `setup.detectors` / `setup.config` override it.
+ */
 export const createEngine = async (siteMap: SiteMap, setup: EngineSetup = {}, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
-  const detectors = await createDetectors(defs, setup, { site: siteMap.site, securityOp: protocolSecurityOp });
-  return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), ...(setup.config ? { config: setup.config } : {}) });
+  const fromSite = siteSelection(siteMap.site);
+  const sel: DetectorSelection = {
+    ...(setup.detectors ?? fromSite.detectors ? { detectors: setup.detectors ?? fromSite.detectors } : {}),
+    config: setup.config ?? fromSite.config ?? {},
+  };
+  const detectors = await createDetectors(defs, sel, { site: siteMap.site, securityOp: protocolSecurityOp });
+  return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), config: sel.config ?? {} });
 };
 
 /** The engine a snapshot describes, with the detectors and settings it was written by. */

@@ -1,10 +1,10 @@
 /** `conduitwatch replay`: argument checks, then runReplay, then the text or JSON report. */
 import type { Clock } from '../core/clock.ts';
-import { loadSite } from '../core/config.ts';
 import { intArg, usageError } from './args.ts';
 import { createProgress } from './progress.ts';
 import { renderReport } from './report.ts';
 import { runReplay, type ReplayReport } from './replay.ts';
+import { loadSiteChecked } from './registry.ts';
 
 export const DEFAULT_DATA_DIR = 'conduitwatch-data';
 
@@ -15,7 +15,7 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
   if (inputs.length === 0) throw usageError('replay', 'No inputs: name one or more pcap, pcapng or flow CSV files.');
   if (typeof v.site !== 'string') throw usageError('replay', 'Missing --site: the site config (zones and conduits), e.g. --site examples/lemay/site.yaml.');
   const top = intArg('replay', 'top', v.top, 10);
-  const site = loadSite(v.site);
+  const site = loadSiteChecked(v.site);
   const report = await runReplay({
     inputs, site, clock,
     ...(typeof v.mapping === 'string' ? { mapping: v.mapping } : {}),

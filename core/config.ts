@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { PipelineError } from './errors.ts';
 import { cidrContains, ipToBig, parseCidr, type Cidr } from './net.ts';
 import { duration } from './units.ts';
+import { issueText } from './zod-text.ts';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "-" or "." (no spaces), e.g. "plc-line3"');
 
@@ -48,6 +49,8 @@ export const Detection = z.object({
   alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
   learningScores: z.boolean().default(false).describe('Also emit (and store) the detector scores of windows inside a conduit\'s baseline. They never alert (undeclared conduits alert at once either way, and their findings are always kept); off, a learning window gets only its `activity` row, with the count of novel items it learned.'),
   scoreFloor: z.number().min(0).max(1).default(0.1).describe('Detector scores below this are not emitted or stored (normal traffic); every conduit still gets one `activity` row per window with its counts and top score. 0 keeps every score.'),
+  detectors: z.array(z.string().min(1)).optional().describe('Detectors to run, by name (the list and each one\'s settings: "Detector settings" below); default all.'),
+  detectorConfig: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).describe('Settings per detector, by name, e.g. `{ rate: { minWindows: 8 } }`: the same form as an eval spec\'s `detectorConfig`, so tuning found with `conduitwatch eval` deploys by copying it here. `replay`, `serve` and `eval` read it.'),
 }).strict();
 export type Detection = z.output<typeof Detection>;
 
@@ -110,8 +113,35 @@ const locate = (root: Node | null, path: (string | number)[], lc: LineCounter): 
   return line;
 };
 
+/**
+ * The config schemas of the detectors the wiring knows (name → schema), handed in so that
+ * site.yaml's `detection.detectors` and `detection.detectorConfig` are checked where they are
+ * written, with the line; core knows no detector.
+ */
+export type DetectorSchemas = Readonly<Record<string, z.ZodTypeAny>>;
+
+export interface SiteOptions {
+  detectors?: DetectorSchemas;
+}
+
+/** Problems of the detector selection in a parsed site: [path, message]. */
+const detectorIssues = (d: Detection, schemas: DetectorSchemas): [(string | number)[], string][] => {
+  const known = Object.keys(schemas).sort();
+  const out: [(string | number)[], string][] = [];
+  (d.detectors ?? []).forEach((n, i) => {
+    if (!(n in schemas)) out.push([['detection', 'detectors', i], `unknown detector "${n}"; known detectors: ${known.join(', ')}`]);
+  });
+  for (const [n, raw] of Object.entries(d.detectorConfig)) {
+    const schema = schemas[n];
+    if (!schema) { out.push([['detection', 'detectorConfig', n], `settings for unknown detector "${n}"; known detectors: ${known.join(', ')}`]); continue; }
+    const res = schema.safeParse(raw);
+    if (!res.success) for (const iss of res.error.issues) out.push([['detection', 'detectorConfig', n, ...iss.path], issueText(iss, schema, false)]);
+  }
+  return out;
+};
+
 /** Validates a parsed object; `file` and `text` only sharpen the error messages. */
-export const parseSite = (text: string, file = 'site.yaml'): Site => {
+export const parseSite = (text: string, file = 'site.yaml', opts: SiteOptions = {}): Site => {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -120,7 +150,12 @@ export const parseSite = (text: string, file = 'site.yaml'): Site => {
     throw new PipelineError('config_invalid', `${file}:${line}: YAML syntax error: ${e.message.split('\n')[0]}. Check indentation and quoting on that line.`, { file, line });
   }
   const res = Site.safeParse(doc.toJS());
-  if (res.success) return res.data;
+  if (res.success) {
+    const bad = opts.detectors ? detectorIssues(res.data.detection, opts.detectors) : [];
+    if (bad.length === 0) return res.data;
+    const lines = bad.map(([path, msg]) => `${file}:${locate(doc.contents, path, lc) ?? 1}: ${path.join('.')}: ${msg}`);
+    throw new PipelineError('config_invalid', `Invalid site config:\n  ${lines.join('\n  ')}`, { file, problems: lines });
+  }
   const lines = res.error.issues.map((iss) => {
     const line = locate(doc.contents, iss.path, lc);
     const field = iss.path.length ? iss.path.join('.') : '(top level)';
@@ -132,14 +167,14 @@ export const parseSite = (text: string, file = 'site.yaml'): Site => {
   throw new PipelineError('config_invalid', `Invalid site config:\n  ${lines.join('\n  ')}`, { file, issues: res.error.issues });
 };
 
-export const loadSite = (file: string): Site => {
+export const loadSite = (file: string, opts: SiteOptions = {}): Site => {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new PipelineError('config_invalid', `Cannot read site config ${file}: ${(e as NodeJS.ErrnoException).code ?? e}. Pass --site with the path of a site.yaml (examples in examples/).`, { file }, { cause: e });
   }
-  return parseSite(text, file);
+  return parseSite(text, file, opts);
 };
 
 /** Zone that holds no declared address. */

@@ -20,7 +20,8 @@
  *                     consumer group); --siem-format rfc5424|cef, --siem-ca FILE for TLS.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
-import { loadSite, SiteMap } from '../../core/config.ts';
+import { SiteMap } from '../../core/config.ts';
+import { loadSiteChecked } from '../registry.ts';
 import { PipelineError } from '../../core/errors.ts';
 import { createLogger, Metrics, type Logger } from '../../core/telemetry.ts';
 import type { Bus } from '../../bus/bus.ts';
@@ -163,7 +164,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const badRole = roles.find((r) => !ROLES.includes(r as Role));
   if (badRole) throw usageError('serve', `Unknown role "${badRole}"; use collector, detector, sink, all, or query (alone).`);
   if (typeof v.site !== 'string') throw usageError('serve', 'Missing --site: the site config, e.g. --site examples/lemay/site.yaml.');
-  const site = loadSite(v.site);
+  const site = loadSiteChecked(v.site);
   const siteMap = new SiteMap(site);
   const log = createLogger(process.env.CONDUITWATCH_LOG ?? 'info');
   const metrics = new Metrics();
