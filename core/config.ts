@@ -42,6 +42,17 @@ export const MaintenanceWindow = z.object({
 }).strict();
 export type MaintenanceWindow = z.output<typeof MaintenanceWindow>;
 
+const portRange = z.string().transform((s, ctx): [number, number] => {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s.trim());
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi <= 65_535 && lo <= hi)) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port range; write "LOW-HIGH" within 1-65535, e.g. "49152-65535", or one port` });
+    return z.NEVER;
+  }
+  return [lo, hi];
+});
+
 export const Detection = z.object({
   window: duration.default('60s').describe('Tumbling window length: one score per conduit and edge per window.'),
   allowedLateness: duration.default('10s').describe('How far behind the newest event time a flow may arrive and still count (watermark lag).'),
@@ -49,6 +60,7 @@ export const Detection = z.object({
   alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
   learningScores: z.boolean().default(false).describe('Also emit (and store) the detector scores of windows inside a conduit\'s baseline. They never alert (undeclared conduits alert at once either way, and their findings are always kept); off, a learning window gets only its `activity` row, with the count of novel items it learned.'),
   scoreFloor: z.number().min(0).max(1).default(0.1).describe('Detector scores below this are not emitted or stored (normal traffic); every conduit still gets one `activity` row per window with its counts and top score. 0 keeps every score.'),
+  ephemeralPorts: z.array(portRange).default(['49152-65535']).describe('Port ranges of dynamic (ephemeral) services — FTP data, RPC/DCOM, S7 or Profinet, OPC Classic: a TCP or UDP server port in them is one service per host pair and l7, "tcp/ephemeral" (edge port 0) with the range seen, so a new dynamic port on a known edge is nothing new and only a new well-known port is a new service. Default the IANA dynamic range; `[]` turns it off.'),
   detectors: z.array(z.string().min(1)).optional().describe('Detectors to run, by name (the list and each one\'s settings: "Detector settings" below); default all.'),
   detectorConfig: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).describe('Settings per detector, by name, e.g. `{ rate: { minWindows: 8 } }`: the same form as an eval spec\'s `detectorConfig`, so tuning found with `conduitwatch eval` deploys by copying it here. `replay`, `serve` and `eval` read it.'),
 }).strict();

@@ -193,7 +193,7 @@ export class DetectionEngine {
     const d = siteMap.site.detection;
     this.scoreFloor = d.scoreFloor;
     this.buildFloor = Math.min(d.scoreFloor, d.alertThreshold, this.detectors.length > 1 ? ENSEMBLE_MIN : 1);
-    this.edges = new EdgeTable((s, t) => siteMap.conduitOf(s, t));
+    this.edges = new EdgeTable((s, t) => siteMap.conduitOf(s, t), d.ephemeralPorts);
     this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, this.edges);
   }
 
@@ -265,6 +265,8 @@ export class DetectionEngine {
     const cyclePhase = (((w.windowStart % cycleMs) + cycleMs) % cycleMs) / cycleMs;
     const ensemble = this.detectors.length > 1;
     this.counted = grow(this.counted, t.count);
+    // The dynamic ports this window adds to its ephemeral edges, before any detector explains one.
+    if (acc) for (let s = 0; s < acc.n; s += 1) { const e = acc.edge[s]!; if (t.ephem[e] === 1) t.seePorts(e, acc.portMin[s]!, acc.portMax[s]!); }
     for (const conduit of this.names) {
       const track = this.conduits.get(conduit)!;
       const cid = t.conduits.find(conduit);

@@ -21,7 +21,7 @@
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
 import { defineDetector, num, type WindowDetector } from '../detector.ts';
-import { edgeKeyText, type EdgeTable } from '../edges.ts';
+import type { EdgeTable } from '../edges.ts';
 import { startsBySig } from '../features.ts';
 import { CadenceConfig } from './config.ts';
 
@@ -279,7 +279,7 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
           const features: Record<string, number> = { ...(reqV ? describe(reqV, t).features : {}), ...(conn ? describe(conn, t).features : {}) };
           if (conns.length > 1) features.connection_channels = conns.length;
           const texts = [worstV, ...verdicts.filter((v) => v !== worstV && v.judged)].map((v) => describe(v, t).text);
-          out.push({ edge: t.idOf(e), score, explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${texts.join('; ')}`, features });
+          out.push({ edge: t.idOf(e), score, explanation: `${t.text(e)}: ${texts.join('; ')}`, features });
         }
         if (learn && (ctx.learning || score < cfg.learnBelow)) {
           for (let i = 0; i < wN; i += 1) {

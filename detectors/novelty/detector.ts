@@ -50,7 +50,6 @@ const ordinal = (n: number): string => {
 /** '192.168.1.101 → 192.168.1.102:502 modbus' */
 export const edgeText = (k: EdgeKey): string => `${k.src} → ${hostPort(k.dst, k.dstPort)} ${k.l7 || protoName(k.proto)}`;
 
-const serviceOf = (k: { proto: number; dstPort: number; l7: string }): string => `${protoName(k.proto)}/${k.dstPort}${k.l7 ? ` ${k.l7}` : ''}`;
 
 /** Which of an edge's four value sets. */
 const PROD_OPS = 0;
@@ -140,7 +139,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
   /** Services production knows on pair `p` (the conduit's `services` of old), unsorted. */
   const prodServices = (t: EdgeTable, p: number): string[] => {
     const out: string[] = [];
-    for (let e = t.pairFirst[p]!; e >= 0; e = t.nextInPair[e]!) if (prodKnown[e] === 1) out.push(serviceOf({ proto: t.proto[e]!, dstPort: t.port[e]!, l7: t.l7Name(e) }));
+    for (let e = t.pairFirst[p]!; e >= 0; e = t.nextInPair[e]!) if (prodKnown[e] === 1) out.push(t.service(e));
     return out;
   };
 
@@ -233,26 +232,26 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       const [from, to] = ctx.conduit.split('->');
       return {
         edge: t.idOf(e), score: sc, features, alertWhileLearning: true, alertInMaintenance: true,
-        explanation: `undeclared conduit ${ctx.conduit}: ${edgeText(k)} (no conduit is declared from zone ${from} to zone ${to})${revText}${opsText}${fanText}`,
+        explanation: `undeclared conduit ${ctx.conduit}: ${t.text(e)} (no conduit is declared from zone ${from} to zone ${to})${revText}${opsText}${fanText}`,
       };
     }
     const security = secOps > 0;
     if (pairServices) {
       return {
         edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-        explanation: `new service ${serviceOf(k)} on ${k.src} → ${k.dst}, never seen in baseline${maintText} (baseline saw: ${listText([...pairServices].sort(byString))})${opsText}${fanText}`,
+        explanation: `new service ${t.service(e)}${t.ephem[e] === 1 ? ` (ports ${t.portRange(e)})` : ''} on ${k.src} → ${k.dst}, never seen in baseline${maintText} (baseline saw: ${listText([...pairServices].sort(byString))})${opsText}${fanText}`,
       };
     }
     if (reverse) {
       return {
         edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-        explanation: `reverse direction: ${edgeText(k)} never seen in baseline${maintText}, only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known${opsText}${fanText}`,
+        explanation: `reverse direction: ${t.text(e)} never seen in baseline${maintText}, only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known${opsText}${fanText}`,
       };
     }
     const talker = known ? '' : ` (new talker ${k.src})`;
     return {
       edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-      explanation: `new edge ${edgeText(k)} never seen in baseline${maintText}${talker}${opsText}${fanText}`,
+      explanation: `new edge ${t.text(e)} never seen in baseline${maintText}${talker}${opsText}${fanText}`,
     };
   };
 
@@ -280,17 +279,17 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     if (newOps.length > 0) {
       const seen = listText(noProd ? [] : values(e, PROD_OPS).map((op) => t.ops.list[op]!).sort(byString));
       const inMaintSet = maintKnown[e] === 1 && opsNew.some(([, op]) => has(e, MAINT_OPS, op));
-      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${edgeText(k)} in baseline${maintText(inMaintSet)} (baseline saw: ${seen})`);
+      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${t.text(e)} in baseline${maintText(inMaintSet)} (baseline saw: ${seen})`);
       sc = Math.max(sc, secOps > 0 ? 1 : cfg.newOperationScore);
     }
     if (newUnits.length > 0) {
       const inMaintSet = maintKnown[e] === 1 && newUnits.some((u) => has(e, MAINT_UNITS, u));
-      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${edgeText(k)} in baseline${maintText(inMaintSet)} (baseline saw: ${listText(noProd ? [] : values(e, PROD_UNITS).sort((a, b) => a - b))})`);
+      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${t.text(e)} in baseline${maintText(inMaintSet)} (baseline saw: ${listText(noProd ? [] : values(e, PROD_UNITS).sort((a, b) => a - b))})`);
       sc = Math.max(sc, cfg.newUnitScore);
     }
     return {
       edge: t.idOf(e), score: sc, alertInMaintenance: secOps > 0,
-      explanation: parts.length > 0 ? parts.join('; ') : `nothing new on ${edgeText(k)}`,
+      explanation: parts.length > 0 ? parts.join('; ') : `nothing new on ${t.text(e)}`,
       features: { new_edge: 0, new_ops: newOps.length, new_units: newUnits.length, security_ops: secOps },
     };
   };
@@ -329,7 +328,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     const age = Math.max(0, acc.firstTs[s]! - freshFirst[e]!);
     return {
       edge: t.idOf(e), score: cfg.unbaselinedScore,
-      explanation: `unbaselined edge ${edgeText(t.key(e))}: first seen ${durationText(age)} ago, after the baseline, not in it: ${what}`,
+      explanation: `unbaselined edge ${t.text(e)}: first seen ${durationText(age)} ago, after the baseline, not in it: ${what}`,
       features: { new_edge: 0, unbaselined: 1, new_connections: c + b, connections_seen: n, edge_age_s: Math.round(age / 1000) },
     };
   };

@@ -21,7 +21,7 @@
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
 import { defineDetector, num, phaseBucket, slotIn, type ConduitWindow, type WindowDetector } from '../detector.ts';
-import { edgeKeyText, type EdgeTable } from '../edges.ts';
+import type { EdgeTable } from '../edges.ts';
 import { DEFAULT_SECURITY_PATTERNS, securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { RateConfig } from './config.ts';
 
@@ -208,7 +208,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
         if (gn < cfg.minWindows) {
           if (out.wants(0)) {
             out.push({
-              edge: t.idOf(e), score: 0, explanation: `learning the rate of ${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${gn} of ${cfg.minWindows} windows`,
+              edge: t.idOf(e), score: 0, explanation: `learning the rate of ${t.text(e)}: ${gn} of ${cfg.minWindows} windows`,
               features: { value: x, windows: gn },
             });
           }
@@ -246,7 +246,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
           if (out.wants(score)) {
             const sd = m.std(mi);
             const unit = useRequests ? 'requests' : 'flows';
-            const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
+            const text = t.text(e);
             const expected = `expected ${num(mu)} ± ${num(sd)} per window${where >= 0 ? ` in cycle phase ${where + 1}/${B}` : ''}`;
             let explanation: string;
             if (silent) {

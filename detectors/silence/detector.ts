@@ -29,7 +29,6 @@
 import { round, tailToScore, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
 import { defineDetector, durationText, slotIn, type WindowDetector } from '../detector.ts';
-import { edgeKeyText } from '../edges.ts';
 import { insideGapMs } from '../features.ts';
 import { SilenceConfig } from './config.ts';
 
@@ -195,7 +194,7 @@ const buildSilence = (cfg: SilenceConfig): WindowDetector => {
           }
         }
         if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0))) {
-          const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
+          const text = t.text(e);
           let gf: { score: number; explanation: string; features: Record<string, number> } | undefined;
           let mf: typeof gf;
           if (gapJudged) {

@@ -12,7 +12,6 @@
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
 import { defineDetector, num, type WindowDetector } from '../detector.ts';
-import { edgeKeyText } from '../edges.ts';
 import { SizeConfig } from './config.ts';
 
 export const NAME = 'size';
@@ -88,7 +87,7 @@ const buildSize = (cfg: SizeConfig): WindowDetector => {
           const t = w.edges;
           out.push({
             edge: t.idOf(e), score, features,
-            explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${CHANNEL_TEXT[worst]} ${num(mean[i]!)} ± ${num(std(i))} expected (envelope ${num(min[i]!)}–${num(max[i]!)}), ${num(x[worst]!)} seen`,
+            explanation: `${t.text(e)}: ${CHANNEL_TEXT[worst]} ${num(mean[i]!)} ± ${num(std(i))} expected (envelope ${num(min[i]!)}–${num(max[i]!)}), ${num(x[worst]!)} seen`,
           });
         }
         // Channels still learning are always learned; ready ones only from unremarkable windows.
