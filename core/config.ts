@@ -56,7 +56,11 @@ const portRange = z.string().transform((s, ctx): [number, number] => {
 export const Detection = z.object({
   window: duration.default('60s').describe('Tumbling window length: one score per conduit and edge per window.'),
   allowedLateness: duration.default('10s').describe('How far behind the newest event time a flow may arrive and still count (watermark lag).'),
-  baseline: duration.optional().describe('Learning time per conduit before alerts are raised; defaults to one production cycle.'),
+  baseline: duration.optional().describe('Minimum learning time per conduit before alerts are raised (then `readiness` must be reached too); defaults to one production cycle.'),
+  readiness: z.object({
+    cycles: z.number().min(0).default(1).describe('Production cycles a conduit\'s baseline must cover (from its first flow) before all its findings alert.'),
+    phases: z.number().min(0).max(1).default(1).describe('Share of the cycle\'s phase cells (12; fewer when a cycle holds fewer windows) that must have held traffic of the conduit: 1 = every phase of the cycle seen once.'),
+  }).strict().default({}).describe('When a conduit\'s baseline is ready. Past `baseline` but not ready, only security-relevant findings (a never-seen write or program download, a burst of them) and undeclared conduits alert; undeclared conduits alert from their first window. The status and report say when each conduit became ready.'),
   alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
   learningScores: z.boolean().default(false).describe('Also emit (and store) the detector scores of windows inside a conduit\'s baseline. They never alert (undeclared conduits alert at once either way, and their findings are always kept); off, a learning window gets only its `activity` row, with the count of novel items it learned.'),
   scoreFloor: z.number().min(0).max(1).default(0.1).describe('Detector scores below this are not emitted or stored (normal traffic); every conduit still gets one `activity` row per window with its counts and top score. 0 keeps every score.'),

@@ -105,6 +105,8 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
   let unb = new Uint8Array(0);
   let conns = new Int32Array(0);
   let back = new Int32Array(0);
+  /** Security-relevant (alerts before the conduit is ready). */
+  let secK = new Uint8Array(0);
 
   const ensure = (edges: number, pairs: number): void => {
     if (edges > prodKnown.length) {
@@ -315,8 +317,11 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     let sc = 0;
     if (newOps > 0) sc = Math.max(sc, sec > 0 ? 1 : cfg.newOperationScore);
     if (newUnits > 0) sc = Math.max(sc, cfg.newUnitScore);
+    knownSecurity = sec > 0;
     return sc;
   };
+  /** Set by `knownEdgeScore`: the window brought a never-seen security-relevant operation. */
+  let knownSecurity = false;
 
   const unbaselinedFinding = (w: ConduitWindow, s: number, e: number, c: number, b: number): Finding => {
     const t = w.edges;
@@ -349,7 +354,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
         pairsStale = false;
       }
       if (kind.length < n) {
-        kind = grow(kind, n); score = grow(score, n); unb = grow(unb, n); conns = grow(conns, n); back = grow(back, n);
+        kind = grow(kind, n); score = grow(score, n); unb = grow(unb, n); conns = grow(conns, n); back = grow(back, n); secK = grow(secK, n);
       }
       const inMaint = ctx.maintenance !== undefined;
       const span = cfg.unbaselinedFor ?? ctx.cycleMs;
@@ -369,9 +374,11 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
         if (!m && inMaint && mm) {
           kind[k] = MAINT_KNOWN;
           sc = knownEdgeScore(w, s, e, true, true);
+          secK[k] = knownSecurity ? 1 : 0;
         } else if (m) {
           kind[k] = KNOWN;
           sc = knownEdgeScore(w, s, e, inMaint, false);
+          secK[k] = knownSecurity ? 1 : 0;
           if (!Number.isNaN(freshFirst[e]!) && !inMaint) {
             const c = acc.synStarts[s]!;
             const b = c === 0 && ctx.windowStart > freshLastEnd[e]! ? 1 : 0;
@@ -389,6 +396,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
           let secOps = 0;
           const l7 = t.l7[e]!;
           for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSec!(l7, acc.opId[i]!)) secOps += 1;
+          secK[k] = ctx.declared && secOps > 0 ? 1 : 0;
           const p = t.pair[e]!;
           if (!ctx.declared) sc = 1;
           else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
@@ -413,7 +421,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       let fan: ReturnType<typeof fanoutOf> | undefined;
       for (let k = 0; k < n; k += 1) {
         const sc = score[k]!;
-        if (!out.wants(sc, kind[k] === NEW && !ctx.declared)) {
+        if (!out.wants(sc, kind[k] === NEW && !ctx.declared ? 'always' : secK[k] === 1 ? 'security' : undefined)) {
           if (sc > 0) out.novelSkipped += 1;
           continue;
         }
@@ -446,6 +454,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
           }
         }
         if (sc > 0) f.novel = true;
+        if (secK[k] === 1) f.alertBeforeReady = true;
         out.push(f);
       }
       // Learn.

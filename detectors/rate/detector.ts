@@ -243,7 +243,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
           const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
           const security = zSec > z;
           score = zToScore(Math.max(z, zSec));
-          if (out.wants(score)) {
+          if (out.wants(score, security ? 'security' : undefined)) {
             const sd = m.std(mi);
             const unit = useRequests ? 'requests' : 'flows';
             const text = t.text(e);
@@ -259,7 +259,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
               explanation = `burst of security-relevant operations: ${num(secN)} on ${text}, expected ${num(secMu)} ± ${num(sec.std(e))} per window (z ${num(zSec)}); ${explanation}`;
             }
             out.push({
-              edge: t.idOf(e), score, explanation, ...(security ? { alertInMaintenance: true } : {}),
+              edge: t.idOf(e), score, explanation, ...(security ? { alertInMaintenance: true, alertBeforeReady: true } : {}),
               features: {
                 value: x, expected: round(mu), std: round(sd), z: round(z), quiet_windows: quietNow, phase_bucket: bucket,
                 ...(secN > 0 || security ? { security_ops: secN, security_expected: round(secMu), security_z: round(zSec) } : {}),

@@ -91,7 +91,7 @@ const buildScan = (cfg: ScanConfig): WindowDetector => {
             ? Math.max(0, x - mean[r]!) / Math.max(std(r), cfg.relativeFloor * mean[r]!, cfg.absoluteFloor)
             : fresh / cfg.newSourceSpread;
           score = zToScore(z);
-          if (out.wants(score, !ctx.declared)) {
+          if (out.wants(score, !ctx.declared ? 'always' : undefined)) {
             const srcIp = t.ips.list[src]!;
             const edges = edgesOf(src).map((e) => [t.idOf(e), e] as const).sort((a, b) => byString(a[0], b[0])).map(([, e]) => e);
             const hosts = [...new Set(edges.map((e) => t.dst(e)))].sort(byString);
