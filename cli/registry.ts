@@ -39,15 +39,27 @@ export const siteSelection = (site: Site): DetectorSelection => ({
   config: site.detection.detectorConfig,
 });
 
+/** Detector settings `over` applied on `base`, per detector and key by key (an eval spec over site.yaml, a wiring's additions). */
+export const mergeDetectorConfig = (base: Readonly<Record<string, unknown>> | undefined, over: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base };
+  for (const [name, o] of Object.entries(over ?? {})) {
+    const b = out[name];
+    out[name] = typeof o === 'object' && o !== null && !Array.isArray(o) && typeof b === 'object' && b !== null && !Array.isArray(b)
+      ? { ...(b as Record<string, unknown>), ...(o as Record<string, unknown>) } : o;
+  }
+  return out;
+};
+
 /**
  * An engine running the selected detectors: by default those site.yaml selects (all, with their
- * default settings, when it selects none); `setup.detectors` / `setup.config` override it.
+ * default settings, when it selects none); `setup.detectors` replaces the list, `setup.config`
+ * applies over site.yaml's settings key by key.
  */
 export const createEngine = async (siteMap: SiteMap, setup: EngineSetup = {}, defs: readonly DetectorDef[] = DETECTORS): Promise<DetectionEngine> => {
   const fromSite = siteSelection(siteMap.site);
   const sel: DetectorSelection = {
     ...(setup.detectors ?? fromSite.detectors ? { detectors: setup.detectors ?? fromSite.detectors } : {}),
-    config: setup.config ?? fromSite.config ?? {},
+    config: mergeDetectorConfig(fromSite.config, setup.config),
   };
   const detectors = await createDetectors(defs, sel, { site: siteMap.site, securityOp: protocolSecurityOp });
   return new DetectionEngine(siteMap, { detectors, ...(setup.runId !== undefined ? { runId: setup.runId } : {}), config: sel.config ?? {} });

@@ -19,7 +19,7 @@ import type { Alert, FlowRecord } from '../../core/records.ts';
 import type { DetectionEngine, ScoredBatch } from '../../detectors/engine.ts';
 import { openInput } from '../inputs.ts';
 import type { DetectorSelection } from '../../detectors/registry.ts';
-import { createEngine, loadSiteChecked, siteSelection } from '../registry.ts';
+import { createEngine, loadSiteChecked, mergeDetectorConfig, siteSelection } from '../registry.ts';
 import { loadAttacks, type Attack } from './labels.ts';
 import { scoreRun, summarize, type AttackOutcome, type RunFrame, type Summary } from './metrics.ts';
 import type { EvalInput, LoadedSpec } from './spec.ts';
@@ -183,12 +183,7 @@ export const evalSite = (site: Site, windowMs: number | undefined): Site =>
  */
 export const evalSelection = (site: Site, spec: { detectors?: string[] | undefined; detectorConfig?: Record<string, unknown> | undefined }): DetectorSelection => {
   const fromSite = siteSelection(site);
-  const config: Record<string, unknown> = { ...fromSite.config };
-  for (const [name, over] of Object.entries(spec.detectorConfig ?? {})) {
-    const base = config[name];
-    config[name] = typeof over === 'object' && over !== null && !Array.isArray(over) && typeof base === 'object' && base !== null
-      ? { ...(base as Record<string, unknown>), ...(over as Record<string, unknown>) } : over;
-  }
+  const config = mergeDetectorConfig(fromSite.config, spec.detectorConfig);
   const detectors = spec.detectors ?? fromSite.detectors;
   return { ...(detectors ? { detectors } : {}), config };
 };

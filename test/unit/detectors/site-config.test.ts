@@ -64,3 +64,10 @@ test('the engine the commands build runs the detectors and settings site.yaml se
   const quiet = await run('  detectorConfig: { novelty: { unbaselinedScore: 0.2 }, rate: { minWindows: 100 } }');
   assert.deepEqual(quiet.config, { novelty: { unbaselinedScore: 0.2 }, rate: { minWindows: 100 } });
 });
+
+test('settings a command adds (replay\'s learned edges) apply over site.yaml\'s key by key, not instead of them', async () => {
+  const site = new SiteMap(parseSite(yaml('  detectorConfig: { novelty: { unbaselinedScore: 0.2 }, rate: { minWindows: 8 } }')));
+  const learned = [{ src: '10.0.1.10', dst: '10.0.2.21', proto: 6, dstPort: 502, l7: 'modbus', ops: ['write_single_coil'], units: [] }];
+  const e = await createEngine(site, { config: { novelty: { learned } } });
+  assert.deepEqual(e.snapshot().config, { novelty: { unbaselinedScore: 0.2, learned }, rate: { minWindows: 8 } });
+});
