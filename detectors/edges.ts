@@ -21,7 +21,7 @@ import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
 export const PAIR_SERVICES_MAX = 64;
 
 /** Above this many edges a pair looks its edges up in a Map instead of walking them. */
-const PAIR_WALK_MAX = 8;
+const PAIR_WALK_MAX = 32;
 
 /** String ↔ small integer, in first-seen order. */
 export class Interner {

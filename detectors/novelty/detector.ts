@@ -35,7 +35,7 @@ import { edgeId, hostPort, protoName, type EdgeKey } from '../../core/records.ts
 import { colFromJson, colToJson, grow, numFromJson, numToJson, type NumJSON } from '../columns.ts';
 import { byString, defineDetector, durationText, listText, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import type { EdgeTable } from '../edges.ts';
-import { opsRecord, unitsOf } from '../features.ts';
+import { opsRecord, unitsOf, type WindowAcc } from '../features.ts';
 import { securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { NoveltyConfig } from './config.ts';
 
@@ -338,6 +338,64 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     };
   };
 
+  /** First pass over one edge of the window: its kind and score (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (w: ConduitWindow, ctx: WindowContext, acc: WindowAcc, k: number, inMaint: boolean, span: number, newBySource: Map<number, number>): void => {
+    const t = w.edges;
+    const s = acc.order[w.from + k]!;
+    const e = acc.edge[s]!;
+    if (prodKnown[e] === 0 && learned.size > 0) seedLearned(w, e);
+    const m = prodKnown[e] === 1;
+    const mm = maintKnown[e] === 1;
+    if (!Number.isNaN(freshFirst[e]!) && ctx.windowStart >= freshFirst[e]! + span) freshFirst[e] = NaN;
+    unb[k] = 0;
+    let sc: number;
+    if (!m && inMaint && mm) {
+      kind[k] = MAINT_KNOWN;
+      sc = knownEdgeScore(w, s, e, true, true);
+      secK[k] = knownSecurity ? 1 : 0;
+    } else if (m) {
+      kind[k] = KNOWN;
+      sc = knownEdgeScore(w, s, e, inMaint, false);
+      secK[k] = knownSecurity ? 1 : 0;
+      if (!Number.isNaN(freshFirst[e]!) && !inMaint) {
+        const c = acc.synStarts[s]!;
+        const b = c === 0 && ctx.windowStart > freshLastEnd[e]! ? 1 : 0;
+        freshLastEnd[e] = ctx.windowEnd;
+        if (c + b > 0) {
+          freshConns[e] = freshConns[e]! + (c + b);
+          unb[k] = 1;
+          conns[k] = c;
+          back[k] = b;
+          sc = sc === 0 ? cfg.unbaselinedScore : Math.max(sc, cfg.unbaselinedScore);
+        }
+      }
+    } else {
+      kind[k] = NEW;
+      let secOps = 0;
+      const l7 = t.l7[e]!;
+      for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSec!(l7, acc.opId[i]!)) secOps += 1;
+      secK[k] = ctx.declared && secOps > 0 ? 1 : 0;
+      const p = t.pair[e]!;
+      if (!ctx.declared) sc = 1;
+      else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
+      else {
+        const rp = t.findPair(t.dst(e), t.src(e));
+        const reverse = rp >= 0 && ((t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.pairRegCount[rp]! > 0);
+        sc = reverse ? (secOps > 0 ? 1 : cfg.newDirectionScore) : 1;
+      }
+    }
+    score[k] = sc;
+    if (ctx.aggregateScans && (kind[k] === NEW || unb[k] === 1)) {
+      const src = t.pairSrc[t.pair[e]!]!;
+      newBySource.set(src, (newBySource.get(src) ?? 0) + 1);
+    }
+    if (!m && !inMaint && !ctx.learning && span > 0) {
+      freshFirst[e] = acc.firstTs[s]!;
+      freshConns[e] = Math.max(1, acc.synStarts[s]!);
+      freshLastEnd[e] = ctx.windowEnd;
+    }
+  };
+
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
@@ -362,61 +420,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       const newBySource = new Map<number, number>();
       // Score every edge against the model as it stood before this window, then learn them all:
       // two new edges from one new talker in the same window both say "new talker".
-      for (let k = 0; k < n; k += 1) {
-        const s = acc.order[w.from + k]!;
-        const e = acc.edge[s]!;
-        if (prodKnown[e] === 0 && learned.size > 0) seedLearned(w, e);
-        const m = prodKnown[e] === 1;
-        const mm = maintKnown[e] === 1;
-        if (!Number.isNaN(freshFirst[e]!) && ctx.windowStart >= freshFirst[e]! + span) freshFirst[e] = NaN;
-        unb[k] = 0;
-        let sc: number;
-        if (!m && inMaint && mm) {
-          kind[k] = MAINT_KNOWN;
-          sc = knownEdgeScore(w, s, e, true, true);
-          secK[k] = knownSecurity ? 1 : 0;
-        } else if (m) {
-          kind[k] = KNOWN;
-          sc = knownEdgeScore(w, s, e, inMaint, false);
-          secK[k] = knownSecurity ? 1 : 0;
-          if (!Number.isNaN(freshFirst[e]!) && !inMaint) {
-            const c = acc.synStarts[s]!;
-            const b = c === 0 && ctx.windowStart > freshLastEnd[e]! ? 1 : 0;
-            freshLastEnd[e] = ctx.windowEnd;
-            if (c + b > 0) {
-              freshConns[e] = freshConns[e]! + (c + b);
-              unb[k] = 1;
-              conns[k] = c;
-              back[k] = b;
-              sc = sc === 0 ? cfg.unbaselinedScore : Math.max(sc, cfg.unbaselinedScore);
-            }
-          }
-        } else {
-          kind[k] = NEW;
-          let secOps = 0;
-          const l7 = t.l7[e]!;
-          for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSec!(l7, acc.opId[i]!)) secOps += 1;
-          secK[k] = ctx.declared && secOps > 0 ? 1 : 0;
-          const p = t.pair[e]!;
-          if (!ctx.declared) sc = 1;
-          else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
-          else {
-            const rp = t.findPair(t.dst(e), t.src(e));
-            const reverse = rp >= 0 && ((t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.pairRegCount[rp]! > 0);
-            sc = reverse ? (secOps > 0 ? 1 : cfg.newDirectionScore) : 1;
-          }
-        }
-        score[k] = sc;
-        if (ctx.aggregateScans && (kind[k] === NEW || unb[k] === 1)) {
-          const src = t.pairSrc[t.pair[e]!]!;
-          newBySource.set(src, (newBySource.get(src) ?? 0) + 1);
-        }
-        if (!m && !inMaint && !ctx.learning && span > 0) {
-          freshFirst[e] = acc.firstTs[s]!;
-          freshConns[e] = Math.max(1, acc.synStarts[s]!);
-          freshLastEnd[e] = ctx.windowEnd;
-        }
-      }
+      for (let k = 0; k < n; k += 1) scoreEdge(w, ctx, acc, k, inMaint, span, newBySource);
       // Build the findings that are needed.
       let fan: ReturnType<typeof fanoutOf> | undefined;
       for (let k = 0; k < n; k += 1) {
