@@ -3,6 +3,7 @@ import { Site } from '../core/config.ts';
 import { schemaTable } from '../core/schema-docs.ts';
 import { SiemConfig } from '../bus/siem/sender.ts';
 import { QueryEndpointConfig } from '../dashboards/http/server.ts';
+import { REGISTRY } from './registry.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -17,6 +18,22 @@ alert (score 1, detector \`novelty\`). Addresses in no zone belong to the zone \
 Examples: \`examples/sim/site.yaml\`, \`examples/lemay/site.yaml\`, \`examples/but-iec104/site.yaml\`,
 \`examples/but-mms/site.yaml\`.
 
+## Detector settings
+
+\`detection.detectors\` names the detectors to run (default: the statistical ones, \`cadence\` to \`size\`;
+the learned \`autoencoder\` and \`forecast\` run when named here or with \`--model\`); \`detection.detectorConfig.<name>\`
+holds each one's settings (every key optional but a model's \`model\`). \`replay\`, \`serve\` and \`eval\` read them; an eval
+spec's own \`detectorConfig\` applies on top, key by key. Example:
+
+\`\`\`yaml
+detection:
+  window: 60s
+  detectorConfig:
+    rate: { minWindows: 8, relativeFloor: 0.15 }
+    silence: { gapFloor: 10s }
+\`\`\`
+
+${REGISTRY.map((d) => `### \`${d.name}\`\n\n${d.summary}\n\n${schemaTable(d.config)}`).join('\n')}
 ## Read-only ClickHouse HTTP endpoint (serve)
 
 \`--query-listen\` (or \`--listen\` with \`--role query\`) sets \`listen\`; \`CONDUITWATCH_QUERY_USER\`,

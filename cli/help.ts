@@ -219,12 +219,14 @@ Exit status: 0 when every injected anomaly was alerted inside its interval, 1 ot
 
   eval: `conduitwatch eval — judge the detectors on labelled recordings, and compare two runs
 
-Usage: conduitwatch eval SPEC.yaml [--json] [--out FILE] [--compare OLD.json] [--fail-on-regression] [--data-root DIR]
+Usage: conduitwatch eval SPEC.yaml [--json] [--out FILE] [--compare OLD.json] [--fail-on-regression] [--fail-on-target] [--data-root DIR]
 
 A spec names the site, baseline inputs (learned, never scored), test inputs, labels (time intervals,
 Lemay per-packet or conversation labels, BUT MMS attack intervals, simulator labels), the window and
 detector settings. The result: each labelled attack hit or missed with its detection delay and detector,
 window-level precision/recall/F1, false alerts per conduit per day on normal traffic, alerts per detector.
+The detectors and their settings come from the site's detection.detectors / detection.detectorConfig,
+with the spec's own on top: copy a tuning that wins into site.yaml and replay and serve use it too.
 Specs and committed results for the shared data sets are in evals/ (see evals/README.md).
 
 Options:
@@ -233,12 +235,15 @@ Options:
   --compare OLD.json     show what changed against an earlier result: attacks newly detected/missed,
                          Δ precision/recall/F1, Δ false alerts per conduit per day, per-detector counts
   --fail-on-regression   with --compare: exit 3 when an attack is newly missed or false alerts rise
+  --fail-on-target       exit 4 when a target is missed: a labelled attack not detected, or a conduit
+                         with 1 or more false alerts per day
   --data-root DIR        where the spec's input and label paths are resolved  [default: the spec's dataRoot]
 
 Examples:
   conduitwatch eval evals/lemay.yaml
   conduitwatch eval evals/but-mms.yaml --out /tmp/mms.json --compare evals/results/but-mms.json
-  conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'`,
+  conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'
+  conduitwatch eval evals/but-mms.yaml --fail-on-target    # in CI: non-zero when a target is missed`,
 
   serve: `conduitwatch serve — the distributed mode: roles that talk only through Kafka
 

@@ -28,8 +28,9 @@
  * uncommitted on the bus (the next sink inserts it); each says so in one log line.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
-import { loadSite, SiteMap } from '../../core/config.ts';
+import { SiteMap } from '../../core/config.ts';
 import { errorMessage, PipelineError } from '../../core/errors.ts';
+import { loadSiteChecked } from '../registry.ts';
 import { createLogger, Metrics, type Logger } from '../../core/telemetry.ts';
 import { duration } from '../../core/units.ts';
 import { z } from 'zod';
@@ -238,7 +239,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const badRole = roles.find((r) => !ROLES.includes(r as Role));
   if (badRole) throw usageError('serve', `Unknown role "${badRole}"; use collector, detector, sink, all, or query (alone).`);
   if (typeof v.site !== 'string') throw usageError('serve', 'Missing --site: the site config, e.g. --site examples/lemay/site.yaml.');
-  const site = loadSite(v.site);
+  const site = loadSiteChecked(v.site);
   const siteMap = new SiteMap(site);
   const models = modelUseArg('serve', v);
   // Refuse a missing model or a feature-spec mismatch at start, not at the first partition assignment.
