@@ -86,7 +86,7 @@ export const EvalSpec = z.object({
   labels: z.array(LabelSource).default([]).describe('Where the attacks come from; several sources add up. None = every alert is a false alert.'),
   settle: duration.optional().describe('Replay but do not score this much of the start of each test input (rounded up to whole windows): features that span the join of baseline and test input (e.g. an inter-arrival from the last baseline connection to the first test one) are artifacts of the join. Default 0; its alerts are reported per run as settleAlerts.'),
   window: duration.optional().describe('Overrides the site\'s detection.window, e.g. "30s".'),
-  detectors: z.array(z.string()).optional().describe('Detectors to run, by name; replaces the site\'s `detection.detectors` (default: the site\'s, else all).'),
+  detectors: z.array(z.string()).optional().describe('Detectors to run, by name; replaces the site\'s `detection.detectors` (default: the site\'s, else the statistical ones).'),
   detectorConfig: z.record(z.unknown()).optional().describe('Detector settings by detector name, e.g. { rate: { minWindows: 8 } }, applied over the site\'s `detection.detectorConfig` key by key: copy them into site.yaml to deploy a tuning.'),
   match: Matching.default({}).describe('How alerts are matched to attacks.'),
 }).strict();
