@@ -33,20 +33,20 @@ export const baselineReadiness = (): DashboardSpec => ({
     }),
     stat({
       title: 'Cycle coverage (mean)', unit: 'percentunit',
-      description: `Mean share of the ${PHASES} production-cycle phases the conduits' scored windows covered, over the conduits.`,
-      sql: `SELECT avg(p) / ${PHASES} AS coverage FROM (SELECT uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0) AS p
+      description: `Mean share of the ${PHASES} production-cycle phases in which the conduits' scored windows held traffic (silent windows do not count), over the conduits.`,
+      sql: `SELECT avg(p) / ${PHASES} AS coverage FROM (SELECT uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0 AND ${w.features}['flows'] > 0) AS p
 FROM ${T.windows} WHERE ${scope} GROUP BY ${w.conduit})`,
     }),
     table({
       title: 'Readiness per conduit', unit: 'short', w: 24, h: 10,
       units: { learning_since: 'dateTimeAsIso', ready_since: 'dateTimeAsIso', cycle_coverage: 'percentunit', observed: 's' },
-      description: `Per conduit over the run: status, when learning began and when scoring began, time observed, learning vs scored windows, and the share of the ${PHASES} cycle phases covered. Click for the conduit detail.`,
+      description: `Per conduit over the run: status, when learning began and when scoring began, time observed, learning vs scored windows, and the share of the ${PHASES} cycle phases in which traffic was scored. Click for the conduit detail.`,
       links: [toConduit()],
       sql: `SELECT ${w.conduit} AS conduit, if(argMax(${w.learning}, ${w.windowEnd}) = 1, 'learning', 'ready') AS status,
   min(${w.windowStart}) AS learning_since, minIf(${w.windowStart}, ${w.learning} = 0) AS ready_since,
   dateDiff('second', min(${w.windowStart}), max(${w.windowEnd})) AS observed,
   countIf(${w.learning} = 1) AS learning_windows, countIf(${w.learning} = 0) AS scored_windows,
-  uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0) / ${PHASES} AS cycle_coverage
+  uniqExactIf(${w.features}['phase_bucket'], ${w.detector} = 'activity' AND ${w.learning} = 0 AND ${w.features}['flows'] > 0) / ${PHASES} AS cycle_coverage
 FROM ${T.windows} WHERE ${scope}
 GROUP BY conduit ORDER BY status, conduit`,
     }),
