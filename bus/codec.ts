@@ -185,7 +185,7 @@ export const decodeScore = (value: Buffer): Decoded<WindowScore> => parseJson(va
   learning: 'boolean', explanation: 'string', features: 'object',
 }));
 
-/** A conduit status (detectors/engine.ts `ConduitStatus`) as the detector role publishes it. */
+/** A conduit status (core/records.ts `ConduitReadiness`) as the detector role publishes it. */
 export const decodeConduitStatus = (value: Buffer): Decoded<Record<string, unknown> & { conduit: string }> => parseJson(value, need({
   conduit: 'string', declared: 'boolean', learning: 'boolean', coverage: 'number', flows: 'number', state: 'string',
 }));

@@ -39,7 +39,7 @@
 import { createHash } from 'node:crypto';
 import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
-import { ACTIVITY_DETECTOR, parseEdgeId, type Alert, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { ACTIVITY_DETECTOR, parseEdgeId, type Alert, type ConduitReadiness, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
 import { ensembleScore, round } from './calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
 import { byString, EdgeBands, num, phaseBucket, Findings, UNIT_NONE, type ConduitWindow, type Finding, type Stage, type WindowContext, type WindowDetector } from './detector.ts';
@@ -66,39 +66,8 @@ export interface ScoredBatch {
   series?: EdgeSeries[];
 }
 
-/** Per-conduit readiness, for reports and the promote-to-block workflow. */
-export interface ConduitStatus {
-  conduit: string;
-  declared: boolean;
-  /** Smallest event time seen (epoch ms), null before the conduit's first closed window. */
-  firstSeen: number | null;
-  /** Largest flow end time seen in closed windows. */
-  lastSeen: number | null;
-  /** The last scored window was inside the baseline. */
-  learning: boolean;
-  /** Fraction of the baseline time covered by closed windows, 0..1. */
-  coverage: number;
-  edges: number;
-  flows: number;
-  windowsScored: number;
-  alerts: number;
-  /** 'learning, 45% coverage', 'ready', or 'new (no baseline: alerts from its first window)'. */
-  state: string;
-  /** Production cycles covered by the conduit's closed windows (`site.productionCycle`). */
-  cyclesCovered: number;
-  /** Calendar cells of the cycle (it split in `phaseBuckets`) that held at least one window of the conduit. */
-  phaseBucketsSeen: number;
-  phaseBuckets: number;
-  /** Novel items (novelty findings > 0) in the conduit's first and in its latest cycle: learning is done when the latter is small. */
-  novelFirstCycle: number;
-  novelLastCycle: number;
-  /** Cycle length found in the conduit's requests per window by autocorrelation, ms; null when none. */
-  detectedCycleMs: number | null;
-  /** Says when the detected cycle disagrees with site.yaml's productionCycle by more than 20 %. */
-  cycleNote: string;
-  /** Start of the window from which the conduit was ready (all its findings alert), epoch ms; null while it learns. */
-  readyAt: number | null;
-}
+/** Per-conduit readiness (the contract is core/records.ts `ConduitReadiness`). */
+export type ConduitStatus = ConduitReadiness;
 
 /** The windows' counters plus what the engine emitted. */
 export interface EngineStats extends WindowStats {
