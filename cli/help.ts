@@ -323,8 +323,10 @@ Examples:
 
   # A capture exported by softflowd: start the collector first and wait until it listens, or
   # softflowd (which reads the file in a moment) sends everything before anyone receives it.
+  # In the background run conduitwatch itself (npm link) or node bin/conduitwatch.mjs, not npx:
+  # kill stops npx and leaves the collector under it running.
   conduitwatch collect --listen udp://127.0.0.1:2055 > flows.jsonl 2> collect.log &
-  until grep -q listening collect.log; do sleep 0.2; done
+  until grep -q listening collect.log; do kill -0 $! || break; sleep 0.2; done
   softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none
   sleep 1; kill %1; wait`,
 
