@@ -3,6 +3,7 @@ import { Site } from '../core/config.ts';
 import { schemaTable } from '../core/schema-docs.ts';
 import { SiemConfig } from '../bus/siem/sender.ts';
 import { QueryEndpointConfig } from '../dashboards/http/server.ts';
+import { ReachConfig } from './serve/reach.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -27,4 +28,9 @@ ${schemaTable(QueryEndpointConfig)}
 
 \`--siem\` sets \`url\`, \`--siem-format\` \`format\`, \`--siem-ca\` \`caFile\`; the rest keep their defaults (bus/siem/README.md).
 
-${schemaTable(SiemConfig)}`;
+${schemaTable(SiemConfig)}
+## Reaching the brokers at start (serve --connect-timeout)
+
+\`--connect-timeout\` sets \`connectTimeout\`; the rest keep their defaults (cli/serve/reach.ts).
+
+${schemaTable(ReachConfig)}`;

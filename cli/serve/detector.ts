@@ -116,7 +116,7 @@ export class DetectorRole {
 
   async start(): Promise<void> {
     this.sub = await this.o.bus.subscribe({
-      groupId: this.o.groupId ?? DETECTOR_GROUP,
+      groupId: this.groupId,
       topics: [TOPICS.flows],
       onAssign: (a) => {
         const mine = new Set(a.find((x) => x.topic === TOPICS.flows)?.partitions ?? []);
@@ -128,6 +128,10 @@ export class DetectorRole {
 
   get ready(): boolean {
     return this.sub?.ready ?? false;
+  }
+
+  get groupId(): string {
+    return this.o.groupId ?? DETECTOR_GROUP;
   }
 
   /** Partitions this worker holds an engine for. */

@@ -206,7 +206,11 @@ export class SinkRole {
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (count) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
     // What else the batch gives (series, conduit readiness, asset partials), each with a token of its own.
-    for (const [t, r] of extra) if (rowCount(r)) await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
+    for (const [t, r] of extra) {
+      if (!rowCount(r)) continue;
+      await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
+      this.o.metrics.add('conduitwatch_component_sent_records_total', { component_kind: 'sink', component_type: 'clickhouse', component_id: t }, rowCount(r));
+    }
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: count, replayed: !log });
     if (flows?.length) await this.observe(flows, ctl);
     await deadLetter(this.o.bus, bad);
