@@ -4,6 +4,7 @@ import { schemaTable } from '../core/schema-docs.ts';
 import { SiemConfig } from '../bus/siem/sender.ts';
 import { QueryEndpointConfig } from '../dashboards/http/server.ts';
 import { REGISTRY } from './registry.ts';
+import { ReachConfig } from './serve/reach.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -44,4 +45,9 @@ ${schemaTable(QueryEndpointConfig)}
 
 \`--siem\` sets \`url\`, \`--siem-format\` \`format\`, \`--siem-ca\` \`caFile\`; the rest keep their defaults (bus/siem/README.md).
 
-${schemaTable(SiemConfig)}`;
+${schemaTable(SiemConfig)}
+## Reaching the brokers at start (serve --connect-timeout)
+
+\`--connect-timeout\` sets \`connectTimeout\`; the rest keep their defaults (cli/serve/reach.ts).
+
+${schemaTable(ReachConfig)}`;

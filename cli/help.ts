@@ -249,17 +249,22 @@ Examples:
 
 Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL]
                           [--allow-exporter CIDR]… [--data DIR] [--http HOST:PORT|off] [--run-id ID] [--prefix P]
-                          [--spool DIR] [--spool-max SIZE] [--spool-age DURATION] [files…]
+                          [--spool DIR] [--spool-max SIZE] [--spool-age DURATION] [--connect-timeout DURATION] [files…]
 
 Roles: collector (NetFlow/IPFIX on --listen, or the files given, → conduitwatch.flows.v1 as Arrow batches),
 detector (a consumer group on flows: one detection engine per partition, state checkpointed to the
-compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out), sink
-(flows, scores, alerts → ClickHouse; offsets committed only after the insert, each insert with a
+compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out, each alert
+with its severity and incident, the incidents beside them on the alerts topic), sink
+(flows, scores, alerts, incidents → ClickHouse; offsets committed only after the insert, each insert with a
 deduplication token from topic/partition/offset range, so a retried batch never duplicates rows;
 flows also deduplicate on their record ids, so a publish that landed twice is stored once).
 While the bus refuses publishes the collector spools them to disk (--spool) and publishes them in
 order once it is back. SIGTERM stops each role within 15 s; what could not be written stays in the
-spool or uncommitted on the bus, and a log line says how much.
+spool or uncommitted on the bus, and a log line says how much; then a summary line says what each
+role did. With files, log lines say when they are published and, when the detector and sink run in
+the same process, when all of it is scored and stored (serve keeps serving until stopped).
+A broker that cannot be reached at start is one error line with its address and the fix; serve
+tries again with backoff and, after --connect-timeout, exits 1.
 Without --kafka only --role all runs, on the in-process bus.
 
 Options:
@@ -275,6 +280,7 @@ Options:
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
   --prefix P      topic and consumer group prefix (several deployments on one cluster)
+  --connect-timeout D  how long to keep trying brokers that cannot be reached at start   [default: 2m]
   --spool DIR     collector: on-disk queue for publishes the bus refuses      [default: ./conduitwatch-spool]
   --spool-max N   collector: most bytes spooled, e.g. 512MiB; oldest dropped   [default: 1GiB]
   --spool-age D   collector: spooled publishes older than this are dropped     [default: 24h]
@@ -328,8 +334,10 @@ Examples:
 
   # A capture exported by softflowd: start the collector first and wait until it listens, or
   # softflowd (which reads the file in a moment) sends everything before anyone receives it.
+  # In the background run conduitwatch itself (npm link) or node bin/conduitwatch.mjs, not npx:
+  # kill stops npx and leaves the collector under it running.
   conduitwatch collect --listen udp://127.0.0.1:2055 > flows.jsonl 2> collect.log &
-  until grep -q listening collect.log; do sleep 0.2; done
+  until grep -q listening collect.log; do kill -0 $! || break; sleep 0.2; done
   softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none
   sleep 1; kill %1; wait`,
 

@@ -64,7 +64,7 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
     stop.dispose();
   }
   for (const i of report.inputs) {
-    if (i.truncated) process.stderr.write(`conduitwatch replay: warning: ${i.file} is truncated; its good packets were used.\n`);
+    if (i.truncated) process.stderr.write(`conduitwatch replay: warning: ${i.file} is truncated${i.truncation ? ` (${i.truncation})` : ''}; its good packets were used.\n`);
   }
   process.stdout.write(v.json || v.format === 'json' ? jsonReport(report) : renderReport(report, top));
   if (report.interrupted) {

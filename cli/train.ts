@@ -21,6 +21,7 @@ import { openChdb } from '../store/chdb.ts';
 import { tables } from '../store/schema.ts';
 import { intArg, usageError } from './args.ts';
 import { openInput } from './inputs.ts';
+import { selfCommand } from './self.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -160,7 +161,7 @@ export const runTrainCommand = async (v: Record<string, unknown>, inputs: string
     lines.push(`  ${k}: ${n.parameters} parameters, ${n.training.trainSamples} training samples, loss ${n.training.finalLoss}${n.training.heldOutLoss !== null ? `, held-out ${n.training.heldOutLoss}` : ' (calibrated in-sample: too few windows to hold out)'}; baseline scores p99 ${n.calibration.scores.p99}, ${n.calibration.scores.atOrAbove08} of ${n.calibration.scores.of} at ≥ 0.8`);
   }
   lines.push(`  card: ${resolve(run.dir, 'card.json')}`);
-  lines.push(`  use it: conduitwatch replay INPUTS… --site ${v.site} --model ${refText(c.name, c.version)}${dirname(v.out) !== 'conduitwatch-models' ? ` --models ${dirname(v.out)}` : ''}`);
+  lines.push(`  use it: ${selfCommand()} replay INPUTS… --site ${v.site} --model ${refText(c.name, c.version)}${dirname(v.out) !== 'conduitwatch-models' ? ` --models ${dirname(v.out)}` : ''}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 };
