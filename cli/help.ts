@@ -581,6 +581,7 @@ Options:
   --site FILE        the site the models are for (its window is part of the feature spec)   (required)
   --out DIR/NAME     where the model goes: DIR is the model store, NAME the model            (required)
   --data DIR         train on the flows table of this store instead of files; --run RUN picks one run
+                     (default: the newest; a unique prefix of its id is enough)
   --kind K           autoencoder, forecast or both                               [default: both]
   --seed N           [default: 1]     --epochs N  [default: 25]     --batch N  [default: 128]
   --history N        windows the forecast reads                                  [default: 6]
