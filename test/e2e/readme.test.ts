@@ -63,12 +63,12 @@ const expectations: { first: string; exit?: number; needs?: [tool: string, insta
   } },
   { first: 'npx conduitwatch simulate --out plant.pcap', check: (o) => {
     assert.ok(existsSync(join(o.cwd, 'plant.pcap.labels.json')));
-    assert.match(o.out, /scada->field +baseline ready/);
+    assert.match(o.out, /scada->field +ready since \d\d:\d\d:\d\d/);
     // The site and the simulated plant agree: no note asking to check site.yaml.
     assert.doesNotMatch(o.out, /check site\.yaml/);
   } },
   { first: 'npx conduitwatch replay ../shared/data/but-iec104/', check: (o) => {
-    assert.match(o.out, /scada->substation +baseline ready/);
+    assert.match(o.out, /scada->substation +ready since \d\d:\d\d:\d\d/);
     assert.match(o.out, /"dstPort":502/);
   } },
   { first: 'node bin/conduitwatch.mjs collect --listen udp://127.0.0.1:2055', needs: ['softflowd', 'apt-get install softflowd'], check: (o) => {
