@@ -19,7 +19,7 @@ import {
   Field, Float64, Int32, List, makeBuilder, Map_, Schema, Struct, Table, tableFromIPC, tableToIPC, Uint32,
   Utf8, type Builder, type DataType,
 } from 'apache-arrow';
-import type { Alert, EdgeSeries, FlowRecord, FlowSource, IntervalSummary, WindowScore } from '../core/records.ts';
+import type { Alert, EdgeSeries, FlowRecord, FlowSource, Incident, IntervalSummary, WindowScore } from '../core/records.ts';
 import { HEADERS, type InMessage } from './bus.ts';
 import { decodeFlowRecords } from './flowcodec.ts';
 
@@ -35,6 +35,8 @@ export const SCHEMAS = {
   conduit: 'conduit-json/1',
   /** An edge-window's series (core/records.ts `EdgeSeries`) on the scores topic, for the sink's `series` rows. */
   series: 'series-json/1',
+  /** An incident as it now stands (core/records.ts `Incident`) on the alerts topic, for the sink's `incidents` rows. */
+  incident: 'incident-json/1',
 } as const;
 
 /** A decode result: never an exception (STYLE.md §4). */
@@ -185,7 +187,7 @@ export const decodeScore = (value: Buffer): Decoded<WindowScore> => parseJson(va
   learning: 'boolean', explanation: 'string', features: 'object',
 }));
 
-/** A conduit status (detectors/engine.ts `ConduitStatus`) as the detector role publishes it. */
+/** A conduit status (core/records.ts `ConduitReadiness`) as the detector role publishes it. */
 export const decodeConduitStatus = (value: Buffer): Decoded<Record<string, unknown> & { conduit: string }> => parseJson(value, need({
   conduit: 'string', declared: 'boolean', learning: 'boolean', coverage: 'number', flows: 'number', state: 'string',
 }));
@@ -200,6 +202,12 @@ export const decodeSeries = (value: Buffer): Decoded<EdgeSeries> => parseJson(va
 export const decodeAlert = (value: Buffer): Decoded<Alert> => parseJson(value, need({
   id: 'string', conduit: 'string', src: 'string', dst: 'string', proto: 'number', dstPort: 'number', l7: 'string',
   tsStart: 'number', tsEnd: 'number', score: 'number', detector: 'string', explanation: 'string',
+}));
+
+/** An incident version as the detector role publishes it beside its alerts. */
+export const decodeIncident = (value: Buffer): Decoded<Incident> => parseJson(value, need({
+  id: 'string', severity: 'string', risk: 'number', firstSeen: 'number', lastSeen: 'number', alerts: 'number', alertIds: 'object',
+  conduits: 'object', sources: 'object', targets: 'object', detectors: 'object', topAlert: 'string', summary: 'string',
 }));
 
 /** Decodes `message` by its schema header; unknown headers are a reason, not a throw. */

@@ -24,7 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import kafkajs, {
-  CompressionTypes, Kafka, logLevel, type Admin, type Consumer, type IHeaders, type LogEntry, type Producer,
+  CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type LogEntry, type Producer,
 } from 'kafkajs';
 import { errorMessage, PipelineError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/telemetry.ts';
@@ -78,10 +78,13 @@ const headersOf = (h: IHeaders | undefined): Record<string, string> => {
 };
 
 const logCreator = (log: Logger) => () => (e: LogEntry) => {
-  const { message, ...rest } = e.log;
+  // kafkajs's own stack traces say nothing an operator can act on; the message names the broker and the error.
+  const { message, stack: _stack, timestamp: _ts, logger: _logger, ...rest } = e.log as LogEntry['log'] & { stack?: string; logger?: string };
   const fields = { kafkajs: e.namespace, ...rest };
   // kafkajs logs ERROR for every retried request while a broker restarts; retries are ours to judge.
-  if (e.level <= logLevel.WARN) log.warn(fields, message);
+  // Its notice that bounded producer retries weaken idempotence is known and accounted for (consumers
+  // are idempotent, see above): not worth a warning at every start.
+  if (e.level <= logLevel.WARN && !message.startsWith('Limiting retries for the idempotent producer')) log.warn(fields, message);
   else log.debug(fields, message);
 };
 
@@ -97,6 +100,24 @@ export class KafkaBus implements Bus {
     private readonly opts: KafkaBusOptions & { log: Logger },
   ) {}
 
+  /**
+   * One quick try to reach the brokers (connect and describe the cluster, no retries, nothing logged):
+   * undefined when they answer, else why not. For a caller that retries on its own terms (serve's start).
+   */
+  static async probe(brokers: string[], timeoutMs = 3000): Promise<string | undefined> {
+    const kafka = new Kafka({ clientId: 'conduitwatch-probe', brokers, logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+    const admin = kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return undefined;
+    } catch (e) {
+      return errorMessage(e);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
   /** Connects, creates missing topics from the specs, connects the producer. Throws `not_connected`. */
   static async connect(opts: KafkaBusOptions): Promise<KafkaBus> {
     const log = opts.log ?? silentLogger();
@@ -110,6 +131,8 @@ export class KafkaBus implements Bus {
     });
     const admin = kafka.admin();
     const producer = kafka.producer({
+      // The bus picks every partition itself (partitionFor); naming a partitioner only silences kafkajs's v2 notice.
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,

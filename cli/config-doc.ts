@@ -3,6 +3,8 @@ import { Site } from '../core/config.ts';
 import { schemaTable } from '../core/schema-docs.ts';
 import { SiemConfig } from '../bus/siem/sender.ts';
 import { QueryEndpointConfig } from '../dashboards/http/server.ts';
+import { REGISTRY } from './registry.ts';
+import { ReachConfig } from './serve/reach.ts';
 
 export const configDoc = (): string => `# Configuration reference
 
@@ -17,6 +19,22 @@ alert (score 1, detector \`novelty\`). Addresses in no zone belong to the zone \
 Examples: \`examples/sim/site.yaml\`, \`examples/lemay/site.yaml\`, \`examples/but-iec104/site.yaml\`,
 \`examples/but-mms/site.yaml\`.
 
+## Detector settings
+
+\`detection.detectors\` names the detectors to run (default: the statistical ones, \`cadence\` to \`size\`;
+the learned \`autoencoder\` and \`forecast\` run when named here or with \`--model\`); \`detection.detectorConfig.<name>\`
+holds each one's settings (every key optional but a model's \`model\`). \`replay\`, \`serve\` and \`eval\` read them; an eval
+spec's own \`detectorConfig\` applies on top, key by key. Example:
+
+\`\`\`yaml
+detection:
+  window: 60s
+  detectorConfig:
+    rate: { minWindows: 8, relativeFloor: 0.15 }
+    silence: { gapFloor: 10s }
+\`\`\`
+
+${REGISTRY.map((d) => `### \`${d.name}\`\n\n${d.summary}\n\n${schemaTable(d.config)}`).join('\n')}
 ## Read-only ClickHouse HTTP endpoint (serve)
 
 \`--query-listen\` (or \`--listen\` with \`--role query\`) sets \`listen\`; \`CONDUITWATCH_QUERY_USER\`,
@@ -27,4 +45,9 @@ ${schemaTable(QueryEndpointConfig)}
 
 \`--siem\` sets \`url\`, \`--siem-format\` \`format\`, \`--siem-ca\` \`caFile\`; the rest keep their defaults (bus/siem/README.md).
 
-${schemaTable(SiemConfig)}`;
+${schemaTable(SiemConfig)}
+## Reaching the brokers at start (serve --connect-timeout)
+
+\`--connect-timeout\` sets \`connectTimeout\`; the rest keep their defaults (cli/serve/reach.ts).
+
+${schemaTable(ReachConfig)}`;

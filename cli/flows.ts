@@ -14,7 +14,8 @@ export const runFlowsCommand = async (v: Record<string, unknown>, inputs: string
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     }
     const problems = Object.entries(progress.problems()).filter(([, n]) => n > 0);
-    if (progress.truncated()) process.stderr.write(`conduitwatch flows: warning: ${progress.file} is truncated; its good packets were used.\n`);
+    const where = progress.truncation?.();
+    if (progress.truncated()) process.stderr.write(`conduitwatch flows: warning: ${progress.file} is truncated${where ? ` (${where})` : ''}; its good packets were used.\n`);
     if (problems.length) process.stderr.write(`conduitwatch flows: ${progress.file}: skipped malformed input: ${problems.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   }
   return 0;

@@ -219,12 +219,14 @@ Exit status: 0 when every injected anomaly was alerted inside its interval, 1 ot
 
   eval: `conduitwatch eval — judge the detectors on labelled recordings, and compare two runs
 
-Usage: conduitwatch eval SPEC.yaml [--json] [--out FILE] [--compare OLD.json] [--fail-on-regression] [--data-root DIR]
+Usage: conduitwatch eval SPEC.yaml [--json] [--out FILE] [--compare OLD.json] [--fail-on-regression] [--fail-on-target] [--data-root DIR]
 
 A spec names the site, baseline inputs (learned, never scored), test inputs, labels (time intervals,
 Lemay per-packet or conversation labels, BUT MMS attack intervals, simulator labels), the window and
 detector settings. The result: each labelled attack hit or missed with its detection delay and detector,
 window-level precision/recall/F1, false alerts per conduit per day on normal traffic, alerts per detector.
+The detectors and their settings come from the site's detection.detectors / detection.detectorConfig,
+with the spec's own on top: copy a tuning that wins into site.yaml and replay and serve use it too.
 Specs and committed results for the shared data sets are in evals/ (see evals/README.md).
 
 Options:
@@ -233,28 +235,36 @@ Options:
   --compare OLD.json     show what changed against an earlier result: attacks newly detected/missed,
                          Δ precision/recall/F1, Δ false alerts per conduit per day, per-detector counts
   --fail-on-regression   with --compare: exit 3 when an attack is newly missed or false alerts rise
+  --fail-on-target       exit 4 when a target is missed: a labelled attack not detected, or a conduit
+                         with 1 or more false alerts per day
   --data-root DIR        where the spec's input and label paths are resolved  [default: the spec's dataRoot]
 
 Examples:
   conduitwatch eval evals/lemay.yaml
   conduitwatch eval evals/but-mms.yaml --out /tmp/mms.json --compare evals/results/but-mms.json
-  conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'`,
+  conduitwatch eval evals/but-iec104.yaml --json | jq '.summary'
+  conduitwatch eval evals/but-mms.yaml --fail-on-target    # in CI: non-zero when a target is missed`,
 
   serve: `conduitwatch serve — the distributed mode: roles that talk only through Kafka
 
 Usage: conduitwatch serve --site site.yaml [--role R]… [--kafka HOST:PORT[,…]] [--listen URL]
                           [--allow-exporter CIDR]… [--data DIR] [--http HOST:PORT|off] [--run-id ID] [--prefix P]
-                          [--spool DIR] [--spool-max SIZE] [--spool-age DURATION] [files…]
+                          [--spool DIR] [--spool-max SIZE] [--spool-age DURATION] [--connect-timeout DURATION] [files…]
 
 Roles: collector (NetFlow/IPFIX on --listen, or the files given, → conduitwatch.flows.v1 as Arrow batches),
 detector (a consumer group on flows: one detection engine per partition, state checkpointed to the
-compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out), sink
-(flows, scores, alerts → ClickHouse; offsets committed only after the insert, each insert with a
+compacted conduitwatch.state.v1 and restored when a partition moves; scores and alerts out, each alert
+with its severity and incident, the incidents beside them on the alerts topic), sink
+(flows, scores, alerts, incidents → ClickHouse; offsets committed only after the insert, each insert with a
 deduplication token from topic/partition/offset range, so a retried batch never duplicates rows;
 flows also deduplicate on their record ids, so a publish that landed twice is stored once).
 While the bus refuses publishes the collector spools them to disk (--spool) and publishes them in
 order once it is back. SIGTERM stops each role within 15 s; what could not be written stays in the
-spool or uncommitted on the bus, and a log line says how much.
+spool or uncommitted on the bus, and a log line says how much; then a summary line says what each
+role did. With files, log lines say when they are published and, when the detector and sink run in
+the same process, when all of it is scored and stored (serve keeps serving until stopped).
+A broker that cannot be reached at start is one error line with its address and the fix; serve
+tries again with backoff and, after --connect-timeout, exits 1.
 Without --kafka only --role all runs, on the in-process bus.
 
 Options:
@@ -270,6 +280,7 @@ Options:
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
   --prefix P      topic and consumer group prefix (several deployments on one cluster)
+  --connect-timeout D  how long to keep trying brokers that cannot be reached at start   [default: 2m]
   --spool DIR     collector: on-disk queue for publishes the bus refuses      [default: ./conduitwatch-spool]
   --spool-max N   collector: most bytes spooled, e.g. 512MiB; oldest dropped   [default: 1GiB]
   --spool-age D   collector: spooled publishes older than this are dropped     [default: 24h]
@@ -323,8 +334,10 @@ Examples:
 
   # A capture exported by softflowd: start the collector first and wait until it listens, or
   # softflowd (which reads the file in a moment) sends everything before anyone receives it.
+  # In the background run conduitwatch itself (npm link) or node bin/conduitwatch.mjs, not npx:
+  # kill stops npx and leaves the collector under it running.
   conduitwatch collect --listen udp://127.0.0.1:2055 > flows.jsonl 2> collect.log &
-  until grep -q listening collect.log; do sleep 0.2; done
+  until grep -q listening collect.log; do kill -0 $! || break; sleep 0.2; done
   softflowd -r capture.pcap -n 127.0.0.1:2055 -v 10 -c none
   sleep 1; kill %1; wait`,
 
@@ -568,6 +581,7 @@ Options:
   --site FILE        the site the models are for (its window is part of the feature spec)   (required)
   --out DIR/NAME     where the model goes: DIR is the model store, NAME the model            (required)
   --data DIR         train on the flows table of this store instead of files; --run RUN picks one run
+                     (default: the newest; a unique prefix of its id is enough)
   --kind K           autoencoder, forecast or both                               [default: both]
   --seed N           [default: 1]     --epochs N  [default: 25]     --batch N  [default: 128]
   --history N        windows the forecast reads                                  [default: 6]

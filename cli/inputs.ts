@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import type { FlowRecord } from '../core/records.ts';
 import { PipelineError } from '../core/errors.ts';
 import { newPcapStats, readPcapFlows } from '../ingest/pcap/index.ts';
+import { truncationText } from '../ingest/pcap/reader.ts';
 import {
   loadCsvMapping, newFileStats, readButIec104, readButMms, readGenericCsv, readIpfixFile, readNfdumpCsv, readZeek,
   sniffFlowFile, unknownFlowFile, type FileStats, type FlowFileKind,
@@ -30,6 +31,8 @@ export interface InputProgress {
   /** Problems worth a warning: truncation, malformed packets or rows (reason → count). */
   problems(): Record<string, number>;
   truncated(): boolean;
+  /** Where the end of the file cut a record, in words, when the reader knows. */
+  truncation?(): string | undefined;
 }
 
 export interface OpenedInput {
@@ -110,6 +113,7 @@ export const openInput = (file: string, opts: InputOptions): OpenedInput => {
         records: () => stats.flows,
         problems: () => stats.violations,
         truncated: () => stats.truncated,
+        truncation: () => (stats.truncation ? truncationText(stats.truncation) : undefined),
       },
     };
   }

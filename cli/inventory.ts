@@ -18,6 +18,7 @@ import { durationText, renderSiteYaml, suggestSite, type Suggestion } from '../i
 import { usageError } from './args.ts';
 import { openInput } from './inputs.ts';
 import { createProgress, fmtInt } from './progress.ts';
+import { selfCommand } from './self.ts';
 
 export interface InventoryReport {
   inputs: { file: string; kind: string; records: number; problems: Record<string, number> }[];
@@ -112,7 +113,7 @@ export const renderInventory = (r: InventoryReport, sitePath?: string): string =
   for (const z of s.zones) out.push(`  ${z.name.padEnd(12)} SL ${z.sl}  ${z.assets.join(', ')}`);
   for (const c of s.conduits) out.push(`  conduit ${c.from} -> ${c.to} (SL ${c.sl}): ${c.services.join('; ')}`);
   for (const c of s.notProposed) out.push(`  not proposed ${c.from} -> ${c.to}: ${c.description} (${c.flows} flows)`);
-  if (sitePath) out.push(`Draft site written to ${sitePath}: review it, then run conduitwatch replay ${r.inputs.map((i) => i.file).join(' ')} --site ${sitePath}`);
+  if (sitePath) out.push(`Draft site written to ${sitePath}: review it, then run ${selfCommand()} replay ${r.inputs.map((i) => i.file).join(' ')} --site ${sitePath}`);
   else out.push('Write it as a draft site.yaml with --suggest-site FILE.');
   const c = r.comparison;
   if (c) {

@@ -1,11 +1,11 @@
 /** `conduitwatch replay`: argument checks, then runReplay, then the text or JSON report. */
 import type { Clock } from '../core/clock.ts';
-import { loadSite } from '../core/config.ts';
 import { DEFAULT_DATA_DIR, intArg, usageError } from './args.ts';
 import { modelUseArg } from './models-args.ts';
 import { createProgress } from './progress.ts';
 import { renderReport } from './report.ts';
 import { runReplay, type ReplayReport } from './replay.ts';
+import { loadSiteChecked } from './registry.ts';
 
 export { DEFAULT_DATA_DIR };
 
@@ -49,7 +49,7 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
       `  conduitwatch inventory ${inputs.join(' ')} --suggest-site site.yaml\n  conduitwatch replay ${inputs.join(' ')} --site site.yaml`);
   }
   const top = intArg('replay', 'top', v.top, 10);
-  const site = loadSite(v.site);
+  const site = loadSiteChecked(v.site);
   const models = modelUseArg('replay', v);
   const stop = stopOnSignal('replay');
   let report: ReplayReport;
@@ -64,7 +64,7 @@ export const runReplayCommand = async (v: Record<string, unknown>, inputs: strin
     stop.dispose();
   }
   for (const i of report.inputs) {
-    if (i.truncated) process.stderr.write(`conduitwatch replay: warning: ${i.file} is truncated; its good packets were used.\n`);
+    if (i.truncated) process.stderr.write(`conduitwatch replay: warning: ${i.file} is truncated${i.truncation ? ` (${i.truncation})` : ''}; its good packets were used.\n`);
   }
   process.stdout.write(v.json || v.format === 'json' ? jsonReport(report) : renderReport(report, top));
   if (report.interrupted) {

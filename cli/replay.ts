@@ -56,6 +56,8 @@ export interface InputSummary {
   units: number;
   records: number;
   truncated: boolean;
+  /** Where the end of the file cut a record, in words. */
+  truncation?: string;
   problems: Record<string, number>;
 }
 
@@ -261,7 +263,7 @@ export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
     return {
       site: opts.site.site,
       runId,
-      inputs: opened.map(({ progress: p }) => ({ file: p.file, kind: p.kind, units: p.units(), records: p.records(), truncated: p.truncated(), problems: problems(p) })),
+      inputs: opened.map(({ progress: p }) => ({ file: p.file, kind: p.kind, units: p.units(), records: p.records(), truncated: p.truncated(), ...(p.truncation?.() ? { truncation: p.truncation()! } : {}), problems: problems(p) })),
       flows: flowCount,
       ...(firstTs !== undefined ? { firstTs } : {}),
       ...(lastTs !== undefined ? { lastTs } : {}),

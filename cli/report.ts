@@ -58,7 +58,7 @@ export const renderReport = (r: ReplayReport, top = 10): string => {
   out.push('', 'Conduits:');
   const w = Math.max(8, ...r.conduits.map((c) => c.conduit.length));
   for (const c of r.conduits) {
-    const state = !c.declared ? 'UNDECLARED' : c.learning ? `learning, ${Math.floor(c.coverage * 100)}% coverage` : 'baseline ready';
+    const state = !c.declared ? 'UNDECLARED' : c.learning ? `learning, ${Math.floor(c.coverage * 100)}% coverage` : `ready since ${hms(c.readyAt ?? c.firstSeen ?? 0)}`;
     out.push(`  ${c.conduit.padEnd(w)}  ${state.padEnd(26)} ${fmtInt(c.edges).padStart(5)} edges ${fmtInt(c.flows).padStart(9)} flows ${fmtInt(c.alerts).padStart(5)} alert windows`);
     const cycle = [
       c.cyclesCovered >= 1 ? `${c.cyclesCovered.toFixed(1)} production cycles seen, ${c.phaseBucketsSeen}/${c.phaseBuckets} cycle phases` : '',

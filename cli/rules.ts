@@ -24,6 +24,7 @@ import { migrate } from '../store/migrate.ts';
 import type { Store } from '../store/store.ts';
 import { usageError } from './args.ts';
 import { DEFAULT_DATA_DIR } from './replay-command.ts';
+import { selfCommand } from './self.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
@@ -168,7 +169,7 @@ export const runRulesCommand = async (v: Record<string, unknown>, positionals: s
           process.stdout.write(`Refused: the baseline of ${conduit} is not ready (${r.flows.toLocaleString('en-US')} stored flows in ${r.runs.join(', ')}).\n` +
             `${r.reasons.map((x) => `  - ${x}`).join('\n')}\nNothing was proposed; the refusal is in the audit trail.\n`);
         } else {
-          process.stdout.write(`${renderRule(out.rule, out.hash!)}\nProposed and written to ${file}; next: conduitwatch rules whatif --conduit '${conduit}' --site ${c.siteFile} --data ${c.dataDir}\n`);
+          process.stdout.write(`${renderRule(out.rule, out.hash!)}\nProposed and written to ${file}; next: ${selfCommand()} rules whatif --conduit '${conduit}' --site ${c.siteFile} --data ${c.dataDir}\n`);
         }
         return out.rule ? 0 : 3;
       });
@@ -217,7 +218,7 @@ export const runRulesCommand = async (v: Record<string, unknown>, positionals: s
         else {
           process.stdout.write(`${out.applied.dryRun ? 'Dry run: checked, nothing changed' : out.applied.changed ? 'Applied' : 'Already live, nothing changed'}: ` +
             `${out.applied.target} (ruleset ${out.applied.hash}).${out.limits.length ? `\nNot enforced by nftables:\n${out.limits.map((l) => `  ${l}`).join('\n')}` : ''}\n` +
-            `Roll back with: conduitwatch rules rollback --conduit '${rule.conduit}' --site ${c.siteFile} --data ${c.dataDir}\n`);
+            `Roll back with: ${selfCommand()} rules rollback --conduit '${rule.conduit}' --site ${c.siteFile} --data ${c.dataDir}\n`);
         }
         return out.applied ? 0 : 3;
       });

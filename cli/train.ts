@@ -18,9 +18,10 @@ import { WindowRecorder } from '../models/record.ts';
 import { storedFlows } from '../models/store-flows.ts';
 import { DEFAULT_TRAIN, MODEL_KINDS, trainModels, type ModelKind, type TrainSettings } from '../models/train.ts';
 import { openChdb } from '../store/chdb.ts';
-import { tables } from '../store/schema.ts';
 import { intArg, usageError } from './args.ts';
 import { openInput } from './inputs.ts';
+import { listRuns, resolveRun } from './runs.ts';
+import { selfCommand } from './self.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -95,11 +96,14 @@ export const runTrain = async (o: TrainOptions): Promise<TrainRun> => {
   if (o.data !== undefined) {
     const store = await openChdb(o.data);
     try {
-      let runId = o.runId;
-      if (runId === undefined) {
-        const runs = await store.query<{ r: string }>(`SELECT DISTINCT ${tables.flows.columns.runId} AS r FROM ${tables.flows.name} ORDER BY r`);
-        if (runs.length > 1) throw new PipelineError('config_invalid', `the store at ${o.data} holds ${runs.length} runs (${runs.map((r) => r.r).slice(0, 5).join(', ')}${runs.length > 5 ? ', …' : ''}); name the baseline run with --run`);
-        runId = runs[0]?.r;
+      // The stored run to learn from: --run ID (a unique prefix is enough), the newest by default,
+      // as in every command that reads the store (cli/runs.ts).
+      if (o.runId === 'all') throw usageError('train', '--run all would learn one baseline from several runs; name one run (conduitwatch runs list).');
+      const chosen = await resolveRun(store, o.runId, 'train');
+      if (chosen && chosen.length > 1) throw usageError('train', `--run names ${chosen.length} runs; a model learns from one.`);
+      const runId = chosen?.[0];
+      if (o.runId === undefined && runId !== undefined && (await listRuns(store)).length > 1) {
+        process.stderr.write(`conduitwatch train: the store holds several runs; learning from the newest, ${runId} (--run to choose another).\n`);
       }
       for await (const batch of storedFlows(store, runId !== undefined ? { runId } : {})) rec.add(batch);
       source = `store ${o.data}${runId !== undefined ? ` run ${runId}` : ''}`;
@@ -160,7 +164,7 @@ export const runTrainCommand = async (v: Record<string, unknown>, inputs: string
     lines.push(`  ${k}: ${n.parameters} parameters, ${n.training.trainSamples} training samples, loss ${n.training.finalLoss}${n.training.heldOutLoss !== null ? `, held-out ${n.training.heldOutLoss}` : ' (calibrated in-sample: too few windows to hold out)'}; baseline scores p99 ${n.calibration.scores.p99}, ${n.calibration.scores.atOrAbove08} of ${n.calibration.scores.of} at ≥ 0.8`);
   }
   lines.push(`  card: ${resolve(run.dir, 'card.json')}`);
-  lines.push(`  use it: conduitwatch replay INPUTS… --site ${v.site} --model ${refText(c.name, c.version)}${dirname(v.out) !== 'conduitwatch-models' ? ` --models ${dirname(v.out)}` : ''}`);
+  lines.push(`  use it: ${selfCommand()} replay INPUTS… --site ${v.site} --model ${refText(c.name, c.version)}${dirname(v.out) !== 'conduitwatch-models' ? ` --models ${dirname(v.out)}` : ''}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 };

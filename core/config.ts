@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { PipelineError } from './errors.ts';
 import { cidrContains, ipToBig, parseCidr, type Cidr } from './net.ts';
 import { duration } from './units.ts';
+import { issueText } from './zod-text.ts';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "-" or "." (no spaces), e.g. "plc-line3"');
 
@@ -42,13 +43,31 @@ export const MaintenanceWindow = z.object({
 }).strict();
 export type MaintenanceWindow = z.output<typeof MaintenanceWindow>;
 
+const portRange = z.string().transform((s, ctx): [number, number] => {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s.trim());
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi <= 65_535 && lo <= hi)) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port range; write "LOW-HIGH" within 1-65535, e.g. "49152-65535", or one port` });
+    return z.NEVER;
+  }
+  return [lo, hi];
+});
+
 export const Detection = z.object({
   window: duration.default('60s').describe('Tumbling window length: one score per conduit and edge per window.'),
   allowedLateness: duration.default('10s').describe('How far behind the newest event time a flow may arrive and still count (watermark lag).'),
-  baseline: duration.optional().describe('Learning time per conduit before alerts are raised; defaults to one production cycle.'),
+  baseline: duration.optional().describe('Minimum learning time per conduit before alerts are raised (then `readiness` must be reached too); defaults to one production cycle.'),
+  readiness: z.object({
+    cycles: z.number().min(0).default(1).describe('Production cycles a conduit\'s baseline must cover (from its first flow) before all its findings alert.'),
+    phases: z.number().min(0).max(1).default(1).describe('Share of the cycle\'s phase cells (12; fewer when a cycle holds fewer windows) that must have held traffic of the conduit: 1 = every phase of the cycle seen once.'),
+  }).strict().default({}).describe('When a conduit\'s baseline is ready. Past `baseline` but not ready, only security-relevant findings (a never-seen write or program download, a burst of them) and undeclared conduits alert; undeclared conduits alert from their first window. The status and report say when each conduit became ready.'),
   alertThreshold: z.number().min(0).max(1).default(0.8).describe('A window score at or above this raises an alert.'),
   learningScores: z.boolean().default(false).describe('Also emit (and store) the detector scores of windows inside a conduit\'s baseline. They never alert (undeclared conduits alert at once either way, and their findings are always kept); off, a learning window gets only its `activity` row, with the count of novel items it learned.'),
   scoreFloor: z.number().min(0).max(1).default(0.1).describe('Detector scores below this are not emitted or stored (normal traffic); every conduit still gets one `activity` row per window with its counts and top score. 0 keeps every score.'),
+  ephemeralPorts: z.array(portRange).default(['49152-65535']).describe('Port ranges of dynamic (ephemeral) services — FTP data, RPC/DCOM, S7 or Profinet, OPC Classic: a TCP or UDP server port in them is one service per host pair and l7, "tcp/ephemeral" (edge port 0) with the range seen, so a new dynamic port on a known edge is nothing new and only a new well-known port is a new service. Default the IANA dynamic range; `[]` turns it off.'),
+  detectors: z.array(z.string().min(1)).optional().describe('Detectors to run, by name (the list and each one\'s settings: "Detector settings" below); default the statistical ones (cadence, novelty, rate, scan, silence, size), the learned models only when named.'),
+  detectorConfig: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).describe('Settings per detector, by name, e.g. `{ rate: { minWindows: 8 } }`: the same form as an eval spec\'s `detectorConfig`, so tuning found with `conduitwatch eval` deploys by copying it here. `replay`, `serve` and `eval` read it.'),
 }).strict();
 export type Detection = z.output<typeof Detection>;
 
@@ -121,8 +140,35 @@ const locate = (root: Node | null, path: (string | number)[], lc: LineCounter): 
 /** Alias expansions a config file may use (the yaml package's own default, made explicit). */
 export const MAX_YAML_ALIASES = 100;
 
+/**
+ * The config schemas of the detectors the wiring knows (name → schema), handed in so that
+ * site.yaml's `detection.detectors` and `detection.detectorConfig` are checked where they are
+ * written, with the line; core knows no detector.
+ */
+export type DetectorSchemas = Readonly<Record<string, z.ZodTypeAny>>;
+
+export interface SiteOptions {
+  detectors?: DetectorSchemas;
+}
+
+/** Problems of the detector selection in a parsed site: [path, message]. */
+const detectorIssues = (d: Detection, schemas: DetectorSchemas): [(string | number)[], string][] => {
+  const known = Object.keys(schemas).sort();
+  const out: [(string | number)[], string][] = [];
+  (d.detectors ?? []).forEach((n, i) => {
+    if (!(n in schemas)) out.push([['detection', 'detectors', i], `unknown detector "${n}"; known detectors: ${known.join(', ')}`]);
+  });
+  for (const [n, raw] of Object.entries(d.detectorConfig)) {
+    const schema = schemas[n];
+    if (!schema) { out.push([['detection', 'detectorConfig', n], `settings for unknown detector "${n}"; known detectors: ${known.join(', ')}`]); continue; }
+    const res = schema.safeParse(raw);
+    if (!res.success) for (const iss of res.error.issues) out.push([['detection', 'detectorConfig', n, ...iss.path], issueText(iss, schema, false)]);
+  }
+  return out;
+};
+
 /** Validates a parsed object; `file` and `text` only sharpen the error messages. */
-export const parseSite = (text: string, file = 'site.yaml'): Site => {
+export const parseSite = (text: string, file = 'site.yaml', opts: SiteOptions = {}): Site => {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -140,7 +186,12 @@ export const parseSite = (text: string, file = 'site.yaml'): Site => {
       { file, limit: 'maxAliasCount' }, { cause: e });
   }
   const res = Site.safeParse(raw);
-  if (res.success) return res.data;
+  if (res.success) {
+    const bad = opts.detectors ? detectorIssues(res.data.detection, opts.detectors) : [];
+    if (bad.length === 0) return res.data;
+    const lines = bad.map(([path, msg]) => `${file}:${locate(doc.contents, path, lc) ?? 1}: ${path.join('.')}: ${msg}`);
+    throw new PipelineError('config_invalid', `Invalid site config:\n  ${lines.join('\n  ')}`, { file, problems: lines });
+  }
   const lines = res.error.issues.map((iss) => {
     const line = locate(doc.contents, iss.path, lc);
     const field = iss.path.length ? iss.path.join('.') : '(top level)';
@@ -152,14 +203,14 @@ export const parseSite = (text: string, file = 'site.yaml'): Site => {
   throw new PipelineError('config_invalid', `Invalid site config:\n  ${lines.join('\n  ')}`, { file, issues: res.error.issues });
 };
 
-export const loadSite = (file: string): Site => {
+export const loadSite = (file: string, opts: SiteOptions = {}): Site => {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new PipelineError('config_invalid', `Cannot read site config ${file}: ${(e as NodeJS.ErrnoException).code ?? e}. Pass --site with the path of a site.yaml (examples in examples/).`, { file }, { cause: e });
   }
-  return parseSite(text, file);
+  return parseSite(text, file, opts);
 };
 
 /** Zone that holds no declared address. */

@@ -438,3 +438,41 @@ export const intervals = {
 export const bump = (map: Record<string, number>, key: string, n = 1): void => {
   map[key] = (map[key] ?? 0) + n;
 };
+
+/**
+ * A conduit's readiness as the detection engine reports it (`DetectionEngine.status()`): for the
+ * replay report, the stored `conduits` rows (store/state.ts), the `conduit-json/1` messages the
+ * detector role publishes, and the promote-to-block workflow.
+ */
+export interface ConduitReadiness {
+  conduit: string;
+  declared: boolean;
+  /** Smallest event time seen (epoch ms), null before the conduit's first closed window. */
+  firstSeen: number | null;
+  /** Largest flow end time seen in closed windows. */
+  lastSeen: number | null;
+  /** The last scored window was inside the baseline. */
+  learning: boolean;
+  /** Fraction of the baseline time covered by closed windows, 0..1. */
+  coverage: number;
+  edges: number;
+  flows: number;
+  windowsScored: number;
+  alerts: number;
+  /** 'learning, 45% coverage', 'ready', or 'new (no baseline: alerts from its first window)'. */
+  state: string;
+  /** Production cycles covered by the conduit's closed windows (`site.productionCycle`). */
+  cyclesCovered: number;
+  /** Calendar cells of the cycle (it split in `phaseBuckets`) that held at least one window of the conduit. */
+  phaseBucketsSeen: number;
+  phaseBuckets: number;
+  /** Novel items (novelty findings > 0) in the conduit's first and in its latest cycle: learning is done when the latter is small. */
+  novelFirstCycle: number;
+  novelLastCycle: number;
+  /** Cycle length found in the conduit's requests per window by autocorrelation, ms; null when none. */
+  detectedCycleMs: number | null;
+  /** Says when the detected cycle disagrees with site.yaml's productionCycle by more than 20 %. */
+  cycleNote: string;
+  /** Start of the window from which the conduit was ready (all its findings alert), epoch ms; null while it learns. */
+  readyAt: number | null;
+}

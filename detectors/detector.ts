@@ -73,6 +73,8 @@ export interface Finding {
   alertWhileLearning?: boolean;
   /** Raise an alert even inside a maintenance window (security-relevant novelty). */
   alertInMaintenance?: boolean;
+  /** Security-relevant: raise an alert once the conduit's minimum baseline has passed, before its readiness is reached. */
+  alertBeforeReady?: boolean;
   /** Scored but never alerted by itself: another finding reports it (a scan's many new edges). */
   grouped?: boolean;
   /** A novel item (never seen on the conduit): counted per production cycle in the conduit's readiness (`novelFirstCycle`, `novelLastCycle`). */
@@ -82,13 +84,14 @@ export interface Finding {
 /** Where findings go: a detector builds (and pushes) only the findings the sink `wants`. */
 export interface FindingSink {
   /**
-   * Whether a finding of this score is needed: emitted, alerted or ensembled. `alertsWhileLearning`
-   * says the finding would carry `alertWhileLearning` (while a conduit learns, only those are
-   * needed, unless learning scores are kept). Build the explanation and features only when true.
-   * Ask it about every finding the detector would make, needed or not: the sink keeps the highest.
+   * Whether a finding of this score is needed: emitted, alerted or ensembled. `early` says the
+   * finding would alert before the conduit is ready: 'always' (`alertWhileLearning`: undeclared
+   * conduits), 'security' (`alertBeforeReady`). While a conduit learns only those can be needed,
+   * unless learning scores are kept. Build the explanation and features only when true. Ask it
+   * about every finding the detector would make, needed or not: the sink keeps the highest.
    * `edge` (the finding's edge index, when it has one) gives the edge's top score in `bands`.
    */
-  wants(score: number, alertsWhileLearning?: boolean, edge?: number): boolean;
+  wants(score: number, early?: EarlyAlert, edge?: number): boolean;
   push(f: Finding): void;
   /** Novel items whose finding was not wanted (readiness counts novel items per cycle). */
   novelSkipped: number;
@@ -181,19 +184,30 @@ export class EdgeBands {
   }
 }
 
-/** A `FindingSink` that keeps what it is given: findings scoring at least `floor`, and while `learningOnlyAlerts` only those that can alert at `threshold`. */
+/** Which findings alert before a conduit is ready (see `FindingSink.wants`). */
+export type EarlyAlert = 'always' | 'security';
+
+/**
+ * Where a conduit stands: 'ready' (everything may alert), 'minimum' (inside its minimum baseline:
+ * only undeclared-conduit findings alert), 'early' (past the minimum, readiness not reached: those
+ * and security-relevant findings alert).
+ */
+export type Stage = 'ready' | 'early' | 'minimum';
+
+/** A `FindingSink` that keeps what it is given: findings scoring at least `floor`, and before `ready` only those that can alert at `threshold`. */
 export class Findings implements FindingSink {
   readonly list: Finding[] = [];
   novelSkipped = 0;
   readonly series: Record<string, number> = {};
-  constructor(readonly floor = 0, readonly learningOnlyAlerts = false, readonly threshold = 0, readonly bands?: EdgeBands) {}
+  constructor(readonly floor = 0, readonly stage: Stage = 'ready', readonly threshold = 0, readonly bands?: EdgeBands) {}
   /** The highest score asked about, wanted or not (the conduit's top score in its activity row). */
   top = 0;
-  wants(score: number, alertsWhileLearning = false, edge?: number): boolean {
+  wants(score: number, early?: EarlyAlert, edge?: number): boolean {
     if (score > this.top) this.top = score;
     if (edge !== undefined && this.bands) this.bands.scored(edge, score);
     if (!(score >= this.floor)) return false;
-    return !this.learningOnlyAlerts || (alertsWhileLearning && score >= this.threshold);
+    if (this.stage === 'ready') return true;
+    return score >= this.threshold && (early === 'always' || (early === 'security' && this.stage === 'early'));
   }
   push(f: Finding): void {
     this.list.push(f);

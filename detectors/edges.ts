@@ -21,7 +21,7 @@ import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
 export const PAIR_SERVICES_MAX = 64;
 
 /** Above this many edges a pair looks its edges up in a Map instead of walking them. */
-const PAIR_WALK_MAX = 8;
+const PAIR_WALK_MAX = 32;
 
 /** String ↔ small integer, in first-seen order. */
 export class Interner {
@@ -62,7 +62,9 @@ export interface EdgeTableJSON {
   sigs: string[];
   conduits: string[];
   pairs: { src: NumJSON[]; dst: NumJSON[] };
-  edges: { pair: NumJSON[]; proto: NumJSON[]; port: NumJSON[]; l7: NumJSON[]; firstWindow: NumJSON[]; registered: NumJSON[] };
+  edges: { pair: NumJSON[]; proto: NumJSON[]; port: NumJSON[]; l7: NumJSON[]; firstWindow: NumJSON[]; registered: NumJSON[]; ephemeral: NumJSON[]; portLo: NumJSON[]; portHi: NumJSON[] };
+  /** Dynamic port ranges the table folded. */
+  ephemeralPorts: [number, number][];
 }
 
 export class EdgeTable {
@@ -102,12 +104,29 @@ export class EdgeTable {
   firstWindow = new Float64Array(16).fill(Infinity);
   registered = new Uint8Array(16);
   regNext = new Int32Array(16);
+  /** Ephemeral edges (port 0 standing for dynamic ports) and the range of ports seen on them. */
+  ephem = new Uint8Array(16);
+  portLo = new Int32Array(16);
+  portHi = new Int32Array(16);
 
   // Conduits: their edges in creation order.
   private conduitEdges: Int32Array[] = [];
   private conduitEdgeCount: number[] = [];
 
-  constructor(private readonly conduitOf: (srcIp: string, dstIp: string) => string) {}
+  /**
+   * `ephemeral`: port ranges of dynamic services (`detection.ephemeralPorts`). A TCP or UDP server
+   * port in them is not its own edge: every such port of a host pair (and l7) is one edge with
+   * port 0, "tcp/ephemeral", whose range seen is kept (`portLo`, `portHi`, widened by `seePorts`
+   * as windows close, so an explanation shows the range as of its window).
+   */
+  constructor(private readonly conduitOf: (srcIp: string, dstIp: string) => string, private readonly ephemeral: readonly (readonly [number, number])[] = []) {}
+
+  /** Whether a server port of `proto` is a dynamic one (see the constructor). */
+  isEphemeral(proto: number, port: number): boolean {
+    if (proto !== 6 && proto !== 17) return false;
+    for (const [lo, hi] of this.ephemeral) if (port >= lo && port <= hi) return true;
+    return false;
+  }
 
   private slotFor(src: number, dst: number): number {
     const mask = this.pairSlots.length - 1;
@@ -183,6 +202,24 @@ export class EdgeTable {
     return this.pairSlots[this.slotFor(src, dst)]!;
   }
 
+  /**
+   * The edge of a flow (pair, proto, server port, l7 id), created on first sight; a dynamic
+   * port is folded into the pair's ephemeral edge and widens its range.
+   */
+  flowEdge(p: number, proto: number, port: number, l7: number): number {
+    if (this.ephemeral.length === 0 || !this.isEphemeral(proto, port)) return this.edgeOf(p, proto, port, l7);
+    const e = this.edgeOf(p, proto, 0, l7);
+    if (this.ephem[e] === 0) { this.ephem[e] = 1; this.portLo[e] = 65_536; this.portHi[e] = -1; }
+    return e;
+  }
+
+  /** Widens an ephemeral edge's range seen by the ports of a window that closed. */
+  seePorts(e: number, lo: number, hi: number): void {
+    if (this.ephem[e] !== 1) return;
+    if (lo < this.portLo[e]!) this.portLo[e] = lo;
+    if (hi > this.portHi[e]!) this.portHi[e] = hi;
+  }
+
   /** The edge (pair, proto, port, l7 id), created on first sight. */
   edgeOf(p: number, proto: number, port: number, l7: number): number {
     const big = this.bigPairs.get(p);
@@ -210,7 +247,10 @@ export class EdgeTable {
     this.firstWindow = grow(this.firstWindow, need, Infinity);
     this.registered = grow(this.registered, need);
     this.regNext = grow(this.regNext, need);
-    this.cap = Math.min(this.pair.length, this.proto.length, this.port.length, this.l7.length, this.nextInPair.length, this.firstWindow.length, this.registered.length, this.regNext.length);
+    this.ephem = grow(this.ephem, need);
+    this.portLo = grow(this.portLo, need);
+    this.portHi = grow(this.portHi, need);
+    this.cap = Math.min(this.pair.length, this.proto.length, this.port.length, this.l7.length, this.nextInPair.length, this.firstWindow.length, this.registered.length, this.regNext.length, this.ephem.length, this.portLo.length, this.portHi.length);
   }
 
   private newEdge(p: number, proto: number, port: number, l7: number, code: number): number {
@@ -291,11 +331,40 @@ export class EdgeTable {
     this.pairRegCount[p] = this.pairRegCount[p]! + 1;
   }
 
-  /** The service text the engine registers: 'tcp/502 modbus', '1/0'. */
+  /** The service text the engine registers: 'tcp/502 modbus', '1/0', 'tcp/ephemeral'. */
   serviceText(e: number): string {
     const proto = this.proto[e]!;
     const l7 = this.l7Name(e);
-    return `${proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto}/${this.port[e]}${l7 ? ` ${l7}` : ''}`;
+    return `${proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto}/${this.portLabel(e)}${l7 ? ` ${l7}` : ''}`;
+  }
+
+  /** The server port as text: '502', or 'ephemeral' for the dynamic-port edge. */
+  portLabel(e: number): string {
+    return this.ephem[e] === 1 ? 'ephemeral' : String(this.port[e]);
+  }
+
+  /** The range of dynamic ports seen on an ephemeral edge, '50123–50200'; '' for other edges. */
+  portRange(e: number): string {
+    if (this.ephem[e] !== 1) return '';
+    return this.portLo[e] === this.portHi[e] ? `${this.portLo[e]}` : `${this.portLo[e]}–${this.portHi[e]}`;
+  }
+
+  /** The server side as 'host:port' ('[v6]:port', 'host:ephemeral'). */
+  dstText(e: number): string {
+    const dst = this.dst(e);
+    return `${dst.includes(':') ? `[${dst}]` : dst}:${this.portLabel(e)}`;
+  }
+
+  /** '192.168.1.101 → 192.168.1.102:502 modbus'; an ephemeral edge 'A → B:ephemeral (ports 50123–50200) tcp'. */
+  text(e: number): string {
+    const range = this.ephem[e] === 1 ? ` (ports ${this.portRange(e)})` : '';
+    return `${this.src(e)} → ${this.dstText(e)}${range} ${this.l7Name(e) || protoName(this.proto[e]!)}`;
+  }
+
+  /** Novelty's service text: 'tcp/502 modbus', 'tcp/ephemeral'. */
+  service(e: number): string {
+    const l7 = this.l7Name(e);
+    return `${protoName(this.proto[e]!)}/${this.portLabel(e)}${l7 ? ` ${l7}` : ''}`;
   }
 
   /** Services registered for `src` → `dst` (unsorted), or undefined when none. */
@@ -324,17 +393,19 @@ export class EdgeTable {
     }
     for (let e = 0; e < n; e += 1) regs.push(rank[e]!);
     return {
+      ephemeralPorts: this.ephemeral.map(([lo, hi]) => [lo, hi]),
       ips: [...this.ips.list], l7s: [...this.l7s.list], ops: [...this.ops.list], sigs: [...this.sigs.list], conduits: [...this.conduits.list],
       pairs: { src: colToJson(this.pairSrc, this.pairCount), dst: colToJson(this.pairDst, this.pairCount) },
       edges: {
         pair: colToJson(this.pair, n), proto: colToJson(this.proto, n), port: colToJson(this.port, n), l7: colToJson(this.l7, n),
         firstWindow: colToJson(this.firstWindow, n), registered: regs,
+        ephemeral: colToJson(this.ephem, n), portLo: colToJson(this.portLo, n), portHi: colToJson(this.portHi, n),
       },
     };
   }
 
   static fromJSON(j: EdgeTableJSON, conduitOf: (srcIp: string, dstIp: string) => string): EdgeTable {
-    const t = new EdgeTable(conduitOf);
+    const t = new EdgeTable(conduitOf, j.ephemeralPorts ?? []);
     for (const s of j.ips) t.ips.id(s);
     for (const s of j.l7s) t.l7s.id(s);
     for (const s of j.ops) t.ops.id(s);
@@ -352,10 +423,16 @@ export class EdgeTable {
     const l7 = colFromJson(Int32Array, e.l7);
     const first = colFromJson(Float64Array, e.firstWindow);
     const reg = colFromJson(Int32Array, e.registered);
+    const eph = colFromJson(Uint8Array, e.ephemeral);
+    const lo = colFromJson(Int32Array, e.portLo);
+    const hi = colFromJson(Int32Array, e.portHi);
     const order: [number, number][] = [];
     for (let i = 0; i < e.pair.length; i += 1) {
       const x = t.edgeOf(pair[i]!, proto[i]!, port[i]!, l7[i]!);
       t.firstWindow[x] = first[i]!;
+      t.ephem[x] = eph[i]!;
+      t.portLo[x] = lo[i]!;
+      t.portHi[x] = hi[i]!;
       if (reg[i]! > 0) order.push([reg[i]!, x]);
     }
     for (const [, x] of order.sort((a, b) => a[0] - b[0] || a[1] - b[1])) t.register(x);

@@ -19,10 +19,14 @@
  *   edge's top score), from the detectors' `EdgeBands`: the `series` table (store/README.md).
  *
  * Rules (see detectors/README.md):
- * - Baseline: a conduit learns for `siteMap.baselineMs` from its first event time. Windows that
- *   start inside it are scored with `learning: true` and never alerted — except novelty on an
- *   undeclared conduit (`alertWhileLearning`). A conduit first seen after the site's own baseline
- *   (first event time of the input + baselineMs) has no baseline: it is new, and alerts at once.
+ * - Baseline: a conduit learns for at least `siteMap.baselineMs` from its first event time, and
+ *   until its readiness is reached (`detection.readiness`: the production cycles covered and the
+ *   share of the cycle's phase cells that held its traffic). Its windows until then are scored
+ *   with `learning: true`; inside the minimum only findings of an undeclared conduit alert
+ *   (`alertWhileLearning`), past it security-relevant ones too (`alertBeforeReady`). A conduit
+ *   first seen after the site's own baseline (first event time of the input + baselineMs) has no
+ *   baseline: it is new, ready and alerting from its first window. `status()` says when each
+ *   conduit became ready (`readyAt`).
  * - After it, a score ≥ `detection.alertThreshold` raises an `Alert`. Inside a maintenance window
  *   only findings marked `alertInMaintenance` (security-relevant novelty, undeclared conduits)
  *   alert; the rest are scored and say that they were not alerted.
@@ -35,10 +39,10 @@
 import { createHash } from 'node:crypto';
 import type { SiteMap } from '../core/config.ts';
 import { PipelineError } from '../core/errors.ts';
-import { ACTIVITY_DETECTOR, parseEdgeId, type Alert, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
+import { ACTIVITY_DETECTOR, parseEdgeId, type Alert, type ConduitReadiness, type EdgeSeries, type FlowRecord, type WindowScore } from '../core/records.ts';
 import { ensembleScore, round } from './calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from './columns.ts';
-import { byString, EdgeBands, num, phaseBucket, Findings, UNIT_NONE, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from './detector.ts';
+import { byString, EdgeBands, num, phaseBucket, Findings, UNIT_NONE, type ConduitWindow, type Finding, type Stage, type WindowContext, type WindowDetector } from './detector.ts';
 import { EdgeTable, type EdgeTableJSON } from './edges.ts';
 import { detectCycle, PHASE_BUCKETS } from './readiness.ts';
 import { FlowWindows, type ClosedWindow, type FlowWindowsJSON, type WindowStats } from './windows.ts';
@@ -62,37 +66,8 @@ export interface ScoredBatch {
   series?: EdgeSeries[];
 }
 
-/** Per-conduit readiness, for reports and the promote-to-block workflow. */
-export interface ConduitStatus {
-  conduit: string;
-  declared: boolean;
-  /** Smallest event time seen (epoch ms), null before the conduit's first closed window. */
-  firstSeen: number | null;
-  /** Largest flow end time seen in closed windows. */
-  lastSeen: number | null;
-  /** The last scored window was inside the baseline. */
-  learning: boolean;
-  /** Fraction of the baseline time covered by closed windows, 0..1. */
-  coverage: number;
-  edges: number;
-  flows: number;
-  windowsScored: number;
-  alerts: number;
-  /** 'learning, 45% coverage', 'ready', or 'new (no baseline: alerts from its first window)'. */
-  state: string;
-  /** Production cycles covered by the conduit's closed windows (`site.productionCycle`). */
-  cyclesCovered: number;
-  /** Calendar cells of the cycle (it split in `phaseBuckets`) that held at least one window of the conduit. */
-  phaseBucketsSeen: number;
-  phaseBuckets: number;
-  /** Novel items (novelty findings > 0) in the conduit's first and in its latest cycle: learning is done when the latter is small. */
-  novelFirstCycle: number;
-  novelLastCycle: number;
-  /** Cycle length found in the conduit's requests per window by autocorrelation, ms; null when none. */
-  detectedCycleMs: number | null;
-  /** Says when the detected cycle disagrees with site.yaml's productionCycle by more than 20 %. */
-  cycleNote: string;
-}
+/** Per-conduit readiness (the contract is core/records.ts `ConduitReadiness`). */
+export type ConduitStatus = ConduitReadiness;
 
 /** The windows' counters plus what the engine emitted. */
 export interface EngineStats extends WindowStats {
@@ -116,6 +91,8 @@ interface ConduitTrack {
   phases: number[];
   /** Novel items per cycle since firstSeen (index = cycle number, capped). */
   novelByCycle: number[];
+  /** Start of the window from which the conduit was ready (its baseline covered the configured cycles and phases); null while learning. */
+  readyAt: number | null;
 }
 
 /** Most cycles of per-window activity kept per conduit for cycle detection. */
@@ -205,7 +182,13 @@ export class DetectionEngine {
     const d = siteMap.site.detection;
     this.scoreFloor = d.scoreFloor;
     this.buildFloor = Math.min(d.scoreFloor, d.alertThreshold, this.detectors.length > 1 ? ENSEMBLE_MIN : 1);
-    this.edges = new EdgeTable((s, t) => siteMap.conduitOf(s, t));
+    this.edges = new EdgeTable((s, t) => siteMap.conduitOf(s, t), d.ephemeralPorts);
+    const cycle = siteMap.site.productionCycle;
+    const cells = new Set<number>();
+    for (let k = 0, n = Math.min(100_000, Math.ceil(cycle / d.window)); k < n && cells.size < PHASE_BUCKETS; k += 1) {
+      cells.add(phaseBucket((((k * d.window) % cycle) + cycle) % cycle / cycle, PHASE_BUCKETS));
+    }
+    this.phaseCells = Math.max(1, cells.size);
     this.windows = new FlowWindows({ windowMs: d.window, allowedLatenessMs: d.allowedLateness }, this.edges);
   }
 
@@ -267,7 +250,7 @@ export class DetectionEngine {
       const g = acc!.byConduit.get(c)!;
       this.conduits.set(name, {
         firstSeen: g.firstTs, lastSeen: g.lastTs, lastWindowStart: w.windowStart, edges: 0, flows: 0, windowsScored: 0, alerts: 0,
-        series: [], phases: [], novelByCycle: [],
+        series: [], phases: [], novelByCycle: [], readyAt: null,
       });
       this.names.push(name);
       this.names.sort(byString);
@@ -278,6 +261,8 @@ export class DetectionEngine {
     const cyclePhase = (((w.windowStart % cycleMs) + cycleMs) % cycleMs) / cycleMs;
     const ensemble = this.detectors.length > 1;
     this.counted = grow(this.counted, t.count);
+    // The dynamic ports this window adds to its ephemeral edges, before any detector explains one.
+    if (acc) for (let s = 0; s < acc.n; s += 1) { const e = acc.edge[s]!; if (t.ephem[e] === 1) t.seePorts(e, acc.portMin[s]!, acc.portMax[s]!); }
     for (const conduit of this.names) {
       const track = this.conduits.get(conduit)!;
       const cid = t.conduits.find(conduit);
@@ -287,7 +272,8 @@ export class DetectionEngine {
         from: g?.from ?? 0, to: g?.to ?? 0, flows: g?.flows ?? 0, firstTs: g?.firstTs ?? Infinity, lastTs: g?.lastTs ?? -Infinity,
       };
       const activity = this.track(track, cw, cyclePhase);
-      const learning = w.windowStart < this.baselineEnd(track);
+      const stage = this.stage(track, w.windowStart);
+      const learning = stage !== 'ready';
       const ctx: WindowContext = {
         conduit, windowStart: w.windowStart, windowEnd: w.windowEnd, maintenance, learning,
         declared: this.siteMap.isDeclared(conduit), cycleMs, cyclePhase, aggregateScans: this.aggregateScans,
@@ -301,7 +287,7 @@ export class DetectionEngine {
       const conduitSeries: Record<string, number> = {};
       this.bands.begin(t.count);
       for (const det of this.detectors) {
-        const out = new Findings(this.buildFloor, learning && !this.siteMap.site.detection.learningScores, threshold, this.bands);
+        const out = new Findings(this.buildFloor, this.siteMap.site.detection.learningScores ? 'ready' : stage, threshold, this.bands);
         det.scoreWindow(cw, ctx, out);
         if (out.top > top) { top = out.top; topDetector = det.name; }
         Object.assign(conduitSeries, out.series);
@@ -314,7 +300,8 @@ export class DetectionEngine {
             if (list) list.push([det.name, f]);
             else byEdge.set(f.edge, [[det.name, f]]);
           }
-          const raise = f.score >= threshold && (!learning || f.alertWhileLearning === true) && f.grouped !== true;
+          const raise = f.score >= threshold && f.grouped !== true
+            && (stage === 'ready' || f.alertWhileLearning === true || (stage === 'early' && f.alertBeforeReady === true));
           const muted = raise && maintenance !== undefined && f.alertInMaintenance !== true;
           // Every alerted score is emitted, below the floor too (a site may set alertThreshold under it).
           const emit = f.score >= this.scoreFloor || (raise && !muted);
@@ -435,6 +422,30 @@ export class DetectionEngine {
   }
 
   /**
+   * Where a conduit stands in window `ws` (see `Stage`): inside its minimum baseline, past it but
+   * not ready, or ready — ready once the minimum has passed, its windows cover
+   * `detection.readiness.cycles` production cycles and the share `readiness.phases` of the cycle's
+   * phase cells held its traffic. Latched: once ready, ready (`readyAt`). A conduit without a
+   * baseline (first seen after the site's) is ready from its first window.
+   */
+  private stage(t: ConduitTrack, ws: number): Stage {
+    if (t.readyAt !== null) return 'ready';
+    const end = this.baselineEnd(t);
+    if (end === -Infinity) { t.readyAt = ws; return 'ready'; }
+    if (ws < end) return 'minimum';
+    const r = this.siteMap.site.detection.readiness;
+    const cycles = (ws - t.firstSeen) / this.siteMap.site.productionCycle;
+    if (cycles >= r.cycles && t.phases.length >= Math.ceil(r.phases * this.phaseCells)) { t.readyAt = ws; return 'ready'; }
+    return 'early';
+  }
+
+  /**
+   * Phase cells a conduit can fill: PHASE_BUCKETS, or fewer when a production cycle holds fewer
+   * windows than cells (a 10 min cycle of 60 s windows touches 10 of the 12).
+   */
+  private readonly phaseCells: number;
+
+  /**
    * End of a conduit's baseline: its first event time + baselineMs. A conduit that first appears
    * after the site's own baseline is over (an RTU that starts talking to another RTU mid-run) gets
    * no baseline: everything it does is new, so it is scored for alerts from its first window.
@@ -483,8 +494,10 @@ export class DetectionEngine {
       const t = this.conduits.get(conduit)!;
       const coveredMs = t.lastWindowStart + windowMs - t.firstSeen;
       const coverage = base > 0 ? round(Math.min(1, Math.max(0, coveredMs / base))) : 1;
-      const learning = t.lastWindowStart < this.baselineEnd(t);
-      const state = learning ? `learning, ${Math.round(coverage * 100)}% coverage` : this.baselineEnd(t) === -Infinity ? 'new (no baseline: alerts from its first window)' : 'ready';
+      const learning = t.readyAt === null;
+      const need = Math.ceil(this.siteMap.site.detection.readiness.phases * this.phaseCells);
+      const waiting = coverage >= 1 && t.phases.length < need ? `, ${t.phases.length} of ${need} cycle phases seen` : '';
+      const state = learning ? `learning, ${Math.round(coverage * 100)}% coverage${waiting}` : this.baselineEnd(t) === -Infinity ? 'new (no baseline: alerts from its first window)' : 'ready';
       const detected = this.detectedCycle(conduit, t);
       const detectedCycleMs = detected === null ? null : detected * windowMs;
       const cyclesCovered = round(Math.max(0, coveredMs) / cycleMs, 2);
@@ -502,6 +515,7 @@ export class DetectionEngine {
         state, cyclesCovered, phaseBucketsSeen: t.phases.length, phaseBuckets: PHASE_BUCKETS,
         novelFirstCycle: t.novelByCycle[0] ?? 0,
         novelLastCycle: t.novelByCycle[Math.max(0, Math.floor((t.lastWindowStart - t.firstSeen) / cycleMs))] ?? 0, detectedCycleMs, cycleNote,
+        readyAt: t.readyAt,
       };
     });
   }
@@ -561,7 +575,7 @@ export class DetectionEngine {
     e.edges = EdgeTable.fromJSON(state.edges, conduitOf);
     e.counted = colFromJson(Uint8Array, state.counted, e.edges.count);
     e.windows = FlowWindows.fromJSON(state.windows, e.edges);
-    e.conduits = new Map(state.conduits.map(([c, t]) => [c, { ...t, series: [...t.series], phases: [...t.phases], novelByCycle: [...t.novelByCycle] }]));
+    e.conduits = new Map(state.conduits.map(([c, t]) => [c, { ...t, series: [...t.series], phases: [...t.phases], novelByCycle: [...t.novelByCycle], readyAt: t.readyAt ?? null }]));
     e.names = [...e.conduits.keys()].sort(byString);
     for (const det of e.detectors) if (state.models[det.name] !== undefined) det.load(state.models[det.name]);
     e.counters = { ...state.counters };

@@ -50,7 +50,7 @@ export interface WindowAccJSON {
 }
 
 /** Numeric columns per slot, in `SlotJSON.n` order. */
-const NUMS = ['flows', 'synStarts', 'packets', 'bytes', 'packetsRev', 'bytesRev', 'requests', 'responses', 'firstTs', 'lastTs', 'riCount', 'riMean', 'riM2', 'riMax'] as const;
+const NUMS = ['flows', 'synStarts', 'packets', 'bytes', 'packetsRev', 'bytesRev', 'requests', 'responses', 'firstTs', 'lastTs', 'riCount', 'riMean', 'riM2', 'riMax', 'portMin', 'portMax'] as const;
 
 export class WindowAcc {
   windowStart = 0;
@@ -73,6 +73,9 @@ export class WindowAcc {
   riMean = new Float64Array(16);
   riM2 = new Float64Array(16);
   riMax = new Float64Array(16);
+  /** Smallest and largest server port of the slot's flows (an ephemeral edge folds many). */
+  portMin = new Int32Array(16);
+  portMax = new Int32Array(16);
   opsHead = new Int32Array(16);
   opsTail = new Int32Array(16);
   unitsHead = new Int32Array(16);
@@ -140,6 +143,8 @@ export class WindowAcc {
     this.riMean[s] = 0;
     this.riM2[s] = 0;
     this.riMax[s] = -Infinity;
+    this.portMin[s] = 2_147_483_647;
+    this.portMax[s] = -1;
     this.opsHead[s] = -1;
     this.opsTail[s] = -1;
     this.unitsHead[s] = -1;
@@ -167,6 +172,8 @@ export class WindowAcc {
     this.riMean = grow(this.riMean, need);
     this.riM2 = grow(this.riM2, need);
     this.riMax = grow(this.riMax, need);
+    this.portMin = grow(this.portMin, need);
+    this.portMax = grow(this.portMax, need);
     this.opsHead = grow(this.opsHead, need);
     this.opsTail = grow(this.opsTail, need);
     this.unitsHead = grow(this.unitsHead, need);
@@ -281,6 +288,8 @@ export class WindowAcc {
         this.riMax[s] = Math.max(this.riMax[s]!, ri.max);
       }
     }
+    if (f.dstPort < this.portMin[s]!) this.portMin[s] = f.dstPort;
+    if (f.dstPort > this.portMax[s]!) this.portMax[s] = f.dstPort;
     this.firstTs[s] = Math.min(this.firstTs[s]!, f.tsStart);
     this.lastTs[s] = Math.max(this.lastTs[s]!, f.tsEnd);
     this.addSpan(s, f.tsStart, Number.isFinite(f.tsEnd) && f.tsEnd >= f.tsStart ? f.tsEnd : f.tsStart);
@@ -327,7 +336,7 @@ export class WindowAcc {
     this.reset(j.windowStart, windowMs);
     for (const sl of j.slots) {
       const s = this.slot(sl.edge);
-      NUMS.forEach((k, i) => { this[k][s] = numFromJson(sl.n[i]); });
+      NUMS.forEach((k, i) => { if (sl.n[i] !== undefined) this[k][s] = numFromJson(sl.n[i]); });
       for (const [op, c] of sl.ops) this.addOp(s, op, numFromJson(c));
       for (const u of sl.units) this.addUnit(s, numFromJson(u));
       for (const [ts, sig] of sl.starts) this.addStart(s, numFromJson(ts), sig);

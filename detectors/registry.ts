@@ -5,8 +5,8 @@
  * by name. Every mistake is a `config_invalid` error in plain words: the detector, the setting,
  * what is wrong and the valid names or keys.
  */
-import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
+import { issueText } from '../core/zod-text.ts';
 import { byString, type DetectorContext, type DetectorDef, type WindowDetector } from './detector.ts';
 
 /** Which detectors to run and their raw settings (from site.yaml, an eval spec or a snapshot). */
@@ -16,54 +16,6 @@ export interface DetectorSelection {
   /** Raw settings by detector name, each parsed by that detector's schema; absent = its defaults. */
   config?: Readonly<Record<string, unknown>>;
 }
-
-/** Unwraps defaults, optionals and transforms down to the schema that holds the shape. */
-const core = (t: z.ZodTypeAny): z.ZodTypeAny => {
-  for (;;) {
-    if (t instanceof z.ZodDefault) t = t._def.innerType;
-    else if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t._def.innerType;
-    else if (t instanceof z.ZodEffects) t = t._def.schema;
-    else return t;
-  }
-};
-
-/** The keys an object schema allows at `path` (numbers step into arrays), or undefined. */
-export const keysAt = (schema: z.ZodTypeAny, path: readonly (string | number)[]): string[] | undefined => {
-  let t = core(schema);
-  for (const p of path) {
-    if (t instanceof z.ZodArray && typeof p === 'number') t = core(t._def.type);
-    else if (t instanceof z.ZodObject && typeof p === 'string' && p in t.shape) t = core((t.shape as Record<string, z.ZodTypeAny>)[p]!);
-    else if (t instanceof z.ZodRecord) t = core(t._def.valueType);
-    else return undefined;
-  }
-  return t instanceof z.ZodObject ? Object.keys(t.shape as object).sort(byString) : undefined;
-};
-
-/**
- * One zod issue in plain words, e.g. `minWindows: expected a number, got a string`; unknown keys
- * list the valid ones, enum errors the valid choices. `schema` is the schema that was parsed.
- */
-export const issueText = (iss: z.ZodIssue, schema: z.ZodTypeAny): string => {
-  const where = iss.path.length ? `${iss.path.join('.')}: ` : '';
-  switch (iss.code) {
-    case 'unrecognized_keys': {
-      const valid = keysAt(schema, iss.path);
-      return `${where}unknown setting${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')} (a typo?)${valid ? `; valid settings: ${valid.join(', ')}` : ''}`;
-    }
-    case 'invalid_enum_value':
-      return `${where}"${String(iss.received)}" is not one of ${iss.options.map((o) => `"${String(o)}"`).join(', ')}`;
-    case 'invalid_type':
-      return iss.received === 'undefined' ? `${where}required setting is missing (expected ${iss.expected})` : `${where}expected ${iss.expected}, got ${iss.received}`;
-    case 'too_small':
-    case 'too_big': {
-      const v = iss.code === 'too_small' ? iss.minimum : iss.maximum;
-      const cmp = iss.code === 'too_small' ? (iss.inclusive ? 'at least' : 'more than') : (iss.inclusive ? 'at most' : 'less than');
-      return iss.type === 'number' ? `${where}must be ${cmp} ${String(v)}` : `${where}${iss.message}`;
-    }
-    default:
-      return `${where}${iss.message}`;
-  }
-};
 
 /** Parses one detector's raw settings, or throws `config_invalid` naming the detector and each problem. */
 export const parseDetectorConfig = (def: DetectorDef, raw: unknown): unknown => {

@@ -33,8 +33,10 @@ export interface PollSpec {
 /**
  * The test plant: zones scada (10.0.1.0/24) and field (10.0.2.0/24) with the conduit scada → field
  * declared and, with `corp`, a corp zone (10.0.9.0/24) with none; 60 s windows, 10 s lateness.
+ * Readiness is off by default (`{ cycles: 0, phases: 0 }`: ready when the baseline time is over),
+ * so a test of another rule need not run a whole production cycle.
  */
-export const testSite = ({ cycle = '8h', baseline = '10m', corp = true }: { cycle?: string; baseline?: string; corp?: boolean } = {}): SiteMap =>
+export const testSite = ({ cycle = '8h', baseline = '10m', corp = true, readiness = '{ cycles: 0, phases: 0 }' }: { cycle?: string; baseline?: string; corp?: boolean; readiness?: string } = {}): SiteMap =>
   new SiteMap(parseSite(`
 site: t
 productionCycle: ${cycle}
@@ -42,7 +44,7 @@ zones:
   - { name: scada, sl: 2, cidrs: [10.0.1.0/24] }
   - { name: field, sl: 3, cidrs: [10.0.2.0/24] }
 ${corp ? '  - { name: corp, sl: 1, cidrs: [10.0.9.0/24] }\n' : ''}conduits: [{ from: scada, to: field }]
-detection: { window: 60s, allowedLateness: 10s, baseline: ${baseline} }
+detection: { window: 60s, allowedLateness: 10s, baseline: ${baseline}, readiness: ${readiness} }
 `));
 
 /** A seeded generator (the simulator's mulberry32), so "random" jitter is the same on every run. */

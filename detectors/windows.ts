@@ -145,7 +145,7 @@ export class FlowWindows {
         this.st.lateByConduit[conduit] = (this.st.lateByConduit[conduit] ?? 0) + 1;
         continue;
       }
-      const e = edges.edgeOf(p, f.proto, f.dstPort, f.l7 === undefined ? 0 : edges.l7s.id(f.l7));
+      const e = edges.flowEdge(p, f.proto, f.dstPort, f.l7 === undefined ? 0 : edges.l7s.id(f.l7));
       if (start < edges.firstWindow[e]!) edges.firstWindow[e] = start;
       this.accFor(start).addFlow(e, f, edges);
       this.watermark.observe(f.tsStart);

@@ -65,7 +65,7 @@ export const judge = (seenLog: ArrayLike<number>, expectedLog: ArrayLike<number>
     const z = Math.abs(r) / s;
     if (z > zmax) zmax = z;
     const e = expectedLog[j]!;
-    features.push({ name: defs[j]!.name, z, seen: raw[j]!, expected: Math.max(0, Math.expm1(e)), low: Math.max(0, Math.expm1(e - s)), high: Math.expm1(e + s) });
+    features.push({ name: defs[j]!.name, z, seen: raw[j]!, expected: Math.max(0, Math.expm1(e)), low: Math.max(0, Math.expm1(e - s)), high: Math.max(0, Math.expm1(e + s)) });
   }
   features.sort((a, b) => b.z - a.z || (a.name < b.name ? -1 : 1));
   const z = combinedZ(zmax, defs.length);

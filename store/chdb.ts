@@ -23,7 +23,7 @@ import { drainPending, Session } from 'chdb';
 import { errorMessage, PipelineError } from '../core/errors.ts';
 import { isNativeBlock, type NativeBlock } from './native.ts';
 import { tables } from './schema.ts';
-import type { InsertOptions, RawOptions, Receipt, Store } from './store.ts';
+import { jsonEachRow, type InsertOptions, type RawOptions, type Receipt, type Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
 const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
@@ -116,10 +116,7 @@ class ChdbStore implements Store {
   }
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const out = await this.text(sql, 'JSONEachRow');
-    const rows: T[] = [];
-    for (const line of out.split('\n')) if (line) rows.push(JSON.parse(line) as T);
-    return rows;
+    return jsonEachRow<T>(await this.text(sql, 'JSONEachRow'));
   }
 
   async exec(sql: string): Promise<void> {

@@ -20,7 +20,7 @@ import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { errorMessage, PipelineError } from '../core/errors.ts';
 import { isNativeBlock, type NativeBlock } from './native.ts';
-import type { InsertOptions, Receipt, Store } from './store.ts';
+import { jsonEachRow, type InsertOptions, type Receipt, type Store } from './store.ts';
 
 export interface RetryPolicy {
   /** Attempts per call, the first included. Default 8. */
@@ -163,10 +163,7 @@ class ClickHouseServerStore implements ServerStore {
   }
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const out = await this.text(sql, 'JSONEachRow');
-    const rows: T[] = [];
-    for (const line of out.split('\n')) if (line) rows.push(JSON.parse(line) as T);
-    return rows;
+    return jsonEachRow<T>(await this.text(sql, 'JSONEachRow'));
   }
 
   async exec(sql: string): Promise<void> {

@@ -9,32 +9,14 @@
  *   `updated_at` wins. `bytes` is 0: the engine counts flows, not bytes (sum `flows.bytes`).
  */
 import type { SiteMap } from '../core/config.ts';
-import type { FlowRecord } from '../core/records.ts';
+import type { ConduitReadiness, FlowRecord } from '../core/records.ts';
 import type { AssetSummary, ConduitState, ConduitStatus } from './schema.ts';
 
-/** The fields of the engine's per-conduit status that `conduits` holds (detectors/engine.ts `ConduitStatus`). */
-export interface EngineConduitStatus {
-  conduit: string;
-  declared: boolean;
-  firstSeen: number | null;
-  lastSeen: number | null;
-  learning: boolean;
-  coverage: number;
-  edges: number;
-  flows: number;
-  windowsScored: number;
-  alerts: number;
-  state: string;
-  cyclesCovered: number;
-  phaseBucketsSeen: number;
-  phaseBuckets: number;
-  novelFirstCycle: number;
-  novelLastCycle: number;
-  detectedCycleMs: number | null;
-  cycleNote: string;
-  /** Event time the conduit became ready, once the engine reports it; null while learning. */
-  readyAt?: number | null;
-}
+/**
+ * The engine's per-conduit status as the sink receives it: `readyAt` may be missing in messages
+ * from a detector that predates readiness gating.
+ */
+export type EngineConduitStatus = Omit<ConduitReadiness, 'readyAt'> & { readyAt?: number | null };
 
 /** One partial per address of the batch (source and destination sides both count the flow). */
 export const assetPartials = (flows: readonly FlowRecord[], siteMap: SiteMap): AssetSummary[] => {

@@ -60,3 +60,10 @@ export interface Store {
   /** Releases the engine. Calling it twice is harmless; later calls reject `not_connected`. */
   close(): Promise<void>;
 }
+
+/** The rows of a `JSONEachRow` answer (one JSON object per line), as both stores' `query` returns them. */
+export const jsonEachRow = <T>(text: string): T[] => {
+  const rows: T[] = [];
+  for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line) as T);
+  return rows;
+};

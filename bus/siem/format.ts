@@ -10,21 +10,27 @@
  * CEF:  CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|key=value …
  *   header fields escape `\` and `|`; extension values escape `\`, `=`, CR/LF; Severity 0–10.
  *
- * Severity is derived from the score until incidents carry one (dashboards/common.ts uses the
- * same bands): critical ≥ 0.99, high ≥ 0.9, else medium.
+ * Severity is the alert's own (incidents/severity.ts: what is at stake times the score, set before
+ * the alert is published), with its risk, reason and incident id beside it. An alert without one
+ * (published before severities existed) gets it from the score, as dashboards/common.ts does:
+ * critical ≥ 0.99, high ≥ 0.9, else medium.
  */
 import { hostname as osHostname } from 'node:os';
 import type { Alert } from '../../core/records.ts';
 import { protoName } from '../../core/records.ts';
 
-export type Severity = 'critical' | 'high' | 'medium';
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
+/** The severity of an alert that carries none, from its score alone. */
 export const severityOf = (score: number): Severity => (score >= 0.99 ? 'critical' : score >= 0.9 ? 'high' : 'medium');
 
-/** RFC 5424 severities (§6.2.1): crit 2, err 3, warning 4. */
-const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4 };
+/** The alert's severity: its own, else from the score. */
+export const alertSeverity = (a: Alert): Severity => a.severity ?? severityOf(a.score);
+
+/** RFC 5424 severities (§6.2.1): crit 2, err 3, warning 4, notice 5, informational 6. */
+const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4, low: 5, info: 6 };
 /** CEF severity 0–10. */
-const CEF_SEVERITY: Record<Severity, number> = { critical: 10, high: 8, medium: 5 };
+const CEF_SEVERITY: Record<Severity, number> = { critical: 10, high: 8, medium: 5, low: 3, info: 1 };
 
 /** RFC 5424 facility codes by name (§6.2.1). */
 export const FACILITIES = {
@@ -58,7 +64,7 @@ const iso = (ms: number): string => new Date(Math.floor(ms)).toISOString();
 /** The fields a SOC maps, in one order for both formats. */
 export const alertFields = (a: Alert) => ({
   id: a.id,
-  severity: severityOf(a.score),
+  severity: alertSeverity(a),
   conduit: a.conduit,
   src: a.src,
   dst: a.dst,
@@ -69,11 +75,15 @@ export const alertFields = (a: Alert) => ({
   score: Math.round(a.score * 1000) / 1000,
   start: iso(a.tsStart),
   end: iso(a.tsEnd),
+  // Triage's fields, when the alert carries them.
+  ...(a.risk !== undefined ? { risk: a.risk } : {}),
+  ...(a.incident ? { incident: a.incident } : {}),
+  ...(a.severityReason ? { severityReason: a.severityReason } : {}),
   explanation: a.explanation,
 });
 
 const header = (a: Alert, o: FormatOptions): string => {
-  const pri = FACILITIES[o.facility] * 8 + SYSLOG_SEVERITY[severityOf(a.score)];
+  const pri = FACILITIES[o.facility] * 8 + SYSLOG_SEVERITY[alertSeverity(a)];
   return `<${pri}>1 ${iso(a.tsStart)} ${headerField(o.hostname ?? osHostname(), 255)} ${headerField(o.appName, 48)} ` +
     `${headerField(o.procId ?? String(process.pid), 128)} ${headerField(a.detector, 32)}`;
 };
@@ -98,6 +108,9 @@ export const cef = (a: Alert, o: FormatOptions): Buffer => {
     ['cat', f.detector], ['externalId', f.id],
     ['cs1Label', 'conduit'], ['cs1', f.conduit], ['cs2Label', 'detector'], ['cs2', f.detector],
     ['cs3Label', 'severity'], ['cs3', f.severity], ['cfp1Label', 'score'], ['cfp1', f.score],
+    ...(f.risk !== undefined ? [['cfp2Label', 'risk'], ['cfp2', f.risk]] as [string, number | string][] : []),
+    ...(f.incident ? [['cs4Label', 'incident'], ['cs4', f.incident]] as [string, string][] : []),
+    ...(f.severityReason ? [['cs5Label', 'severityReason'], ['cs5', f.severityReason]] as [string, string][] : []),
     ['msg', f.explanation],
   ];
   const body = `CEF:0|${cefHeader(o.appName)}|${cefHeader(o.appName)}|${cefHeader(o.version)}|${cefHeader(f.detector)}|` +

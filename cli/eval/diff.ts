@@ -16,7 +16,10 @@ export interface Change {
 }
 
 export interface EvalDiff {
+  /** The new result's evaluation name. */
   name: string;
+  /** The old result: its evaluation name and, when given, the file it was read from. */
+  old: { name: string; file?: string };
   attacks: {
     newlyDetected: string[];
     newlyMissed: string[];
@@ -46,8 +49,8 @@ const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const attackKey = (a: { input: string; id: string }): string => `${a.input} ${a.id}`;
 
-/** Compares two results; `oldR` is usually the committed file. */
-export const diffResults = (oldR: EvalResult, newR: EvalResult): EvalDiff => {
+/** Compares two results; `oldR` is usually the committed file (`oldFile` names it). */
+export const diffResults = (oldR: EvalResult, newR: EvalResult, oldFile?: string): EvalDiff => {
   const before = new Map(oldR.attacks.map((a) => [attackKey(a), a.detected]));
   const after = new Map(newR.attacks.map((a) => [attackKey(a), a.detected]));
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort(byString);
@@ -73,6 +76,7 @@ export const diffResults = (oldR: EvalResult, newR: EvalResult): EvalDiff => {
   const moreFalse = [...nc.values()].some((c) => c.alerts > (oc.get(c.conduit)?.alerts ?? 0));
   return {
     name: newR.name,
+    old: { name: oldR.name, ...(oldFile !== undefined ? { file: oldFile } : {}) },
     attacks,
     precision: change(oldR.summary.windows.precision, newR.summary.windows.precision),
     recall: change(oldR.summary.windows.recall, newR.summary.windows.recall),

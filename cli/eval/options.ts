@@ -7,4 +7,5 @@ export const EVAL_OPTIONS = {
   compare: { type: 'string' },
   'data-root': { type: 'string' },
   'fail-on-regression': { type: 'boolean' },
+  'fail-on-target': { type: 'boolean' },
 } as const;

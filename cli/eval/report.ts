@@ -55,7 +55,8 @@ const delta = (c: Change, digits = 4): string =>
   `${num(c.old, digits)} → ${num(c.new, digits)}${c.delta !== null && c.delta !== 0 ? ` (${c.delta > 0 ? '+' : ''}${num(c.delta, digits)})` : ''}`;
 
 export const renderDiff = (d: EvalDiff): string => {
-  const out: string[] = [`\ncompared with the old result (${d.name}): ${d.regressed ? 'REGRESSED' : 'no regression'}\n`];
+  const old = d.old.file !== undefined ? `${d.old.file} (${d.old.name})` : d.old.name;
+  const out: string[] = [`\ncompared with the old result ${old}: ${d.regressed ? 'REGRESSED' : 'no regression'}\n`];
   const list = (title: string, xs: string[]) => { if (xs.length) out.push(`${title}:\n${xs.map((x) => `  ${x}\n`).join('')}`); };
   list('newly detected', d.attacks.newlyDetected);
   list('newly missed', d.attacks.newlyMissed);

@@ -13,13 +13,14 @@
  * The engine is used only through its public API (constructor, ingest, flush, stats).
  */
 import { basename, resolve } from 'node:path';
-import { loadSite, SiteMap, type Site } from '../../core/config.ts';
+import { SiteMap, type Site } from '../../core/config.ts';
 import { PipelineError } from '../../core/errors.ts';
 import type { Alert, FlowRecord } from '../../core/records.ts';
 import type { DetectionEngine, ScoredBatch } from '../../detectors/engine.ts';
 import type { ModelUse } from '../../models/use.ts';
 import { openInput } from '../inputs.ts';
-import { createEngine } from '../registry.ts';
+import type { DetectorSelection } from '../../detectors/registry.ts';
+import { createEngine, loadSiteChecked, mergeDetectorConfig, siteSelection } from '../registry.ts';
 import { loadAttacks, type Attack } from './labels.ts';
 import { scoreRun, summarize, type AttackOutcome, type RunFrame, type Summary } from './metrics.ts';
 import type { EvalInput, LoadedSpec } from './spec.ts';
@@ -111,6 +112,8 @@ export interface EvalResult {
   windowMs: number;
   alertThreshold: number;
   detectors: string[] | 'all';
+  /** The detector settings used (site.yaml's with the spec's on top), when any. */
+  detectorConfig?: Record<string, unknown>;
   baseline: SegmentSummary[];
   runs: RunSummary[];
   attacks: AttackResult[];
@@ -173,10 +176,23 @@ const learningByConduit = (keys: Set<string>): Record<string, number> => {
 export const evalSite = (site: Site, windowMs: number | undefined): Site =>
   windowMs === undefined ? site : { ...site, detection: { ...site.detection, window: windowMs } };
 
+/**
+ * The detectors an evaluation runs: site.yaml's selection (`detection.detectors`,
+ * `detection.detectorConfig`), with the spec's `detectors` replacing the list and the spec's
+ * `detectorConfig` overriding site.yaml's settings key by key, per detector — so a spec tries a
+ * tuning, and copying its `detectorConfig` into site.yaml deploys it.
+ */
+export const evalSelection = (site: Site, spec: { detectors?: string[] | undefined; detectorConfig?: Record<string, unknown> | undefined }): DetectorSelection => {
+  const fromSite = siteSelection(site);
+  const config = mergeDetectorConfig(fromSite.config, spec.detectorConfig);
+  const detectors = spec.detectors ?? fromSite.detectors;
+  return { ...(detectors ? { detectors } : {}), config };
+};
+
 /** Runs the evaluation a loaded spec describes. Deterministic: same spec and data, same result. `models`: trained models to run beside the spec's detectors (cli/models-eval.ts). */
 export const runEval = async (loaded: LoadedSpec, models?: ModelUse): Promise<EvalResult> => {
   const { spec, dataRoot } = loaded;
-  const site = evalSite(loadSite(loaded.sitePath), spec.window);
+  const site = evalSite(loadSiteChecked(loaded.sitePath), spec.window);
   const siteMap = new SiteMap(site);
   const W = site.detection.window;
   const cache = new Map<string, FlowRecord[]>();
@@ -197,6 +213,7 @@ export const runEval = async (loaded: LoadedSpec, models?: ModelUse): Promise<Ev
   const baselineConduits = new Set<string>();
   for (const s of baseline) for (const r of s.records) baselineConduits.add(siteMap.conduitOf(r.srcIp, r.dstIp));
 
+  const selection = evalSelection(site, spec);
   const runs: RunSummary[] = [];
   const scores = [];
   const attacks: AttackResult[] = [];
@@ -208,12 +225,7 @@ export const runEval = async (loaded: LoadedSpec, models?: ModelUse): Promise<Ev
     const from = Math.min(seg.to, seg.from + ceilTo(spec.settle ?? 0, W));
     const inside = labels.filter((a) => a.end + seg.shiftMs >= from && a.start + seg.shiftMs < seg.to);
 
-    const engine = await createEngine(siteMap, {
-      runId: `eval-${spec.name}-${basename(path)}`,
-      ...(spec.detectors ? { detectors: spec.detectors } : {}),
-      ...(spec.detectorConfig ? { config: spec.detectorConfig } : {}),
-      ...(models ? { models } : {}),
-    });
+    const engine = await createEngine(siteMap, { runId: `eval-${spec.name}-${basename(path)}`, ...selection, ...(models ? { models } : {}) });
     const fed: Fed = { alerts: [], learning: new Set() };
     for (const b of baseline) feed(engine, b.records, seg.from, fed);
     feed(engine, seg.records, seg.from, fed);
@@ -253,7 +265,8 @@ export const runEval = async (loaded: LoadedSpec, models?: ModelUse): Promise<Ev
     site: spec.site,
     windowMs: W,
     alertThreshold: site.detection.alertThreshold,
-    detectors: spec.detectors ? [...spec.detectors].sort() : 'all',
+    detectors: selection.detectors ? [...selection.detectors].sort() : 'all',
+    ...(Object.keys(selection.config ?? {}).length > 0 ? { detectorConfig: selection.config } : {}),
     baseline: spec.baseline.map((input, i) => segmentSummary(input, baseline[i]!)),
     runs,
     attacks,

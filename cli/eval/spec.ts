@@ -10,6 +10,8 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
 import { duration } from '../../core/units.ts';
+import { checkSelection } from '../../detectors/registry.ts';
+import { DETECTORS } from '../registry.ts';
 
 /** One input file, or the part of it between two offsets from its first record. */
 export const EvalInput = z.object({
@@ -84,8 +86,8 @@ export const EvalSpec = z.object({
   labels: z.array(LabelSource).default([]).describe('Where the attacks come from; several sources add up. None = every alert is a false alert.'),
   settle: duration.optional().describe('Replay but do not score this much of the start of each test input (rounded up to whole windows): features that span the join of baseline and test input (e.g. an inter-arrival from the last baseline connection to the first test one) are artifacts of the join. Default 0; its alerts are reported per run as settleAlerts.'),
   window: duration.optional().describe('Overrides the site\'s detection.window, e.g. "30s".'),
-  detectors: z.array(z.string()).optional().describe('Detectors to run (DetectionEngine "detectors"); default all.'),
-  detectorConfig: z.record(z.unknown()).optional().describe('Raw detector configs by detector name (DetectionEngine "config"), e.g. { rate: { … } }.'),
+  detectors: z.array(z.string()).optional().describe('Detectors to run, by name; replaces the site\'s `detection.detectors` (default: the site\'s, else the statistical ones).'),
+  detectorConfig: z.record(z.unknown()).optional().describe('Detector settings by detector name, e.g. { rate: { minWindows: 8 } }, applied over the site\'s `detection.detectorConfig` key by key: copy them into site.yaml to deploy a tuning.'),
   match: Matching.default({}).describe('How alerts are matched to attacks.'),
 }).strict();
 export type EvalSpec = z.output<typeof EvalSpec>;
@@ -126,6 +128,13 @@ export const loadEvalSpec = (file: string, dataRoot?: string): LoadedSpec => {
     throw new PipelineError('config_invalid', `Cannot read eval spec ${file}: ${(e as NodeJS.ErrnoException).code ?? e}. Pass the path of a spec, e.g. evals/lemay.yaml.`, { file }, { cause: e });
   }
   const spec = parseEvalSpec(text, file);
+  if (spec.detectors || spec.detectorConfig) {
+    try {
+      checkSelection(DETECTORS, { ...(spec.detectors ? { detectors: spec.detectors } : {}), ...(spec.detectorConfig ? { config: spec.detectorConfig } : {}) });
+    } catch (e) {
+      throw new PipelineError('config_invalid', `${file}: ${(e as Error).message}`, { file }, { cause: e });
+    }
+  }
   const dir = dirname(resolve(file));
   return {
     spec, file,

@@ -22,6 +22,14 @@
  * knows the host pairs of the partition's own conduits (the score is the same, the explanation
  * can lack the hint; a score could differ where that check changes it). Captures sliced per window (the file inputs)
  * are not affected by the first; test/integration/serve/kafka-replay.test.ts checks equality.
+ *
+ * Triage (incidents/) runs on each engine batch before it is published, as in replay: every alert on
+ * the alerts topic carries severity, risk, severityReason and incident, and the incidents it opened
+ * or joined follow on the same topic (schema `incident-json/1`, key = incident id) for the sink's
+ * `incidents` table. The incidents' state is checkpointed with the engine. Incidents are grouped per
+ * partition: alerts of one conduit always meet (a conduit is one partition), but a source or cause
+ * shared by conduits of different partitions opens one incident in each
+ * (test/integration/serve/triage.test.ts: with one flows partition they equal replay's).
  */
 import { createHash } from 'node:crypto';
 import type { SiteMap } from '../../core/config.ts';
@@ -32,6 +40,8 @@ import { HEADERS, nextOffset, TOPICS, watermarkOf, type Bus, type InBatch, type 
 import { decodeFlowMessage, encodeJson, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
 import type { ModelUse } from '../../models/use.ts';
+import type { IncidentState } from '../../incidents/incidents.ts';
+import { Triage } from '../../incidents/triage.ts';
 import { createEngine, restoreEngine } from '../registry.ts';
 
 export const DETECTOR_GROUP = 'conduitwatch-detector';
@@ -43,12 +53,15 @@ export interface PartitionState {
   /** Next flows offset this engine has not seen. */
   nextOffset: string;
   engine: EngineState;
+  /** The open incidents (incidents/); absent in snapshots written before triage ran in serve. */
+  incidents?: IncidentState;
 }
 
 export const stateKey = (partition: number): string => `flows/${partition}`;
 
 interface Held {
   engine: DetectionEngine;
+  triage: Triage;
   next: bigint;
   /** Digests of the partition's last flows messages (see `RecentMessages`). */
   recent: RecentMessages;
@@ -103,7 +116,7 @@ export class DetectorRole {
 
   async start(): Promise<void> {
     this.sub = await this.o.bus.subscribe({
-      groupId: this.o.groupId ?? DETECTOR_GROUP,
+      groupId: this.groupId,
       topics: [TOPICS.flows],
       onAssign: (a) => {
         const mine = new Set(a.find((x) => x.topic === TOPICS.flows)?.partitions ?? []);
@@ -117,6 +130,10 @@ export class DetectorRole {
     return this.sub?.ready ?? false;
   }
 
+  get groupId(): string {
+    return this.o.groupId ?? DETECTOR_GROUP;
+  }
+
   /** Partitions this worker holds an engine for. */
   partitions(): number[] {
     return [...this.held.keys()].sort((a, b) => a - b);
@@ -128,11 +145,14 @@ export class DetectorRole {
     const m = (await this.o.bus.readLatest(TOPICS.state, [p])).get(stateKey(p));
     if (m) {
       const st = JSON.parse(m.value.toString('utf8'), reviveNonFinite) as PartitionState;
-      h = { engine: await restoreEngine(this.o.siteMap, st.engine), next: BigInt(st.nextOffset), recent: new RecentMessages() };
+      h = { engine: await restoreEngine(this.o.siteMap, st.engine), triage: Triage.create(this.o.siteMap, st.incidents), next: BigInt(st.nextOffset), recent: new RecentMessages() };
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
       this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
-      h = { engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }), next: 0n, recent: new RecentMessages() };
+      h = {
+        engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }),
+        triage: Triage.create(this.o.siteMap), next: 0n, recent: new RecentMessages(),
+      };
     }
     this.held.set(p, h);
     return h;
@@ -174,7 +194,7 @@ export class DetectorRole {
     ingest();
     if (last === undefined) return;
     this.o.metrics.add('conduitwatch_detector_window_seconds_total', {}, (performance.now() - t0) / 1000);
-    await this.emit(out);
+    await this.emit(h, out);
     await this.publishStatus(h);
     await deadLetter(this.o.bus, bad);
     this.o.metrics.add('conduitwatch_component_received_records_total', { component_kind: 'detector', component_type: 'engine', component_id: 'detector' }, ingested);
@@ -185,15 +205,21 @@ export class DetectorRole {
     this.o.metrics.set('conduitwatch_bus_lag_messages', { group: 'detector', partition: String(b.partition) }, Number(BigInt(b.highWatermark) - h.next));
   }
 
-  private async emit(out: ScoredBatch): Promise<void> {
+  /** Triages the batch's alerts (severity, incident), then publishes scores, alerts, incidents and series. */
+  private async emit(h: Held, out: ScoredBatch): Promise<void> {
+    const { alerts, incidents } = h.triage.apply(out);
     await Promise.all([
       this.o.bus.publish(TOPICS.scores, out.scores.map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.score, [HEADERS.eventTime]: String(s.windowEnd) } }))),
-      this.o.bus.publish(TOPICS.alerts, out.alerts.map((a) => ({ key: a.conduit, value: encodeJson(a), headers: { [HEADERS.schema]: SCHEMAS.alert, [HEADERS.eventTime]: String(a.tsEnd) } }))),
+      this.o.bus.publish(TOPICS.alerts, [
+        ...alerts.map((a) => ({ key: a.conduit, value: encodeJson(a), headers: { [HEADERS.schema]: SCHEMAS.alert, [HEADERS.eventTime]: String(a.tsEnd) } })),
+        ...incidents.map((i) => ({ key: i.id, value: encodeJson(i), headers: { [HEADERS.schema]: SCHEMAS.incident, [HEADERS.eventTime]: String(i.lastSeen) } })),
+      ]),
       // The edges' series ride the scores topic (the sink writes them to `series`).
       this.o.bus.publish(TOPICS.scores, (out.series ?? []).map((s) => ({ key: s.conduit, value: encodeJson(s), headers: { [HEADERS.schema]: SCHEMAS.series, [HEADERS.eventTime]: String(s.windowEnd) } }))),
     ]);
     this.o.metrics.add('conduitwatch_detector_scores_total', {}, out.scores.length);
-    this.o.metrics.add('conduitwatch_detector_alerts_total', {}, out.alerts.length);
+    this.o.metrics.add('conduitwatch_detector_alerts_total', {}, alerts.length);
+    this.o.metrics.add('conduitwatch_detector_incident_updates_total', {}, incidents.length);
   }
 
   /** The readiness of each conduit whose windows moved, on the scores topic (the sink writes `conduits`). */
@@ -206,7 +232,7 @@ export class DetectorRole {
   }
 
   private async checkpoint(p: number, h: Held): Promise<void> {
-    const st: PartitionState = { version: 1, partition: p, nextOffset: h.next.toString(), engine: h.engine.snapshot() };
+    const st: PartitionState = { version: 1, partition: p, nextOffset: h.next.toString(), engine: h.engine.snapshot(), incidents: h.triage.snapshot() };
     await this.o.bus.publish(TOPICS.state, [{ key: stateKey(p), partition: p, value: encodeJson(st), headers: { [HEADERS.schema]: SCHEMAS.state } }]);
   }
 
@@ -216,7 +242,7 @@ export class DetectorRole {
    */
   async flushAll(): Promise<void> {
     for (const [p, h] of [...this.held].sort(([a], [b]) => a - b)) {
-      await this.emit(h.engine.flush());
+      await this.emit(h, h.engine.flush());
       await this.publishStatus(h);
       await this.checkpoint(p, h);
     }

@@ -28,8 +28,9 @@
  * uncommitted on the bus (the next sink inserts it); each says so in one log line.
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
-import { loadSite, SiteMap } from '../../core/config.ts';
+import { SiteMap } from '../../core/config.ts';
 import { errorMessage, PipelineError } from '../../core/errors.ts';
+import { loadSiteChecked } from '../registry.ts';
 import { createLogger, Metrics, type Logger } from '../../core/telemetry.ts';
 import { duration } from '../../core/units.ts';
 import { z } from 'zod';
@@ -49,6 +50,10 @@ import { DETECTOR_GROUP, DetectorRole } from './detector.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
 import { SiemRole } from './siem.ts';
 import { SINK_GROUP, SinkRole } from './sink.ts';
+import { reach, ReachConfig } from './reach.ts';
+import { serveFigures, summaryText } from './summary.ts';
+import { TOPICS } from '../../bus/bus.ts';
+import { formatDuration } from '../../core/units.ts';
 import { modelDetectorSetup, type ModelUse } from '../../models/use.ts';
 import { modelUseArg } from '../models-args.ts';
 import { SiemConfig } from '../../bus/siem/sender.ts';
@@ -158,6 +163,9 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
       s.published = (async () => {
         for (const f of inputs) await pub.publishAll(openInput(f, { sliceMs: o.siteMap.site.detection.window }).flows);
         await pub.end();
+        o.metrics.set('conduitwatch_collector_inputs_done', {}, 1);
+        o.log.info({ event: 'inputs_done', inputs, flows: pub.published },
+          `Inputs done: ${pub.published.toLocaleString('en-US')} flows from ${inputs.join(', ')} published, end of input marked.`);
         return pub.published;
       })();
     } else {
@@ -238,9 +246,10 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const badRole = roles.find((r) => !ROLES.includes(r as Role));
   if (badRole) throw usageError('serve', `Unknown role "${badRole}"; use collector, detector, sink, all, or query (alone).`);
   if (typeof v.site !== 'string') throw usageError('serve', 'Missing --site: the site config, e.g. --site examples/lemay/site.yaml.');
-  const site = loadSite(v.site);
+  const site = loadSiteChecked(v.site);
   const siteMap = new SiteMap(site);
   const models = modelUseArg('serve', v);
+  const reachConfig = parseReach(v);
   // Refuse a missing model or a feature-spec mismatch at start, not at the first partition assignment.
   const pinned = models ? modelDetectorSetup(models, {}, site.detection.window).config ?? {} : {};
   const log = createLogger(process.env.CONDUITWATCH_LOG ?? 'info');
@@ -251,6 +260,14 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const collecting = roles.includes('collector');
   // The in-process bus never refuses a publish: only a collector on Kafka gets a spool.
   const spool = collecting && typeof v.kafka === 'string' ? parseSpool(v) : undefined;
+  const startedAt = systemClock.now();
+  if (typeof v.kafka === 'string') {
+    const brokers = v.kafka.split(',');
+    await reach({
+      service: 'Kafka', address: brokers.join(','), probe: () => KafkaBus.probe(brokers),
+      fix: 'Start the broker, or pass --kafka HOST:PORT of a listener it advertises (its advertised.listeners).',
+    }, { config: reachConfig, clock: systemClock, log, metrics });
+  }
   const bus: Bus = typeof v.kafka === 'string'
     ? await KafkaBus.connect({
       brokers: v.kafka.split(','), clientId: `conduitwatch-${roles.join('-')}`, log, ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
@@ -277,18 +294,63 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
   const httpSpec = typeof v.http === 'string' ? v.http : '127.0.0.1:9464';
   if (httpSpec !== 'off') http = await startHealthServer(httpSpec, metrics, serving.ready);
   log.info({ roles, http: http?.address, query: queryEp?.url, ...(models ? { models: Object.fromEntries(Object.entries(pinned).map(([k, c]) => [k, (c as { model: string }).model])) } : {}) }, 'Serving.');
+  const stopping = new AbortController();
+  // Signal handlers do not hold the event loop: with the in-process bus idle and no listener
+  // (--http off, --query-listen off) Node would end the process as an unsettled await (exit 13).
+  const alive = setInterval(() => {}, 60_000);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
     if (roles.length === 1 && roles[0] === 'collector' && positionals.length) void serving.published?.then(done, done);
+    // Files through a detector and a sink of this process: say when all of it is scored and stored.
+    if (positionals.length && serving.detector && serving.sink && serving.published) {
+      const groups: [string, typeof TOPICS[keyof typeof TOPICS]][] = [
+        [serving.detector.groupId, TOPICS.flows], [serving.sink.groupId, TOPICS.flows], [serving.sink.groupId, TOPICS.scores], [serving.sink.groupId, TOPICS.alerts]];
+      void serving.published.then(async () => {
+        if (!(await caughtUp(bus, groups, stopping.signal))) return;
+        const f = serveFigures(metrics, { collector: false, udp: false, detector: false, sink: true, siem: false }, systemClock.now() - startedAt);
+        log.info({ event: 'inputs_stored', runId: typeof v['run-id'] === 'string' ? v['run-id'] : `serve-${site.site}`, ...f.sink },
+          `Inputs scored and stored: ${f.sink!.flows.toLocaleString('en-US')} flows, ${f.sink!.alerts.toLocaleString('en-US')} alerts, ` +
+          `${f.sink!.incidents.toLocaleString('en-US')} incident versions after ${formatDuration(Math.max(1000, Math.round(f.uptimeMs / 1000) * 1000))}. Still serving${queryEp ? ` (the store answers read-only on ${queryEp.url})` : ''}; Ctrl-C stops.`);
+      }, () => {});
+    }
   });
+  stopping.abort();
+  clearInterval(alive);
   await serving.stop();
   await queryEp?.close();
   await http?.close();
   await bus.close();
   await store?.close();
+  const figures = serveFigures(metrics, {
+    collector: collecting, udp: collecting && positionals.length === 0, detector: roles.includes('detector'), sink: roles.includes('sink'), siem: serving.siem !== undefined,
+  }, systemClock.now() - startedAt);
+  log.info({ event: 'serve_stopped', ...figures }, summaryText(figures));
   return 0;
+};
+
+/**
+ * True once every (group, topic) committed the topic's end (polled every 500 ms); false when
+ * `signal` aborts first.
+ */
+const caughtUp = async (bus: Bus, groups: [string, typeof TOPICS[keyof typeof TOPICS]][], signal: AbortSignal): Promise<boolean> => {
+  while (!signal.aborted) {
+    let all = true;
+    for (const [group, topic] of groups) {
+      const [end, done] = await Promise.all([bus.endOffsets(topic), bus.committed(group, topic)]).catch(() => [new Map([[0, '1']]), new Map()] as const);
+      if (![...end].every(([p, e]) => e === '0' || done.get(p) === e)) { all = false; break; }
+    }
+    if (all) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+};
+
+const parseReach = (v: Record<string, unknown>): ReachConfig => {
+  const res = ReachConfig.safeParse(typeof v['connect-timeout'] === 'string' ? { connectTimeout: v['connect-timeout'] } : {});
+  if (!res.success) throw usageError('serve', `--connect-timeout: ${res.error.issues.map((i) => i.message).join('; ')}.`);
+  return res.data;
 };
 
 const parseSpool = (v: Record<string, unknown>): SpoolConfig => {

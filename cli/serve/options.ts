@@ -20,4 +20,5 @@ export const SERVE_OPTIONS = {
   spool: { type: 'string' },
   'spool-max': { type: 'string' },
   'spool-age': { type: 'string' },
+  'connect-timeout': { type: 'string' },
 } as const;

@@ -3,13 +3,14 @@
  * (RFC 5424 or CEF, bus/siem/) beside the JSON on Kafka. Offsets are committed only after the
  * sender took the batch; while the SIEM is unreachable the batch is retried with backoff
  * (100 ms doubling to 5 s), heartbeating, so nothing is skipped (at-least-once: a SIEM may see an
- * alert twice after a crash, and can deduplicate on its id).
+ * alert twice after a crash, and can deduplicate on its id). The incident versions the alerts topic
+ * carries beside the alerts (schema `incident-json/1`) are not forwarded: each alert names its incident.
  */
 import { errorMessage } from '../../core/errors.ts';
 import type { Alert } from '../../core/records.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
-import { TOPICS, type Bus, type Subscription } from '../../bus/bus.ts';
-import { decodeAlert } from '../../bus/codec.ts';
+import { HEADERS, TOPICS, type Bus, type Subscription } from '../../bus/bus.ts';
+import { decodeAlert, SCHEMAS } from '../../bus/codec.ts';
 import { SiemSender, type SiemConfig } from '../../bus/siem/sender.ts';
 
 export const SIEM_GROUP = 'conduitwatch-siem';
@@ -31,6 +32,7 @@ export class SiemRole {
     this.sub = await this.o.bus.subscribe({ groupId: this.o.groupId ?? SIEM_GROUP, topics: [TOPICS.alerts] }, async (b, ctl) => {
       const alerts: Alert[] = [];
       for (const m of b.messages) {
+        if (m.headers[HEADERS.schema] === SCHEMAS.incident) continue;
         const d = decodeAlert(m.value);
         // The sink dead-letters undecodable alerts; here they are only counted.
         if (d.ok) alerts.push(d.value); else this.o.metrics.add('conduitwatch_siem_skipped_total', { reason: 'undecodable' }, 1);

@@ -1,6 +1,7 @@
 /**
  * Sink role: consumer group on flows, scores and alerts → ClickHouse tables (flows, windows,
- * alerts). Exactly-once into ClickHouse on at-least-once delivery:
+ * alerts, and the incident versions the alerts topic carries beside its alerts → incidents,
+ * ReplacingMergeTree on their alert count). Exactly-once into ClickHouse on at-least-once delivery:
  *
  * 1. a batch of offsets [first, last] of one partition is recorded in the intent log
  *    (store/sink-log.ts), then inserted as one block with the dedup token
@@ -22,9 +23,9 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger, Metrics } from '../../core/telemetry.ts';
 import { HEADERS, timeHeader, TOPICS, watermarkOf, type Bus, type InBatch, type InMessage, type Subscription, type TopicName } from '../../bus/bus.ts';
 import type { EdgeSeries, FlowRecord, WindowScore } from '../../core/records.ts';
-import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeScore, decodeSeries, SCHEMAS } from '../../bus/codec.ts';
+import { decodeAlert, decodeConduitStatus, decodeFlowMessage, decodeIncident, decodeScore, decodeSeries, SCHEMAS } from '../../bus/codec.ts';
 import { deadLetter } from '../../bus/deadletter.ts';
-import { alertRow, assetRow, conduitRow, inventoryChangeRow, inventoryRow, TABLES } from '../../store/schema.ts';
+import { alertRow, assetRow, conduitRow, incidentRow, inventoryChangeRow, inventoryRow, TABLES } from '../../store/schema.ts';
 import { assetPartials, conduitStates, type EngineConduitStatus } from '../../store/state.ts';
 import { flowBlock, seriesBlock, windowBlock } from '../../store/blocks.ts';
 import { rowCount, type NativeBlock } from '../../store/native.ts';
@@ -114,6 +115,7 @@ export class SinkRole {
    */
   private rows(b: InMessage[]): { rows: object[] | NativeBlock; count: number; extra: [string, object[] | NativeBlock][]; flows?: FlowRecord[]; bad: { message: InMessage; reason: string }[] } {
     const alerts: object[] = [];
+    const incidents: object[] = [];
     const conduits: object[] = [];
     const flows: FlowRecord[] = [];
     const seenAt: number[] = [];
@@ -141,6 +143,9 @@ export class SinkRole {
       } else if (m.topic === TOPICS.scores) {
         const d = decodeScore(m.value);
         if (d.ok) scores.push(d.value); else bad.push({ message: m, reason: d.reason });
+      } else if (m.headers[HEADERS.schema] === SCHEMAS.incident) {
+        const d = decodeIncident(m.value);
+        if (d.ok) incidents.push(incidentRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
       } else {
         const d = decodeAlert(m.value);
         if (d.ok) alerts.push(alertRow(d.value, this.o.runId)); else bad.push({ message: m, reason: d.reason });
@@ -159,7 +164,7 @@ export class SinkRole {
         extra: [[TABLES.series, seriesBlock(stored.series, this.o.runId)], [TABLES.conduits, conduits]], bad,
       };
     }
-    return { rows: alerts, count: alerts.length, extra: [], bad };
+    return { rows: alerts, count: alerts.length, extra: [[TABLES.incidents, incidents]], bad };
   }
 
   private async handle(b: InBatch, ctl: { heartbeat(): Promise<void>; isRunning(): boolean }): Promise<void> {
@@ -201,7 +206,11 @@ export class SinkRole {
     this.ranges.set(`${b.topic}#${b.partition}`, range);
     if (count) await this.retry(() => this.o.store.insertRows(table, rows, { dedupToken: token }), ctl, giveUp);
     // What else the batch gives (series, conduit readiness, asset partials), each with a token of its own.
-    for (const [t, r] of extra) if (rowCount(r)) await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
+    for (const [t, r] of extra) {
+      if (!rowCount(r)) continue;
+      await this.retry(() => this.o.store.insertRows(t, r, { dedupToken: `${token}:${t}` }), ctl, giveUp);
+      this.o.metrics.add('conduitwatch_component_sent_records_total', { component_kind: 'sink', component_type: 'clickhouse', component_id: t }, rowCount(r));
+    }
     await this.o.afterInsert?.({ topic: b.topic, partition: b.partition, first: range.first, last: range.last, rows: count, replayed: !log });
     if (flows?.length) await this.observe(flows, ctl);
     await deadLetter(this.o.bus, bad);

@@ -20,9 +20,9 @@
  */
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
-import { defineDetector, num, type WindowDetector } from '../detector.ts';
-import { edgeKeyText, type EdgeTable } from '../edges.ts';
-import { startsBySig } from '../features.ts';
+import { defineDetector, num, type FindingSink, type WindowContext, type WindowDetector } from '../detector.ts';
+import type { EdgeTable } from '../edges.ts';
+import { startsBySig, type WindowAcc } from '../features.ts';
 import { CadenceConfig } from './config.ts';
 
 export const NAME = 'cadence';
@@ -205,6 +205,104 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
     };
   };
 
+  // Mean connection period seen and learned over the conduit's edges judged on one, in the window being scored (its activity row).
+  let sumPeriod = 0;
+  let sumExpected = 0;
+  let sumJitter = 0;
+  let periodic = 0;
+
+  /** One edge's window (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (acc: WindowAcc, s: number, t: EdgeTable, ctx: WindowContext, out: FindingSink, learn: boolean): void => {
+    const e = acc.edge[s]!;
+    wN = 0;
+    work(REQ, REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
+    if (acc.startsHead[s]! >= 0) {
+      for (const [sig, times] of startsBySig(acc, s, t)) {
+        const ch = channelOf(e, sig);
+        // Gaps from the channel's last start, carried across windows (Welford add, in order).
+        let prev = chLast[ch]!;
+        let count = 0;
+        let mean = 0;
+        let m2 = 0;
+        for (const ts of times) {
+          if (!Number.isNaN(prev) && ts >= prev) {
+            const x = ts - prev;
+            count += 1;
+            const d = x - mean;
+            mean += d / count;
+            m2 += d * (x - mean);
+          }
+          prev = ts;
+        }
+        chLast[ch] = times[times.length - 1]!;
+        work(ch, chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
+      }
+    }
+    let worst = -1;
+    for (let i = 0; i < wN; i += 1) if (wOk[i] === 1 && (worst < 0 || wZ[i]! > wZ[worst]!)) worst = i;
+    // Nothing measurable this window (one long flow without request timing): no score.
+    if (worst < 0) return;
+    // The edge's connection channel that tells most (highest z, then most intervals), when learned.
+    let best = -1;
+    for (let i = 1; i < wN; i += 1) {
+      if (wOk[i] === 1 && (best < 0 || wZ[i]! > wZ[best]! || (wZ[i] === wZ[best] && wCount[i]! > wCount[best]!))) best = i;
+    }
+    if (best >= 0 && wCount[best]! > 0 && wBaseCount[best]! >= cfg.minBaselineIntervals) {
+      periodic += 1;
+      sumPeriod += wMean[best]!;
+      sumExpected += wBaseMean[best]!;
+      sumJitter += std(wBaseCount[best]!, wBaseM2[best]!);
+    }
+    // The edge's band: its request channel when measured, else the connection channel that tells most.
+    const band = wOk[0] === 1 && wCount[0]! > 0 ? 0 : best >= 0 && wCount[best]! > 0 ? best : -1;
+    if (band >= 0 && out.bands) {
+      const learned = wBaseCount[band]! >= cfg.minBaselineIntervals;
+      out.bands.cadence(e, round(wMean[band]!, 2), round(std(wCount[band]!, wM2[band]!), 2), learned ? round(wBaseMean[band]!, 2) : NaN,
+        learned ? round(std(wBaseCount[band]!, wBaseM2[band]!), 2) : NaN, wCount[band]!);
+    }
+    const score = zToScore(wZ[worst]!);
+    if (out.wants(score, undefined, e)) {
+      const verdicts: Verdict[] = [];
+      let w0: Verdict | undefined;
+      for (let i = 0; i < wN; i += 1) {
+        if (wOk[i] !== 1) continue;
+        const v = verdictAt(i);
+        verdicts.push(v);
+        if (i === worst) w0 = v;
+      }
+      const worstV = w0!;
+      const conns = verdicts.filter((v) => v.sig !== REQ);
+      const conn = conns.reduce<Verdict | undefined>((a, b) => (!a || b.z > a.z || (b.z === a.z && b.count > a.count) ? b : a), undefined);
+      const reqV = verdicts.find((v) => v.sig === REQ);
+      const features: Record<string, number> = { ...(reqV ? describe(reqV, t).features : {}), ...(conn ? describe(conn, t).features : {}) };
+      if (conns.length > 1) features.connection_channels = conns.length;
+      const texts = [worstV, ...verdicts.filter((v) => v !== worstV && v.judged)].map((v) => describe(v, t).text);
+      out.push({ edge: t.idOf(e), score, explanation: `${t.text(e)}: ${texts.join('; ')}`, features });
+    }
+    if (learn && (ctx.learning || score < cfg.learnBelow)) {
+      for (let i = 0; i < wN; i += 1) {
+        const count = wCount[i]!;
+        if (count === 0) continue;
+        const ch = wCh[i]!;
+        // intervals.merge (Chan et al.) into the channel's learned summary.
+        const n0 = ch === REQ ? reqCount[e]! : chCount[ch]!;
+        let mean: number;
+        let m2: number;
+        let n: number;
+        if (n0 === 0) {
+          n = count; mean = wMean[i]!; m2 = wM2[i]!;
+        } else {
+          const mean0 = ch === REQ ? reqMean[e]! : chMean[ch]!;
+          n = n0 + count;
+          const d = wMean[i]! - mean0;
+          m2 = (ch === REQ ? reqM2[e]! : chM2[ch]!) + wM2[i]! + (d * d * n0 * count) / n;
+          mean = mean0 + (d * count) / n;
+        }
+        if (ch === REQ) { reqCount[e] = n; reqMean[e] = mean; reqM2[e] = m2; } else { chCount[ch] = n; chMean[ch] = mean; chM2[ch] = m2; }
+      }
+    }
+  };
+
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
@@ -215,102 +313,11 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
       used = Math.max(used, t.count);
       // Maintenance traffic is scored but never learned: the production baseline stays clean.
       const learn = ctx.maintenance === undefined;
-      // Mean connection period seen and learned over the conduit's edges judged on one (its activity row).
-      let sumPeriod = 0;
-      let sumExpected = 0;
-      let sumJitter = 0;
-      let periodic = 0;
-      for (let k = w.from; k < w.to; k += 1) {
-        const s = acc.order[k]!;
-        const e = acc.edge[s]!;
-        wN = 0;
-        work(REQ, REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
-        if (acc.startsHead[s]! >= 0) {
-          for (const [sig, times] of startsBySig(acc, s, t)) {
-            const ch = channelOf(e, sig);
-            // Gaps from the channel's last start, carried across windows (Welford add, in order).
-            let prev = chLast[ch]!;
-            let count = 0;
-            let mean = 0;
-            let m2 = 0;
-            for (const ts of times) {
-              if (!Number.isNaN(prev) && ts >= prev) {
-                const x = ts - prev;
-                count += 1;
-                const d = x - mean;
-                mean += d / count;
-                m2 += d * (x - mean);
-              }
-              prev = ts;
-            }
-            chLast[ch] = times[times.length - 1]!;
-            work(ch, chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
-          }
-        }
-        let worst = -1;
-        for (let i = 0; i < wN; i += 1) if (wOk[i] === 1 && (worst < 0 || wZ[i]! > wZ[worst]!)) worst = i;
-        // Nothing measurable this window (one long flow without request timing): no score.
-        if (worst < 0) continue;
-        // The edge's connection channel that tells most (highest z, then most intervals), when learned.
-        let best = -1;
-        for (let i = 1; i < wN; i += 1) {
-          if (wOk[i] === 1 && (best < 0 || wZ[i]! > wZ[best]! || (wZ[i] === wZ[best] && wCount[i]! > wCount[best]!))) best = i;
-        }
-        if (best >= 0 && wCount[best]! > 0 && wBaseCount[best]! >= cfg.minBaselineIntervals) {
-          periodic += 1;
-          sumPeriod += wMean[best]!;
-          sumExpected += wBaseMean[best]!;
-          sumJitter += std(wBaseCount[best]!, wBaseM2[best]!);
-        }
-        // The edge's band: its request channel when measured, else the connection channel that tells most.
-        const band = wOk[0] === 1 && wCount[0]! > 0 ? 0 : best >= 0 && wCount[best]! > 0 ? best : -1;
-        if (band >= 0 && out.bands) {
-          const learned = wBaseCount[band]! >= cfg.minBaselineIntervals;
-          out.bands.cadence(e, round(wMean[band]!, 2), round(std(wCount[band]!, wM2[band]!), 2), learned ? round(wBaseMean[band]!, 2) : NaN,
-            learned ? round(std(wBaseCount[band]!, wBaseM2[band]!), 2) : NaN, wCount[band]!);
-        }
-        const score = zToScore(wZ[worst]!);
-        if (out.wants(score, false, e)) {
-          const verdicts: Verdict[] = [];
-          let w0: Verdict | undefined;
-          for (let i = 0; i < wN; i += 1) {
-            if (wOk[i] !== 1) continue;
-            const v = verdictAt(i);
-            verdicts.push(v);
-            if (i === worst) w0 = v;
-          }
-          const worstV = w0!;
-          const conns = verdicts.filter((v) => v.sig !== REQ);
-          const conn = conns.reduce<Verdict | undefined>((a, b) => (!a || b.z > a.z || (b.z === a.z && b.count > a.count) ? b : a), undefined);
-          const reqV = verdicts.find((v) => v.sig === REQ);
-          const features: Record<string, number> = { ...(reqV ? describe(reqV, t).features : {}), ...(conn ? describe(conn, t).features : {}) };
-          if (conns.length > 1) features.connection_channels = conns.length;
-          const texts = [worstV, ...verdicts.filter((v) => v !== worstV && v.judged)].map((v) => describe(v, t).text);
-          out.push({ edge: t.idOf(e), score, explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${texts.join('; ')}`, features });
-        }
-        if (learn && (ctx.learning || score < cfg.learnBelow)) {
-          for (let i = 0; i < wN; i += 1) {
-            const count = wCount[i]!;
-            if (count === 0) continue;
-            const ch = wCh[i]!;
-            // intervals.merge (Chan et al.) into the channel's learned summary.
-            const n0 = ch === REQ ? reqCount[e]! : chCount[ch]!;
-            let mean: number;
-            let m2: number;
-            let n: number;
-            if (n0 === 0) {
-              n = count; mean = wMean[i]!; m2 = wM2[i]!;
-            } else {
-              const mean0 = ch === REQ ? reqMean[e]! : chMean[ch]!;
-              n = n0 + count;
-              const d = wMean[i]! - mean0;
-              m2 = (ch === REQ ? reqM2[e]! : chM2[ch]!) + wM2[i]! + (d * d * n0 * count) / n;
-              mean = mean0 + (d * count) / n;
-            }
-            if (ch === REQ) { reqCount[e] = n; reqMean[e] = mean; reqM2[e] = m2; } else { chCount[ch] = n; chMean[ch] = mean; chM2[ch] = m2; }
-          }
-        }
-      }
+      sumPeriod = 0;
+      sumExpected = 0;
+      sumJitter = 0;
+      periodic = 0;
+      for (let k = w.from; k < w.to; k += 1) scoreEdge(acc, acc.order[k]!, t, ctx, out, learn);
       if (periodic > 0) {
         out.series.cadence_edges = periodic;
         out.series.cadence_period_ms = round(sumPeriod / periodic, 2);

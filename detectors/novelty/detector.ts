@@ -35,7 +35,7 @@ import { edgeId, hostPort, protoName, type EdgeKey } from '../../core/records.ts
 import { colFromJson, colToJson, grow, numFromJson, numToJson, type NumJSON } from '../columns.ts';
 import { byString, defineDetector, durationText, listText, type ConduitWindow, type Finding, type WindowContext, type WindowDetector } from '../detector.ts';
 import type { EdgeTable } from '../edges.ts';
-import { opsRecord, unitsOf } from '../features.ts';
+import { opsRecord, unitsOf, type WindowAcc } from '../features.ts';
 import { securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { NoveltyConfig } from './config.ts';
 
@@ -50,7 +50,6 @@ const ordinal = (n: number): string => {
 /** '192.168.1.101 → 192.168.1.102:502 modbus' */
 export const edgeText = (k: EdgeKey): string => `${k.src} → ${hostPort(k.dst, k.dstPort)} ${k.l7 || protoName(k.proto)}`;
 
-const serviceOf = (k: { proto: number; dstPort: number; l7: string }): string => `${protoName(k.proto)}/${k.dstPort}${k.l7 ? ` ${k.l7}` : ''}`;
 
 /** Which of an edge's four value sets. */
 const PROD_OPS = 0;
@@ -106,6 +105,8 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
   let unb = new Uint8Array(0);
   let conns = new Int32Array(0);
   let back = new Int32Array(0);
+  /** Security-relevant (alerts before the conduit is ready). */
+  let secK = new Uint8Array(0);
 
   const ensure = (edges: number, pairs: number): void => {
     if (edges > prodKnown.length) {
@@ -140,7 +141,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
   /** Services production knows on pair `p` (the conduit's `services` of old), unsorted. */
   const prodServices = (t: EdgeTable, p: number): string[] => {
     const out: string[] = [];
-    for (let e = t.pairFirst[p]!; e >= 0; e = t.nextInPair[e]!) if (prodKnown[e] === 1) out.push(serviceOf({ proto: t.proto[e]!, dstPort: t.port[e]!, l7: t.l7Name(e) }));
+    for (let e = t.pairFirst[p]!; e >= 0; e = t.nextInPair[e]!) if (prodKnown[e] === 1) out.push(t.service(e));
     return out;
   };
 
@@ -233,26 +234,26 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       const [from, to] = ctx.conduit.split('->');
       return {
         edge: t.idOf(e), score: sc, features, alertWhileLearning: true, alertInMaintenance: true,
-        explanation: `undeclared conduit ${ctx.conduit}: ${edgeText(k)} (no conduit is declared from zone ${from} to zone ${to})${revText}${opsText}${fanText}`,
+        explanation: `undeclared conduit ${ctx.conduit}: ${t.text(e)} (no conduit is declared from zone ${from} to zone ${to})${revText}${opsText}${fanText}`,
       };
     }
     const security = secOps > 0;
     if (pairServices) {
       return {
         edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-        explanation: `new service ${serviceOf(k)} on ${k.src} → ${k.dst}, never seen in baseline${maintText} (baseline saw: ${listText([...pairServices].sort(byString))})${opsText}${fanText}`,
+        explanation: `new service ${t.service(e)}${t.ephem[e] === 1 ? ` (ports ${t.portRange(e)})` : ''} on ${k.src} → ${k.dst}, never seen in baseline${maintText} (baseline saw: ${listText([...pairServices].sort(byString))})${opsText}${fanText}`,
       };
     }
     if (reverse) {
       return {
         edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-        explanation: `reverse direction: ${edgeText(k)} never seen in baseline${maintText}, only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known${opsText}${fanText}`,
+        explanation: `reverse direction: ${t.text(e)} never seen in baseline${maintText}, only ${k.dst} → ${k.src} (${listText([...reverse].sort(byString))}) was known${opsText}${fanText}`,
       };
     }
     const talker = known ? '' : ` (new talker ${k.src})`;
     return {
       edge: t.idOf(e), score: sc, features, alertInMaintenance: security,
-      explanation: `new edge ${edgeText(k)} never seen in baseline${maintText}${talker}${opsText}${fanText}`,
+      explanation: `new edge ${t.text(e)} never seen in baseline${maintText}${talker}${opsText}${fanText}`,
     };
   };
 
@@ -280,17 +281,17 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     if (newOps.length > 0) {
       const seen = listText(noProd ? [] : values(e, PROD_OPS).map((op) => t.ops.list[op]!).sort(byString));
       const inMaintSet = maintKnown[e] === 1 && opsNew.some(([, op]) => has(e, MAINT_OPS, op));
-      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${edgeText(k)} in baseline${maintText(inMaintSet)} (baseline saw: ${seen})`);
+      parts.push(`${what}${newOps.length > 1 ? 's' : ''} ${listText(newOps)} never seen on ${t.text(e)} in baseline${maintText(inMaintSet)} (baseline saw: ${seen})`);
       sc = Math.max(sc, secOps > 0 ? 1 : cfg.newOperationScore);
     }
     if (newUnits.length > 0) {
       const inMaintSet = maintKnown[e] === 1 && newUnits.some((u) => has(e, MAINT_UNITS, u));
-      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${edgeText(k)} in baseline${maintText(inMaintSet)} (baseline saw: ${listText(noProd ? [] : values(e, PROD_UNITS).sort((a, b) => a - b))})`);
+      parts.push(`unit id${newUnits.length > 1 ? 's' : ''} ${listText(newUnits)} never addressed on ${t.text(e)} in baseline${maintText(inMaintSet)} (baseline saw: ${listText(noProd ? [] : values(e, PROD_UNITS).sort((a, b) => a - b))})`);
       sc = Math.max(sc, cfg.newUnitScore);
     }
     return {
       edge: t.idOf(e), score: sc, alertInMaintenance: secOps > 0,
-      explanation: parts.length > 0 ? parts.join('; ') : `nothing new on ${edgeText(k)}`,
+      explanation: parts.length > 0 ? parts.join('; ') : `nothing new on ${t.text(e)}`,
       features: { new_edge: 0, new_ops: newOps.length, new_units: newUnits.length, security_ops: secOps },
     };
   };
@@ -316,8 +317,11 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     let sc = 0;
     if (newOps > 0) sc = Math.max(sc, sec > 0 ? 1 : cfg.newOperationScore);
     if (newUnits > 0) sc = Math.max(sc, cfg.newUnitScore);
+    knownSecurity = sec > 0;
     return sc;
   };
+  /** Set by `knownEdgeScore`: the window brought a never-seen security-relevant operation. */
+  let knownSecurity = false;
 
   const unbaselinedFinding = (w: ConduitWindow, s: number, e: number, c: number, b: number): Finding => {
     const t = w.edges;
@@ -329,9 +333,67 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
     const age = Math.max(0, acc.firstTs[s]! - freshFirst[e]!);
     return {
       edge: t.idOf(e), score: cfg.unbaselinedScore,
-      explanation: `unbaselined edge ${edgeText(t.key(e))}: first seen ${durationText(age)} ago, after the baseline, not in it: ${what}`,
+      explanation: `unbaselined edge ${t.text(e)}: first seen ${durationText(age)} ago, after the baseline, not in it: ${what}`,
       features: { new_edge: 0, unbaselined: 1, new_connections: c + b, connections_seen: n, edge_age_s: Math.round(age / 1000) },
     };
+  };
+
+  /** First pass over one edge of the window: its kind and score (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (w: ConduitWindow, ctx: WindowContext, acc: WindowAcc, k: number, inMaint: boolean, span: number, newBySource: Map<number, number>): void => {
+    const t = w.edges;
+    const s = acc.order[w.from + k]!;
+    const e = acc.edge[s]!;
+    if (prodKnown[e] === 0 && learned.size > 0) seedLearned(w, e);
+    const m = prodKnown[e] === 1;
+    const mm = maintKnown[e] === 1;
+    if (!Number.isNaN(freshFirst[e]!) && ctx.windowStart >= freshFirst[e]! + span) freshFirst[e] = NaN;
+    unb[k] = 0;
+    let sc: number;
+    if (!m && inMaint && mm) {
+      kind[k] = MAINT_KNOWN;
+      sc = knownEdgeScore(w, s, e, true, true);
+      secK[k] = knownSecurity ? 1 : 0;
+    } else if (m) {
+      kind[k] = KNOWN;
+      sc = knownEdgeScore(w, s, e, inMaint, false);
+      secK[k] = knownSecurity ? 1 : 0;
+      if (!Number.isNaN(freshFirst[e]!) && !inMaint) {
+        const c = acc.synStarts[s]!;
+        const b = c === 0 && ctx.windowStart > freshLastEnd[e]! ? 1 : 0;
+        freshLastEnd[e] = ctx.windowEnd;
+        if (c + b > 0) {
+          freshConns[e] = freshConns[e]! + (c + b);
+          unb[k] = 1;
+          conns[k] = c;
+          back[k] = b;
+          sc = sc === 0 ? cfg.unbaselinedScore : Math.max(sc, cfg.unbaselinedScore);
+        }
+      }
+    } else {
+      kind[k] = NEW;
+      let secOps = 0;
+      const l7 = t.l7[e]!;
+      for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSec!(l7, acc.opId[i]!)) secOps += 1;
+      secK[k] = ctx.declared && secOps > 0 ? 1 : 0;
+      const p = t.pair[e]!;
+      if (!ctx.declared) sc = 1;
+      else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
+      else {
+        const rp = t.findPair(t.dst(e), t.src(e));
+        const reverse = rp >= 0 && ((t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.pairRegCount[rp]! > 0);
+        sc = reverse ? (secOps > 0 ? 1 : cfg.newDirectionScore) : 1;
+      }
+    }
+    score[k] = sc;
+    if (ctx.aggregateScans && (kind[k] === NEW || unb[k] === 1)) {
+      const src = t.pairSrc[t.pair[e]!]!;
+      newBySource.set(src, (newBySource.get(src) ?? 0) + 1);
+    }
+    if (!m && !inMaint && !ctx.learning && span > 0) {
+      freshFirst[e] = acc.firstTs[s]!;
+      freshConns[e] = Math.max(1, acc.synStarts[s]!);
+      freshLastEnd[e] = ctx.windowEnd;
+    }
   };
 
   return {
@@ -350,7 +412,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
         pairsStale = false;
       }
       if (kind.length < n) {
-        kind = grow(kind, n); score = grow(score, n); unb = grow(unb, n); conns = grow(conns, n); back = grow(back, n);
+        kind = grow(kind, n); score = grow(score, n); unb = grow(unb, n); conns = grow(conns, n); back = grow(back, n); secK = grow(secK, n);
       }
       const inMaint = ctx.maintenance !== undefined;
       const span = cfg.unbaselinedFor ?? ctx.cycleMs;
@@ -358,65 +420,14 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       const newBySource = new Map<number, number>();
       // Score every edge against the model as it stood before this window, then learn them all:
       // two new edges from one new talker in the same window both say "new talker".
-      for (let k = 0; k < n; k += 1) {
-        const s = acc.order[w.from + k]!;
-        const e = acc.edge[s]!;
-        if (prodKnown[e] === 0 && learned.size > 0) seedLearned(w, e);
-        const m = prodKnown[e] === 1;
-        const mm = maintKnown[e] === 1;
-        if (!Number.isNaN(freshFirst[e]!) && ctx.windowStart >= freshFirst[e]! + span) freshFirst[e] = NaN;
-        unb[k] = 0;
-        let sc: number;
-        if (!m && inMaint && mm) {
-          kind[k] = MAINT_KNOWN;
-          sc = knownEdgeScore(w, s, e, true, true);
-        } else if (m) {
-          kind[k] = KNOWN;
-          sc = knownEdgeScore(w, s, e, inMaint, false);
-          if (!Number.isNaN(freshFirst[e]!) && !inMaint) {
-            const c = acc.synStarts[s]!;
-            const b = c === 0 && ctx.windowStart > freshLastEnd[e]! ? 1 : 0;
-            freshLastEnd[e] = ctx.windowEnd;
-            if (c + b > 0) {
-              freshConns[e] = freshConns[e]! + (c + b);
-              unb[k] = 1;
-              conns[k] = c;
-              back[k] = b;
-              sc = sc === 0 ? cfg.unbaselinedScore : Math.max(sc, cfg.unbaselinedScore);
-            }
-          }
-        } else {
-          kind[k] = NEW;
-          let secOps = 0;
-          const l7 = t.l7[e]!;
-          for (let i = acc.opsHead[s]!; i >= 0; i = acc.opNext[i]!) if (isSec!(l7, acc.opId[i]!)) secOps += 1;
-          const p = t.pair[e]!;
-          if (!ctx.declared) sc = 1;
-          else if (pairProd[p]! > 0) sc = secOps > 0 ? 1 : cfg.newServiceScore;
-          else {
-            const rp = t.findPair(t.dst(e), t.src(e));
-            const reverse = rp >= 0 && ((t.pairConduit[rp] === w.conduit && pairProd[rp]! > 0) || t.pairRegCount[rp]! > 0);
-            sc = reverse ? (secOps > 0 ? 1 : cfg.newDirectionScore) : 1;
-          }
-        }
-        score[k] = sc;
-        if (ctx.aggregateScans && (kind[k] === NEW || unb[k] === 1)) {
-          const src = t.pairSrc[t.pair[e]!]!;
-          newBySource.set(src, (newBySource.get(src) ?? 0) + 1);
-        }
-        if (!m && !inMaint && !ctx.learning && span > 0) {
-          freshFirst[e] = acc.firstTs[s]!;
-          freshConns[e] = Math.max(1, acc.synStarts[s]!);
-          freshLastEnd[e] = ctx.windowEnd;
-        }
-      }
+      for (let k = 0; k < n; k += 1) scoreEdge(w, ctx, acc, k, inMaint, span, newBySource);
       // Build the findings that are needed.
       let fan: ReturnType<typeof fanoutOf> | undefined;
       for (let k = 0; k < n; k += 1) {
         const sc = score[k]!;
         const s = acc.order[w.from + k]!;
         const e = acc.edge[s]!;
-        if (!out.wants(sc, kind[k] === NEW && !ctx.declared, e)) {
+        if (!out.wants(sc, kind[k] === NEW && !ctx.declared ? 'always' : secK[k] === 1 ? 'security' : undefined, e)) {
           if (sc > 0) out.novelSkipped += 1;
           continue;
         }
@@ -447,6 +458,7 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
           }
         }
         if (sc > 0) f.novel = true;
+        if (secK[k] === 1) f.alertBeforeReady = true;
         out.push(f);
       }
       // Learn.

@@ -20,12 +20,15 @@
  */
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
-import { defineDetector, num, phaseBucket, slotIn, UNIT_FLOWS, UNIT_REQUESTS, type ConduitWindow, type WindowDetector } from '../detector.ts';
-import { edgeKeyText, type EdgeTable } from '../edges.ts';
+import { defineDetector, num, phaseBucket, slotIn, UNIT_FLOWS, UNIT_REQUESTS, type ConduitWindow, type FindingSink, type WindowContext, type WindowDetector } from '../detector.ts';
+import type { EdgeTable } from '../edges.ts';
 import { DEFAULT_SECURITY_PATTERNS, securityById, securityMatcher, type ProtocolSecurity } from '../security.ts';
 import { RateConfig } from './config.ts';
 
 export const NAME = 'rate';
+
+/** A window's own phase bucket and the two next to it. */
+const NEIGHBOURS = [0, -1, 1] as const;
 
 /** Welford mean / M2 over per-window counts. */
 export interface Moments {
@@ -176,6 +179,94 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
     }
   };
 
+  // The conduit's observed and expected counts over its judged edges in the window being scored (its activity row).
+  let sumValue = 0;
+  let sumExpected = 0;
+  let sumVar = 0;
+  let judged = 0;
+
+  /** One known edge in one window (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (w: ConduitWindow, ctx: WindowContext, out: FindingSink, e: number, bucket: number): void => {
+    const t = w.edges;
+    const acc = w.acc;
+    const s = slotIn(w, e);
+    const eReq = s >= 0 ? acc!.requests[s]! : 0;
+    if (req.n[e] === 0 && profileAt[e] === -1) profileRequests[e] = eReq > 0 ? 1 : 0;
+    const useRequests = req.mean[e]! > 0 || (req.n[e] === 0 && eReq > 0);
+    const g = useRequests ? req : flw;
+    const x = s >= 0 ? (useRequests ? eReq : acc!.flows[s]!) : 0;
+    const gn = g.n[e]!;
+    let score = 0;
+    let quietNow = 0;
+    const bandUnit = useRequests ? UNIT_REQUESTS : UNIT_FLOWS;
+    if (gn < cfg.minWindows) {
+      out.bands?.rate(e, bandUnit, x, NaN, NaN);
+      if (out.wants(0, undefined, e)) {
+        out.push({
+          edge: t.idOf(e), score: 0, explanation: `learning the rate of ${t.text(e)}: ${gn} of ${cfg.minWindows} windows`,
+          features: { value: x, windows: gn },
+        });
+      }
+    } else {
+      // The reference: the most lenient ready bucket of bucket ± 1, else the edge's global statistics.
+      let m = g;
+      let mi = e;
+      let where = -1;
+      const pa = profileAt[e]!;
+      if (B > 1 && pa >= 0 && (profileRequests[e] === 1) === useRequests) {
+        let bestZ = Infinity;
+        for (const d of NEIGHBOURS) {
+          const b = (bucket + d + B) % B;
+          const i = pa * B + b;
+          if (prof.n[i]! < cfg.minBucketWindows) continue;
+          const z = Math.abs(x - prof.mean[i]!) / sdEffAt(prof, i);
+          if (where < 0 || z < bestZ) { bestZ = z; where = b; mi = i; m = prof; }
+        }
+      }
+      const mu = m.mean[mi]!;
+      const eff = sdEffAt(m, mi);
+      const silent = x === 0 && mu > 0 && gn >= cfg.minPolledWindows && g.active[e]! >= cfg.pollingFraction * gn;
+      quietNow = silent ? quiet[e]! + 1 : 0;
+      const z = silent ? (mu * Math.sqrt(quietNow)) / eff : Math.abs(x - mu) / eff;
+      judged += 1;
+      sumValue += x;
+      sumExpected += mu;
+      const sdr = m.std(mi);
+      sumVar += sdr * sdr;
+      out.bands?.rate(e, bandUnit, x, round(mu), round(sdr));
+      const secN = securityCount(w, s);
+      const secMu = sec.mean[e]!;
+      const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
+      const security = zSec > z;
+      score = zToScore(Math.max(z, zSec));
+      if (out.wants(score, security ? 'security' : undefined, e)) {
+        const sd = m.std(mi);
+        const unit = useRequests ? 'requests' : 'flows';
+        const text = t.text(e);
+        const expected = `expected ${num(mu)} ± ${num(sd)} per window${where >= 0 ? ` in cycle phase ${where + 1}/${B}` : ''}`;
+        let explanation: string;
+        if (silent) {
+          explanation = `polling_stop: no ${unit} on ${text} for ${quietNow} window${quietNow > 1 ? 's' : ''}, ${expected}`;
+        } else {
+          const dir = x > mu ? 'above' : x < mu ? 'below' : 'at';
+          explanation = `${num(x)} ${unit} on ${text}, ${expected} (${dir}, z ${num(z)})`;
+        }
+        if (security) {
+          explanation = `burst of security-relevant operations: ${num(secN)} on ${text}, expected ${num(secMu)} ± ${num(sec.std(e))} per window (z ${num(zSec)}); ${explanation}`;
+        }
+        out.push({
+          edge: t.idOf(e), score, explanation, ...(security ? { alertInMaintenance: true, alertBeforeReady: true } : {}),
+          features: {
+            value: x, expected: round(mu), std: round(sd), z: round(z), quiet_windows: quietNow, phase_bucket: bucket,
+            ...(secN > 0 || security ? { security_ops: secN, security_expected: round(secMu), security_z: round(zSec) } : {}),
+          },
+        });
+      }
+    }
+    // Maintenance traffic is scored but never learned: the production baseline stays clean.
+    if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket);
+  };
+
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
@@ -187,91 +278,13 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       used = Math.max(used, t.count);
       const { list, count } = t.edgesOf(w.conduit);
       const bucket = phaseBucket(ctx.cyclePhase, B);
-      const acc = w.acc;
-      // The conduit's observed and expected counts over its judged edges (its activity row).
-      let sumValue = 0;
-      let sumExpected = 0;
-      let sumVar = 0;
-      let judged = 0;
+      sumValue = 0;
+      sumExpected = 0;
+      sumVar = 0;
+      judged = 0;
       for (let k = 0; k < count; k += 1) {
         const e = list[k]!;
-        if (t.firstWindow[e]! > w.windowStart) continue;
-        const s = slotIn(w, e);
-        const eReq = s >= 0 ? acc!.requests[s]! : 0;
-        if (req.n[e] === 0 && profileAt[e] === -1) profileRequests[e] = eReq > 0 ? 1 : 0;
-        const useRequests = req.mean[e]! > 0 || (req.n[e] === 0 && eReq > 0);
-        const g = useRequests ? req : flw;
-        const x = s >= 0 ? (useRequests ? eReq : acc!.flows[s]!) : 0;
-        const gn = g.n[e]!;
-        let score = 0;
-        let quietNow = 0;
-        const unit = useRequests ? UNIT_REQUESTS : UNIT_FLOWS;
-        if (gn < cfg.minWindows) {
-          out.bands?.rate(e, unit, x, NaN, NaN);
-          if (out.wants(0, false, e)) {
-            out.push({
-              edge: t.idOf(e), score: 0, explanation: `learning the rate of ${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${gn} of ${cfg.minWindows} windows`,
-              features: { value: x, windows: gn },
-            });
-          }
-        } else {
-          // The reference: the most lenient ready bucket of bucket ± 1, else the edge's global statistics.
-          let m = g;
-          let mi = e;
-          let where = -1;
-          const pa = profileAt[e]!;
-          if (B > 1 && pa >= 0 && (profileRequests[e] === 1) === useRequests) {
-            let bestZ = Infinity;
-            for (const d of [0, -1, 1]) {
-              const b = (bucket + d + B) % B;
-              const i = pa * B + b;
-              if (prof.n[i]! < cfg.minBucketWindows) continue;
-              const z = Math.abs(x - prof.mean[i]!) / sdEffAt(prof, i);
-              if (where < 0 || z < bestZ) { bestZ = z; where = b; mi = i; m = prof; }
-            }
-          }
-          const mu = m.mean[mi]!;
-          const eff = sdEffAt(m, mi);
-          const silent = x === 0 && mu > 0 && gn >= cfg.minPolledWindows && g.active[e]! >= cfg.pollingFraction * gn;
-          quietNow = silent ? quiet[e]! + 1 : 0;
-          const z = silent ? (mu * Math.sqrt(quietNow)) / eff : Math.abs(x - mu) / eff;
-          judged += 1;
-          sumValue += x;
-          sumExpected += mu;
-          const sdr = m.std(mi);
-          sumVar += sdr * sdr;
-          out.bands?.rate(e, unit, x, round(mu), round(sdr));
-          const secN = securityCount(w, s);
-          const secMu = sec.mean[e]!;
-          const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
-          const security = zSec > z;
-          score = zToScore(Math.max(z, zSec));
-          if (out.wants(score, false, e)) {
-            const sd = m.std(mi);
-            const unit = useRequests ? 'requests' : 'flows';
-            const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
-            const expected = `expected ${num(mu)} ± ${num(sd)} per window${where >= 0 ? ` in cycle phase ${where + 1}/${B}` : ''}`;
-            let explanation: string;
-            if (silent) {
-              explanation = `polling_stop: no ${unit} on ${text} for ${quietNow} window${quietNow > 1 ? 's' : ''}, ${expected}`;
-            } else {
-              const dir = x > mu ? 'above' : x < mu ? 'below' : 'at';
-              explanation = `${num(x)} ${unit} on ${text}, ${expected} (${dir}, z ${num(z)})`;
-            }
-            if (security) {
-              explanation = `burst of security-relevant operations: ${num(secN)} on ${text}, expected ${num(secMu)} ± ${num(sec.std(e))} per window (z ${num(zSec)}); ${explanation}`;
-            }
-            out.push({
-              edge: t.idOf(e), score, explanation, ...(security ? { alertInMaintenance: true } : {}),
-              features: {
-                value: x, expected: round(mu), std: round(sd), z: round(z), quiet_windows: quietNow, phase_bucket: bucket,
-                ...(secN > 0 || security ? { security_ops: secN, security_expected: round(secMu), security_z: round(zSec) } : {}),
-              },
-            });
-          }
-        }
-        // Maintenance traffic is scored but never learned: the production baseline stays clean.
-        if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket);
+        if (t.firstWindow[e]! <= w.windowStart) scoreEdge(w, ctx, out, e, bucket);
       }
       if (judged > 0) {
         out.series.rate_edges = judged;

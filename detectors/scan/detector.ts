@@ -10,7 +10,7 @@
  * State: Welford moments of each (conduit, source)'s destinations per window. Whether an edge
  * was reached before is the edge index's own record (its first window is earlier than this one).
  */
-import { hostPort, protoName } from '../../core/records.ts';
+import { protoName } from '../../core/records.ts';
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
 import { byString, defineDetector, listText, num, type WindowDetector } from '../detector.ts';
@@ -91,7 +91,7 @@ const buildScan = (cfg: ScanConfig): WindowDetector => {
             ? Math.max(0, x - mean[r]!) / Math.max(std(r), cfg.relativeFloor * mean[r]!, cfg.absoluteFloor)
             : fresh / cfg.newSourceSpread;
           score = zToScore(z);
-          if (out.wants(score, !ctx.declared)) {
+          if (out.wants(score, !ctx.declared ? 'always' : undefined)) {
             const srcIp = t.ips.list[src]!;
             const edges = edgesOf(src).map((e) => [t.idOf(e), e] as const).sort((a, b) => byString(a[0], b[0])).map(([, e]) => e);
             const hosts = [...new Set(edges.map((e) => t.dst(e)))].sort(byString);
@@ -103,7 +103,7 @@ const buildScan = (cfg: ScanConfig): WindowDetector => {
             const [from, to] = ctx.conduit.split('->');
             const undeclared = ctx.declared ? '' : `; undeclared conduit ${ctx.conduit} (no conduit is declared from zone ${from} to zone ${to})`;
             // listText(every destination, 8), building only the 8 it shows.
-            const shown = edges.slice(0, 8).map((e) => `${hostPort(t.dst(e), t.port[e]!)}${t.l7Name(e) ? ` ${t.l7Name(e)}` : ` ${protoName(t.proto[e]!)}`}`);
+            const shown = edges.slice(0, 8).map((e) => `${t.dstText(e)}${t.l7Name(e) ? ` ${t.l7Name(e)}` : ` ${protoName(t.proto[e]!)}`}`);
             const sample = edges.length > 8 ? `${shown.join(', ')} (+${edges.length - 8} more)` : listText(shown, 8);
             out.push({
               edge: scanEdgeId(srcIp, proto), score,

@@ -28,8 +28,7 @@
  */
 import { round, tailToScore, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
-import { defineDetector, durationText, slotIn, type WindowDetector } from '../detector.ts';
-import { edgeKeyText } from '../edges.ts';
+import { defineDetector, durationText, slotIn, type ConduitWindow, type FindingSink, type WindowContext, type WindowDetector } from '../detector.ts';
 import { insideGapMs } from '../features.ts';
 import { SilenceConfig } from './config.ts';
 
@@ -130,6 +129,128 @@ const buildSilence = (cfg: SilenceConfig): WindowDetector => {
   const judgedGaps = (e: number): boolean =>
     I.gapCount[e]! >= cfg.gapMinWindows && I.gapWindows[e]! >= cfg.gapMinWindows && I.gapActive[e]! >= cfg.gapActiveFraction * I.gapWindows[e]!;
 
+  /** One known edge in one window (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (w: ConduitWindow, ctx: WindowContext, out: FindingSink, e: number, horizon: number, maint: boolean): void => {
+    const t = w.edges;
+    const acc = w.acc;
+    const s = slotIn(w, e);
+    const has = s >= 0;
+    const hasLast = I.hasLast[e] === 1;
+    const last = F.last[e]!;
+    const excused = I.excused[e] === 1;
+    // The longest gap (learns nothing yet).
+    const head = has && hasLast && !excused ? Math.max(0, acc!.firstTs[s]! - last) : 0;
+    const closed = has ? Math.max(head, insideGapMs(acc!, s)) : 0;
+    const endKnown = has || hasLast;
+    const end = has ? Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity) : last;
+    const open = endKnown && !excused ? Math.max(0, horizon - end) : 0;
+    const gap = Math.max(closed, open);
+    let gapScore = 0;
+    let gapJudged = false;
+    let usual = 0;
+    let ref = 0;
+    let gz = 0;
+    if (judgedGaps(e) && !(gap <= 0)) {
+      usual = quantile(e);
+      ref = Math.max(usual, cfg.gapFloor);
+      if (!(gap <= ref)) {
+        gz = cfg.gapZPerDoubling * Math.log2(gap / ref);
+        gapScore = zToScore(gz);
+        gapJudged = true;
+      }
+    }
+    // The unanswered check (numbers only; its state moves below).
+    const asked = has && (acc!.requests[s]! > 0 || acc!.packets[s]! - acc!.packetsRev[s]! >= cfg.minRequestPackets);
+    let unanswered = false;
+    let run = 0;
+    let muteScore = 0;
+    let muteFinding = false;
+    let q = 0;
+    if (asked) {
+      const n = I.n[e]!;
+      const useL7 = n > 0 && I.l7Answered[e]! >= cfg.l7Fraction * n;
+      const noL7 = useL7 && acc!.requests[s]! > 0 && acc!.responses[s] === 0;
+      unanswered = acc!.packetsRev[s] === 0 || noL7;
+      run = unanswered ? I.run[e]! + 1 : 0;
+      if (n >= cfg.minWindows && unanswered) {
+        q = (I.unanswered[e]! + 1) / (n + 2);
+        muteScore = tailToScore(run * Math.log(q));
+        muteFinding = true;
+      }
+    }
+    if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0), undefined, e)) {
+      const text = t.text(e);
+      let gf: { score: number; explanation: string; features: Record<string, number> } | undefined;
+      let mf: typeof gf;
+      if (gapJudged) {
+        const gapMax = F.gapMax[e]!;
+        const stillOpen = open >= closed;
+        const baseline = usual >= gapMax
+          ? `longest gap in baseline ${durationText(gapMax)}`
+          : `longest gap in baseline ${durationText(gapMax)}, ${round(cfg.gapQuantile * 100, 1)}% of windows ≤ ${durationText(usual)}`;
+        const floor = ref > usual ? ` (judged against the ${durationText(cfg.gapFloor)} floor)` : '';
+        gf = {
+          score: gapScore,
+          explanation: `no traffic on ${text} for ${durationText(gap)}${stillOpen ? ' so far' : ''}; ${baseline}${floor}`,
+          features: { gap_ms: round(gap, 1), gap_open: stillOpen ? 1 : 0, gap_expected_ms: round(usual, 1), gap_max_ms: round(gapMax, 1), gap_z: round(gz) },
+        };
+      }
+      if (muteFinding) {
+        const req = acc!.requests[s]!;
+        const what = req > 0 ? `${req} requests` : `${acc!.packets[s]! - acc!.packetsRev[s]!} packets`;
+        const how = acc!.packetsRev[s] === 0 ? 'no packet back' : 'no l7 response (TCP still acknowledges)';
+        mf = {
+          score: muteScore,
+          explanation: `device not answering: ${text} sent ${what} and got ${how}, ${run} window${run > 1 ? 's' : ''} in a row; baseline: ${I.unanswered[e]} of ${I.n[e]} windows unanswered`,
+          features: { unanswered: 1, run, expected_unanswered: round(q), responses: acc!.responses[s]!, packets_rev: acc!.packetsRev[s]! },
+        };
+      }
+      if (mf && gf) {
+        const [hi, lo] = gf.score > mf.score ? [gf, mf] : [mf, gf];
+        out.push({ edge: t.idOf(e), score: hi.score, explanation: `${hi.explanation}; ${lo.explanation}`, features: { ...lo.features, ...hi.features } });
+      } else {
+        const f = (mf ?? gf)!;
+        out.push({ edge: t.idOf(e), score: f.score, explanation: f.explanation, features: f.features });
+      }
+    }
+    // Learn the gap.
+    if (maint) {
+      I.excused[e] = 1;
+    } else if (ctx.learning || !judgedGaps(e) || gapScore < cfg.learnBelow) {
+      I.gapWindows[e] = I.gapWindows[e]! + 1;
+      if (has) I.gapActive[e] = I.gapActive[e]! + 1;
+      if (closed > 0) {
+        histAdd(e, bucketOf(closed));
+        I.gapCount[e] = I.gapCount[e]! + 1;
+        F.gapMax[e] = Math.max(F.gapMax[e]!, closed);
+      }
+    }
+    if (has) {
+      F.last[e] = Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity);
+      I.hasLast[e] = 1;
+      if (!maint) I.excused[e] = 0;
+    }
+    // Learn the answers (runs are learned when they end).
+    if (!asked) return;
+    I.run[e] = run;
+    if (maint) return;
+    if (unanswered && !(ctx.learning || I.n[e]! < cfg.minWindows)) {
+      // Learned later, as a whole run, once the device answers again: a run that is still
+      // growing must not teach the model that silence is normal.
+      I.pending[e] = I.pending[e]! + 1;
+      F.runScore[e] = Math.max(F.runScore[e]!, muteScore);
+      return;
+    }
+    if (!unanswered) {
+      if (F.runScore[e]! < cfg.learnBelow) { I.n[e] = I.n[e]! + (I.pending[e]!); I.unanswered[e] = I.unanswered[e]! + (I.pending[e]!); }
+      I.pending[e] = 0;
+      F.runScore[e] = 0;
+    }
+    I.n[e] = I.n[e]! + 1;
+    if (unanswered) I.unanswered[e] = I.unanswered[e]! + 1;
+    if (acc!.responses[s]! > 0) I.l7Answered[e] = I.l7Answered[e]! + 1;
+  };
+
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
@@ -144,127 +265,10 @@ const buildSilence = (cfg: SilenceConfig): WindowDetector => {
       }
       lastWindowEnd[w.conduit] = ctx.windowEnd;
       const horizon = ctx.horizon ?? ctx.windowEnd;
-      const acc = w.acc;
       const maint = ctx.maintenance !== undefined;
       for (let k = 0; k < count; k += 1) {
         const e = list[k]!;
-        if (t.firstWindow[e]! > w.windowStart) continue;
-        const s = slotIn(w, e);
-        const has = s >= 0;
-        const hasLast = I.hasLast[e] === 1;
-        const last = F.last[e]!;
-        const excused = I.excused[e] === 1;
-        // The longest gap (learns nothing yet).
-        const head = has && hasLast && !excused ? Math.max(0, acc!.firstTs[s]! - last) : 0;
-        const closed = has ? Math.max(head, insideGapMs(acc!, s)) : 0;
-        const endKnown = has || hasLast;
-        const end = has ? Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity) : last;
-        const open = endKnown && !excused ? Math.max(0, horizon - end) : 0;
-        const gap = Math.max(closed, open);
-        let gapScore = 0;
-        let gapJudged = false;
-        let usual = 0;
-        let ref = 0;
-        let gz = 0;
-        if (judgedGaps(e) && !(gap <= 0)) {
-          usual = quantile(e);
-          ref = Math.max(usual, cfg.gapFloor);
-          if (!(gap <= ref)) {
-            gz = cfg.gapZPerDoubling * Math.log2(gap / ref);
-            gapScore = zToScore(gz);
-            gapJudged = true;
-          }
-        }
-        // The unanswered check (numbers only; its state moves below).
-        const asked = has && (acc!.requests[s]! > 0 || acc!.packets[s]! - acc!.packetsRev[s]! >= cfg.minRequestPackets);
-        let unanswered = false;
-        let run = 0;
-        let muteScore = 0;
-        let muteFinding = false;
-        let q = 0;
-        if (asked) {
-          const n = I.n[e]!;
-          const useL7 = n > 0 && I.l7Answered[e]! >= cfg.l7Fraction * n;
-          const noL7 = useL7 && acc!.requests[s]! > 0 && acc!.responses[s] === 0;
-          unanswered = acc!.packetsRev[s] === 0 || noL7;
-          run = unanswered ? I.run[e]! + 1 : 0;
-          if (n >= cfg.minWindows && unanswered) {
-            q = (I.unanswered[e]! + 1) / (n + 2);
-            muteScore = tailToScore(run * Math.log(q));
-            muteFinding = true;
-          }
-        }
-        if ((gapJudged || muteFinding) && out.wants(Math.max(gapJudged ? gapScore : 0, muteFinding ? muteScore : 0), false, e)) {
-          const text = edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e));
-          let gf: { score: number; explanation: string; features: Record<string, number> } | undefined;
-          let mf: typeof gf;
-          if (gapJudged) {
-            const gapMax = F.gapMax[e]!;
-            const stillOpen = open >= closed;
-            const baseline = usual >= gapMax
-              ? `longest gap in baseline ${durationText(gapMax)}`
-              : `longest gap in baseline ${durationText(gapMax)}, ${round(cfg.gapQuantile * 100, 1)}% of windows ≤ ${durationText(usual)}`;
-            const floor = ref > usual ? ` (judged against the ${durationText(cfg.gapFloor)} floor)` : '';
-            gf = {
-              score: gapScore,
-              explanation: `no traffic on ${text} for ${durationText(gap)}${stillOpen ? ' so far' : ''}; ${baseline}${floor}`,
-              features: { gap_ms: round(gap, 1), gap_open: stillOpen ? 1 : 0, gap_expected_ms: round(usual, 1), gap_max_ms: round(gapMax, 1), gap_z: round(gz) },
-            };
-          }
-          if (muteFinding) {
-            const req = acc!.requests[s]!;
-            const what = req > 0 ? `${req} requests` : `${acc!.packets[s]! - acc!.packetsRev[s]!} packets`;
-            const how = acc!.packetsRev[s] === 0 ? 'no packet back' : 'no l7 response (TCP still acknowledges)';
-            mf = {
-              score: muteScore,
-              explanation: `device not answering: ${text} sent ${what} and got ${how}, ${run} window${run > 1 ? 's' : ''} in a row; baseline: ${I.unanswered[e]} of ${I.n[e]} windows unanswered`,
-              features: { unanswered: 1, run, expected_unanswered: round(q), responses: acc!.responses[s]!, packets_rev: acc!.packetsRev[s]! },
-            };
-          }
-          if (mf && gf) {
-            const [hi, lo] = gf.score > mf.score ? [gf, mf] : [mf, gf];
-            out.push({ edge: t.idOf(e), score: hi.score, explanation: `${hi.explanation}; ${lo.explanation}`, features: { ...lo.features, ...hi.features } });
-          } else {
-            const f = (mf ?? gf)!;
-            out.push({ edge: t.idOf(e), score: f.score, explanation: f.explanation, features: f.features });
-          }
-        }
-        // Learn the gap.
-        if (maint) {
-          I.excused[e] = 1;
-        } else if (ctx.learning || !judgedGaps(e) || gapScore < cfg.learnBelow) {
-          I.gapWindows[e] = I.gapWindows[e]! + 1;
-          if (has) I.gapActive[e] = I.gapActive[e]! + 1;
-          if (closed > 0) {
-            histAdd(e, bucketOf(closed));
-            I.gapCount[e] = I.gapCount[e]! + 1;
-            F.gapMax[e] = Math.max(F.gapMax[e]!, closed);
-          }
-        }
-        if (has) {
-          F.last[e] = Math.max(acc!.lastTs[s]!, hasLast ? last : -Infinity);
-          I.hasLast[e] = 1;
-          if (!maint) I.excused[e] = 0;
-        }
-        // Learn the answers (runs are learned when they end).
-        if (!asked) continue;
-        I.run[e] = run;
-        if (maint) continue;
-        if (unanswered && !(ctx.learning || I.n[e]! < cfg.minWindows)) {
-          // Learned later, as a whole run, once the device answers again: a run that is still
-          // growing must not teach the model that silence is normal.
-          I.pending[e] = I.pending[e]! + 1;
-          F.runScore[e] = Math.max(F.runScore[e]!, muteScore);
-          continue;
-        }
-        if (!unanswered) {
-          if (F.runScore[e]! < cfg.learnBelow) { I.n[e] = I.n[e]! + (I.pending[e]!); I.unanswered[e] = I.unanswered[e]! + (I.pending[e]!); }
-          I.pending[e] = 0;
-          F.runScore[e] = 0;
-        }
-        I.n[e] = I.n[e]! + 1;
-        if (unanswered) I.unanswered[e] = I.unanswered[e]! + 1;
-        if (acc!.responses[s]! > 0) I.l7Answered[e] = I.l7Answered[e]! + 1;
+        if (t.firstWindow[e]! <= w.windowStart) scoreEdge(w, ctx, out, e, horizon, maint);
       }
     },
     save: (): SilenceJSON => {

@@ -11,8 +11,8 @@
  */
 import { round, zToScore } from '../calibration.ts';
 import { colFromJson, colToJson, grow, type NumJSON } from '../columns.ts';
-import { defineDetector, num, type WindowDetector } from '../detector.ts';
-import { edgeKeyText } from '../edges.ts';
+import { defineDetector, num, type ConduitWindow, type FindingSink, type WindowContext, type WindowDetector } from '../detector.ts';
+import type { WindowAcc } from '../features.ts';
 import { SizeConfig } from './config.ts';
 
 export const NAME = 'size';
@@ -41,72 +41,74 @@ const buildSize = (cfg: SizeConfig): WindowDetector => {
   const x = new Float64Array(C);
   const has = new Uint8Array(C);
 
+  /** One edge's window (a function of its own, so the JIT optimizes it within the first window). */
+  const scoreEdge = (w: ConduitWindow, acc: WindowAcc, s: number, ctx: WindowContext, out: FindingSink): void => {
+    const e = acc.edge[s]!;
+    const fwdPackets = acc.packets[s]! - acc.packetsRev[s]!;
+    const fwdBytes = acc.bytes[s]! - acc.bytesRev[s]!;
+    has[0] = fwdPackets >= cfg.minPackets ? 1 : 0;
+    x[0] = fwdBytes / fwdPackets;
+    has[1] = acc.packetsRev[s]! >= cfg.minPackets ? 1 : 0;
+    x[1] = acc.bytesRev[s]! / acc.packetsRev[s]!;
+    has[2] = acc.requests[s]! >= cfg.minPackets ? 1 : 0;
+    x[2] = fwdBytes / acc.requests[s]!;
+    if (has[0]! + has[1]! + has[2]! === 0) return;
+    let worstZ = 0;
+    let worst = -1;
+    let ready = false;
+    for (let c = 0; c < C; c += 1) {
+      if (!has[c]) continue;
+      const i = e * C + c;
+      if (n[i]! < cfg.minWindows) continue;
+      ready = true;
+      const eff = Math.max(std(i), cfg.relativeFloor * mean[i]!, cfg.absoluteFloor);
+      const v = x[c]!;
+      const outside = v > max[i]! ? v - max[i]! : v < min[i]! ? min[i]! - v : 0;
+      const z = outside / eff;
+      if (z >= worstZ) { worstZ = z; worst = c; }
+    }
+    const score = ready ? zToScore(worstZ) : 0;
+    // Inside the envelope there is nothing to say: no finding (and no score row).
+    if (ready && score > 0 && out.wants(score, undefined, e)) {
+      const features: Record<string, number> = {};
+      for (let c = 0; c < C; c += 1) {
+        if (!has[c]) continue;
+        features[`${CHANNELS[c]}_bytes`] = round(x[c]!, 1);
+        const i = e * C + c;
+        if (n[i]! >= cfg.minWindows) features[`${CHANNELS[c]}_expected_bytes`] = round(mean[i]!, 1);
+      }
+      features.z = round(worstZ);
+      const i = e * C + worst;
+      const t = w.edges;
+      out.push({
+        edge: t.idOf(e), score, features,
+        explanation: `${t.text(e)}: ${CHANNEL_TEXT[worst]} ${num(mean[i]!)} ± ${num(std(i))} expected (envelope ${num(min[i]!)}–${num(max[i]!)}), ${num(x[worst]!)} seen`,
+      });
+    }
+    // Channels still learning are always learned; ready ones only from unremarkable windows.
+    if (ctx.maintenance !== undefined) return;
+    for (let c = 0; c < C; c += 1) {
+      if (!has[c]) continue;
+      const i = e * C + c;
+      const v = x[c]!;
+      if (n[i] === 0) { min[i] = v; max[i] = v; mean[i] = 0; m2[i] = 0; }
+      if (n[i]! >= cfg.minWindows && !ctx.learning && score >= cfg.learnBelow) continue;
+      n[i] = n[i]! + 1;
+      const d = v - mean[i]!;
+      mean[i] = mean[i]! + (d / n[i]!);
+      m2[i] = m2[i]! + (d * (v - mean[i]!));
+      min[i] = Math.min(min[i]!, v);
+      max[i] = Math.max(max[i]!, v);
+    }
+  };
+
   return {
     name: NAME,
     scoreWindow(w, ctx, out) {
       const acc = w.acc;
       if (!acc) return;
       ensure(w.edges.count);
-      for (let k = w.from; k < w.to; k += 1) {
-        const s = acc.order[k]!;
-        const e = acc.edge[s]!;
-        const fwdPackets = acc.packets[s]! - acc.packetsRev[s]!;
-        const fwdBytes = acc.bytes[s]! - acc.bytesRev[s]!;
-        has[0] = fwdPackets >= cfg.minPackets ? 1 : 0;
-        x[0] = fwdBytes / fwdPackets;
-        has[1] = acc.packetsRev[s]! >= cfg.minPackets ? 1 : 0;
-        x[1] = acc.bytesRev[s]! / acc.packetsRev[s]!;
-        has[2] = acc.requests[s]! >= cfg.minPackets ? 1 : 0;
-        x[2] = fwdBytes / acc.requests[s]!;
-        if (has[0]! + has[1]! + has[2]! === 0) continue;
-        let worstZ = 0;
-        let worst = -1;
-        let ready = false;
-        for (let c = 0; c < C; c += 1) {
-          if (!has[c]) continue;
-          const i = e * C + c;
-          if (n[i]! < cfg.minWindows) continue;
-          ready = true;
-          const eff = Math.max(std(i), cfg.relativeFloor * mean[i]!, cfg.absoluteFloor);
-          const v = x[c]!;
-          const outside = v > max[i]! ? v - max[i]! : v < min[i]! ? min[i]! - v : 0;
-          const z = outside / eff;
-          if (z >= worstZ) { worstZ = z; worst = c; }
-        }
-        const score = ready ? zToScore(worstZ) : 0;
-        // Inside the envelope there is nothing to say: no finding (and no score row).
-        if (ready && score > 0 && out.wants(score, false, e)) {
-          const features: Record<string, number> = {};
-          for (let c = 0; c < C; c += 1) {
-            if (!has[c]) continue;
-            features[`${CHANNELS[c]}_bytes`] = round(x[c]!, 1);
-            const i = e * C + c;
-            if (n[i]! >= cfg.minWindows) features[`${CHANNELS[c]}_expected_bytes`] = round(mean[i]!, 1);
-          }
-          features.z = round(worstZ);
-          const i = e * C + worst;
-          const t = w.edges;
-          out.push({
-            edge: t.idOf(e), score, features,
-            explanation: `${edgeKeyText(t.src(e), t.dst(e), t.proto[e]!, t.port[e]!, t.l7Name(e))}: ${CHANNEL_TEXT[worst]} ${num(mean[i]!)} ± ${num(std(i))} expected (envelope ${num(min[i]!)}–${num(max[i]!)}), ${num(x[worst]!)} seen`,
-          });
-        }
-        // Channels still learning are always learned; ready ones only from unremarkable windows.
-        if (ctx.maintenance !== undefined) continue;
-        for (let c = 0; c < C; c += 1) {
-          if (!has[c]) continue;
-          const i = e * C + c;
-          const v = x[c]!;
-          if (n[i] === 0) { min[i] = v; max[i] = v; mean[i] = 0; m2[i] = 0; }
-          if (n[i]! >= cfg.minWindows && !ctx.learning && score >= cfg.learnBelow) continue;
-          n[i] = n[i]! + 1;
-          const d = v - mean[i]!;
-          mean[i] = mean[i]! + (d / n[i]!);
-          m2[i] = m2[i]! + (d * (v - mean[i]!));
-          min[i] = Math.min(min[i]!, v);
-          max[i] = Math.max(max[i]!, v);
-        }
-      }
+      for (let k = w.from; k < w.to; k += 1) scoreEdge(w, acc, acc.order[k]!, ctx, out);
     },
     save: (): SizeJSON => {
       // Trailing edges never measured are left out.

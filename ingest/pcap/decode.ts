@@ -61,6 +61,26 @@ const VIOLATIONS: ReadonlySet<string> = new Set<DecodeViolation>([
 /** True for outcomes that mean malformed input (as opposed to benign notes). */
 export const isDecodeViolation = (o: DecodeOutcome): o is DecodeViolation => VIOLATIONS.has(o);
 
+/** The link types {@link decodeFrame} reads (the table above). */
+export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([1, 113, 276, 101, 12, 14, 228, 229, 0, 108]);
+
+/** Names of common link types (LINKTYPE_* of https://www.tcpdump.org/linktypes.html), for error messages. */
+const LINK_TYPE_NAMES: Record<number, string> = {
+  0: 'BSD loopback', 1: 'Ethernet', 6: 'IEEE 802.5 Token Ring', 8: 'SLIP', 9: 'PPP', 10: 'FDDI', 12: 'raw IP', 14: 'raw IP',
+  50: 'PPP in HDLC framing', 51: 'PPPoE', 101: 'raw IP', 104: 'Cisco HDLC', 105: 'IEEE 802.11', 108: 'OpenBSD loopback',
+  113: 'Linux cooked (SLL)', 119: 'IEEE 802.11 with Prism header', 127: 'IEEE 802.11 with radiotap header', 187: 'Bluetooth HCI H4',
+  189: 'Linux USB', 195: 'IEEE 802.15.4 with FCS', 201: 'Bluetooth HCI H4 with pseudo-header', 220: 'Linux USB (memory-mapped)',
+  228: 'raw IPv4', 229: 'raw IPv6', 230: 'IEEE 802.15.4 without FCS', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
+  254: 'Bluetooth Linux monitor', 276: 'Linux cooked v2 (SLL2)',
+};
+
+/** "IEEE 802.11 with radiotap header", "user-defined (DLT_USER3)", or "unknown". */
+export const linkTypeName = (t: number): string =>
+  LINK_TYPE_NAMES[t] ?? (t >= 147 && t <= 162 ? `user-defined (DLT_USER${t - 147})` : 'unknown');
+
+/** What the reader says about a link type it cannot decode: what it reads instead. */
+export const SUPPORTED_LINK_TYPES_TEXT = 'Ethernet (1), Linux cooked SLL (113) and SLL2 (276), raw IP (101, 12, 14, 228, 229) and BSD/OpenBSD loopback (0, 108)';
+
 /** Largest number of stacked VLAN tags we walk through (QinQ is 2). */
 export const MAX_VLAN_TAGS = 4;
 

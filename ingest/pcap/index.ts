@@ -16,7 +16,7 @@ import { opcuaAnalyzer } from '../protocols/opcua/dissect.ts';
 import { DecodedPacket, decodeFrame, isDecodeViolation } from './decode.ts';
 import { DEFAULT_FLOW_OPTIONS, FlowAssembler, type FlowOptions } from './flows.ts';
 import { sharedPort, type L7Analyzer } from './l7.ts';
-import { readCaptureChunks, type RawPacket } from './reader.ts';
+import { readCaptureChunks, type RawPacket, type Truncation } from './reader.ts';
 
 export type { FlowOptions } from './flows.ts';
 export { DEFAULT_FLOW_OPTIONS } from './flows.ts';
@@ -33,6 +33,8 @@ export interface PcapStats {
   flows: number;
   /** The file ended inside a record, or an unrecoverable header stopped the read early. */
   truncated: boolean;
+  /** Where the end of the file cut a record or block (reader.ts `truncationText` says it in words). */
+  truncation?: Truncation;
   /** Malformed input counted by code: reader, decoder and L7 (e.g. `modbus_protocol_id`). */
   violations: Record<string, number>;
   /** Benign conditions counted by code: `non_ip`, `ip_fragment`, `late_packet`, `unsupported_link_type`. */

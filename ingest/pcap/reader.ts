@@ -39,12 +39,15 @@
  * Bad input (shared/BAD-INPUT.md) is counted, never thrown: `incl_len > snaplen` and `incl_len >
  * orig_len` are counted and the packet is kept; an `incl_len` above {@link MAX_PACKET} (an allocation
  * bomb such as 2^31) stops the file, since a classic pcap cannot resynchronise; a record cut by the end
- * of the file is counted as `truncated`. Only an unreadable file or a bad magic throws
- * `PipelineError('input_invalid')`.
+ * of the file is counted as `truncated`, and where it starts and how long it says it is are kept
+ * (`ReaderCounters.truncation`). An unreadable file, a bad magic, and a link type the decoder does not
+ * read (decode.ts `SUPPORTED_LINK_TYPES`: the classic header's, or that of the interface of a pcapng
+ * packet) throw `PipelineError('input_invalid')`, naming the byte offset in the file where it applies.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PipelineError } from '../../core/errors.ts';
+import { linkTypeName, SUPPORTED_LINK_TYPES, SUPPORTED_LINK_TYPES_TEXT } from './decode.ts';
 
 /** Largest frame we accept (libpcap's MAXIMUM_SNAPLEN). Larger records are rejected, never allocated. */
 export const MAX_PACKET = 262_144;
@@ -89,7 +92,24 @@ export interface ReaderCounters {
   violations: Record<string, number>;
   /** Set when the rest of the file could not be read (truncated record or an unrecoverable header). */
   truncated: boolean;
+  /** When the file ended inside a record or block: where it starts, the length it states, the file size. */
+  truncation?: Truncation;
 }
+
+/** A record or block the end of the file cut: byte offsets in the file. */
+export interface Truncation {
+  what: 'record' | 'block';
+  offset: number;
+  length: number;
+  fileSize: number;
+}
+
+/** "the record at byte 1,024 is 1,516 bytes long but the file ends at byte 2,000 (976 of them are there)" */
+export const truncationText = (t: Truncation): string => {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `the ${t.what} at byte ${n(t.offset)} is ${n(t.length)} bytes long but the file ends at byte ${n(t.fileSize)} ` +
+    `(${n(Math.max(0, t.fileSize - t.offset))} of them are there)`;
+};
 
 const count = (c: ReaderCounters, code: ReaderViolation): void => {
   c.violations[code] = (c.violations[code] ?? 0) + 1;
@@ -97,6 +117,8 @@ const count = (c: ReaderCounters, code: ReaderViolation): void => {
 
 interface Iface {
   linkType: number;
+  /** Whether the decoder reads its link type; a packet of an interface it cannot read stops the file. */
+  supported: boolean;
   snaplen: number;
   /** Divide a raw timestamp by this to get ms. */
   ticksPerMs: number;
@@ -126,6 +148,12 @@ export class CaptureParser {
   stopped = false;
   /** Packets handed to the sink. */
   packets = 0;
+  /** File offset of buffer index 0 in the current `parse` call (errors name file offsets, not buffer ones). */
+  private base = 0;
+  /** The record or block the last `parse` stopped in front of (incomplete), file offset and stated length; -1 = none. */
+  pendingAt = -1;
+  pendingLength = 0;
+  private pendingWhat: 'record' | 'block' = 'record';
   private readonly pkt: RawPacket = { linkType: 0, iface: 0, tsMs: 0, buf: Buffer.alloc(0), off: 0, caplen: 0, origLen: 0 };
 
   constructor(
@@ -139,8 +167,11 @@ export class CaptureParser {
    * position beyond `end` means "skip that many bytes of the file" (a skipped block larger than what is
    * buffered). Throws `input_invalid` only when the first bytes are not a capture file.
    */
-  parse(buf: Buffer, start: number, end: number): number {
+  parse(buf: Buffer, start: number, end: number, fileOffset = start): number {
     let p = start;
+    this.base = fileOffset - start;
+    // Nothing new to parse (the end of the file): what the last call stopped in front of still stands.
+    if (end > start) this.pendingAt = -1;
     this.dv = this.view(buf);
     if (!this.format) {
       if (end - p < 4) return p;
@@ -196,8 +227,30 @@ export class CaptureParser {
   private pcapHeader(buf: Buffer, p: number): number {
     this.snaplen = this.u32(p + 16);
     this.linkType = this.u32(p + 20) & 0xffff;
+    if (!SUPPORTED_LINK_TYPES.has(this.linkType)) {
+      throw this.unsupportedLink(this.linkType, p + this.base + 20, 'its file header',
+        'Capture on a wired (Ethernet) interface, or with `tcpdump -i any` (Linux cooked), and replay that.');
+    }
     this.headerDone = true;
     return p + 24;
+  }
+
+  private unsupportedLink(linkType: number, offset: number, where: string, fix: string): PipelineError {
+    return new PipelineError('input_invalid',
+      `${this.file}: link type ${linkType} (${linkTypeName(linkType)}), named by ${where} at byte ${offset}, is not one conduitwatch decodes; ` +
+      `it reads ${SUPPORTED_LINK_TYPES_TEXT}. ${fix}`, { file: this.file, linkType, offset });
+  }
+
+  /** Remembers the record or block that `parse` stops in front of, for the truncation report. */
+  private pending(what: 'record' | 'block', p: number, length: number): void {
+    this.pendingWhat = what;
+    this.pendingAt = p + this.base;
+    this.pendingLength = length;
+  }
+
+  /** The record or block the end of a file of `fileSize` bytes cut, if `parse` stopped in front of one. */
+  truncation(fileSize: number): Truncation | undefined {
+    return this.pendingAt < 0 ? undefined : { what: this.pendingWhat, offset: this.pendingAt, length: this.pendingLength, fileSize };
   }
 
   private pcapRecords(buf: Buffer, start: number, end: number): number {
@@ -224,7 +277,7 @@ export class CaptureParser {
         this.stopped = true;
         return p;
       }
-      if (end - p < 16 + incl) return p;
+      if (end - p < 16 + incl) { this.pending('record', p, 16 + incl); return p; }
       if (incl > snaplen && snaplen > 0) count(this.counters, 'pcap_incl_len_over_snaplen');
       if (incl > orig) count(this.counters, 'pcap_incl_len_over_orig_len');
       pkt.tsMs = sec * 1000 + frac / div;
@@ -235,6 +288,7 @@ export class CaptureParser {
       sink(pkt);
       p += 16 + incl;
     }
+    if (p < end) this.pending('record', p, 16);
     return p;
   }
 
@@ -248,8 +302,8 @@ export class CaptureParser {
         else if (this.dv.getUint32(p + 8) === PCAPNG_BOM) this.le = false;
         else {
           throw new PipelineError('input_invalid',
-            `${this.file}: pcapng section header at byte offset ${p} has no valid byte-order magic; the file is damaged. ` +
-            'Try `pcapfix` or re-export it from Wireshark.', { file: this.file, offset: p });
+            `${this.file}: pcapng section header at byte ${p + this.base} has no valid byte-order magic; the file is damaged. ` +
+            'Try `pcapfix` or re-export it from Wireshark.', { file: this.file, offset: p + this.base });
         }
         this.ifaces = [];
       }
@@ -266,11 +320,11 @@ export class CaptureParser {
       if (len > limit) {
         // Skipped without reading it: an unknown block, or one too big to hold.
         if (isPacket) count(this.counters, 'pcapng_packet_too_large');
+        if (p + len > end) { this.pending('block', p, len); return p + len; }
         p += len;
-        if (p > end) return p;
         continue;
       }
-      if (end - p < len) return p;
+      if (end - p < len) { this.pending('block', p, len); return p; }
       if (this.u32(p + len - 4) !== len) {
         count(this.counters, 'pcapng_block_length_mismatch');
       } else if (type === PCAPNG_SHB) {
@@ -282,12 +336,14 @@ export class CaptureParser {
       }
       p += len;
     }
+    if (p < end) this.pending('block', p, 12);
     return p;
   }
 
   private idb(buf: Buffer, p: number, len: number): void {
     if (len < 20) { count(this.counters, 'pcapng_block_too_short'); return; }
-    const iface: Iface = { linkType: this.u16(p + 8), snaplen: this.u32(p + 12), ticksPerMs: 1000, offsetMs: 0 };
+    const linkType = this.u16(p + 8);
+    const iface: Iface = { linkType, supported: SUPPORTED_LINK_TYPES.has(linkType), snaplen: this.u32(p + 12), ticksPerMs: 1000, offsetMs: 0 };
     // Options: code u16, length u16, value padded to 4; code 0 ends them.
     let o = p + 16;
     const optEnd = p + len - 4;
@@ -342,6 +398,12 @@ export class CaptureParser {
       if (iface) pkt.tsMs = (hi * TWO32 + lo) / iface.ticksPerMs + iface.offsetMs;
     }
     if (!iface) { count(this.counters, 'pcapng_unknown_interface'); return; }
+    if (!iface.supported) {
+      // An interface declared but never used is harmless; its first packet is not.
+      const ifIndex = this.ifaces.indexOf(iface);
+      throw this.unsupportedLink(iface.linkType, p + this.base, `the interface (#${ifIndex}) of the packet block`,
+        `Keep only the interfaces it reads, e.g. \`tshark -r ${this.file} -Y 'frame.interface_id != ${ifIndex}' -w out.pcapng\`, and replay that.`);
+    }
     this.lastTs = pkt.tsMs;
     pkt.buf = buf;
     pkt.linkType = iface.linkType;
@@ -407,7 +469,8 @@ export async function* readCaptureChunks(
       end += bytesRead;
       progress.bytesRead = Math.min(filePos, st.size);
       if (bytesRead > 0) inflight = fh.read(spare, HEAD, CHUNK_BYTES, filePos);
-      const pos = parser.parse(buf, start, end);
+      // buf[HEAD] holds the byte at file offset filePos - bytesRead; the tail in front of it came just before.
+      const pos = parser.parse(buf, start, end, filePos - bytesRead - (HEAD - start));
       let tail = 0;
       if (pos > end) {
         // A block too large to hold is skipped in the file: the chunk being read is not the next one.
@@ -427,6 +490,8 @@ export async function* readCaptureChunks(
         if (tail > 0 || filePos > st.size) {
           counters.violations.truncated = (counters.violations.truncated ?? 0) + 1;
           counters.truncated = true;
+          const t = parser.truncation(st.size);
+          if (t) counters.truncation = t;
         }
         return;
       }

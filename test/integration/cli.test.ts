@@ -85,12 +85,33 @@ test('a truncated capture yields its good packets and a warning, exit 0', (t) =>
     const full = run(['flows', src]).out.trim().split('\n').length;
     const r = run(['flows', cut]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /truncated/);
+    assert.match(r.err, /cut\.pcap is truncated \(the record at byte [\d,]+ is [\d,]+ bytes long but the file ends at byte [\d,]+ \(\d+ of them are there\)\); its good packets were used/);
     const n = r.out.trim().split('\n').length;
     assert.ok(n > 0 && n <= full, `expected some but not more flows than the full file: ${n} vs ${full}`);
     const rep = run(['replay', cut, '--site', 'examples/lemay/site.yaml', '--no-store', '--json', '--quiet']);
     assert.equal(rep.code, 0, rep.err);
     assert.equal(JSON.parse(rep.out).inputs[0].truncated, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a capture of a link type conduitwatch does not decode is an error naming it, exit 2, for flows and replay', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-cli-'));
+  try {
+    // A classic pcap header (link type 105, IEEE 802.11) and one 40-byte record.
+    const hdr = Buffer.alloc(24);
+    hdr.writeUInt32LE(0xa1b2c3d4, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6); hdr.writeUInt32LE(65535, 16); hdr.writeUInt32LE(105, 20);
+    const rec = Buffer.alloc(16 + 40);
+    rec.writeUInt32LE(1_700_000_000, 0); rec.writeUInt32LE(40, 8); rec.writeUInt32LE(40, 12);
+    const file = join(dir, 'wifi.pcap');
+    writeFileSync(file, Buffer.concat([hdr, rec]));
+    for (const args of [['flows', file], ['replay', file, '--site', 'examples/lemay/site.yaml', '--no-store']]) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args[0]}: ${r.err}`);
+      assert.match(r.err, /wifi\.pcap: link type 105 \(IEEE 802\.11\), named by its file header at byte 20, is not one conduitwatch decodes; it reads Ethernet/);
+      assert.equal(r.out, '');
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

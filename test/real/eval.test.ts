@@ -111,3 +111,15 @@ labels: [{ type: intervals, intervals: [{ id: fake, start: "2018-12-15T01:00:00Z
   assert.deepEqual(r.summary.missed, ['mega104-14-12-18.csv fake']);
   assert.equal(r.targets.everyAttackDetected, false);
 });
+
+test('conduitwatch eval --fail-on-target exits 4 and names the missed target; a spec that meets its targets exits 0', async (t) => {
+  if (!sharedData(t, 'lemay') || !sharedData(t, 'but-mms')) return;
+  const { spawnSync } = await import('node:child_process');
+  const run = (spec: string) => spawnSync(process.execPath, [join(projectRoot, 'bin/conduitwatch.mjs'), 'eval', join(projectRoot, 'evals', spec), '--fail-on-target', '--data-root', sharedDataDir], { encoding: 'utf8' });
+  const lemay = run('lemay.yaml');
+  assert.equal(lemay.status, 4, lemay.stderr);
+  assert.match(lemay.stderr, /eval lemay: target missed: 4 of 20 labelled attacks not detected/);
+  const mms = run('but-mms.yaml');
+  assert.equal(mms.status, 0, mms.stderr);
+  assert.match(mms.stdout, /targets: every attack detected: yes/);
+});

@@ -21,8 +21,8 @@ const exec = promisify(execFile);
 const BIN = join(projectRoot, 'bin/conduitwatch.mjs');
 const env = { ...process.env, TZ: 'UTC', CONDUITWATCH_LOG: 'warn' };
 
-const sql = async (dir: string, q: string): Promise<string> =>
-  (await exec(process.execPath, [BIN, 'sql', '--data', dir, '--format', 'TabSeparated', q], { env, timeout: 60_000 })).stdout;
+const sql = async (dir: string, q: string, ...flags: string[]): Promise<string> =>
+  (await exec(process.execPath, [BIN, 'sql', '--data', dir, '--format', 'TabSeparated', ...flags, q], { env, timeout: 60_000 })).stdout;
 
 const stop = async (p: ChildProcess): Promise<number | null> => {
   p.kill('SIGTERM');
@@ -43,13 +43,18 @@ test('serve --role query answers for a finished replay, and conduitwatch sql goe
   if (!r) return;
   t.after(() => rm(r.dir, { recursive: true, force: true }));
   const p = spawn(process.execPath, [BIN, 'serve', '--role', 'query', '--data', r.dir, '--listen', 'http://127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // A failed assertion must not leave the server running (it would keep the test process alive).
+  t.after(() => { if (p.exitCode === null) p.kill('SIGKILL'); });
   let out = '';
   p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   await until('serve --role query prints its address', async () => /on (http:\/\/\S+) /.test(out));
   const url = /on (http:\/\/\S+) /.exec(out)![1]!;
   assert.equal(await (await fetch(`${url}/ping`)).text(), 'Ok.\n');
   assert.equal(await sql(r.dir, `SELECT count() FROM ${TABLES.alerts}`), `${r.report.rawAlerts}\n`);
-  await assert.rejects(sql(r.dir, `DROP TABLE ${TABLES.alerts}`), /READONLY/);
+  // sql refuses a write without --write; with it, it says the holder answers read-only (the
+  // endpoint's own readonly=1 refusal is endpoint.test.ts's).
+  await assert.rejects(sql(r.dir, `DROP TABLE ${TABLES.alerts}`), /read-only; pass --write/);
+  await assert.rejects(sql(r.dir, `DROP TABLE ${TABLES.alerts}`, '--write'), /held by a running conduitwatch process .* answers read-only: stop it to write/);
   assert.equal(await stop(p), 0);
   assert.equal(existsSync(join(r.dir, ENDPOINT_FILE)), false, 'the endpoint file is removed on stop');
   assert.equal(await sql(r.dir, `SELECT count() FROM ${TABLES.alerts}`), `${r.report.rawAlerts}\n`, 'then sql opens the directory itself');

@@ -31,6 +31,7 @@ const published = async (bus: MemoryBus): Promise<{ scores: string[]; alerts: st
         if (m.headers[HEADERS.schema] === SCHEMAS.series) { const d = decodeSeries(m.value); assert.ok(d.ok); series.push(JSON.stringify(d.value)); continue; }
         const d = decodeScore(m.value); assert.ok(d.ok); scores.push(scoreKey(d.value));
       }
+      else if (m.headers[HEADERS.schema] === SCHEMAS.incident) continue; // an incident version beside the alerts
       else { const d = decodeAlert(m.value); assert.ok(d.ok); alerts.push(`${d.value.id}|${d.value.score}`); }
     }
   });

@@ -32,14 +32,17 @@ const tablesOf = async (store: Store, run: string): Promise<Record<string, strin
     flows: await rows(`SELECT * EXCEPT (run_id, observed_at, stored_at) FROM flows ${where}`),
     windows: await rows(`SELECT * EXCEPT (run_id, stored_at) FROM windows FINAL ${where}`),
     series: await rows(`SELECT * EXCEPT (run_id, stored_at) FROM series FINAL ${where}`),
+    // Severity, risk, reason and incident included: the serve detector role triages as replay does
+    // (one flows partition here, so incidents group across conduits the same way).
     alerts: await rows(`SELECT * EXCEPT (run_id, stored_at) FROM alerts FINAL ${where}`),
+    incidents: await rows(`SELECT * EXCEPT (run_id) FROM incidents FINAL ${where}`),
     assets: await rows(`SELECT zone, ip, min(first_seen) AS f, max(last_seen) AS l, sum(flows) AS n, sum(bytes) AS b, arraySort(groupUniqArrayArray(l7)) AS l7
       FROM assets ${where} GROUP BY zone, ip`),
     conduits: await rows(`SELECT * EXCEPT (run_id, updated_at) FROM conduits FINAL ${where}`),
   };
 };
 
-test('replay and the serve roles write the same flows, windows, series, alerts, assets and conduits', async (t) => {
+test('replay and the serve roles write the same flows, windows, series, alerts (with their triage), incidents, assets and conduits', async (t) => {
   const pcap = sharedData(t, PCAP);
   if (!pcap) return;
   const dir = await mkdtemp(join(tmpdir(), 'cw-paths-'));

@@ -35,6 +35,18 @@ test('CEF: header pipes and backslashes escaped, extension = and newlines escape
   assert.match(text, /^<162>1 \S+ h1 conduitwatch 7 a\|b - CEF:0/);
 });
 
+test("an alert's own severity (triage) sets PRI and CEF severity, with risk, incident and reason beside it", () => {
+  const triaged: Alert = { ...alert, score: 1, severity: 'low', risk: 2, severityReason: 'undeclared conduit; zone a SL 2', incident: 'inc-00ff' };
+  const text = rfc5424(triaged, opts).toString('utf8');
+  assert.match(text, /^<165>1 /, 'local4 (20) x 8 + notice (5)');
+  assert.match(text, / severity="low" /);
+  assert.match(text, / risk="2" incident="inc-00ff" severityReason="undeclared conduit; zone a SL 2"\] /);
+  const body = cef(triaged, opts).toString('utf8');
+  assert.match(body, /\|novelty alert on field->field\|3\|/);
+  assert.match(body, / cs3Label=severity cs3=low cfp1Label=score cfp1=1 cfp2Label=risk cfp2=2 cs4Label=incident cs4=inc-00ff cs5Label=severityReason cs5=undeclared conduit; zone a SL 2 msg=/);
+  assert.match(rfc5424({ ...triaged, severity: 'info' }, opts).toString(), /^<166>1 /);
+});
+
 test('a message longer than maxMessageBytes is cut to it', () => {
   const s = new SiemSender({ url: 'udp://127.0.0.1:9', maxMessageBytes: 480 });
   assert.equal(s.message({ ...alert, explanation: 'x'.repeat(5000) }).length, 480);

@@ -110,7 +110,7 @@ test('status reports per conduit: declared, baseline coverage, learning, edges, 
   // firstSeen is the first poll, 3 ms after T0 (seeded jitter).
   assert.deepEqual({ ...scada!, firstSeen: scada!.firstSeen! - T0 }, {
     conduit: 'scada->field', declared: true, firstSeen: 3, lastSeen: scada!.lastSeen, learning: true, coverage: 0.5, edges: 2, flows: 10, windowsScored: 5, alerts: 0,
-    state: 'learning, 50% coverage', cyclesCovered: 0.01, phaseBucketsSeen: 1, phaseBuckets: 12, novelFirstCycle: 2, novelLastCycle: 2, detectedCycleMs: null, cycleNote: '',
+    state: 'learning, 50% coverage', cyclesCovered: 0.01, phaseBucketsSeen: 1, phaseBuckets: 12, novelFirstCycle: 2, novelLastCycle: 2, detectedCycleMs: null, cycleNote: '', readyAt: null,
   });
   assert.equal(corp!.conduit, 'corp->field');
   assert.equal(corp!.declared, false);

@@ -40,12 +40,13 @@ export class Harness {
     this.conduitOf = () => w.conduit;
     for (const f of w.flows) {
       const p = t.pairOf(f.srcIp, f.dstIp);
-      const e = t.edgeOf(p, f.proto, f.dstPort, f.l7 === undefined ? 0 : t.l7s.id(f.l7));
+      const e = t.flowEdge(p, f.proto, f.dstPort, f.l7 === undefined ? 0 : t.l7s.id(f.l7));
       if (w.windowStart < t.firstWindow[e]!) t.firstWindow[e] = w.windowStart;
       acc.addFlow(e, f, t);
     }
     this.conduitOf = before;
     acc.group(t);
+    for (let s = 0; s < acc.n; s += 1) t.seePorts(acc.edge[s]!, acc.portMin[s]!, acc.portMax[s]!);
     const c = t.conduits.id(w.conduit);
     const g = acc.byConduit.get(c);
     const cw: ConduitWindow = {

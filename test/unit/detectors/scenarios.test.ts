@@ -33,6 +33,8 @@ const Scenario = z.object({
   baseline: duration,
   cycle: z.string().default('8h'),
   maintenance: z.array(z.object({ name: z.string(), start: duration, duration: z.string() }).strict()).default([]),
+  /** Off unless a scenario asks: ready when the baseline time is over. */
+  readiness: z.object({ cycles: z.number(), phases: z.number() }).strict().default({ cycles: 0, phases: 0 }),
   traffic: z.array(z.object({
     src: z.string(), dst: z.string(), port: z.number().int().default(502), proto: z.number().int().default(6), l7: z.string().default('modbus'),
     every: duration, from: duration, to: duration, mode: z.enum(['session', 'per-poll']).default('session'),
@@ -60,6 +62,7 @@ detection:
   window: ${s.window}ms
   allowedLateness: ${s.lateness}ms
   baseline: ${s.baseline}ms
+  readiness: { cycles: ${s.readiness.cycles}, phases: ${s.readiness.phases} }
 `;
 
 const run = async (s: Scenario): Promise<{ scores: WindowScore[]; alerts: Alert[] }> => {

@@ -96,3 +96,14 @@ test('a judgement names the most deviating feature with expected, its band and s
   const calm = judge(expected, expected, EDGE_FEATURES.map(() => 10), cal, EDGE_FEATURES);
   assert.equal(calm.score, 0);
 });
+
+test('a band whose expected value is below zero on the log scale reads 0–0, never a negative bound', () => {
+  const cal: Calibration = { sigma: EDGE_FEATURES.map(() => 0.2), minResidual: 0.15, tailScale: 1, samples: 10, heldOut: true, scores: { p50: 0, p90: 0, p99: 0, max: 0, atOrAbove08: 0, of: 0 } };
+  // A network may forecast slightly below log1p(0); the band around it must not print "(0–-0.1)".
+  const expected = EDGE_FEATURES.map(() => -0.5);
+  const raw = EDGE_FEATURES.map((f) => (f.name === 'requests' ? 40 : 0));
+  const j = judge(raw.map(Math.log1p), expected, raw, cal, EDGE_FEATURES);
+  assert.ok(j.features.length > 0);
+  for (const f of j.features) assert.ok(f.low >= 0 && f.high >= 0 && f.expected >= 0, `${f.name}: ${f.low}–${f.high}`);
+  assert.doesNotMatch(explain(j, EDGE_FEATURES, 'forecast m@1'), /–-/);
+});

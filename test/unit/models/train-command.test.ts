@@ -57,6 +57,22 @@ test('train writes version 1 then 2 of a model with its card; training on the st
   assert.equal(b.card.baseline.edges, a.card.baseline.edges);
 });
 
+test('train on a store with several runs learns from the newest unless --run names one, and refuses --run all', async (t) => {
+  const pcap = sharedData(t, PCAP);
+  if (!pcap) return;
+  const root = tmp('cw-train-runs-');
+  const data = tmp('cw-train-runs-store-');
+  const first = await runReplay({ inputs: [pcap], site: loadSite(SITE), dataDir: data, clock: fakeClock('2026-01-01T00:00:00Z') });
+  const second = await runReplay({ inputs: [pcap], site: loadSite(SITE), dataDir: data, clock: fakeClock('2026-01-02T00:00:00Z') });
+  assert.notEqual(first.runId, second.runId);
+  const newest = await runTrain({ inputs: [], data, sitePath: SITE, out: join(root, 'm'), settings, backend: 'cpu', clock });
+  assert.equal(newest.card.baseline.source, `store ${data} run ${second.runId}`);
+  const older = await runTrain({ inputs: [], data, runId: first.runId.slice(0, 28), sitePath: SITE, out: join(root, 'm'), settings, backend: 'cpu', clock });
+  assert.equal(older.card.baseline.source, `store ${data} run ${first.runId}`);
+  assert.equal(older.windows, newest.windows, 'the same capture gives the same windows in either run');
+  await assert.rejects(runTrain({ inputs: [], data, runId: 'all', sitePath: SITE, out: join(root, 'm'), settings, backend: 'cpu', clock }), /name one run/);
+});
+
 test('replay runs a trained model by name: its scores and alerts carry the model detectors', async (t) => {
   const pcap = sharedData(t, PCAP);
   if (!pcap) return;

@@ -71,3 +71,11 @@ test('the tables name the missed attack and the regression', () => {
   assert.match(renderResult(oldR), /attacks: 1 of 2 detected/);
   assert.match(renderDiff(diffResults(oldR, newR)), /REGRESSED[\s\S]*newly missed:\n {2}c\.pcap one/);
 });
+
+test('the comparison names the old result by its file and name, not the new one', () => {
+  const renamed = { ...oldR, name: 'older-spec' };
+  const d = diffResults(renamed, newR, 'evals/results/old.json');
+  assert.deepEqual([d.name, d.old], ['d', { name: 'older-spec', file: 'evals/results/old.json' }]);
+  assert.match(renderDiff(d), /^\ncompared with the old result evals\/results\/old\.json \(older-spec\): REGRESSED/);
+  assert.match(renderDiff(diffResults(renamed, newR)), /compared with the old result older-spec:/);
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasCode } from '../../../../core/errors.ts';
-import { CHUNK_BYTES, readCaptureChunks, type ReaderCounters } from '../../../../ingest/pcap/reader.ts';
+import { CHUNK_BYTES, readCaptureChunks, truncationText, type ReaderCounters } from '../../../../ingest/pcap/reader.ts';
 import { ether, ipv4, Pcapng, pcapFile, tcpSegment, tempFile, udpDatagram } from './frames.ts';
 
 interface Seen { linkType: number; iface: number; tsMs: number; caplen: number; origLen: number; first: number }
@@ -166,4 +166,70 @@ test('a pcapng block larger than a read chunk is skipped in the file, and the pa
   assert.deepEqual(seen.map((s) => s.tsMs), [1, 2, 3]);
   assert.deepEqual(c.violations, { pcapng_packet_too_large: 1 });
   assert.equal(c.truncated, false);
+});
+
+test('a pcapng file cut inside a block says where that block starts, how long it says it is, and where the file ends (file offsets)', async () => {
+  const first = new Pcapng().shb().idb(1).epb(0, 1000n, frame).bytes();
+  const second = new Pcapng().epb(0, 2000n, frame).bytes();
+  const bytes = Buffer.concat([first, second]);
+  const { c } = await read(bytes.subarray(0, bytes.length - 10), 'cut2.pcapng');
+  assert.deepEqual(c.truncation, { what: 'block', offset: first.length, length: second.length, fileSize: bytes.length - 10 });
+  assert.equal(truncationText(c.truncation!),
+    `the block at byte ${first.length} is ${second.length} bytes long but the file ends at byte ${bytes.length - 10} (${second.length - 10} of them are there)`);
+});
+
+test('a pcapng block whose length runs past the end of the file is reported at its own offset, not past the end', async () => {
+  const head = new Pcapng().shb().idb(1).epb(0, 1000n, frame).bytes();
+  // A custom block that says it is 2 MiB long (skipped without being read) in a file of a few hundred bytes.
+  const claim = Buffer.alloc(12);
+  claim.writeUInt32LE(0x80000001, 0);
+  claim.writeUInt32LE(2 * 1024 * 1024, 4);
+  const bytes = Buffer.concat([head, claim]);
+  const { seen, c } = await read(bytes, 'past.pcapng');
+  assert.equal(seen.length, 1);
+  assert.equal(c.truncated, true);
+  assert.deepEqual(c.truncation, { what: 'block', offset: head.length, length: 2 * 1024 * 1024, fileSize: bytes.length });
+});
+
+test('a classic pcap cut inside a record says where the record starts', async () => {
+  const bytes = pcapFile([{ tsMs: T0, frame }, { tsMs: T0 + 1, frame }]);
+  const { seen, c } = await read(bytes.subarray(0, bytes.length - 5), 'cut.pcap');
+  assert.equal(seen.length, 1);
+  assert.deepEqual(c.truncation, { what: 'record', offset: 24 + 16 + frame.length, length: 16 + frame.length, fileSize: bytes.length - 5 });
+});
+
+test('a damaged pcapng section header is named at its byte offset in the file', async () => {
+  const bytes = new Pcapng().shb().idb(1).epb(0, 1000n, frame).bytes();
+  const second = new Pcapng().shb().bytes();
+  second.writeUInt32LE(0xdeadbeef, 8);
+  const path = tempFile('bom.pcapng', Buffer.concat([bytes, second]));
+  await assert.rejects(async () => { for await (const _ of readCaptureChunks(path, () => {}, { violations: {}, truncated: false })); },
+    (e: unknown) => hasCode(e, 'input_invalid') && new RegExp(`section header at byte ${bytes.length} has no valid byte-order magic`).test((e as Error).message));
+});
+
+const unsupported = async (bytes: Buffer, name: string): Promise<Error> => {
+  const path = tempFile(name, bytes);
+  let err: unknown;
+  let packets = 0;
+  try { for await (const _ of readCaptureChunks(path, () => { packets++; }, { violations: {}, truncated: false })); } catch (e) { err = e; }
+  assert.ok(hasCode(err, 'input_invalid'), `expected input_invalid, got ${String(err)}`);
+  assert.equal(packets, 0, 'no packet of that link type reaches the decoder');
+  return err as Error;
+};
+
+test('a classic pcap of a link type the decoder does not read is an input error naming it, not packets silently skipped', async () => {
+  const e = await unsupported(pcapFile([{ tsMs: T0, frame }], { linkType: 127 }), 'radiotap.pcap');
+  assert.match(e.message, /^radiotap\.pcap: link type 127 \(IEEE 802\.11 with radiotap header\), named by its file header at byte 20, is not one conduitwatch decodes; it reads Ethernet \(1\), .*raw IP/);
+  const user = await unsupported(pcapFile([{ tsMs: T0, frame }], { linkType: 150 }), 'user.pcap');
+  assert.match(user.message, /link type 150 \(user-defined \(DLT_USER3\)\)/);
+});
+
+test('a pcapng interface of an unsupported link type fails at its first packet, naming the interface; one declared but unused is harmless', async () => {
+  const idle = new Pcapng().shb().idb(1).idb(189).epb(0, 1000n, frame).bytes();
+  const { seen } = await read(idle, 'usb-idle.pcapng');
+  assert.equal(seen.length, 1);
+  const head = new Pcapng().shb().idb(1).idb(189).bytes();
+  const used = Buffer.concat([head, new Pcapng().epb(1, 1000n, frame).bytes()]);
+  const e = await unsupported(used, 'usb.pcapng');
+  assert.match(e.message, new RegExp(`^usb\\.pcapng: link type 189 \\(Linux USB\\), named by the interface \\(#1\\) of the packet block at byte ${head.length}, is not one conduitwatch decodes;.*frame\\.interface_id != 1`));
 });
