@@ -277,6 +277,9 @@ Options:
                   comma list); others are dropped and counted (exporter_denied). UDP has no
                   authentication: set it in production
   --data DIR      sink: chDB data directory                                 [default: ./conduitwatch-data]
+                  detector: edges learned there (rules learn/unlearn) are known to novelty; read
+                  when a partition's engine is built or restored, so a decision reaches a running
+                  detector at its next rebalance or restart
   --http H:P      /healthz, /readyz and Prometheus /metrics; "off" disables  [default: 127.0.0.1:9464]
   --run-id ID     run_id on stored rows; keep it stable across restarts       [default: serve-<site>]
   --prefix P      topic and consumer group prefix (several deployments on one cluster)

@@ -43,6 +43,9 @@ import type { ModelUse } from '../../models/use.ts';
 import type { IncidentState } from '../../incidents/incidents.ts';
 import { Triage } from '../../incidents/triage.ts';
 import { createEngine, restoreEngine } from '../registry.ts';
+import type { BaselineOverrides } from '../../enforce/workflow/learn.ts';
+
+type LearnedEdges = ReturnType<BaselineOverrides['learnedEdges']>;
 
 export const DETECTOR_GROUP = 'conduitwatch-detector';
 
@@ -106,6 +109,12 @@ export interface DetectorOptions {
   groupId?: string;
   /** Trained models the detector engines run (`--model`); a restored engine runs the versions its snapshot names. */
   models?: ModelUse;
+  /**
+   * Edges analysts folded into the baseline (`rules learn`/`unlearn`, audited; enforce/workflow/learn.ts),
+   * read each time a partition's engine is created or restored, so the detectors see the decisions
+   * made up to then: novelty treats a learned edge as known from its first sight.
+   */
+  learned?: () => LearnedEdges;
 }
 
 export class DetectorRole {
@@ -139,18 +148,31 @@ export class DetectorRole {
     return [...this.held.keys()].sort((a, b) => a - b);
   }
 
+  /** `{ config: { novelty: { learned } } }` when analysts learned edges, else nothing. */
+  private learnedConfig(): { config?: Record<string, Record<string, unknown>> } {
+    const learned = this.o.learned?.() ?? [];
+    return learned.length ? { config: { novelty: { learned } } } : {};
+  }
+
+  /** A snapshot's settings with today's learned edges in novelty's (the rest as it was written). */
+  private withLearned(state: EngineState): EngineState {
+    const learned = this.o.learned?.();
+    if (!learned || !state?.config || !(state.detectors ?? []).includes('novelty')) return state;
+    return { ...state, config: { ...state.config, novelty: { ...(state.config.novelty as Record<string, unknown> | undefined), learned } } };
+  }
+
   private async engineFor(p: number): Promise<Held> {
     let h = this.held.get(p);
     if (h) return h;
     const m = (await this.o.bus.readLatest(TOPICS.state, [p])).get(stateKey(p));
     if (m) {
       const st = JSON.parse(m.value.toString('utf8'), reviveNonFinite) as PartitionState;
-      h = { engine: await restoreEngine(this.o.siteMap, st.engine), triage: Triage.create(this.o.siteMap, st.incidents), next: BigInt(st.nextOffset), recent: new RecentMessages() };
+      h = { engine: await restoreEngine(this.o.siteMap, this.withLearned(st.engine)), triage: Triage.create(this.o.siteMap, st.incidents), next: BigInt(st.nextOffset), recent: new RecentMessages() };
       this.o.log.info({ partition: p, nextOffset: st.nextOffset }, 'Detector state restored.');
       this.o.metrics.add('conduitwatch_detector_state_restores_total', { partition: String(p) }, 1);
     } else {
       h = {
-        engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...(this.o.models ? { models: this.o.models } : {}) }),
+        engine: await createEngine(this.o.siteMap, { runId: this.o.runId, ...this.learnedConfig(), ...(this.o.models ? { models: this.o.models } : {}) }),
         triage: Triage.create(this.o.siteMap), next: 0n, recent: new RecentMessages(),
       };
     }

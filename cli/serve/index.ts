@@ -47,6 +47,7 @@ import { usageError } from '../args.ts';
 import { allowedExporters, openInput } from '../inputs.ts';
 import { FlowPublisher } from './collector.ts';
 import { DETECTOR_GROUP, DetectorRole } from './detector.ts';
+import { BaselineOverrides } from '../../enforce/workflow/learn.ts';
 import { startHealthServer, type HealthServer } from './http.ts';
 import { SiemRole } from './siem.ts';
 import { SINK_GROUP, SinkRole } from './sink.ts';
@@ -108,6 +109,8 @@ export interface ServeOptions {
   siem?: SiemConfig;
   /** Detector: trained models to run beside the detectors (`--model`). */
   models?: ModelUse;
+  /** Detector: the data directory whose baseline overrides (`rules learn`/`unlearn`) the engines take. */
+  overridesDir?: string;
   /** Collector: exporter addresses or CIDR blocks allowed to send (`--allow-exporter`); others are dropped and counted. */
   allowedExporters?: string[];
   /** Collector: the spool; without one a publish the bus refuses ends the collector. */
@@ -131,6 +134,9 @@ export interface Serving {
   stop(): Promise<void>;
 }
 
+/** The learned edges of a data directory's baseline overrides, read afresh on each call. */
+const learnedFrom = (dir: string) => () => new BaselineOverrides(dir).learnedEdges();
+
 export const startRoles = async (o: ServeOptions): Promise<Serving> => {
   const s: Serving = { ready: () => true, stop: async () => {} };
   if (o.roles.includes('sink')) {
@@ -148,7 +154,8 @@ export const startRoles = async (o: ServeOptions): Promise<Serving> => {
     await s.siem.start();
   }
   if (o.roles.includes('detector')) {
-    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics, groupId: `${o.groupPrefix ?? ''}${DETECTOR_GROUP}`, ...(o.models ? { models: o.models } : {}) });
+    s.detector = new DetectorRole({ bus: o.bus, siteMap: o.siteMap, runId: o.runId, log: o.log, metrics: o.metrics, groupId: `${o.groupPrefix ?? ''}${DETECTOR_GROUP}`, ...(o.models ? { models: o.models } : {}),
+      ...(o.overridesDir ? { learned: learnedFrom(o.overridesDir) } : {}) });
     await s.detector.start();
   }
   if (o.roles.includes('collector')) {
@@ -284,6 +291,7 @@ export const runServeCommand = async (v: Record<string, unknown>, positionals: s
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
     ...(typeof v.siem === 'string' ? { siem: siemConfig(v) } : {}),
     ...(models ? { models } : {}),
+    overridesDir: typeof v.data === 'string' ? v.data : 'conduitwatch-data',
     ...(allowedExporters(v) ? { allowedExporters: allowedExporters(v)! } : {}),
     ...(spool ? { spool } : {}),
     ...(typeof v.prefix === 'string' ? { groupPrefix: v.prefix } : {}),
