@@ -10,7 +10,7 @@
  * (JSON has no spelling for them, and JSON `null` would be stored as 0).
  */
 import { createHash } from 'node:crypto';
-import type { Alert, Asset, EdgeSeries, FlowRecord, FlowSource, Incident, Severity, WindowScore } from '../core/records.ts';
+import type { Alert, Asset, ConduitReadiness, EdgeSeries, FlowRecord, FlowSource, Incident, Severity, WindowScore } from '../core/records.ts';
 
 /** DateTime64(3) columns take whole milliseconds; pcap times carry microseconds, so truncate. */
 const chMs = (t: number): number => Math.floor(t);
@@ -433,33 +433,17 @@ export const assetRow = (a: AssetSummary, runId: string, observedAt: number): As
 });
 
 /** The full current state of one conduit, as the detector stage holds it. */
-export interface ConduitState {
-  conduit: string;
+export interface ConduitState extends Pick<ConduitReadiness, 'conduit' | 'declared' | 'flows' | 'state' | 'readyAt' | 'coverage' |
+  'cyclesCovered' | 'phaseBucketsSeen' | 'phaseBuckets' | 'novelFirstCycle' | 'novelLastCycle' | 'detectedCycleMs' | 'cycleNote' |
+  'edges' | 'windowsScored' | 'alerts'> {
   fromZone: string;
   toZone: string;
-  declared: boolean;
   firstSeen: number;
   lastSeen: number;
-  flows: number;
   bytes: number;
   status: ConduitStatus;
-  /** The engine's words for the status ('learning, 45% coverage', 'ready', 'new (…)'). */
-  state: string;
   /** Event time the baseline is (or will be) complete. */
   baselineUntil: number;
-  /** Event time the conduit became ready; null while learning. */
-  readyAt: number | null;
-  coverage: number;
-  cyclesCovered: number;
-  phaseBucketsSeen: number;
-  phaseBuckets: number;
-  novelFirstCycle: number;
-  novelLastCycle: number;
-  detectedCycleMs: number | null;
-  cycleNote: string;
-  edges: number;
-  windowsScored: number;
-  alerts: number;
   /** Processing time of this version of the state, epoch ms; the newest row wins. */
   updatedAt: number;
 }
