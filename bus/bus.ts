@@ -191,3 +191,6 @@ export const murmur2 = (data: Buffer): number => {
 
 /** Offset arithmetic on decimal strings. */
 export const nextOffset = (offset: string): string => (BigInt(offset) + 1n).toString();
+
+/** A decode result: never an exception (STYLE.md §4). The codecs (codec.ts, flowcodec.ts) return it. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };

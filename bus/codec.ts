@@ -20,7 +20,7 @@ import {
   Utf8, type Builder, type DataType,
 } from 'apache-arrow';
 import type { Alert, EdgeSeries, FlowRecord, FlowSource, Incident, IntervalSummary, WindowScore } from '../core/records.ts';
-import { HEADERS, type InMessage } from './bus.ts';
+import { HEADERS, type Decoded, type InMessage } from './bus.ts';
 import { decodeFlowRecords } from './flowcodec.ts';
 
 export const SCHEMAS = {
@@ -39,8 +39,7 @@ export const SCHEMAS = {
   incident: 'incident-json/1',
 } as const;
 
-/** A decode result: never an exception (STYLE.md §4). */
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type { Decoded };
 
 const mapType = (): Map_<Utf8, Float64> =>
   new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Float64(), true)]), false), false);

@@ -26,7 +26,7 @@
  * throws: a damaged value gives `{ ok: false, reason }` to dead-letter.
  */
 import type { FlowRecord, FlowSource } from '../core/records.ts';
-import type { Decoded } from './codec.ts';
+import type { Decoded } from './bus.ts';
 
 export const FLOWS_COL_SCHEMA = 'flows-col/2';
 const MAGIC = 0x32465743; // 'CWF2' little-endian
