@@ -50,19 +50,8 @@ export interface InventoryChange {
   explanation: string;
 }
 
-/** A client → server pair on one service: the unit of "who polls whom how". */
-interface Pair {
-  client: string;
-  server: string;
-  proto: number;
-  port: number;
-  l7: string;
-  flows: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** The server sent something back. */
-  answered: boolean;
-  ops: Record<string, number>;
+/** A client → server pair on one service: the unit of "who polls whom how" (a Communication being learned). */
+interface Pair extends Omit<Communication, 'periodMs'> {
   /** Connection starts per leading op (one connection per poll: the period between them). */
   starts: Map<string, { last: number; iv: IntervalSummary }>;
   /** The source port of the last record: a record on the same port continues a connection (a slice). */
@@ -449,6 +438,7 @@ export interface Communication {
   port: number;
   l7: string;
   flows: number;
+  /** The server sent something back. */
   answered: boolean;
   firstSeen: number;
   lastSeen: number;
