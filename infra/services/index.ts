@@ -17,3 +17,4 @@ export { redisCommand } from './resp.ts';
 export type { RespValue } from './resp.ts';
 export { startRsyslog } from './rsyslog.ts';
 export type { ReceivedMessage, RsyslogService } from './rsyslog.ts';
+export { freePort, freeUdpPort } from './process.ts';

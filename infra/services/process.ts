@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { PipelineError } from '../../core/errors.ts';
 
@@ -24,6 +25,15 @@ export const freePort = (): Promise<number> =>
       server.close(() => (port > 0 ? resolvePromise(port) : reject(new Error('could not read the bound port'))));
     });
   });
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (for an exporter's collector, bound then released). */
+export const freeUdpPort = async (): Promise<number> => {
+  const s = createSocket('udp4');
+  await new Promise<void>((ok, fail) => { s.once('error', fail); s.bind(0, '127.0.0.1', () => ok()); });
+  const { port } = s.address();
+  await new Promise<void>((ok) => s.close(() => ok()));
+  return port;
+};
 
 /** `count` distinct free ports. */
 export const freePorts = async (count: number): Promise<number[]> => {

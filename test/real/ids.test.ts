@@ -24,6 +24,7 @@ import type { DatagramDecoder } from '../../ingest/netflow/common.ts';
 import { newPcapStats, readPcapFlows } from '../../ingest/pcap/index.ts';
 import { SimOptions, simulatePlant } from '../../ingest/simulate/index.ts';
 import { projectRoot, requireTool, sharedData, sharedDataDir } from '../support/data.ts';
+import { freeUdpPort } from '../../infra/services/process.ts';
 
 const run = promisify(execFile);
 
@@ -81,14 +82,6 @@ test('the simulator gives the same ids for the same seed, distinct within its ca
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-const freeUdpPort = async (): Promise<number> => {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok) => s.bind(0, '127.0.0.1', ok));
-  const port = s.address().port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-};
 
 /** softflowd -r pcap → datagrams caught on a loopback socket, with the sender's port. */
 const exportOf = async (pcap: string, version: number, dir: string): Promise<{ datagrams: Buffer[]; session: string }> => {

@@ -6,21 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, sharedData } from '../../support/data.ts';
 import { newFileStats } from '../../../ingest/files/csv.ts';
 import { readNfdumpCsv } from '../../../ingest/files/nfdump-csv.ts';
 import { sniffFlowFile } from '../../../ingest/files/sniff.ts';
-
-const freeUdpPort = async (): Promise<number> => {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok) => s.bind(0, '127.0.0.1', ok));
-  const port = s.address().port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-};
+import { freeUdpPort } from '../../../infra/services/process.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 

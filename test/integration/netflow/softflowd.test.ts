@@ -16,7 +16,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -26,6 +25,7 @@ import type { FlowRecord } from '../../../core/records.ts';
 import { testContext } from '../../../core/testing.ts';
 import { Collector, CollectorConfig } from '../../../ingest/netflow/collector.ts';
 import { requireTool, sharedData, sharedDataDir } from '../../support/data.ts';
+import { freeUdpPort } from '../../../infra/services/process.ts';
 
 const run = promisify(execFile);
 /** Every shared capture: the Lemay plant captures and the protocol samples. */
@@ -36,14 +36,6 @@ const captures = (): string[] => {
     return statSync(p).isDirectory() ? walk(p) : /\.(pcap|pcapng)$/.test(n) ? [relative(root, p)] : [];
   }) : []);
   return [...walk(join(root, 'lemay')), ...walk(join(root, 'pcaps'))];
-};
-
-const freeUdpPort = async (): Promise<number> => {
-  const s = createSocket('udp4');
-  await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
-  const { port } = s.address();
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
 };
 
 const waitFor = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {

@@ -18,7 +18,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,7 @@ import { systemClock } from '../../../core/clock.ts';
 import { Metrics, silentLogger } from '../../../core/telemetry.ts';
 import { FlowPublisher } from '../../../cli/serve/collector.ts';
 import { SINK_GROUP, SinkRole } from '../../../cli/serve/sink.ts';
-import { freePort } from '../../../infra/services/process.ts';
+import { freePort, freeUdpPort } from '../../../infra/services/process.ts';
 import { projectRoot, requireTool, sharedData } from '../../support/data.ts';
 import { batchesOf, drained, lemaySite, startKafkaAndStore, stopKafkaAndStore, waitFor, type KafkaAndStore } from './helpers.ts';
 
@@ -45,14 +44,6 @@ const CAPTURES = [
 let env: KafkaAndStore;
 before(async () => { env = await startKafkaAndStore('cw-outages-'); });
 after(() => stopKafkaAndStore(env));
-
-const freeUdpPort = async (): Promise<number> => {
-  const s = createSocket('udp4');
-  await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
-  const { port } = s.address();
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-};
 
 /** softflowd exports a capture as NetFlow v9 to the collector; resolves with the records it says it sent. */
 const softflowd = async (pcap: string, port: number, dir: string): Promise<number> => {
