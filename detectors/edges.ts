@@ -222,7 +222,8 @@ export class EdgeTable {
 
   /** The edge (pair, proto, port, l7 id), created on first sight. */
   edgeOf(p: number, proto: number, port: number, l7: number): number {
-    const big = this.bigPairs.get(p);
+    // Only a pair past PAIR_WALK_MAX edges has a Map: the others skip the lookup.
+    const big = this.pairEdges[p]! > PAIR_WALK_MAX ? this.bigPairs.get(p) : undefined;
     const code = (l7 * 256 + (proto & 255)) * 65_536 + (port & 65_535);
     if (big) {
       const e = big.get(code);

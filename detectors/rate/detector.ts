@@ -156,7 +156,8 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
     }
   };
 
-  const learn = (w: ConduitWindow, e: number, s: number, learning: boolean, score: number, silent: boolean, bucket: number): void => {
+  /** `secN`: the window's security-relevant requests (`securityCount`), counted once by the caller. */
+  const learn = (w: ConduitWindow, e: number, s: number, learning: boolean, score: number, silent: boolean, bucket: number, secN: number): void => {
     if (silent) {
       quiet[e] = quiet[e]! + 1;
       if (learning) add(e, 0, 0, 0, bucket);
@@ -175,7 +176,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
     quietScore[e] = 0;
     if (learning || score < cfg.learnBelow) {
       const acc = w.acc;
-      add(e, s >= 0 ? acc!.requests[s]! : 0, s >= 0 ? acc!.flows[s]! : 0, securityCount(w, s), bucket);
+      add(e, s >= 0 ? acc!.requests[s]! : 0, s >= 0 ? acc!.flows[s]! : 0, secN, bucket);
     }
   };
 
@@ -198,6 +199,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
     const gn = g.n[e]!;
     let score = 0;
     let quietNow = 0;
+    const secN = securityCount(w, s);
     const bandUnit = useRequests ? UNIT_REQUESTS : UNIT_FLOWS;
     if (gn < cfg.minWindows) {
       out.bands?.rate(e, bandUnit, x, NaN, NaN);
@@ -215,8 +217,8 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       const pa = profileAt[e]!;
       if (B > 1 && pa >= 0 && (profileRequests[e] === 1) === useRequests) {
         let bestZ = Infinity;
-        for (const d of NEIGHBOURS) {
-          const b = (bucket + d + B) % B;
+        for (let k = 0; k < NEIGHBOURS.length; k += 1) {
+          const b = (bucket + NEIGHBOURS[k]! + B) % B;
           const i = pa * B + b;
           if (prof.n[i]! < cfg.minBucketWindows) continue;
           const z = Math.abs(x - prof.mean[i]!) / sdEffAt(prof, i);
@@ -234,7 +236,6 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       const sdr = m.std(mi);
       sumVar += sdr * sdr;
       out.bands?.rate(e, bandUnit, x, round(mu), round(sdr));
-      const secN = securityCount(w, s);
       const secMu = sec.mean[e]!;
       const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
       const security = zSec > z;
@@ -264,7 +265,7 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       }
     }
     // Maintenance traffic is scored but never learned: the production baseline stays clean.
-    if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket);
+    if (ctx.maintenance === undefined) learn(w, e, s, ctx.learning || gn < cfg.minWindows, score, quietNow > 0, bucket, secN);
   };
 
   return {
