@@ -146,7 +146,12 @@ export class EdgeBands {
     this.intervals = grow(this.intervals, edges); this.score = grow(this.score, edges);
   }
 
-  private touch(e: number): void {
+  /**
+   * Marks edge `e` touched (its numbers reset to "not known" on the first touch of the
+   * conduit-window). Detectors on the hot path mark, then write the columns themselves: numbers
+   * handed to a method that is not inlined are boxed, one heap number each per edge-window.
+   */
+  touch(e: number): void {
     if (this.stamp[e] === this.pass) return;
     this.stamp[e] = this.pass;
     this.list[this.n++] = e;

@@ -124,7 +124,8 @@ export class EdgeTable {
   /** Whether a server port of `proto` is a dynamic one (see the constructor). */
   isEphemeral(proto: number, port: number): boolean {
     if (proto !== 6 && proto !== 17) return false;
-    for (const [lo, hi] of this.ephemeral) if (port >= lo && port <= hi) return true;
+    const r = this.ephemeral;
+    for (let i = 0; i < r.length; i += 1) if (port >= r[i]![0] && port <= r[i]![1]) return true;
     return false;
   }
 

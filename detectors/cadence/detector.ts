@@ -119,17 +119,18 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
   let wBaseCount = new Float64Array(8);
   let wBaseMean = new Float64Array(8);
   let wBaseM2 = new Float64Array(8);
-  const work = (ch: number, sig: number, count: number, mean: number, m2: number, baseCount: number, baseMean: number, baseM2: number): void => {
+  /** A new scratch channel (its columns grown); the caller writes its numbers, then `judge`s it. */
+  const workSlot = (ch: number, sig: number): number => {
     const i = wN++;
     if (i >= wCh.length) {
       wCh = grow(wCh, i + 1); wSig = grow(wSig, i + 1); wOk = grow(wOk, i + 1); wJudged = grow(wJudged, i + 1); wZ = grow(wZ, i + 1);
       wCount = grow(wCount, i + 1); wMean = grow(wMean, i + 1); wM2 = grow(wM2, i + 1); wBaseCount = grow(wBaseCount, i + 1);
       wBaseMean = grow(wBaseMean, i + 1); wBaseM2 = grow(wBaseM2, i + 1);
     }
-    wCh[i] = ch; wSig[i] = sig; wCount[i] = count; wMean[i] = mean; wM2[i] = m2; wBaseCount[i] = baseCount; wBaseMean[i] = baseMean; wBaseM2[i] = baseM2;
+    wCh[i] = ch; wSig[i] = sig;
     wZ[i] = 0;
     wJudged[i] = 0;
-    wOk[i] = judge(i) ? 1 : 0;
+    return i;
   };
 
   /** Judges scratch channel `i` (its z and whether it was judged); false when the window holds too few intervals on it. */
@@ -215,7 +216,10 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
   const scoreEdge = (acc: WindowAcc, s: number, t: EdgeTable, ctx: WindowContext, out: FindingSink, learn: boolean): void => {
     const e = acc.edge[s]!;
     wN = 0;
-    work(REQ, REQ, acc.riCount[s]!, acc.riMean[s]!, acc.riM2[s]!, reqCount[e]!, reqMean[e]!, reqM2[e]!);
+    const r = workSlot(REQ, REQ);
+    wCount[r] = acc.riCount[s]!; wMean[r] = acc.riMean[s]!; wM2[r] = acc.riM2[s]!;
+    wBaseCount[r] = reqCount[e]!; wBaseMean[r] = reqMean[e]!; wBaseM2[r] = reqM2[e]!;
+    wOk[r] = judge(r) ? 1 : 0;
     if (acc.startsHead[s]! >= 0) {
       for (const [sig, times] of startsBySig(acc, s, t)) {
         const ch = channelOf(e, sig);
@@ -235,7 +239,9 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
           prev = ts;
         }
         chLast[ch] = times[times.length - 1]!;
-        work(ch, chSig[ch]!, count, mean, m2, chCount[ch]!, chMean[ch]!, chM2[ch]!);
+        const i = workSlot(ch, chSig[ch]!);
+        wCount[i] = count; wMean[i] = mean; wM2[i] = m2; wBaseCount[i] = chCount[ch]!; wBaseMean[i] = chMean[ch]!; wBaseM2[i] = chM2[ch]!;
+        wOk[i] = judge(i) ? 1 : 0;
       }
     }
     let worst = -1;
@@ -256,9 +262,17 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
     // The edge's band: its request channel when measured, else the connection channel that tells most.
     const band = wOk[0] === 1 && wCount[0]! > 0 ? 0 : best >= 0 && wCount[best]! > 0 ? best : -1;
     if (band >= 0 && out.bands) {
+      // EdgeBands.cadence, written in place (round(x, 2) = Math.round(x * 100) / 100): no number is boxed per edge.
+      const b = out.bands;
       const learned = wBaseCount[band]! >= cfg.minBaselineIntervals;
-      out.bands.cadence(e, round(wMean[band]!, 2), round(std(wCount[band]!, wM2[band]!), 2), learned ? round(wBaseMean[band]!, 2) : NaN,
-        learned ? round(std(wBaseCount[band]!, wBaseM2[band]!), 2) : NaN, wCount[band]!);
+      b.touch(e);
+      const c = wCount[band]!;
+      b.periodMs[e] = Math.round(wMean[band]! * 100) / 100;
+      b.jitterMs[e] = Math.round((c > 1 ? Math.sqrt(wM2[band]! / (c - 1)) : 0) * 100) / 100;
+      const bc = wBaseCount[band]!;
+      b.expectedPeriodMs[e] = learned ? Math.round(wBaseMean[band]! * 100) / 100 : NaN;
+      b.expectedJitterMs[e] = learned ? Math.round((bc > 1 ? Math.sqrt(wBaseM2[band]! / (bc - 1)) : 0) * 100) / 100 : NaN;
+      b.intervals[e] = c;
     }
     const score = zToScore(wZ[worst]!);
     if (out.wants(score, undefined, e)) {

@@ -164,10 +164,19 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
       pairProd[w.edges.pair[e]!] = pairProd[w.edges.pair[e]!]! + 1;
     }
     const c = w.conduit;
-    let set = sources.get(c);
-    if (!set) sources.set(c, (set = new Set()));
-    set.add(w.edges.pairSrc[w.edges.pair[e]!]!);
+    // The conduit's initiators, looked up once per window (`learnSources`), made on first need.
+    let set = learnSources;
+    if (!set) {
+      set = sources.get(c);
+      if (!set) sources.set(c, (set = new Set()));
+      learnSources = set;
+    }
+    const src = w.edges.pairSrc[w.edges.pair[e]!]!;
+    if (src !== learnLastSrc) { set.add(src); learnLastSrc = src; }
   };
+  /** `learn`'s conduit set and the last initiator it added, reset per window. */
+  let learnSources: Set<number> | undefined;
+  let learnLastSrc = -1;
 
   /** Edges an analyst learned (cfg.learned), by edge id; folded into production on first sight. */
   const learned = new Map(cfg.learned.map((l) => [edgeId({ src: l.src, dst: l.dst, proto: l.proto, dstPort: l.dstPort, l7: l.l7 }), l]));
@@ -462,6 +471,8 @@ const buildNovelty = (cfg: NoveltyConfig, securityOp?: ProtocolSecurity): Window
         out.push(f);
       }
       // Learn.
+      learnSources = undefined;
+      learnLastSrc = -1;
       for (let k = 0; k < n; k += 1) {
         const s = acc.order[w.from + k]!;
         const e = acc.edge[s]!;

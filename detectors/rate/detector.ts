@@ -169,10 +169,13 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       }
       return;
     }
-    const list = pending.get(e);
-    if (list && quietScore[e]! < cfg.learnBelow) for (const b of list) add(e, 0, 0, 0, b);
+    // Pending silent windows exist only inside a quiet run: a polled edge skips the Map.
+    if (quiet[e]! > 0) {
+      const list = pending.get(e);
+      if (list && quietScore[e]! < cfg.learnBelow) for (const b of list) add(e, 0, 0, 0, b);
+      pending.delete(e);
+    }
     quiet[e] = 0;
-    pending.delete(e);
     quietScore[e] = 0;
     if (learning || score < cfg.learnBelow) {
       const acc = w.acc;
@@ -235,7 +238,12 @@ const buildRate = (cfg: RateConfig, securityOp?: ProtocolSecurity): WindowDetect
       sumExpected += mu;
       const sdr = m.std(mi);
       sumVar += sdr * sdr;
-      out.bands?.rate(e, bandUnit, x, round(mu), round(sdr));
+      const b = out.bands;
+      if (b) {
+        // EdgeBands.rate, written in place (round(x) = Math.round(x * 1e4) / 1e4): no number is boxed per edge.
+        b.touch(e);
+        b.unit[e] = bandUnit; b.observed[e] = x; b.expected[e] = Math.round(mu * 1e4) / 1e4; b.expectedStd[e] = Math.round(sdr * 1e4) / 1e4;
+      }
       const secMu = sec.mean[e]!;
       const zSec = secN > secMu ? (secN - secMu) / sdEffAt(sec, e) : 0;
       const security = zSec > z;
