@@ -141,8 +141,9 @@ const buildCadence = (cfg: CadenceConfig): WindowDetector => {
     if (baseCount < cfg.minBaselineIntervals) return true;
     const baseMean = wBaseMean[i]!;
     const mean = wMean[i]!;
-    const jitterBase = std(baseCount, wBaseM2[i]!);
-    const jitterSeen = std(count, wM2[i]!);
+    // std(), written out: a number returned from a call that is not inlined is boxed, per edge-window.
+    const jitterBase = baseCount > 1 ? Math.sqrt(wBaseM2[i]! / (baseCount - 1)) : 0;
+    const jitterSeen = count > 1 ? Math.sqrt(wM2[i]! / (count - 1)) : 0;
     const cv = baseMean > 0 ? jitterBase / baseMean : Infinity;
     if (cv > cfg.maxPeriodicCv) return true;
     const jitterEff = Math.max(jitterBase, cfg.relativeFloor * baseMean, cfg.absoluteFloorMs);
