@@ -3,7 +3,9 @@
  * session slice per edge and window, all detectors, one conduit), timed in CPU seconds of the
  * engine alone (`ingest` + `flush`; building the flow records is not counted), beside wall time.
  * Memory after a forced GC, per edge: the JS heap the engine holds and the typed-array columns
- * (ArrayBuffers, outside the heap), beside the size of its JSON snapshot.
+ * (ArrayBuffers, outside the heap), beside the size of its JSON snapshot. Beside them, in the same
+ * run, the ceiling: the same per-edge statistics of the same records in one fused typed-array loop
+ * (`ceiling`, `ceilingEdgeWindowsPerCpuSec`).
  *
  *   node --import tsx bench/detect.ts                  → 10 000 edges × 30 windows, then 100 000 × 10
  *   node --import tsx bench/detect.ts <edges> <windows>
