@@ -15,37 +15,40 @@ export const MAX_IDENTITY_REPORTS = 8;
  */
 export class OpCounts {
   static readonly SCAN = 16;
+  /** Slots [0, n) are this slice's; the arrays are never shrunk (clearing is `n = 0`, not a length store). */
   private readonly names: string[] = [];
   private readonly counts: number[] = [];
+  private n = 0;
   private index: Map<string, number> | undefined;
 
   add(name: string): void {
     const names = this.names;
+    const n = this.n;
     if (this.index === undefined) {
-      for (let i = 0; i < names.length; i++) {
+      for (let i = 0; i < n; i++) {
         if (names[i] === name) { this.counts[i]!++; return; }
       }
-      if (names.length === OpCounts.SCAN) this.index = new Map(names.map((n, i) => [n, i]));
+      if (n === OpCounts.SCAN) this.index = new Map(names.slice(0, n).map((x, i) => [x, i]));
     } else {
       const i = this.index.get(name);
       if (i !== undefined) { this.counts[i]!++; return; }
     }
-    this.index?.set(name, names.length);
-    names.push(name);
-    this.counts.push(1);
+    this.index?.set(name, n);
+    names[n] = name;
+    this.counts[n] = 1;
+    this.n = n + 1;
   }
 
-  /** Forgets every count, keeping the arrays (they are never handed out: {@link toRecord} copies). */
+  /** Forgets every count (the arrays are never handed out: {@link toRecord} copies). */
   clear(): void {
-    this.names.length = 0;
-    this.counts.length = 0;
+    this.n = 0;
     this.index = undefined;
   }
 
   /** The counts as a record, keys in first-seen order. */
   toRecord(): Record<string, number> {
     const r: Record<string, number> = {};
-    for (let i = 0; i < this.names.length; i++) r[this.names[i]!] = this.counts[i]!;
+    for (let i = 0; i < this.n; i++) r[this.names[i]!] = this.counts[i]!;
     return r;
   }
 }
@@ -123,13 +126,21 @@ export class L7Slice {
       rec.l7 = l7;
       rec.l7Ops = this.ops.toRecord();
       rec.l7OpsRev = this.opsRev.toRecord();
-      if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
+      if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = this.unitList();
       if (this.nErrors > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
       if (this.ids) rec.identity = this.ids;
     }
     if (this.nViolations > 0) rec.l7Violations = this.violations;
     this.reset();
+  }
+
+  /** `l7Units`: the slice's units, sorted (most slices address one unit, the one added last). */
+  private unitList(): number[] {
+    const size = this.units.size;
+    if (size === 0) return [];
+    if (size === 1) return [this.lastUnit];
+    return [...this.units].sort((a, b) => a - b);
   }
 
   /** Drops the slice's counts without writing them (a flow found not to be the protocol's). */
