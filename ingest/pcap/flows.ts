@@ -46,9 +46,9 @@
  * its sequence number is within {@link RETRANSMIT_WINDOW} of where the ended flow had got to; further
  * away it is another connection on the same 5-tuple whose SYN was missed.
  */
-import { flowId, type DirectionNote, type FlowRecord } from '../../core/records.ts';
+import { flowIdAfter, flowIdPrefix, type DirectionNote, type FlowIdPrefix, type FlowRecord } from '../../core/records.ts';
 import { dstIsServer, isGroupAddress, portRuleNote } from '../direction.ts';
-import { macAt, type DecodedPacket } from './decode.ts';
+import { ipString, macAt, type DecodedPacket } from './decode.ts';
 import type { L7Analyzer, L7Session } from './l7.ts';
 
 /** Flow-assembly options; all durations in ms of event time. */
@@ -72,6 +72,10 @@ export const CLOSE_LINGER_MS = 1_000;
  * slot overwrites it (a retransmission of a flow overwritten so is dissected again, as before).
  */
 export const ENDED_FLOWS = 65_536;
+
+/** Slots of the address-text caches (a power of two). */
+const TEXT_SLOTS = 4096;
+const textSlot = (key: number): number => (Math.imul(key ^ (key >>> 16), 0x45d9f3b) >>> 20) & (TEXT_SLOTS - 1);
 
 /** Ended flow objects kept for reuse at most. */
 const SPARE_FLOWS = 16_384;
@@ -191,6 +195,18 @@ export class FlowAssembler {
   private readonly activeTimeoutMs: number;
   /** Records emitted so far. */
   emitted = 0;
+  /** `flowId('pcap', exporter, …)` with its first two parts hashed once. */
+  private readonly idPrefix: FlowIdPrefix;
+  /**
+   * Address texts by address, direct-mapped (IPv4 as a signed 32-bit key; MAC as 16 + 32 bits): a
+   * capture's flows repeat a few hundred hosts, so a flow takes the string of its endpoints from here
+   * instead of formatting two addresses and two MACs.
+   */
+  private readonly ipKey = new Int32Array(TEXT_SLOTS);
+  private readonly ipText: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+  private readonly macHi = new Int32Array(TEXT_SLOTS);
+  private readonly macLo = new Int32Array(TEXT_SLOTS);
+  private readonly macText: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
 
   constructor(
     private readonly exporter: string,
@@ -202,6 +218,7 @@ export class FlowAssembler {
       throw new RangeError(`flow options must be positive durations, got ${JSON.stringify(opts)}`);
     }
     this.sweepEvery = Math.min(1_000, opts.idleTimeoutMs / 2);
+    this.idPrefix = flowIdPrefix('pcap', exporter);
     this.activeTimeoutMs = opts.activeTimeoutMs;
   }
 
@@ -382,8 +399,8 @@ export class FlowAssembler {
     const icmp = proto === 1 || proto === 58;
     let senderIsClient: boolean;
     let dirNote: DirectionNote | undefined;
-    const a = pkt.srcIp;
-    const b = pkt.dstIp;
+    const a = pkt.ipVersion === 4 ? this.ipv4Text(pkt.buf, pkt.srcOff, pkt.view.getInt32(pkt.srcOff)) : pkt.srcIp;
+    const b = pkt.ipVersion === 4 ? this.ipv4Text(pkt.buf, pkt.dstOff, pkt.view.getInt32(pkt.dstOff)) : pkt.dstIp;
     if (icmp) senderIsClient = true;
     else if (proto === 6 && pkt.tcpFlags & TCP_SYN) senderIsClient = !(pkt.tcpFlags & TCP_ACK);
     else if (isGroupAddress(b) || isGroupAddress(a)) { senderIsClient = isGroupAddress(b); dirNote = 'direction_group'; }
@@ -427,8 +444,8 @@ export class FlowAssembler {
     f.srcMac = ''; f.dstMac = '';
     if (pkt.macOff >= 0) {
       // The first frame's sender and receiver, read once per flow.
-      const sender = macAt(pkt.buf, pkt.macOff + 6);
-      const receiver = macAt(pkt.buf, pkt.macOff);
+      const sender = this.macText6(pkt.buf, pkt.macOff + 6);
+      const receiver = this.macText6(pkt.buf, pkt.macOff);
       f.srcMac = senderIsClient ? sender : receiver;
       f.dstMac = senderIsClient ? receiver : sender;
     }
@@ -437,6 +454,31 @@ export class FlowAssembler {
       if (an.matches(proto, f.srcPort, f.dstPort)) { f.l7 = this.sessions.get(an)?.pop() ?? an.create(); f.analyzer = an; break; }
     }
     return f;
+  }
+
+  /** The dotted quad of the IPv4 address `key` at `buf[off]`. */
+  private ipv4Text(buf: Buffer, off: number, key: number): string {
+    const slot = textSlot(key);
+    const t = this.ipText[slot];
+    if (t !== undefined && this.ipKey[slot] === key) return t;
+    const text = ipString(buf, off, 4);
+    this.ipKey[slot] = key;
+    this.ipText[slot] = text;
+    return text;
+  }
+
+  /** {@link macAt} of `buf[off, off + 6)`. */
+  private macText6(buf: Buffer, off: number): string {
+    const hi = (buf[off]! << 8) | buf[off + 1]!;
+    const lo = (buf[off + 2]! << 24) | (buf[off + 3]! << 16) | (buf[off + 4]! << 8) | buf[off + 5]!;
+    const slot = textSlot(lo ^ Math.imul(hi, 0x9e3779b1));
+    const t = this.macText[slot];
+    if (t !== undefined && this.macLo[slot] === lo && this.macHi[slot] === hi) return t;
+    const text = macAt(buf, off);
+    this.macHi[slot] = hi;
+    this.macLo[slot] = lo;
+    this.macText[slot] = text;
+    return text;
   }
 
   /** Emits every flow with packets in the slice that just ended. */
@@ -523,14 +565,16 @@ export class FlowAssembler {
   }
 
   private blank(f: Flow): FlowRecord {
-    return {
+    const rec: FlowRecord = {
       id: '', tsStart: f.tsStart, tsEnd: f.tsEnd,
       srcIp: f.srcIp, srcPort: f.srcPort, dstIp: f.dstIp, dstPort: f.dstPort, proto: f.proto,
       packets: f.packets, bytes: f.bytes, packetsRev: f.packetsRev, bytesRev: f.bytesRev,
       tcpFlags: f.tcpFlags, exporter: this.exporter, observationDomain: 0, source: 'pcap',
-      ...(f.srcMac ? { srcMac: f.srcMac } : {}),
-      ...(f.dstMac ? { dstMac: f.dstMac } : {}),
     };
+    // Assigned, not spread from a literal: the same key order, without a temporary object per record.
+    if (f.srcMac) rec.srcMac = f.srcMac;
+    if (f.dstMac) rec.dstMac = f.dstMac;
+    return rec;
   }
 
   private countL7(rec: FlowRecord): void {
@@ -540,7 +584,7 @@ export class FlowAssembler {
 
   private record(f: Flow, final: boolean): FlowRecord {
     const rec = this.blank(f);
-    rec.id = flowId('pcap', this.exporter, f.firstIndex, Math.floor(f.tsStart / this.opts.sliceMs));
+    rec.id = flowIdAfter(this.idPrefix, f.firstIndex, Math.floor(f.tsStart / this.opts.sliceMs));
     if (f.l7) {
       f.l7.flush(rec, final);
       this.countL7(rec);
