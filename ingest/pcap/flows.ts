@@ -123,6 +123,9 @@ interface Flow {
   b6: string;
   /** Next flow in the same hash bucket. */
   chain: Flow | undefined;
+  /** Neighbours in the list of every open flow (what slice flushes and sweeps walk). */
+  older: Flow | undefined;
+  newer: Flow | undefined;
   /** Whether the initiator is the key's first endpoint. */
   initIsA: boolean;
   /** How the direction was inferred when no handshake fixed it, else undefined. */
@@ -168,6 +171,8 @@ export class FlowAssembler {
   /** Hash buckets; collisions chained through `Flow.chain`. */
   private readonly table = new Map<number, Flow>();
   private size = 0;
+  /** The newest open flow; the list of open flows runs through `Flow.older`. */
+  private newest: Flow | undefined;
   /** The flow of the previous packet (still in the table), or undefined. */
   private last: Flow | undefined;
   private out: FlowRecord[] = [];
@@ -252,7 +257,8 @@ export class FlowAssembler {
     this.table.clear();
     this.last = undefined;
     this.size = 0;
-    for (const f of all) f.chain = undefined;
+    this.newest = undefined;
+    for (const f of all) { f.chain = undefined; f.older = undefined; f.newer = undefined; }
     this.emitSorted(all, true);
   }
 
@@ -317,6 +323,9 @@ export class FlowAssembler {
       f.hash = hash; f.a = a; f.b = b; f.ports = ports; f.a6 = a6; f.b6 = b6;
       f.chain = this.table.get(hash);
       this.table.set(hash, f);
+      f.older = this.newest;
+      if (this.newest) this.newest.newer = f;
+      this.newest = f;
       this.size++;
       if (proto === 6 && f.l7 && this.endedCount > 0 && !(flags & TCP_SYN)) this.resume(f, pkt.seq, srcIsA);
     } else if (ts - f.tsStart >= this.activeTimeoutMs && f.packets + f.packetsRev > 0) {
@@ -384,13 +393,17 @@ export class FlowAssembler {
       if (p) p.chain = f.chain;
     }
     f.chain = undefined;
+    if (f.newer) f.newer.older = f.older; else this.newest = f.older;
+    if (f.older) f.older.newer = f.newer;
+    f.older = undefined;
+    f.newer = undefined;
     this.size--;
   }
 
   /** Every open flow, in no particular order (callers sort). */
   private all(): Flow[] {
     const list: Flow[] = [];
-    for (const head of this.table.values()) for (let f: Flow | undefined = head; f; f = f.chain) list.push(f);
+    for (let f = this.newest; f; f = f.older) list.push(f);
     return list;
   }
 
@@ -407,7 +420,7 @@ export class FlowAssembler {
     else { senderIsClient = dstIsServer(pkt.srcPort, pkt.dstPort); dirNote = portRuleNote(pkt.srcPort, pkt.dstPort); }
     const f: Flow = this.spare.pop() ?? {
       id: 0,
-      hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined,
+      hash: 0, a: 0, b: 0, ports: 0, a6: '', b6: '', chain: undefined, older: undefined, newer: undefined,
       initIsA: senderIsClient === srcIsA,
       dirNote,
       srcIp: senderIsClient ? a : b,
@@ -427,7 +440,7 @@ export class FlowAssembler {
     };
     // A flow object taken from `spare` is set field by field (the literal above only runs when none is).
     f.id = this.nextId++;
-    f.hash = 0; f.a = 0; f.b = 0; f.ports = 0; f.a6 = ''; f.b6 = ''; f.chain = undefined;
+    f.hash = 0; f.a = 0; f.b = 0; f.ports = 0; f.a6 = ''; f.b6 = ''; f.chain = undefined; f.older = undefined; f.newer = undefined;
     f.initIsA = senderIsClient === srcIsA;
     f.dirNote = dirNote;
     f.srcIp = senderIsClient ? a : b;
@@ -484,19 +497,16 @@ export class FlowAssembler {
   /** Emits every flow with packets in the slice that just ended. */
   private flushSlice(): void {
     const live: Flow[] = [];
-    for (const head of this.table.values()) {
-      for (let f: Flow | undefined = head; f; f = f.chain) if (f.packets + f.packetsRev > 0) live.push(f);
-    }
+    for (let f = this.newest; f; f = f.older) if (f.packets + f.packetsRev > 0) live.push(f);
     this.emitSorted(live, false);
   }
 
   /** Emits and forgets idle flows and closed flows past their linger. */
   private sweep(now: number): void {
     const done: Flow[] = [];
-    for (const head of this.table.values()) {
-      for (let f: Flow | undefined = head; f; f = f.chain) {
-        if (now - f.lastTs >= this.opts.idleTimeoutMs || (f.closedAt >= 0 && now - f.closedAt >= CLOSE_LINGER_MS)) done.push(f);
-      }
+    const idle = this.opts.idleTimeoutMs;
+    for (let f = this.newest; f; f = f.older) {
+      if (now - f.lastTs >= idle || (f.closedAt >= 0 && now - f.closedAt >= CLOSE_LINGER_MS)) done.push(f);
     }
     for (const f of done) {
       this.remove(f);

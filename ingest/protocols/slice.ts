@@ -53,6 +53,9 @@ export class OpCounts {
   }
 }
 
+/** Distinct units a slice scans for before it keeps a set. */
+const UNIT_SCAN = 16;
+
 export class L7Slice {
   private ops = new OpCounts();
   private opsRev = new OpCounts();
@@ -61,7 +64,13 @@ export class L7Slice {
   /** Bumps of `errors` / `violations` in this slice: whether they are handed to the record. */
   private nErrors = 0;
   private nViolations = 0;
-  private units = new Set<number>();
+  /**
+   * Distinct units of the slice in [0, nUnits) (a slice addresses one or a few: a scan, and no Set whose
+   * clear() allocates a new table per flow); past {@link UNIT_SCAN} a set answers membership.
+   */
+  private readonly unitIds: number[] = [];
+  private nUnits = 0;
+  private unitSet: Set<number> | undefined;
   private gaps: IntervalSummary = intervals.empty();
   private lastRequestTs = -1;
   /** The unit added last (most requests repeat it), -1 for none. */
@@ -95,8 +104,18 @@ export class L7Slice {
   /** A unit id / station / common address the initiator addressed (`l7Units`). */
   unit(id: number): void {
     if (id === this.lastUnit) return;
-    this.units.add(id);
     this.lastUnit = id;
+    const n = this.nUnits;
+    if (this.unitSet !== undefined) {
+      if (this.unitSet.has(id)) return;
+      this.unitSet.add(id);
+    } else {
+      const ids = this.unitIds;
+      for (let i = 0; i < n; i++) if (ids[i] === id) return;
+      if (n === UNIT_SCAN) this.unitSet = new Set([...ids.slice(0, n), id]);
+    }
+    this.unitIds[n] = id;
+    this.nUnits = n + 1;
   }
 
   /**
@@ -126,7 +145,7 @@ export class L7Slice {
       rec.l7 = l7;
       rec.l7Ops = this.ops.toRecord();
       rec.l7OpsRev = this.opsRev.toRecord();
-      if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = this.unitList();
+      if (this.unitsWhenEmpty || this.nUnits > 0) rec.l7Units = this.unitList();
       if (this.nErrors > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
       if (this.ids) rec.identity = this.ids;
@@ -137,10 +156,10 @@ export class L7Slice {
 
   /** `l7Units`: the slice's units, sorted (most slices address one unit, the one added last). */
   private unitList(): number[] {
-    const size = this.units.size;
-    if (size === 0) return [];
-    if (size === 1) return [this.lastUnit];
-    return [...this.units].sort((a, b) => a - b);
+    const n = this.nUnits;
+    if (n === 0) return [];
+    if (n === 1) return [this.unitIds[0]!];
+    return this.unitIds.slice(0, n).sort((a, b) => a - b);
   }
 
   /** Drops the slice's counts without writing them (a flow found not to be the protocol's). */
@@ -151,7 +170,8 @@ export class L7Slice {
     this.opsRev.clear();
     if (this.nErrors > 0) { this.errors = {}; this.nErrors = 0; }
     if (this.nViolations > 0) { this.violations = {}; this.nViolations = 0; }
-    if (this.units.size > 0) this.units.clear();
+    this.nUnits = 0;
+    this.unitSet = undefined;
     this.lastUnit = -1;
     if (this.gaps.count > 0) this.gaps = intervals.empty();
     this.lastRequestTs = -1;
