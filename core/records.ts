@@ -197,23 +197,54 @@ export type DirectionNote = 'direction_port' | 'direction_lower_port' | 'directi
  * connection-per-poll captures (9 packets per flow) SHA-256 took 7 % of pcap ingest.
  */
 export const flowId = (...parts: (string | number)[]): string => {
-  const st = ID_STATE;
-  st.fill(0);
+  ID_STATE.fill(0);
   idWords = 0;
-  for (let p = 0; p < parts.length; p++) {
-    const v = parts[p]!;
-    if (typeof v === 'number' && Number.isSafeInteger(v)) {
-      const a = Math.abs(v);
-      idPut(0x4e000000 | (v < 0 ? 1 : 0));
-      idPut(a >>> 0);
-      idPut((a / 4_294_967_296) >>> 0);
-    } else {
-      const s = typeof v === 'string' ? v : String(v);
-      const n = s.length;
-      idPut(0x53000000 | (n & 0xffffff));
-      for (let i = 0; i < n; i += 2) idPut(s.charCodeAt(i) | ((i + 1 < n ? s.charCodeAt(i + 1) : 0) << 16));
-    }
+  for (let p = 0; p < parts.length; p++) idPart(parts[p]!);
+  return idFinish();
+};
+
+/** The hash state after an id's leading parts (see {@link flowIdPrefix}). */
+export interface FlowIdPrefix {
+  readonly state: Int32Array;
+  readonly words: number;
+}
+
+/**
+ * The leading parts of ids that share them, hashed once: `flowIdAfter(flowIdPrefix('pcap', file), n, slice)`
+ * is `flowId('pcap', file, n, slice)`, without hashing the file name again for every record.
+ */
+export const flowIdPrefix = (...parts: (string | number)[]): FlowIdPrefix => {
+  ID_STATE.fill(0);
+  idWords = 0;
+  for (let p = 0; p < parts.length; p++) idPart(parts[p]!);
+  return { state: ID_STATE.slice(), words: idWords };
+};
+
+/** `flowId(...prefix parts, x, y)` for two more number parts. */
+export const flowIdAfter = (prefix: FlowIdPrefix, x: number, y: number): string => {
+  ID_STATE.set(prefix.state);
+  idWords = prefix.words;
+  idPart(x);
+  idPart(y);
+  return idFinish();
+};
+
+const idPart = (v: string | number): void => {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) {
+    const a = Math.abs(v);
+    idPut(0x4e000000 | (v < 0 ? 1 : 0));
+    idPut(a >>> 0);
+    idPut((a / 4_294_967_296) >>> 0);
+  } else {
+    const s = typeof v === 'string' ? v : String(v);
+    const n = s.length;
+    idPut(0x53000000 | (n & 0xffffff));
+    for (let i = 0; i < n; i += 2) idPut(s.charCodeAt(i) | ((i + 1 < n ? s.charCodeAt(i + 1) : 0) << 16));
   }
+};
+
+const idFinish = (): string => {
+  const st = ID_STATE;
   while (st[8] !== 0) idPut(0);
   let h1 = st[0]! ^ idWords, h2 = st[1]! ^ idWords, h3 = st[2]! ^ idWords, h4 = st[3]! ^ idWords;
   h1 = (h1 + h2 + h3 + h4) | 0; h2 = (h2 + h1) | 0; h3 = (h3 + h1) | 0; h4 = (h4 + h1) | 0;

@@ -65,7 +65,7 @@ export const PCAP_ANALYZERS: readonly L7Analyzer[] = [
 
 /**
  * Reads a pcap or pcapng file and yields its flow records in emission order, one batch per read chunk
- * (4 MiB of file). Throws `PipelineError('input_invalid')` when the file cannot be read as a capture;
+ * (1 MiB of file, `CHUNK_BYTES`). Throws `PipelineError('input_invalid')` when the file cannot be read as a capture;
  * everything else bad is counted in `stats`.
  */
 export async function* readPcapFlows(

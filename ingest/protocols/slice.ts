@@ -15,40 +15,46 @@ export const MAX_IDENTITY_REPORTS = 8;
  */
 export class OpCounts {
   static readonly SCAN = 16;
+  /** Slots [0, n) are this slice's; the arrays are never shrunk (clearing is `n = 0`, not a length store). */
   private readonly names: string[] = [];
   private readonly counts: number[] = [];
+  private n = 0;
   private index: Map<string, number> | undefined;
 
   add(name: string): void {
     const names = this.names;
+    const n = this.n;
     if (this.index === undefined) {
-      for (let i = 0; i < names.length; i++) {
+      for (let i = 0; i < n; i++) {
         if (names[i] === name) { this.counts[i]!++; return; }
       }
-      if (names.length === OpCounts.SCAN) this.index = new Map(names.map((n, i) => [n, i]));
+      if (n === OpCounts.SCAN) this.index = new Map(names.slice(0, n).map((x, i) => [x, i]));
     } else {
       const i = this.index.get(name);
       if (i !== undefined) { this.counts[i]!++; return; }
     }
-    this.index?.set(name, names.length);
-    names.push(name);
-    this.counts.push(1);
+    this.index?.set(name, n);
+    names[n] = name;
+    this.counts[n] = 1;
+    this.n = n + 1;
   }
 
-  /** Forgets every count, keeping the arrays (they are never handed out: {@link toRecord} copies). */
+  /** Forgets every count (the arrays are never handed out: {@link toRecord} copies). */
   clear(): void {
-    this.names.length = 0;
-    this.counts.length = 0;
+    this.n = 0;
     this.index = undefined;
   }
 
   /** The counts as a record, keys in first-seen order. */
   toRecord(): Record<string, number> {
     const r: Record<string, number> = {};
-    for (let i = 0; i < this.names.length; i++) r[this.names[i]!] = this.counts[i]!;
+    for (let i = 0; i < this.n; i++) r[this.names[i]!] = this.counts[i]!;
     return r;
   }
 }
+
+/** Distinct units a slice scans for before it keeps a set. */
+const UNIT_SCAN = 16;
 
 export class L7Slice {
   private ops = new OpCounts();
@@ -58,7 +64,13 @@ export class L7Slice {
   /** Bumps of `errors` / `violations` in this slice: whether they are handed to the record. */
   private nErrors = 0;
   private nViolations = 0;
-  private units = new Set<number>();
+  /**
+   * Distinct units of the slice in [0, nUnits) (a slice addresses one or a few: a scan, and no Set whose
+   * clear() allocates a new table per flow); past {@link UNIT_SCAN} a set answers membership.
+   */
+  private readonly unitIds: number[] = [];
+  private nUnits = 0;
+  private unitSet: Set<number> | undefined;
   private gaps: IntervalSummary = intervals.empty();
   private lastRequestTs = -1;
   /** The unit added last (most requests repeat it), -1 for none. */
@@ -92,8 +104,18 @@ export class L7Slice {
   /** A unit id / station / common address the initiator addressed (`l7Units`). */
   unit(id: number): void {
     if (id === this.lastUnit) return;
-    this.units.add(id);
     this.lastUnit = id;
+    const n = this.nUnits;
+    if (this.unitSet !== undefined) {
+      if (this.unitSet.has(id)) return;
+      this.unitSet.add(id);
+    } else {
+      const ids = this.unitIds;
+      for (let i = 0; i < n; i++) if (ids[i] === id) return;
+      if (n === UNIT_SCAN) this.unitSet = new Set([...ids.slice(0, n), id]);
+    }
+    this.unitIds[n] = id;
+    this.nUnits = n + 1;
   }
 
   /**
@@ -123,13 +145,21 @@ export class L7Slice {
       rec.l7 = l7;
       rec.l7Ops = this.ops.toRecord();
       rec.l7OpsRev = this.opsRev.toRecord();
-      if (this.unitsWhenEmpty || this.units.size > 0) rec.l7Units = [...this.units].sort((a, b) => a - b);
+      if (this.unitsWhenEmpty || this.nUnits > 0) rec.l7Units = this.unitList();
       if (this.nErrors > 0) rec.l7Errors = this.errors;
       if (this.gaps.count > 0) rec.requestIntervalsMs = this.gaps;
       if (this.ids) rec.identity = this.ids;
     }
     if (this.nViolations > 0) rec.l7Violations = this.violations;
     this.reset();
+  }
+
+  /** `l7Units`: the slice's units, sorted (most slices address one unit, the one added last). */
+  private unitList(): number[] {
+    const n = this.nUnits;
+    if (n === 0) return [];
+    if (n === 1) return [this.unitIds[0]!];
+    return this.unitIds.slice(0, n).sort((a, b) => a - b);
   }
 
   /** Drops the slice's counts without writing them (a flow found not to be the protocol's). */
@@ -140,7 +170,8 @@ export class L7Slice {
     this.opsRev.clear();
     if (this.nErrors > 0) { this.errors = {}; this.nErrors = 0; }
     if (this.nViolations > 0) { this.violations = {}; this.nViolations = 0; }
-    if (this.units.size > 0) this.units.clear();
+    this.nUnits = 0;
+    this.unitSet = undefined;
     this.lastUnit = -1;
     if (this.gaps.count > 0) this.gaps = intervals.empty();
     this.lastRequestTs = -1;

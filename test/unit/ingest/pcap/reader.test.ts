@@ -82,7 +82,7 @@ test('yields the good packets of a truncated file and reports truncated', async 
   assert.equal(c.truncated, true);
 });
 
-test('reads records that straddle the 4 MiB read chunks', async () => {
+test('reads records that straddle the read chunks', async () => {
   const big = ether(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, udpDatagram(1, 2, Buffer.alloc(1400))));
   const n = Math.ceil((CHUNK_BYTES * 2.5) / (big.length + 16));
   const recs = Array.from({ length: n }, (_, i) => ({ tsMs: T0 + i, frame: big }));
