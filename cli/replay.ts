@@ -98,11 +98,12 @@ class Sinks {
   static async open(dir: string, clock: Clock, siteMap: SiteMap, runId: string): Promise<Sinks> {
     const store = await openChdb(dir);
     await migrate(store);
-    // The hot tables go as Native blocks (store/blocks.ts); observed_at is the time a block is written.
+    // The hot tables go as Native blocks (store/blocks.ts), encoded as each batch arrives so no record
+    // objects wait for the engine; observed_at is the time a batch is encoded.
     return new Sinks(store,
-      new BatchWriter<FlowRecord>(store, TABLES.flows, { clock, encode: (rows) => flowBlock(rows, siteMap, runId, clock.now()) }),
-      new BatchWriter<WindowScore>(store, TABLES.windows, { clock, encode: (rows) => windowBlock(rows, runId) }),
-      new BatchWriter<EdgeSeries>(store, TABLES.series, { clock, encode: (rows) => seriesBlock(rows, runId) }),
+      new BatchWriter<FlowRecord>(store, TABLES.flows, { clock, encodeOnWrite: true, encode: (rows) => flowBlock(rows, siteMap, runId, clock.now()) }),
+      new BatchWriter<WindowScore>(store, TABLES.windows, { clock, encodeOnWrite: true, encode: (rows) => windowBlock(rows, runId) }),
+      new BatchWriter<EdgeSeries>(store, TABLES.series, { clock, encodeOnWrite: true, encode: (rows) => seriesBlock(rows, runId) }),
       new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
