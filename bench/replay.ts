@@ -34,7 +34,7 @@
  * heap (what is retained, not garbage): a memory diagnosis, its times are not comparable.
  * What-if knobs (not what `conduitwatch replay` does; printed when set): --node-flags "…" for the stage
  * processes, --writer-rows N and --writer-buffer K (the store writers' block size, and their buffer bound
- * as K blocks; replay's writers use 50 000 and 4).
+ * as K blocks; replay's writers use 50 000 and 4), --writer-mb M (the bound on encoded bytes a writer buffers).
  * --profile runs `whole` once more under `node --cpu-prof` and prints the main thread's self time per
  * area (ingest/, detectors/, store/, …) and per function. Figures are for this machine; nothing here is
  * asserted.
@@ -59,6 +59,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '4' }, stages: { type: 'string', default: 'read,detect,whole,cli' },
     profile: { type: 'boolean', default: false }, part: { type: 'string' }, live: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' }, 'writer-rows': { type: 'string' }, 'writer-buffer': { type: 'string' },
+    'writer-mb': { type: 'string' },
   },
 });
 
@@ -138,9 +139,9 @@ interface Stage {
   /** CPU seconds per thread group, from /proc/self/task (Linux). */
   threads?: Record<string, number>;
   /** At the sample of highest RSS (taken at every writer.write and engine.ingest): RSS, JS heap, ArrayBuffers, MB. */
-  memory?: { rssMb: number; anonMb: number; fileMb: number; heapMb: number; arrayBuffersMb: number; atFlows: number };
+  memory?: { rssMb: number; anonMb: number; fileMb: number; shmemMb: number; heapMb: number; arrayBuffersMb: number; atFlows: number };
   /** With --live: the largest live JS heap (after a forced GC every 20 000 flows), MB. */
-  liveHeap?: { heapMb: number; atFlows: number };
+  liveHeap?: { heapMb: number; arrayBuffersMb: number; atFlows: number };
   note: string;
 }
 
@@ -193,25 +194,27 @@ const timeMethod = (obj: Record<string, unknown>, name: string, acc: Record<stri
 };
 
 /** The highest-RSS sample seen, with what the JS heap and ArrayBuffers held at that moment. */
-const memPeak = { rssMb: 0, anonMb: 0, fileMb: 0, heapMb: 0, arrayBuffersMb: 0, atFlows: 0 };
+const memPeak = { rssMb: 0, anonMb: 0, fileMb: 0, shmemMb: 0, heapMb: 0, arrayBuffersMb: 0, atFlows: 0 };
 let flowsSeen = 0;
-/** RssAnon and RssFile of /proc/self/status in MB (file-backed pages: mapped code, libchdb.so's among them). */
-const rssKinds = (): { anonMb: number; fileMb: number } => {
+/** RssAnon, RssFile and RssShmem of /proc/self/status in MB (file-backed pages: mapped code, libchdb.so's among them). */
+const rssKinds = (): { anonMb: number; fileMb: number; shmemMb: number } => {
   try {
     const st = readFileSync('/proc/self/status', 'utf8');
     const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
-    return { anonMb: Math.round(kb('RssAnon') / 1024), fileMb: Math.round(kb('RssFile') / 1024) };
-  } catch { return { anonMb: 0, fileMb: 0 }; }
+    return { anonMb: Math.round(kb('RssAnon') / 1024), fileMb: Math.round(kb('RssFile') / 1024), shmemMb: Math.round(kb('RssShmem') / 1024) };
+  } catch { return { anonMb: 0, fileMb: 0, shmemMb: 0 }; }
 };
 /** With --live (node --expose-gc): the largest JS heap left after a forced GC, sampled every 20 000 flows. */
-const live = { heapMb: 0, atFlows: 0, next: 20_000 };
+const live = { heapMb: 0, arrayBuffersMb: 0, atFlows: 0, next: 20_000 };
 const sampleMemory = (): void => {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && flowsSeen >= live.next) {
     live.next += 20_000;
     gc();
-    const h = process.memoryUsage().heapUsed / 1048576;
+    const m = process.memoryUsage();
+    const h = m.heapUsed / 1048576;
     if (h > live.heapMb) Object.assign(live, { heapMb: Math.round(h), atFlows: flowsSeen });
+    live.arrayBuffersMb = Math.max(live.arrayBuffersMb, Math.round(m.arrayBuffers / 1048576));
   }
   const m = process.memoryUsage();
   if (m.rss / 1048576 > memPeak.rssMb) {
@@ -239,7 +242,7 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
     return {
       stage, flows, seconds: +seconds.toFixed(3), cpu: +((u.user + u.system) / 1e6).toFixed(3), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       ...(inside ? { inside: Object.fromEntries(Object.entries(inside).map(([k, v]) => [k, Math.round(v)])) } : {}), threads: threadCpuSince(th0),
-      ...(memPeak.rssMb ? { memory: memPeak } : {}), ...(live.heapMb ? { liveHeap: { heapMb: live.heapMb, atFlows: live.atFlows } } : {}), note,
+      ...(memPeak.rssMb ? { memory: memPeak } : {}), ...(live.heapMb ? { liveHeap: { heapMb: live.heapMb, arrayBuffersMb: live.arrayBuffersMb, atFlows: live.atFlows } } : {}), note,
     };
   };
   if (stage === 'read') {
@@ -250,7 +253,7 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
   }
   // Main-thread time inside the calls runReplay makes, by stage (prototype wrappers: runReplay unchanged).
   const inside: Record<string, number> = {};
-  const tables: Record<string, { inserts: number; rows: number }> = {};
+  const tables: Record<string, { inserts: number; rows: number; bytes: number }> = {};
   const proto = (c: { prototype: object }) => c.prototype as Record<string, unknown>;
   timeMethod(proto(DetectionEngine), 'ingest', inside, 'detection: engine.ingest/flush');
   timeMethod(proto(DetectionEngine), 'flush', inside, 'detection: engine.ingest/flush');
@@ -269,20 +272,22 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
       // What-if knobs (--writer-rows, --writer-buffer): the writers' block size and buffer bound (× block size).
       if (values['writer-rows']) this.maxRows = Number(values['writer-rows']);
       if (values['writer-buffer'] || values['writer-rows']) this.maxBufferedRows = Number(values['writer-buffer'] ?? 4) * (this.maxRows as number);
+      if (values['writer-mb']) this.maxBufferedBytes = Number(values['writer-mb']) * 1_048_576;
       if (typeof this.encode === 'function') timeMethod(this, 'encode', inside, 'store: build Native blocks (main thread)');
       const store = this.store as Record<string, unknown>;
       if (!wrapped.has(store)) {
         wrapped.add(store);
         // Per table: inserts, rows and the time each insert is in flight (chDB's threads; overlaps the main thread).
-        const insertRows = store.insertRows as (table: string, rows: unknown, o?: unknown) => Promise<{ records: number }>;
+        const insertRows = store.insertRows as (table: string, rows: unknown, o?: unknown) => Promise<{ records: number; bytes: number }>;
         store.insertRows = async function (this: unknown, table: string, rows: unknown, o?: unknown) {
           const t0 = performance.now();
           const r = await insertRows.call(this, table, rows, o);
           const key = `store: insert ${table} in flight (chDB threads; overlaps)`;
           inside[key] = (inside[key] ?? 0) + performance.now() - t0;
-          const t = (tables[table] ??= { inserts: 0, rows: 0 });
+          const t = (tables[table] ??= { inserts: 0, rows: 0, bytes: 0 });
           t.inserts += 1;
           t.rows += r.records;
+          t.bytes += r.bytes;
           return r;
         };
       }
@@ -294,7 +299,7 @@ const partStage = async (stage: string, file: string, siteFile: string | undefin
   const dataDir = stage === 'whole' ? await mkdtemp(join(tmpdir(), 'cw-bench-replay-')) : undefined;
   try {
     const r = await runReplay({ inputs: [file], site, clock: systemClock, ...(dataDir ? { dataDir } : {}) });
-    const stored = Object.entries(tables).map(([t, v]) => `${t} ${v.rows.toLocaleString('en-US')} rows in ${v.inserts}`).join(', ');
+    const stored = Object.entries(tables).map(([t, v]) => `${t} ${v.rows.toLocaleString('en-US')} rows in ${v.inserts} (${(v.bytes / 1e6).toFixed(1)} MB)`).join(', ');
     return finish(r.flows, `${r.windowsScored.toLocaleString('en-US')} windows scored, ${r.rawAlerts} alert windows, ${r.incidents.length} incidents, ${r.assets.length} assets` +
       (stored ? `; stored: ${stored}` : ''), inside);
   } finally {
@@ -328,7 +333,7 @@ const profileSummary = (dir: string, since: number): string => {
 };
 
 const memLine = (m: NonNullable<Stage['memory']>): string =>
-  `at the highest RSS sampled (${m.rssMb} MB = ${m.anonMb} anonymous + ${m.fileMb} file-backed, after ${m.atFlows.toLocaleString('en-US')} flows): ` +
+  `at the highest RSS sampled (${m.rssMb} MB = ${m.anonMb} anonymous + ${m.fileMb} file-backed + ${m.shmemMb} shared memory, after ${m.atFlows.toLocaleString('en-US')} flows): ` +
   `JS heap ${m.heapMb} MB, ArrayBuffers ${m.arrayBuffersMb} MB, other anonymous (chDB, V8 free space, malloc) ${m.anonMb - m.heapMb - m.arrayBuffersMb} MB`;
 
 /** `conduitwatch replay FILE --site S --data DIR` as a user runs it (tsx start-up included), under /usr/bin/time. */
@@ -353,7 +358,8 @@ const wholeMode = async (): Promise<void> => {
   process.stdout.write(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} run(s) of stages ${stages.join(', ')}\n`);
   const got = new Map<string, Stage[]>();
   const nodeFlags = [...(values.live ? ['--expose-gc'] : []), ...values['node-flags']!.split(' ').filter(Boolean)];
-  const knobs = [...(values['writer-rows'] ? ['--writer-rows', values['writer-rows']] : []), ...(values['writer-buffer'] ? ['--writer-buffer', values['writer-buffer']] : [])];
+  const knobs = [...(values['writer-rows'] ? ['--writer-rows', values['writer-rows']] : []), ...(values['writer-buffer'] ? ['--writer-buffer', values['writer-buffer']] : []),
+    ...(values['writer-mb'] ? ['--writer-mb', values['writer-mb']] : [])];
   if (nodeFlags.length || knobs.length) process.stdout.write(`what-if: node flags ${nodeFlags.join(' ') || '(none)'}; writers ${knobs.join(' ') || 'as replay makes them'}\n`);
   let siteFile = values.site;
   if (stages.includes('cli') && !siteFile) {
@@ -397,7 +403,7 @@ const wholeMode = async (): Promise<void> => {
       `  ${String(Math.round(rest)).padStart(7)}  the rest: reading the input (ingest), the replay loop, opening the store, report\n`);
     if (r.threads) process.stdout.write(`  cpu-s by thread group (threads alive at the end): ${Object.entries(r.threads).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
     if (r.memory) process.stdout.write(`  ${memLine(r.memory)}\n`);
-    if (r.liveHeap) process.stdout.write(`  largest live JS heap after a forced GC: ${r.liveHeap.heapMb} MB after ${r.liveHeap.atFlows.toLocaleString('en-US')} flows\n`);
+    if (r.liveHeap) process.stdout.write(`  largest live JS heap after a forced GC: ${r.liveHeap.heapMb} MB after ${r.liveHeap.atFlows.toLocaleString('en-US')} flows; largest live ArrayBuffers ${r.liveHeap.arrayBuffersMb} MB\n`);
   }
   if (values.profile) {
     const dir = join(BENCH_DIR, 'prof-replay');

@@ -3,6 +3,7 @@
  * ClickHouse (chDB) → a report. Inputs are read in the order given, as one event-time stream.
  */
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import type { Clock } from '../core/clock.ts';
 import { SiteMap, type Site } from '../core/config.ts';
 import { bump, edgeId, type Alert, type Asset, type EdgeSeries, type FlowRecord, type Incident, type WindowScore } from '../core/records.ts';
@@ -98,11 +99,12 @@ class Sinks {
   static async open(dir: string, clock: Clock, siteMap: SiteMap, runId: string): Promise<Sinks> {
     const store = await openChdb(dir);
     await migrate(store);
-    // The hot tables go as Native blocks (store/blocks.ts); observed_at is the time a block is written.
+    // The hot tables go as Native blocks (store/blocks.ts), encoded as each batch arrives so no record
+    // objects wait for the engine; observed_at is the time a batch is encoded.
     return new Sinks(store,
-      new BatchWriter<FlowRecord>(store, TABLES.flows, { clock, encode: (rows) => flowBlock(rows, siteMap, runId, clock.now()) }),
-      new BatchWriter<WindowScore>(store, TABLES.windows, { clock, encode: (rows) => windowBlock(rows, runId) }),
-      new BatchWriter<EdgeSeries>(store, TABLES.series, { clock, encode: (rows) => seriesBlock(rows, runId) }),
+      new BatchWriter<FlowRecord>(store, TABLES.flows, { clock, encodeOnWrite: true, encode: (rows) => flowBlock(rows, siteMap, runId, clock.now()) }),
+      new BatchWriter<WindowScore>(store, TABLES.windows, { clock, encodeOnWrite: true, encode: (rows) => windowBlock(rows, runId) }),
+      new BatchWriter<EdgeSeries>(store, TABLES.series, { clock, encodeOnWrite: true, encode: (rows) => seriesBlock(rows, runId) }),
       new BatchWriter(store, TABLES.alerts, { clock }));
   }
 
@@ -134,6 +136,23 @@ class Sinks {
   }
 }
 
+/**
+ * V8 lets the old generation grow to up to 4× what survived the last full GC before it collects
+ * again. A replay promotes every batch of records (each lives across a few scavenges while it is
+ * scored), so its heap stood at 230–400 MB of which ~70 MB was live. Growing by 25 % instead keeps
+ * it near 100 MB at the same CPU seconds (bench/replay.ts --whole, 2026-12-02). V8 reads the flag
+ * each time it sets the next limit, so setting it here works; a process started with its own
+ * `--heap-growing-percent` (node flags or NODE_OPTIONS) keeps that.
+ */
+const HEAP_GROWING_PERCENT = 25;
+let heapGrowthSet = false;
+const boundHeapGrowth = (): void => {
+  if (heapGrowthSet) return;
+  heapGrowthSet = true;
+  if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent') || a.includes('heap_growing_percent'))) return;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+};
+
 /** Most severe first: severity level, then risk, then score, then time. */
 export const bySeverity = (a: { severity?: Alert['severity']; risk?: number; score: number; tsStart: number; id: string }, b: typeof a): number =>
   severityRank(b.severity) - severityRank(a.severity) || (b.risk ?? 0) - (a.risk ?? 0) || b.score - a.score || a.tsStart - b.tsStart || a.id.localeCompare(b.id);
@@ -163,6 +182,7 @@ const mergeFindings = (alerts: Alert[], windowMs: number): Finding[] => {
 };
 
 export const runReplay = async (opts: ReplayOptions): Promise<ReplayReport> => {
+  boundHeapGrowth();
   const siteMap = new SiteMap(opts.site);
   const windowMs = opts.site.detection.window;
   const runId = `run-${new Date(opts.clock.now()).toISOString()}-${createHash('sha256').update(opts.inputs.join('\0')).digest('hex').slice(0, 8)}`;

@@ -81,6 +81,8 @@ interface Host {
   engineeringSent: number;
   /** Changes already reported for it (one per kind and detail). */
   reported: Set<string>;
+  /** The pairs it is the client of, by server (a lookup without building the pair's key per flow). */
+  pairsTo: Map<Host, Pair[]>;
 }
 
 /** Application protocols that are industrial (OT) ones: an l7 the dissectors name. */
@@ -112,6 +114,10 @@ const byIp = (a: string, b: string): number => a.localeCompare(b, 'en', { numeri
 
 export class Inventory {
   private readonly hosts = new Map<string, Host>();
+  /** Addresses seen that are not assets (multicast, broadcast), so `isAssetAddress` runs once per address. */
+  private readonly notAssets = new Set<string>();
+  /** Service names (`modbus tcp/502`) by l7, protocol and port, built once. */
+  private readonly serviceNames = new Map<string, Map<number, string>>();
   private readonly pairs = new Map<string, Pair>();
   private readonly learnMs: number;
   private readonly macVendor: (mac: string) => string | undefined;
@@ -143,11 +149,42 @@ export class Inventory {
     if (!h) {
       h = {
         ip, firstSeen: ts, lastSeen: ts, flows: 0, bytes: 0, macs: new Map(), protocols: new Set(), services: new Set(), peers: new Set(),
-        identities: new Map(), latest: {}, otAnswered: 0, otSent: 0, engineeringSent: 0, reported: new Set(),
+        identities: new Map(), latest: {}, otAnswered: 0, otSent: 0, engineeringSent: 0, reported: new Set(), pairsTo: new Map(),
       };
       this.hosts.set(ip, h);
     }
     return h;
+  }
+
+  /** The host of an asset address (created at `ts` when new); undefined for an address that is no asset. */
+  private assetHost(ip: string, ts: number): Host | undefined {
+    const h = this.hosts.get(ip);
+    if (h) return h;
+    if (this.notAssets.has(ip)) return undefined;
+    if (!isAssetAddress(ip)) {
+      if (this.notAssets.size < 65_536) this.notAssets.add(ip);
+      return undefined;
+    }
+    return this.host(ip, ts);
+  }
+
+  private serviceName(l7: string, proto: number, port: number): string {
+    let byPort = this.serviceNames.get(l7);
+    if (!byPort) this.serviceNames.set(l7, (byPort = new Map()));
+    const k = proto * 65_536 + port;
+    let name = byPort.get(k);
+    if (name === undefined) byPort.set(k, (name = l7 ? `${l7} ${protoName(proto)}/${port}` : `${protoName(proto)}/${port}`));
+    return name;
+  }
+
+  /** What one end of a flow adds to its host. */
+  private seeEnd(h: Host, bytes: number, mac: string | undefined, l7: string, service: string, f: FlowRecord, out: InventoryChange[]): void {
+    h.flows++;
+    h.bytes += bytes;
+    if (f.tsStart < h.firstSeen) h.firstSeen = f.tsStart;
+    if (f.tsEnd > h.lastSeen) h.lastSeen = f.tsEnd;
+    addCapped(h.protocols, l7 || service, CAP.protocols);
+    if (mac) this.seeMac(h, mac, f, out);
   }
 
   private learnt(h: Host, ts: number): boolean {
@@ -161,21 +198,12 @@ export class Inventory {
     const l7 = f.l7 ?? '';
     const ot = isOt(l7);
     if (ot) this.otFlows++;
-    const srcAsset = isAssetAddress(f.srcIp);
-    const dstAsset = isAssetAddress(f.dstIp);
-    const service = l7 ? `${l7} ${protoName(f.proto)}/${f.dstPort}` : `${protoName(f.proto)}/${f.dstPort}`;
+    const service = this.serviceName(l7, f.proto, f.dstPort);
     const answered = f.packetsRev > 0;
-    const src = srcAsset ? this.host(f.srcIp, f.tsStart) : undefined;
-    const dst = dstAsset ? this.host(f.dstIp, f.tsStart) : undefined;
-    for (const [h, bytes, mac] of [[src, f.bytes, f.srcMac], [dst, f.bytesRev, f.dstMac]] as const) {
-      if (!h) continue;
-      h.flows++;
-      h.bytes += bytes;
-      if (f.tsStart < h.firstSeen) h.firstSeen = f.tsStart;
-      if (f.tsEnd > h.lastSeen) h.lastSeen = f.tsEnd;
-      addCapped(h.protocols, l7 || service, CAP.protocols);
-      if (mac) this.seeMac(h, mac, f, out);
-    }
+    const src = this.assetHost(f.srcIp, f.tsStart);
+    const dst = this.assetHost(f.dstIp, f.tsStart);
+    if (src) this.seeEnd(src, f.bytes, f.srcMac, l7, service, f, out);
+    if (dst) this.seeEnd(dst, f.bytesRev, f.dstMac, l7, service, f, out);
     if (src && dst) { addCapped(src.peers, dst.ip, CAP.peers); addCapped(dst.peers, src.ip, CAP.peers); }
     if (dst && answered) addCapped(dst.services, service, CAP.services);
     for (const r of f.identity ?? []) {
@@ -184,12 +212,15 @@ export class Inventory {
     }
     if (!src || !dst) return;
     // Who polls whom: client → server pairs.
-    const key = `${f.srcIp}>${f.dstIp}/${f.proto}/${f.dstPort}/${l7}`;
-    let p = this.pairs.get(key);
+    let toDst = src.pairsTo.get(dst);
+    let p: Pair | undefined;
+    if (toDst) for (const q of toDst) if (q.port === f.dstPort && q.proto === f.proto && q.l7 === l7) { p = q; break; }
     if (!p) {
       if (this.pairs.size >= CAP.pairs) return;
       p = { client: f.srcIp, server: f.dstIp, proto: f.proto, port: f.dstPort, l7, flows: 0, firstSeen: f.tsStart, lastSeen: f.tsEnd, answered: false, ops: {}, starts: new Map(), lastSrcPort: -1, reqIv: intervals.empty() };
-      this.pairs.set(key, p);
+      this.pairs.set(`${f.srcIp}>${f.dstIp}/${f.proto}/${f.dstPort}/${l7}`, p);
+      if (!toDst) src.pairsTo.set(dst, (toDst = []));
+      toDst.push(p);
     }
     const newConnection = f.srcPort !== p.lastSrcPort;
     p.flows++;
@@ -199,7 +230,10 @@ export class Inventory {
     let requests = 0;
     let engineering: string | undefined;
     let lead: string | undefined;
-    for (const [op, n] of Object.entries(f.l7Ops ?? {})) {
+    const ops = f.l7Ops;
+    // for-in visits own keys in Object.entries' order; a record's l7Ops is a plain object.
+    if (ops) for (const op in ops) {
+      const n = ops[op]!;
       bump(p.ops, op, n);
       requests += n;
       lead ??= op;

@@ -19,7 +19,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { drainPending, Session } from 'chdb';
+import type { Session } from 'chdb';
+
+/**
+ * chdb loads libchdb.so (566 MB) when it is imported, and the loader touches ~140 MB of it: loaded
+ * on the first `openChdb`, so a process that never opens a store (replay without --data) does not pay it.
+ */
+let chdbModule: Promise<typeof import('chdb')> | undefined;
+const loadChdb = (): Promise<typeof import('chdb')> => (chdbModule ??= import('chdb'));
 import { errorMessage, PipelineError } from '../core/errors.ts';
 import { isNativeBlock, type NativeBlock } from './native.ts';
 import { tables } from './schema.ts';
@@ -174,7 +181,7 @@ class ChdbStore implements Store {
     s.close();
     // close() may defer the native teardown behind running operations; wait, so that the
     // process can open a store again (any directory) as soon as this resolves.
-    await drainPending();
+    await (await loadChdb()).drainPending();
   }
 }
 
@@ -191,9 +198,10 @@ export const openChdb = async (dir: string): Promise<Store> => {
       `Cannot create chDB data directory ${abs}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}. ` +
       'Pass a writable directory.', { dir: abs }, { cause: e });
   }
+  const { Session: ChdbSession } = await loadChdb();
   let session: Session;
   try {
-    session = new Session(abs, { connectionArgs: CONNECTION_ARGS });
+    session = new ChdbSession(abs, { connectionArgs: CONNECTION_ARGS });
   } catch (e) {
     throw await openError(abs, e);
   }

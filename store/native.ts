@@ -47,19 +47,81 @@ const LC_FLAGS = 0x600;
  */
 const pool: Uint8Array[] = [];
 const POOL_MAX = 4;
+/** The pool keeps at most this many bytes: a flows block of 50 000 rows is ~15 MB, and idle buffers are resident memory. */
+const POOL_BYTES = 24 * 1_048_576;
+let pooled = 0;
 
 const takeBuffer = (size: number): Uint8Array => {
   for (let i = 0; i < pool.length; i++) {
-    if (pool[i]!.length >= size) return pool.splice(i, 1)[0]!;
+    if (pool[i]!.length >= size) {
+      const buf = pool.splice(i, 1)[0]!;
+      pooled -= buf.length;
+      return buf;
+    }
   }
   return new Uint8Array(size);
 };
 
 /** Hands a written block's buffer back for reuse. The block must not be used afterwards. */
 export const releaseBlock = (block: NativeBlock): void => {
-  const buf = new Uint8Array(block.bytes.buffer, 0, block.bytes.buffer.byteLength);
-  if (pool.length < POOL_MAX && buf.length >= 1 << 16) pool.push(buf);
+  putBuffer(new Uint8Array(block.bytes.buffer, 0, block.bytes.buffer.byteLength));
 };
+
+const putBuffer = (buf: Uint8Array): void => {
+  if (pool.length < POOL_MAX && buf.length >= 1 << 16 && pooled + buf.length <= POOL_BYTES) {
+    pool.push(buf);
+    pooled += buf.length;
+  }
+};
+
+/**
+ * Native blocks of the same columns appended into one buffer: a Native stream of several blocks,
+ * which one insert reads to the end. Each appended block's buffer goes back to the pool at once, and
+ * the stream's own buffer is taken from it (sized for `expectRows` from the first block's bytes per
+ * row), so a writer that encodes every batch as it comes makes no per-batch garbage.
+ */
+export class NativeStream {
+  private buf: Uint8Array | undefined;
+  private len = 0;
+  rows = 0;
+  private columns: readonly string[] = [];
+
+  /** Bytes held so far. */
+  get bytes(): number {
+    return this.len;
+  }
+
+  /** Appends `block` (its buffer is handed back: the block must not be used afterwards). */
+  append(block: NativeBlock, expectRows: number): void {
+    if (this.rows === 0) this.columns = block.columns;
+    else if (block.columns.length !== this.columns.length || block.columns.some((c, i) => c !== this.columns[i])) {
+      throw new Error(`NativeStream: a block of other columns (${block.columns.join(', ')}; the stream has ${this.columns.join(', ')})`);
+    }
+    const need = this.len + block.bytes.length;
+    if (!this.buf || need > this.buf.length) {
+      const perRow = need / Math.max(1, this.rows + block.rows);
+      const next = takeBuffer(Math.max(need, Math.ceil(perRow * expectRows * 1.1)));
+      if (this.buf) {
+        next.set(this.buf.subarray(0, this.len));
+        putBuffer(this.buf);
+      }
+      this.buf = next;
+    }
+    this.buf.set(block.bytes, this.len);
+    this.len = need;
+    this.rows += block.rows;
+    releaseBlock(block);
+  }
+
+  /** What was appended, as one block; the stream starts empty again. `releaseBlock` it once written. */
+  seal(): NativeBlock {
+    const block: NativeBlock = { format: 'Native', columns: this.columns, rows: this.rows, bytes: (this.buf ?? new Uint8Array(0)).subarray(0, this.len) };
+    this.buf = undefined;
+    this.len = 0;
+    this.rows = 0;
+    return block;
+  }
+}
 
 /** Reused across blocks: LowCardinality row indexes; Int64 words. */
 let lcScratch = new Uint32Array(1024);

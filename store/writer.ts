@@ -6,13 +6,17 @@
  * - Time: `tick()` flushes once the oldest buffered row has waited `maxDelayMs` on the
  *   injected clock. The core never sets timers; `startTicker` is the optional timer.
  * - Encoding: rows go to the store as they are (JSON), or, with `encode`, as the Native block it
- *   builds from them (store/blocks.ts), encoded once per block.
+ *   builds from them (store/blocks.ts), encoded once per block. With `encodeOnWrite` too, each
+ *   `write` encodes its rows at once and the writer keeps only the encoded bytes (no row objects
+ *   wait for the engine); each piece is appended to the block being filled (a Native stream of
+ *   several blocks, one insert), cut so a full block still holds exactly `maxRows` rows.
  * - Failure: a refused insert leaves its rows buffered (nothing is dropped) and rethrows
  *   `write_rejected`. The next `flush()` retries the very same block (the same bytes) with the
  *   same deduplication token (one per block, unique to the writer), so a table with insert
  *   deduplication skips it if the first attempt did land after all.
- * - Backpressure: the buffer holds at most `maxBufferedRows` (default 4 × maxRows); a
- *   `write` that would exceed it first awaits a flush, and rejects if that flush fails.
+ * - Backpressure: the buffer holds at most `maxBufferedRows` (default 4 × maxRows) and, encoded
+ *   on write, at most `maxBufferedBytes`; a `write` that would exceed either first awaits a flush,
+ *   and rejects if that flush fails.
  *
  * Inserts run one at a time, in buffer order.
  */
@@ -20,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage, hasCode, PipelineError } from '../core/errors.ts';
 import type { UnitEvents } from '../core/telemetry.ts';
-import { isNativeBlock, releaseBlock, type NativeBlock } from './native.ts';
+import { isNativeBlock, NativeStream, releaseBlock, type NativeBlock } from './native.ts';
 import type { Receipt, Store } from './store.ts';
 
 export interface BatchWriterOptions<Row = object> {
@@ -35,6 +39,13 @@ export interface BatchWriterOptions<Row = object> {
   events?: UnitEvents;
   /** Builds the block to insert from buffered rows (a Native block); default: the rows as JSON. */
   encode?: (rows: Row[]) => NativeBlock;
+  /**
+   * With `encode`: encode each `write`'s rows at once and buffer only the bytes (the rows are not
+   * kept, so `takeFailedBlock` has none to hand back). Default false.
+   */
+  encodeOnWrite?: boolean;
+  /** Encoded on write: hard cap on buffered bytes (the block in flight aside). Default 16 MiB. */
+  maxBufferedBytes?: number;
   /** Prefix of the per-block deduplication tokens; default a random id per writer. */
   tokenPrefix?: string;
 }
@@ -49,6 +60,13 @@ export class BatchWriter<Row extends object = object> {
   private readonly clock: Clock;
   private readonly events: UnitEvents | undefined;
   private buffer: Row[] = [];
+  /** Encoded on write: the block being filled, the full blocks waiting, and the rows and bytes of both. */
+  private readonly onWrite: boolean;
+  readonly maxBufferedBytes: number;
+  private readonly filling = new NativeStream();
+  private readonly full: NativeBlock[] = [];
+  private pieceRows = 0;
+  private pieceBytes = 0;
   /** Clock time the oldest buffered row arrived; kept across partial flushes (conservative). */
   private oldestAt = 0;
   /** Size of a block that failed, so a retry sends exactly the same rows. */
@@ -77,12 +95,14 @@ export class BatchWriter<Row extends object = object> {
     this.clock = opts.clock ?? systemClock;
     this.events = opts.events;
     this.encode = opts.encode;
+    this.onWrite = opts.encodeOnWrite === true && opts.encode !== undefined;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 16 * 1_048_576;
     this.tokenPrefix = opts.tokenPrefix ?? `bw-${randomUUID()}`;
   }
 
   /** Rows waiting to be written (including a failed block). */
   get buffered(): number {
-    return this.buffer.length;
+    return this.onWrite ? this.pieceRows + this.retryRows : this.buffer.length;
   }
 
   /** Everything written since the writer was created. */
@@ -96,6 +116,7 @@ export class BatchWriter<Row extends object = object> {
    */
   async write(rows: readonly Row[]): Promise<void> {
     if (this.closed) throw new PipelineError('unrecoverable', `BatchWriter for ${this.table} is closed.`, { table: this.table });
+    if (this.onWrite) return this.writeEncoded(rows);
     while (this.buffer.length > 0 && this.buffer.length + rows.length > this.maxBufferedRows) await this.writeAll();
     if (rows.length === 0) return;
     if (this.buffer.length === 0) this.oldestAt = this.clock.now();
@@ -106,9 +127,34 @@ export class BatchWriter<Row extends object = object> {
     }
   }
 
+  /** `write` of a writer that encodes on write: the rows become pieces of at most one block each. */
+  private async writeEncoded(rows: readonly Row[]): Promise<void> {
+    while (this.buffered > 0 && (this.buffered + rows.length > this.maxBufferedRows || this.pieceBytes > this.maxBufferedBytes)) {
+      // Wait for the insert in flight, then start the next full block and go on encoding while the
+      // engine writes it: a block in flight and one being filled, no longer a stall for every block.
+      if (this.inflight) await this.inflight.catch(() => undefined);
+      else if (this.full.length > 0 && !this.retryBlock) this.writeAll(true).catch(() => undefined);
+      // A refused block to retry, or only the block being filled: write them now, rejecting if that fails.
+      else await this.writeAll();
+    }
+    if (rows.length === 0) return;
+    if (this.buffered === 0) this.oldestAt = this.clock.now();
+    for (let at = 0; at < rows.length;) {
+      // A piece never crosses a block, so a full block holds exactly maxRows rows.
+      const n = Math.min(rows.length - at, this.maxRows - this.filling.rows);
+      const piece = this.encode!(rows.slice(at, at + n) as Row[]);
+      this.pieceRows += piece.rows;
+      this.pieceBytes += piece.bytes.length;
+      this.filling.append(piece, this.maxRows);
+      if (this.filling.rows >= this.maxRows) this.full.push(this.filling.seal());
+      at += n;
+    }
+    if (this.full.length > 0 && !this.inflight) this.writeAll(true).catch(() => undefined);
+  }
+
   /** Flushes when the oldest buffered row has waited `maxDelayMs`; otherwise does nothing. */
   async tick(): Promise<Receipt | undefined> {
-    if (this.buffer.length === 0 || this.clock.now() - this.oldestAt < this.maxDelayMs) return undefined;
+    if (this.buffered === 0 || this.clock.now() - this.oldestAt < this.maxDelayMs) return undefined;
     return this.flush();
   }
 
@@ -126,7 +172,7 @@ export class BatchWriter<Row extends object = object> {
 
   /** Flushes, then refuses further writes. Calling it again returns an empty receipt. */
   async close(): Promise<Receipt> {
-    if (this.closed && this.buffer.length === 0 && !this.inflight) return EMPTY;
+    if (this.closed && this.buffered === 0 && !this.inflight) return EMPTY;
     const r = await this.flush();
     this.closed = true;
     return r;
@@ -137,6 +183,13 @@ export class BatchWriter<Row extends object = object> {
    * they can never be written (e.g. to dead-letter them). Empty when nothing failed.
    */
   takeFailedBlock(): Row[] {
+    if (this.onWrite) {
+      // Encoded on write: no rows are kept; the refused block is set aside (dropped) all the same.
+      if (this.retryBlock && isNativeBlock(this.retryBlock.data)) releaseBlock(this.retryBlock.data);
+      this.retryRows = 0;
+      this.retryBlock = undefined;
+      return [];
+    }
     const n = this.retryRows;
     this.retryRows = 0;
     this.retryBlock = undefined;
@@ -160,6 +213,7 @@ export class BatchWriter<Row extends object = object> {
   }
 
   private async drain(fullOnly: boolean): Promise<Receipt> {
+    if (this.onWrite) return this.drainEncoded(fullOnly);
     let done = EMPTY;
     while (this.buffer.length >= (fullOnly ? this.maxRows : 1)) {
       const n = this.retryRows || Math.min(this.maxRows, this.buffer.length);
@@ -181,6 +235,38 @@ export class BatchWriter<Row extends object = object> {
       if (isNativeBlock(this.retryBlock.data)) releaseBlock(this.retryBlock.data);
       this.retryBlock = undefined;
       this.buffer.splice(0, n);
+      this.events?.sent(r);
+      done = addReceipt(done, r);
+      this.unreported = addReceipt(this.unreported, r);
+      this.total = addReceipt(this.total, r);
+    }
+    return done;
+  }
+
+  /** `drain` of a writer that encodes on write: the full blocks, then (unless `fullOnly`) the one being filled. */
+  private async drainEncoded(fullOnly: boolean): Promise<Receipt> {
+    let done = EMPTY;
+    while (this.retryBlock || this.full.length > 0 || (!fullOnly && this.filling.rows > 0)) {
+      if (!this.retryBlock) {
+        const next = this.full.shift() ?? this.filling.seal();
+        this.pieceRows -= next.rows;
+        this.pieceBytes -= next.bytes.length;
+        this.retryRows = next.rows;
+        this.retryBlock = { data: next, token: `${this.tokenPrefix}:${++this.blockSeq}` };
+      }
+      const block = this.retryBlock.data as NativeBlock;
+      let r: Receipt;
+      try {
+        r = await this.store.insertRows(this.table, block, { dedupToken: this.retryBlock.token });
+      } catch (e) {
+        const err = hasCode(e, 'write_rejected') ? e : new PipelineError('write_rejected',
+          `Insert into ${this.table} failed (${block.rows} rows): ${errorMessage(e)}`, { table: this.table, rows: block.rows }, { cause: e });
+        this.events?.error({ errorCode: 'write_rejected', stage: 'sending', message: errorMessage(err), details: { table: this.table, rows: block.rows } });
+        throw err;
+      }
+      releaseBlock(block);
+      this.retryRows = 0;
+      this.retryBlock = undefined;
       this.events?.sent(r);
       done = addReceipt(done, r);
       this.unreported = addReceipt(this.unreported, r);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { hasCode, PipelineError } from '../../../core/errors.ts';
 import { fakeClock, testContext } from '../../../core/testing.ts';
 import type { Receipt, Store } from '../../../store/store.ts';
+import { isNativeBlock, type NativeBlock } from '../../../store/native.ts';
 import { BatchWriter } from '../../../store/writer.ts';
 
 interface Row { n: number }
@@ -10,6 +11,8 @@ interface Row { n: number }
 /** An in-memory store: records each insert as a block; can refuse the next inserts or hold them open. */
 class MemoryStore implements Pick<Store, 'insertRows'> {
   readonly blocks: Row[][] = [];
+  /** The dedup token of every insert attempt, in order. */
+  readonly tokens: (string | undefined)[] = [];
   failNext = 0;
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
@@ -27,7 +30,10 @@ class MemoryStore implements Pick<Store, 'insertRows'> {
     return this.blocks.flat().map((r) => r.n);
   }
 
-  async insertRows(table: string, rows: readonly object[]): Promise<Receipt> {
+  async insertRows(table: string, data: readonly object[] | NativeBlock, opts: { dedupToken?: string } = {}): Promise<Receipt> {
+    // A test block (`byteBlock`) carries one byte per row: its value.
+    const rows = isNativeBlock(data) ? [...data.bytes].map((n) => ({ n })) : data;
+    this.tokens.push(opts.dedupToken);
     if (this.gate) await this.gate;
     if (this.failNext > 0) {
       this.failNext -= 1;
@@ -40,6 +46,16 @@ class MemoryStore implements Pick<Store, 'insertRows'> {
 
 const rows = (from: number, count: number): Row[] => Array.from({ length: count }, (_, i) => ({ n: from + i }));
 const settle = () => new Promise((r) => setImmediate(r));
+
+/** A stand-in for store/blocks.ts: one byte per row (its `n`), recording what it was handed and when. */
+const byteBlocks = () => {
+  const calls: number[][] = [];
+  const encode = (rs: Row[]): NativeBlock => {
+    calls.push(rs.map((r) => r.n));
+    return { format: 'Native', columns: ['n'], rows: rs.length, bytes: Uint8Array.from(rs.map((r) => r.n)) };
+  };
+  return { calls, encode };
+};
 
 test('reaching maxRows writes a block of exactly maxRows without waiting for a tick', async () => {
   const store = new MemoryStore();
@@ -199,6 +215,68 @@ test('takeFailedBlock hands back the refused rows so a poison batch can be set a
   await assert.rejects(w.flush());
   await w.write(rows(1, 1));
   assert.deepEqual(w.takeFailedBlock().map((r) => r.n), [0]);
+  await w.flush();
+  assert.deepEqual(store.rows, [1]);
+});
+
+test('encodeOnWrite encodes each write at once, in pieces that never cross a block, and a full block is exactly maxRows', async () => {
+  const store = new MemoryStore();
+  const { calls, encode } = byteBlocks();
+  const w = new BatchWriter<Row>(store, 'flows', { maxRows: 3, clock: fakeClock(0), encode, encodeOnWrite: true });
+  await w.write(rows(0, 2));
+  assert.deepEqual(calls, [[0, 1]], 'encoded by the write itself, before any flush');
+  await w.write(rows(2, 5));
+  await settle();
+  assert.deepEqual(calls, [[0, 1], [2], [3, 4, 5], [6]]);
+  assert.deepEqual(store.blocks.map((b) => b.map((r) => r.n)), [[0, 1, 2], [3, 4, 5]]);
+  assert.equal(w.buffered, 1);
+  const r = await w.close();
+  assert.deepEqual(store.blocks.map((b) => b.map((x) => x.n)), [[0, 1, 2], [3, 4, 5], [6]]);
+  assert.equal(r.records, 7);
+});
+
+test('encodeOnWrite: a refused block is retried with the same bytes and token, rows written meanwhile after it', async () => {
+  const store = new MemoryStore();
+  const { encode } = byteBlocks();
+  const w = new BatchWriter<Row>(store, 'flows', { maxRows: 10, clock: fakeClock(0), encode, encodeOnWrite: true });
+  await w.write(rows(0, 3));
+  store.failNext = 1;
+  await assert.rejects(w.flush(), (e) => hasCode(e, 'write_rejected'));
+  assert.equal(w.buffered, 3);
+  await w.write(rows(3, 2));
+  await w.flush();
+  assert.deepEqual(store.blocks.map((b) => b.map((r) => r.n)), [[0, 1, 2], [3, 4]]);
+  assert.equal(store.tokens[0], store.tokens[1], 'the retry carries the failed block\'s token');
+  assert.notEqual(store.tokens[1], store.tokens[2]);
+});
+
+test('encodeOnWrite: a write waits once the encoded bytes pass maxBufferedBytes', async () => {
+  const store = new MemoryStore();
+  const { encode } = byteBlocks();
+  const w = new BatchWriter<Row>(store, 'flows', { maxRows: 2, maxBufferedRows: 100, maxBufferedBytes: 2, clock: fakeClock(0), encode, encodeOnWrite: true });
+  store.hold();
+  await w.write(rows(0, 2)); // a full block: its insert hangs
+  await w.write(rows(2, 1));
+  await w.write(rows(3, 2)); // 1 byte buffered: fits
+  let next = false;
+  const p = w.write(rows(5, 1)).then(() => { next = true; });
+  await settle();
+  assert.equal(next, false, '3 bytes buffered > 2: the write waits');
+  store.release();
+  await p;
+  await w.close();
+  assert.deepEqual(store.rows, [0, 1, 2, 3, 4, 5]);
+});
+
+test('encodeOnWrite: takeFailedBlock has no rows to hand back and sets the refused block aside', async () => {
+  const store = new MemoryStore();
+  const { encode } = byteBlocks();
+  const w = new BatchWriter<Row>(store, 'flows', { maxRows: 10, clock: fakeClock(0), encode, encodeOnWrite: true });
+  await w.write(rows(0, 1));
+  store.failNext = 1;
+  await assert.rejects(w.flush());
+  await w.write(rows(1, 1));
+  assert.deepEqual(w.takeFailedBlock(), []);
   await w.flush();
   assert.deepEqual(store.rows, [1]);
 });
