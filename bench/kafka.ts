@@ -11,7 +11,11 @@
  *    @platformatic/kafka produce/consume, `kcat -P` / `kcat -C` (librdkafka). CPU seconds of this
  *    process (or kcat's) and of the broker beside wall time.
  *
- *   node --import tsx bench/kafka.ts          # FLOWS=200000 BATCH=12000 MSGS=4000 (BATCH/12 ≈ flows per message)
+ *   node --import tsx bench/kafka.ts          # FLOWS=200000 BATCH=12000 MSGS=4000
+ *   SINK_FETCH_BYTES=8388608 …                 # the sink's maxBytesPerPartition (default kafkajs's 1 MiB)
+ *
+ * Input shape: flows are keyed by conduit and the Lemay capture is 93% one conduit, so a batch of
+ * BATCH flows is one message of ~0.93·BATCH flows on one partition plus a few small ones (printed).
  *
  * Bounded loops only; prints figures, asserts nothing.
  */
@@ -19,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOPICS } from '../bus/bus.ts';
+import { partitionFor, TOPICS } from '../bus/bus.ts';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import { compressFrameSync } from 'lz4-napi';
 import { readFileSync } from 'node:fs';
@@ -37,7 +41,7 @@ import { startKafka } from '../infra/services/index.ts';
 import { openChdb } from '../store/chdb.ts';
 import { migrate } from '../store/migrate.ts';
 import type { Store } from '../store/store.ts';
-import { isNativeBlock, type NativeBlock } from '../store/native.ts';
+import { isNativeBlock, rowCount, type NativeBlock } from '../store/native.ts';
 
 const FLOWS = Number(process.env.FLOWS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 12_000);
@@ -123,7 +127,12 @@ try {
   const flows = await loadFlows();
   const batches: FlowRecord[][] = [];
   for (let i = 0; i < flows.length; i += BATCH) batches.push(flows.slice(i, i + BATCH));
-  console.log(`Kafka bench: ${fmt(flows.length)} flows in collector batches of ${fmt(BATCH)} (12 flows partitions: about ${fmt(BATCH / 12)} per message), LZ4, broker ${kafka.bootstrap}; load ${load()}\n`);
+  // Flows go to the partition of their conduit: the Lemay capture is 93% one conduit (control->field),
+  // so a collector batch is one big message on one hot partition and a few small ones, not BATCH/12 each.
+  const perPartition = new Map<number, number>();
+  for (const f of batches[0]!) { const p = partitionFor(siteMap.conduitOf(f.srcIp, f.dstIp), 12); perPartition.set(p, (perPartition.get(p) ?? 0) + 1); }
+  const shape = [...perPartition].sort((a, b) => b[1] - a[1]).map(([p, n]) => `p${p}: ${fmt(n)}`).join(', ');
+  console.log(`Kafka bench: ${fmt(flows.length)} flows in collector batches of ${fmt(BATCH)}; the flows messages of one batch (12 partitions, by conduit): ${shape}; LZ4, broker ${kafka.bootstrap}; load ${load()}\n`);
   codecFigures(flows.slice(0, 1000));
 
   // 1. End to end.
@@ -131,6 +140,8 @@ try {
   await migrate(store);
   const latencies: number[] = [];
   let insertMs = 0;
+  /** Inserts per table: count, ms, rows (where the sink's write path goes). */
+  const inserts = new Map<string, { n: number; ms: number; rows: number }>();
   const timed: Store = {
     dir: store.dir, query: (s) => store.query(s), text: (s, f) => store.text(s, f), exec: (s) => store.exec(s), close: async () => {},
     insertRows: async (table, rows, opts) => {
@@ -139,7 +150,10 @@ try {
       const seen = table === 'flows' ? observedAtOf(rows) : [];
       const t = performance.now();
       const r = await store.insertRows(table, rows, opts);
-      insertMs += performance.now() - t;
+      const ms = performance.now() - t;
+      insertMs += ms;
+      const e = inserts.get(table) ?? { n: 0, ms: 0, rows: 0 };
+      inserts.set(table, { n: e.n + 1, ms: e.ms + ms, rows: e.rows + rowCount(rows) });
       if (table === 'flows') {
         const now = Date.now();
         for (const at of seen) latencies.push(now - at);
@@ -149,7 +163,7 @@ try {
   };
   const prefix = `bench${Date.now()}.`;
   const producerBus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}collector` });
-  const sinkBus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}sink` });
+  const sinkBus = await KafkaBus.connect({ brokers: [kafka.bootstrap], prefix, clientId: `${prefix}sink`, ...(process.env.SINK_FETCH_BYTES ? { maxBytesPerPartition: Number(process.env.SINK_FETCH_BYTES) } : {}) });
   const metrics = new Metrics();
   const sink = new SinkRole({ bus: sinkBus, store: timed, siteMap, runId: 'bench', clock: systemClock, log: process.env.BENCH_LOG ? createLogger(process.env.BENCH_LOG) : silentLogger(), metrics, groupId: `${prefix}sink` });
   await sink.start();
@@ -174,6 +188,7 @@ try {
   console.log(`  ${fmt(flows.length / e2eS)} flows/s over ${e2eS.toFixed(1)} s; latency p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, max ${fmt(latencies.at(-1)!)} ms`);
   console.log(`  CPU: this process (collector + sink + chDB) ${(cpu1 - cpu0).toFixed(1)} s, broker ${(bcpu1 - bcpu0).toFixed(1)} s, over ${e2eS.toFixed(1)} s wall; load ${load()}`);
   console.log(`  time: publish incl. encode ${fmt(publishMs)} ms, sink write path ${fmt(sinkS * 1000)} ms of which chDB inserts ${fmt(insertMs)} ms (incl. sink_batches log)`);
+  for (const [t, e] of inserts) console.log(`    chDB ${t.padEnd(14)} ${fmt(e.n).padStart(5)} inserts, ${fmt(e.ms).padStart(6)} ms (${fmt(e.ms / e.n, 1)} ms each), ${fmt(e.rows / e.n)} rows each`);
   await sink.stop();
   await sinkBus.close();
 
