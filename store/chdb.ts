@@ -20,6 +20,10 @@ import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Session } from 'chdb';
+import { errorMessage, PipelineError } from '../core/errors.ts';
+import { isNativeBlock, type NativeBlock } from './native.ts';
+import { tables } from './schema.ts';
+import { jsonEachRow, type InsertOptions, type RawOptions, type Receipt, type Store } from './store.ts';
 
 /**
  * chdb loads libchdb.so (566 MB) when it is imported, and the loader touches ~140 MB of it: loaded
@@ -27,10 +31,6 @@ import type { Session } from 'chdb';
  */
 let chdbModule: Promise<typeof import('chdb')> | undefined;
 const loadChdb = (): Promise<typeof import('chdb')> => (chdbModule ??= import('chdb'));
-import { errorMessage, PipelineError } from '../core/errors.ts';
-import { isNativeBlock, type NativeBlock } from './native.ts';
-import { tables } from './schema.ts';
-import { jsonEachRow, type InsertOptions, type RawOptions, type Receipt, type Store } from './store.ts';
 
 /** Settings for every insert; see the module comment. */
 const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;

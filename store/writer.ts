@@ -226,21 +226,31 @@ export class BatchWriter<Row extends object = object> {
         r = await this.store.insertRows(this.table, this.retryBlock.data, { dedupToken: this.retryBlock.token });
       } catch (e) {
         this.retryRows = n;
-        const err = hasCode(e, 'write_rejected') ? e : new PipelineError('write_rejected',
-          `Insert into ${this.table} failed (${n} rows): ${errorMessage(e)}`, { table: this.table, rows: n }, { cause: e });
-        this.events?.error({ errorCode: 'write_rejected', stage: 'sending', message: errorMessage(err), details: { table: this.table, rows: n } });
-        throw err;
+        throw this.rejected(e, n);
       }
       this.retryRows = 0;
       if (isNativeBlock(this.retryBlock.data)) releaseBlock(this.retryBlock.data);
       this.retryBlock = undefined;
       this.buffer.splice(0, n);
-      this.events?.sent(r);
-      done = addReceipt(done, r);
-      this.unreported = addReceipt(this.unreported, r);
-      this.total = addReceipt(this.total, r);
+      done = this.landed(done, r);
     }
     return done;
+  }
+
+  /** The `write_rejected` error of a refused insert of `rows` rows, reported once. */
+  private rejected(e: unknown, rows: number): unknown {
+    const err = hasCode(e, 'write_rejected') ? e : new PipelineError('write_rejected',
+      `Insert into ${this.table} failed (${rows} rows): ${errorMessage(e)}`, { table: this.table, rows }, { cause: e });
+    this.events?.error({ errorCode: 'write_rejected', stage: 'sending', message: errorMessage(err), details: { table: this.table, rows } });
+    return err;
+  }
+
+  /** Counts a landed insert's receipt (reported, unreported, total) and adds it to `done`. */
+  private landed(done: Receipt, r: Receipt): Receipt {
+    this.events?.sent(r);
+    this.unreported = addReceipt(this.unreported, r);
+    this.total = addReceipt(this.total, r);
+    return addReceipt(done, r);
   }
 
   /** `drain` of a writer that encodes on write: the full blocks, then (unless `fullOnly`) the one being filled. */
@@ -259,18 +269,12 @@ export class BatchWriter<Row extends object = object> {
       try {
         r = await this.store.insertRows(this.table, block, { dedupToken: this.retryBlock.token });
       } catch (e) {
-        const err = hasCode(e, 'write_rejected') ? e : new PipelineError('write_rejected',
-          `Insert into ${this.table} failed (${block.rows} rows): ${errorMessage(e)}`, { table: this.table, rows: block.rows }, { cause: e });
-        this.events?.error({ errorCode: 'write_rejected', stage: 'sending', message: errorMessage(err), details: { table: this.table, rows: block.rows } });
-        throw err;
+        throw this.rejected(e, block.rows);
       }
       releaseBlock(block);
       this.retryRows = 0;
       this.retryBlock = undefined;
-      this.events?.sent(r);
-      done = addReceipt(done, r);
-      this.unreported = addReceipt(this.unreported, r);
-      this.total = addReceipt(this.total, r);
+      done = this.landed(done, r);
     }
     return done;
   }
